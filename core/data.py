@@ -1,0 +1,524 @@
+"""Load a table, check it, and turn it into what every candidate model is trained on.
+
+Real tables are messy: string labels such as ``>50K``/``>50K.``, ID and date columns, duplicate
+column names, columns that leak the target. Each is handled here once, and everything we did to the
+table is written down in ``Dataset.notes`` so the room can see it; anything we cannot handle is a
+:class:`UserInputError` that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from core.errors import UserInputError
+from core.spec import DataRef, Validation
+
+DEMO = "demo"
+DEMO_PATH = Path(__file__).resolve().parents[1] / "data" / "ads.parquet"
+DEMO_TARGET = "converted"
+DEMO_SENSITIVE = ("age_band",)
+DEMO_VALUE = "fee_eur"
+
+NA_VALUES = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-"]
+_POSITIVE_WORDS = {"1", "yes", "y", "true", "t", "positive", "pos", ">50k", "converted", "churn",
+                   "default", "fraud", "bad", "approved", "success"}
+MAX_SENSITIVE_GROUPS = 50
+_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
+
+
+@dataclass
+class Dataset:
+    """A validated table ready for modelling.
+
+    ``y`` is 0/1 with 1 = ``positive_label``; ``groups`` holds one sensitive-group label per row
+    (the intersection when several sensitive columns are named); ``value`` is the per-row value of
+    a true positive when a value column was named.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    groups: pd.Series
+    value: np.ndarray | None
+    positive_label: str
+    negative_label: str
+    numeric: list[str]
+    categorical: list[str]
+    fingerprint: str
+    notes: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> Dataset:
+        return Dataset(
+            X=self.X.iloc[idx].reset_index(drop=True), y=self.y[idx],
+            groups=self.groups.iloc[idx].reset_index(drop=True),
+            value=None if self.value is None else self.value[idx],
+            positive_label=self.positive_label, negative_label=self.negative_label,
+            numeric=self.numeric, categorical=self.categorical, fingerprint=self.fingerprint,
+            notes=self.notes, dropped=self.dropped)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def read_table(source: str | Path | bytes, *, name: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read CSV or Parquet from a path or bytes (an upload); never unpickles anything.
+
+    Duplicate column names are made unique (``a``, ``a__2``) and reported, because pandas would
+    otherwise rename them silently or return a frame where ``df["a"]`` is two columns.
+    """
+    notes: list[str] = []
+    if isinstance(source, (str, Path)) and str(source) == DEMO:
+        source, name = DEMO_PATH, "demo (ads.parquet)"
+    label = name or str(source)
+    suffix = Path(name or (str(source) if not isinstance(source, bytes) else "")).suffix.lower()
+    if not isinstance(source, bytes):
+        path = Path(source)
+        if not path.exists():
+            raise UserInputError(f"File {str(path)!r} does not exist.", field="data.path")
+        if path.is_dir():
+            raise UserInputError(f"{str(path)!r} is a folder; give a CSV or Parquet file.",
+                                 field="data.path")
+        raw = path.read_bytes()
+    else:
+        raw = source
+    if len(raw) == 0:
+        raise UserInputError(f"{label} is empty (0 bytes). Choose a file with a header row and data.",
+                             field="data.path")
+    is_parquet = raw[:4] == b"PAR1"
+    if suffix in (".parquet", ".pq") or is_parquet:
+        df = _read_parquet(raw, label)
+    elif suffix in (".csv", ".txt", ".tsv", ".data", "") or not is_parquet:
+        if suffix in (".pkl", ".pickle", ".joblib", ".npy", ".npz"):
+            raise UserInputError(f"{label}: pickled files are never opened (they can run code). "
+                                 "Export the table as CSV or Parquet.", field="data.path")
+        df = _read_csv(raw, label, notes)
+    if df.shape[1] == 0:
+        raise UserInputError(f"{label} has no columns. Is it a CSV with a header row?", field="data.path")
+    df, dup_notes = _unique_columns(df)
+    notes += dup_notes
+    if len(df) == 0:
+        raise UserInputError(f"{label} has a header but no data rows.", field="data.path")
+    return df, notes
+
+
+def _read_parquet(raw: bytes, label: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(raw))
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise UserInputError(f"Could not read {label} as Parquet ({type(exc).__name__}: {exc}). "
+                             "Is the file complete and really Parquet?", field="data.path") from None
+    names = table.column_names
+    if len(set(names)) != len(names):
+        table = table.rename_columns([f"__col{i}" for i in range(len(names))])
+        df = table.to_pandas()
+        df.columns = names
+        return df
+    return table.to_pandas()
+
+
+def _read_csv(raw: bytes, label: str, notes: list[str]) -> pd.DataFrame:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\x00" in raw[:4096]:
+            raise UserInputError(f"{label} looks binary, not CSV text. Upload a CSV (UTF-8) or "
+                                 "Parquet file.", field="data.path") from None
+        text = raw.decode("latin-1")
+        notes.append(f"{label} is not UTF-8; read it as Latin-1.")
+    if not text.strip():
+        raise UserInputError(f"{label} is empty. Choose a file with a header row and data.",
+                             field="data.path")
+    try:
+        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+        sep = dialect.delimiter
+    except csv.Error:
+        sep = ","
+    header = next(csv.reader(io.StringIO(text), delimiter=sep))
+    header = [h.strip() for h in header]
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=1, names=None,
+                         na_values=NA_VALUES, keep_default_na=True, skipinitialspace=True,
+                         low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise UserInputError(f"{label} has a header but no data rows.", field="data.path") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserInputError(f"Could not parse {label} as CSV: {exc}. Check the separator and "
+                             "quoting.", field="data.path") from None
+    if df.shape[1] != len(header):
+        if df.shape[1] < len(header):
+            header = header[: df.shape[1]]
+        else:
+            header = header + [f"unnamed_{i}" for i in range(len(header), df.shape[1])]
+        notes.append(f"{label}: the header and the rows have different numbers of fields.")
+    df.columns = [h if h else f"unnamed_{i}" for i, h in enumerate(header)]
+    return df
+
+
+def _unique_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    names = [str(c) for c in df.columns]
+    seen: dict[str, int] = {}
+    out, notes = [], []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            new = f"{n}__{seen[n]}"
+            while new in names or new in out:
+                seen[n] += 1
+                new = f"{n}__{seen[n]}"
+            notes.append(f"Duplicate column name {n!r}: the copy is called {new!r}.")
+            out.append(new)
+        else:
+            seen[n] = 1
+            out.append(n)
+    df = df.copy()
+    df.columns = out
+    return df, notes
+
+
+# -- fingerprint ----------------------------------------------------------------------------------
+
+def fingerprint(df: pd.DataFrame) -> str:
+    """A content hash of the table as loaded: column names, order and every cell.
+
+    Stable across runs and machines (pandas' row hashing is deterministic); dtype-sensitive on
+    purpose, since "1" and 1 are different data.
+    """
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, df.columns)).encode())
+    h.update(str(df.shape).encode())
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or str(s.dtype).startswith(("string", "str", "category")):
+            s = s.astype(object).where(s.notna(), None).astype(str)
+        h.update(pd.util.hash_pandas_object(s, index=False).to_numpy().tobytes())
+    return "sha256:" + h.hexdigest()[:32]
+
+
+# -- validation and preparation -------------------------------------------------------------------
+
+def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -> Dataset:
+    """Check the named columns and infer feature types; raise a fixable message for each problem."""
+    notes = list(notes or [])
+    cols = list(df.columns)
+    fp = fingerprint(df)
+
+    def missing(col: str, role: str, field_name: str) -> UserInputError:
+        return UserInputError(
+            f"The {role} column {col!r} is not in the table. Columns: {', '.join(map(str, cols))}.",
+            field=field_name)
+
+    if ref.target not in df.columns:
+        raise missing(ref.target, "target", "data.target")
+    for s in ref.sensitive:
+        if s not in df.columns:
+            raise missing(s, "sensitive", "data.sensitive")
+    if ref.value_column is not None and ref.value_column not in df.columns:
+        raise missing(ref.value_column, "value", "data.value_column")
+    for e in ref.exclude:
+        if e not in df.columns:
+            raise missing(e, "excluded", "data.exclude")
+
+    # target ----------------------------------------------------------------------------------
+    target = df[ref.target]
+    n_missing = int(target.isna().sum())
+    if n_missing == len(df):
+        raise UserInputError(f"The target {ref.target!r} has no values (all {len(df)} are missing).",
+                             field="data.target")
+    if n_missing:
+        notes.append(f"Dropped {n_missing} row(s) whose target {ref.target!r} is missing (NaN).")
+        df = df.loc[target.notna()].reset_index(drop=True)
+        target = df[ref.target]
+    labels = _normalise_labels(target, notes, ref.target)
+    classes = sorted(labels.unique(), key=str)
+    if len(classes) == 1:
+        raise UserInputError(
+            f"The target {ref.target!r} has only one class ({classes[0]!r}); a classifier needs two. "
+            "Check the column or the rows you filtered.", field="data.target")
+    if len(classes) > 2:
+        shown = ", ".join(map(repr, classes[:8])) + (" …" if len(classes) > 8 else "")
+        raise UserInputError(
+            f"The target {ref.target!r} has {len(classes)} classes ({shown}). Tradeoff Room does "
+            "binary classification only: map the target to two classes (e.g. one class vs the rest) "
+            "and load it again.", field="data.target")
+    positive = _positive_label(labels, classes, ref.positive_label, ref.target, notes)
+    negative = next(c for c in classes if c != positive)
+    y = (labels == positive).to_numpy().astype(np.int64)
+
+    # sensitive groups ------------------------------------------------------------------------
+    groups = _groups(df, ref, notes)
+
+    # value column ----------------------------------------------------------------------------
+    value = None
+    if ref.value_column is not None:
+        raw_v = df[ref.value_column]
+        v = pd.to_numeric(raw_v, errors="coerce")
+        bad = int((v.isna() & raw_v.notna()).sum())
+        if bad:
+            example = raw_v[v.isna() & raw_v.notna()].iloc[0]
+            raise UserInputError(
+                f"The value column {ref.value_column!r} must be numeric (money per conversion); "
+                f"{bad} value(s) are not numbers, e.g. {example!r}.", field="data.value_column")
+        if v.isna().any():
+            notes.append(f"{int(v.isna().sum())} missing value(s) in {ref.value_column!r} counted as 0.")
+        value = v.fillna(0.0).to_numpy(dtype=float)
+
+    # features --------------------------------------------------------------------------------
+    reserved = {ref.target, *ref.exclude}
+    if ref.value_column:
+        reserved.add(ref.value_column)
+    if not ref.sensitive_as_feature:
+        reserved |= set(ref.sensitive)
+    dropped: dict[str, str] = {e: "excluded by you" for e in ref.exclude}
+    X = df[[c for c in df.columns if c not in reserved]].copy()
+    numeric, categorical = [], []
+    for col in list(X.columns):
+        kind, reason, converted = _infer(X[col], col, len(X))
+        if kind == "drop":
+            dropped[col] = reason
+            X = X.drop(columns=col)
+            continue
+        X[col] = converted
+        (numeric if kind == "numeric" else categorical).append(col)
+    leaks = _suspected_leaks(X, y, numeric, categorical)
+    for col, why in leaks.items():
+        if ref.keep_suspected_leaks:
+            notes.append(f"Column {col!r} looks like it leaks the target ({why}); kept because "
+                         "keep_suspected_leaks is on.")
+        else:
+            dropped[col] = f"suspected target leak: {why} (set keep_suspected_leaks to keep it)"
+            X = X.drop(columns=col)
+            numeric = [c for c in numeric if c != col]
+            categorical = [c for c in categorical if c != col]
+    if X.shape[1] == 0:
+        raise UserInputError(
+            "No usable feature columns are left after removing the target, sensitive, value, "
+            f"excluded and unusable columns ({', '.join(f'{k}: {v}' for k, v in dropped.items())}).",
+            field="data.exclude")
+    for col, why in dropped.items():
+        if why != "excluded by you":
+            notes.append(f"Dropped column {col!r}: {why}.")
+    return Dataset(X=X.reset_index(drop=True), y=y, groups=groups, value=value,
+                   positive_label=str(positive), negative_label=str(negative),
+                   numeric=numeric, categorical=categorical, fingerprint=fp,
+                   notes=notes, dropped=dropped)
+
+
+def _normalise_labels(target: pd.Series, notes: list[str], name: str) -> pd.Series:
+    """Labels as strings; fold case, whitespace and a trailing '.' only if that makes two classes.
+
+    Why: the Adult data's test file writes ``>50K.`` where the training file writes ``>50K``;
+    concatenated they look like four classes but mean two.
+    """
+    if pd.api.types.is_bool_dtype(target):
+        return target.map({True: "True", False: "False"})
+    if pd.api.types.is_float_dtype(target) and (target == target.round()).all():
+        target = target.astype(np.int64)
+    labels = target.astype(str).str.strip()
+    if labels.nunique() > 2:
+        folded = labels.str.lower().str.rstrip(".").str.strip()
+        if folded.nunique() == 2:
+            mapping = folded.groupby(folded).agg(lambda s: s.index[0])
+            canon = {k: labels.loc[i] for k, i in mapping.items()}
+            notes.append(f"Target {name!r}: merged labels that differ only in case, spaces or a "
+                         f"trailing '.' ({', '.join(sorted(map(repr, labels.unique())))}).")
+            labels = folded.map(canon)
+    return labels
+
+
+def _positive_label(labels: pd.Series, classes: list, given: str | None, name: str,
+                    notes: list[str]) -> str:
+    if given is not None:
+        if str(given) not in classes:
+            raise UserInputError(
+                f"positive_label {given!r} is not a value of {name!r}; its values are "
+                f"{', '.join(map(repr, classes))}.", field="data.positive_label")
+        return str(given)
+    for c in classes:
+        if str(c).strip().lower() in _POSITIVE_WORDS:
+            notes.append(f"Positive class of {name!r}: {c!r} (set positive_label to change).")
+            return c
+    counts = labels.value_counts()
+    minority = str(counts.index[-1])
+    notes.append(f"Positive class of {name!r}: {minority!r}, the rarer class "
+                 "(set positive_label to change).")
+    return minority
+
+
+def _groups(df: pd.DataFrame, ref: DataRef, notes: list[str]) -> pd.Series:
+    if not ref.sensitive:
+        return pd.Series(["all"] * len(df), name="group")
+    parts = []
+    for col in ref.sensitive:
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s) and s.nunique() > 10:
+            s = pd.qcut(s, 4, duplicates="drop").astype(str)
+            notes.append(f"Sensitive column {col!r} is numeric with many values; grouped into quartiles.")
+        parts.append(s.astype(object).where(s.notna(), "missing").astype(str).str.strip())
+    groups = parts[0] if len(parts) == 1 else pd.Series(
+        [" × ".join(t) for t in zip(*parts)], index=df.index)
+    groups = groups.reset_index(drop=True).rename("group")
+    counts = groups.value_counts()
+    if len(counts) > MAX_SENSITIVE_GROUPS:
+        raise UserInputError(
+            f"The sensitive attribute {' × '.join(ref.sensitive)} has {len(counts)} groups; at most "
+            f"{MAX_SENSITIVE_GROUPS} can be compared. Is it an ID or free-text column?",
+            field="data.sensitive")
+    if len(counts) < 2:
+        raise UserInputError(
+            f"The sensitive attribute {' × '.join(ref.sensitive)} has a single group "
+            f"({counts.index[0]!r}); fairness needs at least two.", field="data.sensitive")
+    small = counts[counts < ref.min_group_rows]
+    if len(small):
+        listing = ", ".join(f"{g!r} ({n} rows)" for g, n in small.items())
+        raise UserInputError(
+            f"Sensitive group(s) with fewer than {ref.min_group_rows} rows: {listing}. Fairness "
+            "numbers for so few rows are noise: merge small groups into a broader one, drop them, "
+            "or lower min_group_rows.", field="data.sensitive")
+    return groups
+
+
+def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
+    """Decide numeric / categorical / drop for one column, converting strings that hold numbers."""
+    non_null = s.dropna()
+    if non_null.empty:
+        return "drop", "all values are missing", s
+    if non_null.nunique() == 1:
+        return "drop", "constant (one value)", s
+    if pd.api.types.is_bool_dtype(s):
+        return "numeric", "", s.astype(float)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "drop", "date/time column (dates rarely generalise; derive features if needed)", s
+    if pd.api.types.is_numeric_dtype(s):
+        unique_share = non_null.nunique() / max(len(non_null), 1)
+        if pd.api.types.is_integer_dtype(non_null) and unique_share > 0.99 and n > 50 and (
+                _ID_NAME.search(col) or _is_sequence(non_null)):
+            return "drop", "identifier (one distinct value per row)", s
+        return "numeric", "", s.astype(float)
+    text = non_null.astype(str).str.strip()
+    as_num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if as_num.notna().mean() >= 0.95:
+        converted = pd.to_numeric(s.astype(str).str.strip().str.replace(",", "", regex=False),
+                                  errors="coerce")
+        return "numeric", "", converted.astype(float)
+    if _looks_like_date(text):
+        return "drop", "date/time column (dates rarely generalise; derive features if needed)", s
+    unique_share = text.nunique() / len(text)
+    if unique_share > 0.9 and n > 50:
+        return "drop", "identifier or free text (almost every value is different)", s
+    if text.nunique() > max(200, n // 20):
+        return "drop", f"too many categories ({text.nunique()}) to one-hot encode", s
+    out = s.astype(object).where(s.notna(), np.nan)
+    out = out.map(lambda v: v if v is np.nan or isinstance(v, float) and v != v else str(v).strip())
+    return "categorical", "", out.astype(object)
+
+
+def _is_sequence(s: pd.Series) -> bool:
+    v = np.sort(s.to_numpy())
+    return len(v) > 1 and bool(np.all(np.diff(v) > 0)) and (v[-1] - v[0]) < 3 * len(v)
+
+
+def _looks_like_date(text: pd.Series) -> bool:
+    sample = text.head(200)
+    if not sample.str.contains(r"\d{1,4}[-/.:]\d{1,2}", regex=True).mean() > 0.9:
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return parsed.notna().mean() > 0.9
+
+
+def _suspected_leaks(X: pd.DataFrame, y: np.ndarray, numeric: list[str],
+                     categorical: list[str]) -> dict[str, str]:
+    """Columns that alone (almost) determine the target: usually recorded after the outcome.
+
+    A numeric column whose single-feature ROC AUC is ≥ 0.995 (or ≤ 0.005), or a categorical one
+    whose every category is ≥ 99.5 % one class, is far more likely a leak than a signal.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    leaks = {}
+    for col in numeric:
+        v = X[col]
+        if v.isna().mean() > 0.5:
+            continue
+        auc = roc_auc_score(y, v.fillna(v.median()))
+        if auc >= 0.995 or auc <= 0.005:
+            leaks[col] = f"alone it separates the classes (ROC AUC {max(auc, 1 - auc):.3f})"
+    for col in categorical:
+        v = X[col].fillna("__missing__")
+        if v.nunique() > len(v) / 10:
+            continue
+        rates = pd.Series(y).groupby(v.to_numpy()).mean()
+        sizes = v.value_counts()
+        purity = sum(sizes[k] * max(r, 1 - r) for k, r in rates.items()) / len(v)
+        if purity >= 0.995:
+            leaks[col] = f"each of its values maps to one class ({purity:.1%} of rows)"
+    return leaks
+
+
+def load_dataset(ref: DataRef) -> Dataset:
+    """Read and prepare the table a spec names; refuse if it is not the data the study was made on."""
+    df, notes = read_table(ref.path)
+    ds = prepare(df, ref, notes=notes)
+    if ref.fingerprint and ref.fingerprint != ds.fingerprint:
+        raise UserInputError(
+            f"The data at {ref.path!r} has changed since the study was made: expected fingerprint "
+            f"{ref.fingerprint}, found {ds.fingerprint}. Use the original file, or start a new study "
+            "for the new data.", field="data.path")
+    return ds
+
+
+# -- split and preprocessing ----------------------------------------------------------------------
+
+def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/test indices; the test part is never shown to the search."""
+    idx = np.arange(ds.n_rows)
+    strat = ds.y
+    combo = pd.Series(ds.y.astype(str)) + "|" + ds.groups.astype(str)
+    if combo.value_counts().min() >= 2:
+        strat = combo.to_numpy()  # keep every group present in both parts
+    try:
+        train, test = train_test_split(idx, test_size=validation.test_size, random_state=seed,
+                                       stratify=strat)
+    except ValueError:
+        train, test = train_test_split(idx, test_size=validation.test_size, random_state=seed,
+                                       stratify=ds.y)
+    if validation.max_train_rows and len(train) > validation.max_train_rows:
+        train, _ = train_test_split(train, train_size=validation.max_train_rows, random_state=seed,
+                                    stratify=ds.y[train])
+    return np.sort(train), np.sort(test)
+
+
+def build_preprocessor(numeric: list[str], categorical: list[str], *, scale: bool) -> ColumnTransformer:
+    """Impute, one-hot and (for distance/linear families) scale: part of every candidate pipeline."""
+    num_steps: list = [("impute", SimpleImputer(strategy="median"))]
+    if scale:
+        num_steps.append(("scale", StandardScaler()))
+    cat = Pipeline([
+        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
+                                 max_categories=30, sparse_output=False)),
+    ])
+    transformers = []
+    if numeric:
+        transformers.append(("num", Pipeline(num_steps), numeric))
+    if categorical:
+        transformers.append(("cat", cat, categorical))
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
+                             verbose_feature_names_out=False)

@@ -1,0 +1,170 @@
+"""The catalogue of everything a trial measures.
+
+Every trial records every metric here (not only the optimised ones) so the room can change its mind
+about objectives after the search and re-compute the front from stored values without re-running.
+
+Naming: ``name`` is the search-time value (CV mean on the training part, or a property of the model
+such as latency). Quality, value and fairness metrics are also recorded on the held-out test part
+under ``test.<name>``; the sampler never sees those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["minimize", "maximize"]
+Group = Literal["quality", "latency", "value", "fairness", "complexity"]
+
+METRIC_ATTR = "metric."
+TEST_ATTR = "test."
+STD_ATTR = "cv_std."
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """How to read, compare and bound one metric.
+
+    ``bounds`` are the values a hard limit or aspiration may take; a limit outside them is almost
+    always a unit mistake (0.95 vs 95 %, seconds vs milliseconds), so the spec rejects it.
+    """
+
+    name: str
+    label: str
+    unit: str
+    direction: Direction
+    group: Group
+    description: str
+    bounds: tuple[float, float]
+    default_owner: str
+    on_test: bool = False
+    has_cv_spread: bool = False
+
+    @property
+    def sign(self) -> float:
+        """+1 when smaller is better, -1 otherwise: multiply to turn every metric into a loss."""
+        return 1.0 if self.direction == "minimize" else -1.0
+
+    def fmt(self, value: float | None) -> str:
+        if value is None or value != value:  # NaN
+            return "–"
+        if self.unit == "bytes":
+            return _fmt_bytes(value)
+        if self.unit in ("ms",):
+            return f"{value:.2f} ms"
+        if self.unit == "s":
+            return f"{value:.3f} s"
+        if self.unit == "rows/s":
+            return f"{value:,.0f} rows/s"
+        if self.unit.startswith("€"):
+            return f"€{value:,.2f}"
+        if self.unit == "count":
+            return f"{value:,.0f}"
+        return f"{value:.4f}"
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+INF = float("inf")
+
+_DEFS: list[MetricDef] = [
+    # quality: CV mean on the training part; test.<name> on the held-out part
+    MetricDef("roc_auc", "ROC AUC", "score", "maximize", "quality",
+              "Area under the ROC curve: how well scores rank positives above negatives.",
+              (0.0, 1.0), "ML engineering", on_test=True, has_cv_spread=True),
+    MetricDef("pr_auc", "PR AUC", "score", "maximize", "quality",
+              "Average precision: ranking quality focused on the positive (rare) class.",
+              (0.0, 1.0), "ML engineering", on_test=True, has_cv_spread=True),
+    MetricDef("accuracy", "Accuracy", "score", "maximize", "quality",
+              "Share of correct decisions at the tuned threshold.",
+              (0.0, 1.0), "ML engineering", on_test=True, has_cv_spread=True),
+    MetricDef("balanced_accuracy", "Balanced accuracy", "score", "maximize", "quality",
+              "Mean of recall on each class at the tuned threshold; robust to class imbalance.",
+              (0.0, 1.0), "ML engineering", on_test=True, has_cv_spread=True),
+    MetricDef("f1", "F1", "score", "maximize", "quality",
+              "Harmonic mean of precision and recall at the tuned threshold.",
+              (0.0, 1.0), "ML engineering", on_test=True, has_cv_spread=True),
+    MetricDef("log_loss", "Log loss", "nats", "minimize", "quality",
+              "Calibration-sensitive loss of the predicted probabilities.",
+              (0.0, INF), "ML engineering", on_test=True, has_cv_spread=True),
+    # latency: full pipeline (DataFrame row in, probability out), single thread
+    MetricDef("latency_p50_ms", "Latency p50", "ms", "minimize", "latency",
+              "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread.",
+              (0.0, INF), "Product"),
+    MetricDef("latency_p95_ms", "Latency p95", "ms", "minimize", "latency",
+              "95th percentile single-row latency of the whole pipeline, one thread.",
+              (0.0, INF), "Product"),
+    MetricDef("latency_p99_ms", "Latency p99", "ms", "minimize", "latency",
+              "99th percentile single-row latency of the whole pipeline, one thread.",
+              (0.0, INF), "Product"),
+    MetricDef("model_latency_p95_ms", "Model-only latency p95", "ms", "minimize", "latency",
+              "95th percentile single-row time of the estimator alone on an already-encoded row: "
+              "separates models that the pandas overhead of the full pipeline hides.",
+              (0.0, INF), "Product"),
+    MetricDef("throughput_rps", "Batch throughput", "rows/s", "maximize", "latency",
+              "Rows per second when scoring a batch of 1,000 rows, one thread.",
+              (0.0, INF), "Infra"),
+    # value
+    MetricDef("value_per_1k", "Net value / 1,000 requests", "€ per 1k requests", "maximize", "value",
+              "Expected net revenue per 1,000 requests at the tuned threshold, after the latency "
+              "penalty and infra cost.",
+              (-INF, INF), "Sales", on_test=True),
+    MetricDef("infra_cost_per_1m", "Infra cost / 1M predictions", "€ per 1M", "minimize", "value",
+              "CPU cost of one million single-row predictions at the configured vCPU price.",
+              (0.0, INF), "Infra"),
+    # fairness (fairlearn), computed on out-of-fold predictions in CV and on the test part
+    MetricDef("dp_diff", "Demographic parity difference", "score", "minimize", "fairness",
+              "Largest gap in selection rate between sensitive groups (0 = parity).",
+              (0.0, 1.0), "Legal & ethics", on_test=True),
+    MetricDef("dp_ratio", "Demographic parity ratio", "score", "maximize", "fairness",
+              "Smallest over largest group selection rate (1 = parity; the 4/5 rule asks ≥ 0.8).",
+              (0.0, 1.0), "Legal & ethics", on_test=True),
+    MetricDef("eo_diff", "Equalized odds difference", "score", "minimize", "fairness",
+              "Largest gap in true- or false-positive rate between groups (0 = equal odds).",
+              (0.0, 1.0), "Legal & ethics", on_test=True),
+    MetricDef("worst_group_recall", "Worst-group recall", "score", "maximize", "fairness",
+              "Recall of the group the model serves worst.",
+              (0.0, 1.0), "Legal & ethics", on_test=True),
+    MetricDef("worst_group_accuracy", "Worst-group accuracy", "score", "maximize", "fairness",
+              "Accuracy of the group the model serves worst.",
+              (0.0, 1.0), "Legal & ethics", on_test=True),
+    # complexity
+    MetricDef("model_size_bytes", "Model size", "bytes", "minimize", "complexity",
+              "Size of the fitted pipeline serialised with skops.",
+              (0.0, INF), "Infra"),
+    MetricDef("fit_time_s", "Fit time", "s", "minimize", "complexity",
+              "Wall time to fit the pipeline on the whole training part.",
+              (0.0, INF), "Infra"),
+    MetricDef("n_parameters", "Parameters", "count", "minimize", "complexity",
+              "Learned numbers in the model (coefficients, tree nodes, stored samples).",
+              (0.0, INF), "Infra"),
+]
+
+REGISTRY: dict[str, MetricDef] = {m.name: m for m in _DEFS}
+QUALITY = [m.name for m in _DEFS if m.group == "quality"]
+TEST_METRICS = [m.name for m in _DEFS if m.on_test]
+
+DEFAULT_OBJECTIVES = ("roc_auc", "latency_p95_ms", "dp_diff")
+
+
+def get(name: str) -> MetricDef:
+    """Look a metric up, with a message that lists the valid names when it is unknown."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        from core.errors import UserInputError
+
+        raise UserInputError(
+            f"Unknown objective {name!r}. Allowed: {', '.join(REGISTRY)}.", field="objectives"
+        ) from None
+
+
+def attr_key(name: str, *, test: bool = False) -> str:
+    """The trial user-attribute key a metric is stored under."""
+    return (TEST_ATTR if test else METRIC_ATTR) + name

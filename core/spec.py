@@ -1,0 +1,357 @@
+"""The Spec: the one value that says what the team wants.
+
+The app builds one from widgets, the CLI reads one from JSON; both hand it to the same core functions.
+It is frozen and validated on construction, so a Spec that exists is a Spec that can run. Every
+rejection names the field and the allowed values, because the person reading it is in a meeting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from core import objectives as obj
+from core.errors import UserInputError
+
+SCHEMA_VERSION = 1
+SAMPLERS = ("nsga2", "tpe", "random", "gp")
+Sampler = Literal["nsga2", "tpe", "random", "gp"]
+
+
+def _fail(field_name: str, message: str) -> None:
+    raise UserInputError(f"{field_name}: {message}", field=field_name)
+
+
+_UNIT_ALIASES = {
+    "ms": "ms", "millisecond": "ms", "milliseconds": "ms",
+    "s": "s", "sec": "s", "second": "s", "seconds": "s",
+    "%": "%", "percent": "%",
+    "b": "bytes", "bytes": "bytes", "kb": "KB", "mb": "MB",
+}
+_BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2}
+
+
+def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
+    """Accept 20, "20", "20 ms", "0.8", "80 %", "5 MB"; reject units that do not fit the metric.
+
+    Why strings at all: people type limits the way they say them in the meeting ("p95 ≤ 20 ms").
+    A limit with the wrong unit is refused instead of silently converted across dimensions.
+    """
+    if raw is None or raw == "":
+        return None
+    metric = obj.get(name)
+    if isinstance(raw, bool):
+        _fail(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        m = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)\s*", str(raw))
+        if not m:
+            _fail(field_name, f"could not read {raw!r} as a number (unit: {metric.unit}).")
+        value = float(m.group(1))
+        unit = _UNIT_ALIASES.get(m.group(2).lower(), m.group(2)) if m.group(2) else ""
+        if unit:
+            if metric.unit == "ms" and unit == "s":
+                value *= 1000.0
+            elif metric.unit == "s" and unit == "ms":
+                value /= 1000.0
+            elif metric.unit == "bytes" and unit in _BYTE_FACTORS:
+                value *= _BYTE_FACTORS[unit]
+            elif metric.unit == "score" and unit == "%":
+                value /= 100.0
+            elif unit != metric.unit:
+                _fail(field_name, f"{name} is measured in {metric.unit}; the unit {m.group(2)!r} "
+                                  f"does not fit. Write e.g. '{_example(metric)}'.")
+    if math.isnan(value):
+        _fail(field_name, "must be a number, got NaN.")
+    lo, hi = metric.bounds
+    if not (lo <= value <= hi):
+        _fail(field_name, f"{value:g} is outside the possible range of {name} "
+                          f"[{lo:g}, {hi:g}] {metric.unit}. Check the sign and the unit "
+                          f"(e.g. '{_example(metric)}').")
+    return value
+
+
+def _example(metric: obj.MetricDef) -> str:
+    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)"}.get(
+        metric.unit, "100")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One thing someone in the room cares about, who that is, and where their red line lies."""
+
+    name: str
+    owner: str = ""
+    limit: float | None = None
+    aspiration: float | None = None
+    direction: str = ""
+
+    def __post_init__(self) -> None:
+        metric = obj.get(self.name)
+        if not self.direction:
+            object.__setattr__(self, "direction", metric.direction)
+        elif self.direction != metric.direction:
+            _fail(f"objectives.{self.name}.direction",
+                  f"{self.name} can only be '{metric.direction}'d (got {self.direction!r}).")
+        if not self.owner:
+            object.__setattr__(self, "owner", metric.default_owner)
+        for key in ("limit", "aspiration"):
+            raw = getattr(self, key)
+            object.__setattr__(self, key, parse_limit(self.name, raw, f"objectives.{self.name}.{key}"))
+
+    @property
+    def metric(self) -> obj.MetricDef:
+        return obj.get(self.name)
+
+    def violation(self, value: float) -> float:
+        """Optuna-style constraint value: ≤ 0 when the hard limit holds."""
+        if self.limit is None:
+            return -1.0
+        return (value - self.limit) if self.direction == "minimize" else (self.limit - value)
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """Which table, and what each special column means.
+
+    ``path`` is "demo" for the built-in data set. ``fingerprint`` is filled when the data is first
+    loaded and checked by every later run, so a study never silently mixes two data versions.
+    """
+
+    path: str
+    target: str
+    positive_label: str | None = None
+    sensitive: tuple[str, ...] = ()
+    value_column: str | None = None
+    exclude: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    sensitive_as_feature: bool = False
+    min_group_rows: int = 30
+    keep_suspected_leaks: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sensitive", tuple(self.sensitive))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+        if not str(self.path).strip():
+            _fail("data.path", "give a CSV/Parquet file path or 'demo'.")
+        if not str(self.target).strip():
+            _fail("data.target", "name the column to predict.")
+        if self.target in self.sensitive:
+            _fail("data.sensitive", f"the target {self.target!r} cannot also be a sensitive attribute.")
+        if self.value_column is not None and self.value_column == self.target:
+            _fail("data.value_column", "the value column cannot be the target.")
+        if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
+            _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
+
+
+@dataclass(frozen=True)
+class ValueModel:
+    """Constants that turn predictions into money; every one is a default the team can change.
+
+    The ad marketplace reading: predicting "converts" means showing the ad. A shown ad that converts
+    earns its fee (``value_tp``, or the per-row value column); one that does not costs the slot
+    (``value_fp``). ``conversion_loss_per_100ms`` and ``vcpu_hour_price`` price latency and compute;
+    see :mod:`core.value` for their sources.
+    """
+
+    value_tp: float = 1.0
+    value_fp: float = -1.0
+    value_fn: float = 0.0
+    value_tn: float = 0.0
+    conversion_loss_per_100ms: float = 0.002
+    vcpu_hour_price: float = 0.05
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                _fail(f"value_model.{f.name}", f"must be a finite number, got {v!r}.")
+            object.__setattr__(self, f.name, float(v))
+        if not 0 <= self.conversion_loss_per_100ms < 1:
+            _fail("value_model.conversion_loss_per_100ms",
+                  f"is a fraction of conversions lost per +100 ms, in [0, 1); got "
+                  f"{self.conversion_loss_per_100ms:g} (0.002 means 0.2 %).")
+        if self.vcpu_hour_price < 0:
+            _fail("value_model.vcpu_hour_price", "a price cannot be negative.")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much search the team pays for: trials, minutes, or both (whichever ends first)."""
+
+    n_trials: int | None = 60
+    timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_trials is None and self.timeout_s is None:
+            _fail("budget", "give n_trials, timeout_s or both.")
+        if self.n_trials is not None and (isinstance(self.n_trials, bool)
+                                          or not isinstance(self.n_trials, int)
+                                          or self.n_trials <= 0):
+            _fail("budget.n_trials", f"must be a whole number > 0, got {self.n_trials!r}.")
+        if self.timeout_s is not None and (isinstance(self.timeout_s, bool)
+                                           or not isinstance(self.timeout_s, (int, float))
+                                           or not self.timeout_s > 0):
+            _fail("budget.timeout_s", f"must be a number of seconds > 0, got {self.timeout_s!r}.")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How quality is estimated: stratified k-fold CV on the training part, a held-out test part.
+
+    ``max_train_rows`` subsamples the training part for the search (stratified, seeded) when a
+    table is too large to cross-validate every trial in a meeting's time.
+    """
+
+    test_size: float = 0.25
+    cv_folds: int = 3
+    max_train_rows: int | None = None
+    latency_repeats: int = 200
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.test_size, (int, float)) and 0.05 <= self.test_size <= 0.5):
+            _fail("validation.test_size", f"must be between 0.05 and 0.5, got {self.test_size!r}.")
+        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or not 2 <= self.cv_folds <= 10:
+            _fail("validation.cv_folds", f"must be a whole number from 2 to 10, got {self.cv_folds!r}.")
+        if self.max_train_rows is not None and (not isinstance(self.max_train_rows, int)
+                                                or self.max_train_rows < 100):
+            _fail("validation.max_train_rows", f"must be ≥ 100 or empty, got {self.max_train_rows!r}.")
+        if not isinstance(self.latency_repeats, int) or self.latency_repeats < 20:
+            _fail("validation.latency_repeats", f"must be a whole number ≥ 20, got {self.latency_repeats!r}.")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the team wants, end to end. See the module docstring."""
+
+    data: DataRef
+    objectives: tuple[Objective, ...] = field(default_factory=lambda: tuple(
+        Objective(n) for n in obj.DEFAULT_OBJECTIVES))
+    families: tuple[str, ...] = ()
+    budget: Budget = field(default_factory=Budget)
+    sampler: str = "nsga2"
+    seed: int = 0
+    validation: Validation = field(default_factory=Validation)
+    value_model: ValueModel = field(default_factory=ValueModel)
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        from core import families as fam
+
+        object.__setattr__(self, "objectives", tuple(self.objectives))
+        if not self.families:
+            object.__setattr__(self, "families", fam.DEFAULT_FAMILIES)
+        object.__setattr__(self, "families", tuple(self.families))
+        names = [o.name for o in self.objectives]
+        if not 1 <= len(names) <= 5:
+            _fail("objectives", f"choose 1 to 5 objectives to optimise, got {len(names)}. "
+                                f"Allowed: {', '.join(obj.REGISTRY)}.")
+        if len(set(names)) != len(names):
+            _fail("objectives", f"each objective may appear once; got {names}.")
+        unknown = [f for f in self.families if f not in fam.REGISTRY]
+        if unknown:
+            _fail("families", f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
+                              f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(fam.REGISTRY)}.")
+        if len(set(self.families)) != len(self.families):
+            _fail("families", "each family may appear once.")
+        if self.sampler not in SAMPLERS:
+            _fail("sampler", f"unknown sampler {self.sampler!r}. Allowed: {', '.join(SAMPLERS)}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            _fail("seed", f"must be a whole number ≥ 0, got {self.seed!r}.")
+        if self.schema_version != SCHEMA_VERSION:
+            _fail("schema_version", f"this Tradeoff Room reads spec version {SCHEMA_VERSION}, "
+                                    f"the file has {self.schema_version!r}.")
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def objective_names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    @property
+    def has_limits(self) -> bool:
+        return any(o.limit is not None for o in self.objectives)
+
+    def with_fingerprint(self, fingerprint: str) -> Spec:
+        return replace(self, data=replace(self.data, fingerprint=fingerprint))
+
+    # -- JSON ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Spec:
+        if not isinstance(raw, dict):
+            _fail("spec", "expected a JSON object at the top level.")
+        raw = dict(raw)
+        _reject_unknown(raw, cls, "spec")
+        if "data" not in raw:
+            _fail("data", "missing; a spec needs at least data.path and data.target.")
+        kwargs: dict[str, Any] = dict(raw)
+        kwargs["data"] = _build(DataRef, raw["data"], "data")
+        if "objectives" in raw:
+            if not isinstance(raw["objectives"], list):
+                _fail("objectives", "expected a list of {name, owner, limit, aspiration}.")
+            kwargs["objectives"] = tuple(
+                _build(Objective, o if isinstance(o, dict) else {"name": o}, "objectives")
+                for o in raw["objectives"])
+        for key, klass in (("budget", Budget), ("validation", Validation), ("value_model", ValueModel)):
+            if key in raw:
+                kwargs[key] = _build(klass, raw[key], key)
+        if "families" in raw:
+            if not isinstance(raw["families"], list):
+                _fail("families", "expected a list of family names.")
+            kwargs["families"] = tuple(raw["families"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Spec:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"The spec is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                                 f"column {exc.colno}.", field="spec") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Spec:
+        p = Path(path)
+        if not p.is_file():
+            raise UserInputError(f"Spec file {str(p)!r} does not exist.", field="spec")
+        return cls.from_json(p.read_text(encoding="utf-8"))
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically so a crash never leaves half a spec on disk."""
+        p = Path(path)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(p)
+
+
+def _reject_unknown(raw: dict, klass: type, where: str) -> None:
+    allowed = [f.name for f in fields(klass)]
+    unknown = [k for k in raw if k not in allowed]
+    if unknown:
+        _fail(where, f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}. "
+                     f"Allowed: {', '.join(allowed)}.")
+
+
+def _build(klass: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        _fail(where, f"expected an object with fields {', '.join(f.name for f in fields(klass))}.")
+    _reject_unknown(raw, klass, where)
+    try:
+        return klass(**raw)
+    except TypeError as exc:
+        _fail(where, str(exc))
