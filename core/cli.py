@@ -8,6 +8,8 @@ slot given back) with exit code 130.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import math
 import signal
@@ -337,12 +339,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--headless", action="store_true")
     sp.set_defaults(func=cmd_app)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+    for module in _EXTENSIONS:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register_cli(sub)
     return p
 
 
-_EXTRA_COMMANDS: list = []
+# Modules that add their own sub-commands with ``register_cli(subparsers)`` (export, reproduce…).
+_EXTENSIONS = ("core.bundle",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
