@@ -484,8 +484,9 @@ def lexicographic(
 def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
     """Find the maximum trade-off point: the knee of the front (higher score is better).
 
-    In normalised space, take the extreme points (the best trial on each objective) and the
-    hyperplane through them (for 2 objectives, the line between the two extremes). The knee is the
+    In normalised space, take the extreme points (for each objective's axis, the trial nearest to
+    it: best on all the other objectives, as NSGA-III defines them) and the hyperplane through them
+    (for 2 objectives, the line between the two ends of the front). The knee is the
     trial furthest from that hyperplane on the ideal point's side: where moving away in any
     direction costs the most for what it gains. Scores are signed distances (positive = towards the
     ideal).
@@ -505,8 +506,11 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
                        f"Trial {winner} is best on the only objective: {_describe(values, winner)}.")
     extremes = []
     for col in cols:
-        frame = pd.DataFrame({"v": norm[col], "t": tiebreak, "i": norm.index})
-        extremes.append(frame.sort_values(["v", "t", "i"], kind="mergesort").index[0])
+        # the extreme point of axis ``col`` (as in NSGA-III): the trial nearest that axis, i.e.
+        # best on all the *other* objectives; ties go to the one better on ``col`` itself
+        others = [c for c in cols if c != col]
+        frame = pd.DataFrame({"o": norm[others].max(axis=1), "v": norm[col], "i": norm.index})
+        extremes.append(frame.sort_values(["o", "v", "i"], kind="mergesort").index[0])
     matrix = norm.loc[extremes, cols].to_numpy()
     normal = None
     if len(set(extremes)) == len(cols) and np.linalg.matrix_rank(matrix) == len(cols):
@@ -524,7 +528,7 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
     dist = pd.Series((1.0 - norm.to_numpy() @ normal) / np.linalg.norm(normal), index=norm.index)
     ranked = _order(dist, tiebreak, "higher")
     winner = int(ranked.index[0])
-    ext = " and ".join(str(int(e)) for e in extremes)
+    ext = " and ".join(str(e) for e in sorted(int(e) for e in extremes))
     why = (f"Trial {winner} is the knee of the front: furthest ({ranked.iloc[0]:.3f} normalised) "
            f"beyond the {'line' if len(cols) == 2 else 'plane'} through the extreme trials {ext}, "
            f"so leaving it costs most for what it gains, with {_describe(values, winner)}.")

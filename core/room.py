@@ -942,8 +942,9 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any], keys:
     if name in ("postgresql", "sqlite"):
         mod = pg_dialect if name == "postgresql" else sqlite_dialect
         stmt = mod.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=[table.c[k] for k in keys])
-        return conn.execute(stmt).rowcount == 1
+            index_elements=[table.c[k] for k in keys]).returning(table.c.id)
+        # RETURNING, not rowcount: with implicit RETURNING some drivers report rowcount -1
+        return conn.execute(stmt).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(table).values(**values))
