@@ -346,7 +346,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 # Modules that add their own sub-commands with ``register_cli(subparsers)`` (export, reproduce…).
-_EXTENSIONS = ("core.bundle",)
+_EXTENSIONS = ("core.bundle", "core.room")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,9 @@ NA_VALUES = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", 
 _POSITIVE_WORDS = {"1", "yes", "y", "true", "t", "positive", "pos", ">50k", "converted", "churn",
                    "default", "fraud", "bad", "approved", "success"}
 MAX_SENSITIVE_GROUPS = 50
+MIN_ROWS = 40
+MIN_CLASS_ROWS = 10
+_PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".npy", ".npz", ".sav", ".dill")
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
 
 
@@ -101,12 +104,13 @@ def read_table(source: str | Path | bytes, *, name: str | None = None) -> tuple[
         raise UserInputError(f"{label} is empty (0 bytes). Choose a file with a header row and data.",
                              field="data.path")
     is_parquet = raw[:4] == b"PAR1"
+    if suffix in _PICKLE_SUFFIXES or _looks_pickled(raw):
+        raise UserInputError(f"{label}: pickled files are never opened (they can run code). "
+                             "Export the table as CSV or Parquet.", field="data.path")
     if suffix in (".parquet", ".pq") or is_parquet:
         df = _read_parquet(raw, label)
-    elif suffix in (".csv", ".txt", ".tsv", ".data", "") or not is_parquet:
-        if suffix in (".pkl", ".pickle", ".joblib", ".npy", ".npz"):
-            raise UserInputError(f"{label}: pickled files are never opened (they can run code). "
-                                 "Export the table as CSV or Parquet.", field="data.path")
+        df = _na_strings_to_missing(df)
+    else:
         df = _read_csv(raw, label, notes)
     if df.shape[1] == 0:
         raise UserInputError(f"{label} has no columns. Is it a CSV with a header row?", field="data.path")
@@ -117,21 +121,50 @@ def read_table(source: str | Path | bytes, *, name: str | None = None) -> tuple[
     return df, notes
 
 
+def _looks_pickled(raw: bytes) -> bool:
+    """Pickle protocol 2+ starts with 0x80 and the protocol number; NumPy files with their magic."""
+    return (len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5) or raw[:6] == b"\x93NUMPY"
+
+
 def _read_parquet(raw: bytes, label: str) -> pd.DataFrame:
+    """Read a Parquet file, tolerating duplicate column names.
+
+    Why ``ParquetFile`` and not ``read_table``: the dataset reader behind ``read_table`` refuses a
+    schema with two columns of the same name ("Multiple matches for FieldRef"), while a plain
+    file read returns them; we rename positionally and let ``_unique_columns`` report the copy.
+    """
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(raw))
+        table = pq.ParquetFile(io.BytesIO(raw)).read()
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise UserInputError(f"Could not read {label} as Parquet ({type(exc).__name__}: {exc}). "
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        raise UserInputError(f"Could not read {label} as Parquet ({type(exc).__name__}: {first}). "
                              "Is the file complete and really Parquet?", field="data.path") from None
-    names = table.column_names
+    names = [str(n) for n in table.column_names]
     if len(set(names)) != len(names):
         table = table.rename_columns([f"__col{i}" for i in range(len(names))])
         df = table.to_pandas()
         df.columns = names
         return df
     return table.to_pandas()
+
+
+def _na_strings_to_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """Treat '?', 'NA', '' … in text columns as missing, as the CSV reader does.
+
+    Why: the same table exported to Parquet keeps the literal '?' of a CSV export (the Adult data
+    marks unknowns with '?'); the model would otherwise learn '?' as a category of its own.
+    """
+    na = set(NA_VALUES)
+    for col in range(df.shape[1]):
+        s = df.iloc[:, col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            stripped = s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+            mask = stripped.map(lambda v: isinstance(v, str) and v in na).astype(bool)
+            if mask.any():
+                df.iloc[:, col] = s.astype(object).where(~mask, np.nan)
+    return df
 
 
 def _read_csv(raw: bytes, label: str, notes: list[str]) -> pd.DataFrame:
@@ -246,6 +279,12 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
         notes.append(f"Dropped {n_missing} row(s) whose target {ref.target!r} is missing (NaN).")
         df = df.loc[target.notna()].reset_index(drop=True)
         target = df[ref.target]
+    if len(df) < MIN_ROWS:
+        raise UserInputError(
+            f"Only {len(df)} row(s) with a target value are left"
+            + (f" after dropping {n_missing} with a missing target" if n_missing else "")
+            + f"; at least {MIN_ROWS} are needed to train, cross-validate and test a model.",
+            field="data.target")
     labels = _normalise_labels(target, notes, ref.target)
     classes = sorted(labels.unique(), key=str)
     if len(classes) == 1:
@@ -261,6 +300,13 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     positive = _positive_label(labels, classes, ref.positive_label, ref.target, notes)
     negative = next(c for c in classes if c != positive)
     y = (labels == positive).to_numpy().astype(np.int64)
+    rare = min(int(y.sum()), int(len(y) - y.sum()))
+    if rare < MIN_CLASS_ROWS:
+        rare_label = positive if y.sum() <= len(y) - y.sum() else negative
+        raise UserInputError(
+            f"The target {ref.target!r} has only {rare} row(s) of class {rare_label!r}; at least "
+            f"{MIN_CLASS_ROWS} of each class are needed for cross-validation and a test part.",
+            field="data.target")
 
     # sensitive groups ------------------------------------------------------------------------
     groups = _groups(df, ref, notes)
@@ -276,6 +322,10 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
             raise UserInputError(
                 f"The value column {ref.value_column!r} must be numeric (money per conversion); "
                 f"{bad} value(s) are not numbers, e.g. {example!r}.", field="data.value_column")
+        if v.isna().all():
+            raise UserInputError(
+                f"The value column {ref.value_column!r} has no values (all {len(v)} are missing). "
+                "Choose another column or leave the value column empty.", field="data.value_column")
         if v.isna().any():
             notes.append(f"{int(v.isna().sum())} missing value(s) in {ref.value_column!r} counted as 0.")
         value = v.fillna(0.0).to_numpy(dtype=float)
@@ -291,6 +341,8 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     numeric, categorical = [], []
     for col in list(X.columns):
         kind, reason, converted = _infer(X[col], col, len(X))
+        if kind == "numeric" and reason:
+            notes.append(f"Column {col!r}: {reason}.")
         if kind == "drop":
             dropped[col] = reason
             X = X.drop(columns=col)
@@ -308,9 +360,15 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
             numeric = [c for c in numeric if c != col]
             categorical = [c for c in categorical if c != col]
     if X.shape[1] == 0:
+        roles = [f"{ref.target!r} (target)"]
+        if not ref.sensitive_as_feature:
+            roles += [f"{s!r} (sensitive)" for s in ref.sensitive]
+        if ref.value_column:
+            roles.append(f"{ref.value_column!r} (value)")
+        roles += [f"{k!r} ({v})" for k, v in dropped.items()]
         raise UserInputError(
-            "No usable feature columns are left after removing the target, sensitive, value, "
-            f"excluded and unusable columns ({', '.join(f'{k}: {v}' for k, v in dropped.items())}).",
+            "No usable feature columns are left: " + "; ".join(roles) + ". Add feature columns, "
+            "exclude fewer, or set sensitive_as_feature to use the sensitive column as a feature.",
             field="data.exclude")
     for col, why in dropped.items():
         if why != "excluded by you":
@@ -335,10 +393,12 @@ def _normalise_labels(target: pd.Series, notes: list[str], name: str) -> pd.Seri
     if labels.nunique() > 2:
         folded = labels.str.lower().str.rstrip(".").str.strip()
         if folded.nunique() == 2:
-            mapping = folded.groupby(folded).agg(lambda s: s.index[0])
-            canon = {k: labels.loc[i] for k, i in mapping.items()}
+            # the canonical spelling of each class: its most frequent variant without the '.'
+            bare = labels.str.rstrip(".").str.strip()
+            canon = {k: grp.value_counts().index[0] for k, grp in bare.groupby(folded)}
             notes.append(f"Target {name!r}: merged labels that differ only in case, spaces or a "
-                         f"trailing '.' ({', '.join(sorted(map(repr, labels.unique())))}).")
+                         f"trailing '.' ({', '.join(sorted(map(repr, labels.unique())))}) into "
+                         f"{', '.join(sorted(map(repr, canon.values())))}.")
             labels = folded.map(canon)
     return labels
 
@@ -352,7 +412,7 @@ def _positive_label(labels: pd.Series, classes: list, given: str | None, name: s
                 f"{', '.join(map(repr, classes))}.", field="data.positive_label")
         return str(given)
     for c in classes:
-        if str(c).strip().lower() in _POSITIVE_WORDS:
+        if str(c).strip().rstrip(".").lower() in _POSITIVE_WORDS:
             notes.append(f"Positive class of {name!r}: {c!r} (set positive_label to change).")
             return c
     counts = labels.value_counts()
@@ -416,8 +476,11 @@ def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
     as_num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     if as_num.notna().mean() >= 0.95:
         converted = pd.to_numeric(s.astype(str).str.strip().str.replace(",", "", regex=False),
-                                  errors="coerce")
-        return "numeric", "", converted.astype(float)
+                                  errors="coerce").astype(float)
+        lost = int((converted.isna() & s.notna()).sum())
+        why = "numbers stored as text, converted to numbers" + (
+            f" ({lost} value(s) that are not numbers treated as missing)" if lost else "")
+        return "numeric", why, converted
     if _looks_like_date(text):
         return "drop", "date/time column (dates rarely generalise; derive features if needed)", s
     unique_share = text.nunique() / len(text)

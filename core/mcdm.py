@@ -457,19 +457,24 @@ def lexicographic(
             )
         tol[name] = t
     norm = normalise(values, directions)
-    remaining = list(norm.index)
+    # numpy, not pandas, inside the loop: a front of a few hundred trials is ranked in O(n^2)
+    prio = norm[order].to_numpy()
+    total = norm.sum(axis=1).to_numpy()
+    trials = norm.index.to_numpy()
+    slack = np.array([tol[n] for n in order]) + 1e-12
+    alive = np.ones(len(trials), dtype=bool)
     ranked: list = []
-    while remaining:
-        pool = norm.loc[remaining]
-        for name in order:
-            best = float(pool[name].min())
-            pool = pool[pool[name] <= best + tol[name] + 1e-12]
-        frame = pool[order].copy()
-        frame["_all"] = norm.loc[pool.index].sum(axis=1)
-        frame["_i"] = pool.index
-        chosen = frame.sort_values([*order, "_all", "_i"], kind="mergesort").index[0]
-        ranked.append(chosen)
-        remaining.remove(chosen)
+    for _ in range(len(trials)):
+        keep = alive.copy()
+        for j in range(len(order)):
+            best = prio[keep, j].min()
+            keep &= prio[:, j] <= best + slack[j]
+        idx = np.flatnonzero(keep)
+        # exact priority values, then the overall sum, then the trial number
+        keys = [trials[idx], total[idx]] + [prio[idx, j] for j in reversed(range(len(order)))]
+        chosen = idx[np.lexsort(keys)[0]]
+        ranked.append(trials[chosen])
+        alive[chosen] = False
     scores = pd.Series(np.arange(1, len(ranked) + 1, dtype=float), index=pd.Index(ranked))
     scores.index.name = points.index.name
     winner = int(ranked[0])
@@ -637,16 +642,17 @@ def regret_table(
         picks[s.name] = pick
         owned = list(s.objectives)
         for name in owned:
-            sign = _sign(directions[name])
+            # signed so that positive = worse for this stakeholder (+ 0.0 turns -0.0 into 0.0)
             loss_cols[(s.name, name)] = [
-                sign * (float(values.at[c, name]) - float(values.at[pick, name])) for c in cands
+                _sign(directions[name]) * (float(values.at[c, name]) - float(values.at[pick, name]))
+                + 0.0
+                for c in cands
             ]
-        for c in cands:
+        for row, c in enumerate(cands):
             gap = (norm.loc[c, owned] - norm.loc[pick, owned]).clip(lower=0.0)
             normalised.at[c, s.name] = float(gap.max())
             in_units.at[c, s.name] = "; ".join(
-                _signed_text(n, sign_loss)
-                for n, sign_loss in ((n, loss_cols[(s.name, n)][cands.index(c)]) for n in owned)
+                _signed_text(n, loss_cols[(s.name, n)][row]) for n in owned
             )
     losses = pd.DataFrame(loss_cols, index=index)
     losses.columns = pd.MultiIndex.from_tuples(losses.columns, names=["stakeholder", "objective"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,10 +29,15 @@ def _fail(field_name: str, message: str) -> None:
 _UNIT_ALIASES = {
     "ms": "ms", "millisecond": "ms", "milliseconds": "ms",
     "s": "s", "sec": "s", "second": "s", "seconds": "s",
+    "min": "min", "minute": "min", "minutes": "min", "h": "h", "hour": "h", "hours": "h",
     "%": "%", "percent": "%",
-    "b": "bytes", "bytes": "bytes", "kb": "KB", "mb": "MB",
+    "b": "bytes", "byte": "bytes", "bytes": "bytes", "kb": "KB", "mb": "MB", "gb": "GB",
+    "€": "€", "eur": "€", "euro": "€", "euros": "€",
+    "rows/s": "rows/s", "rps": "rows/s",
 }
-_BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2}
+_BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+_SECONDS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)?\s*")
 
 
 def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
@@ -48,26 +53,20 @@ def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
         _fail(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
     if isinstance(raw, (int, float)):
         value = float(raw)
-    else:
-        m = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)\s*", str(raw))
+    elif isinstance(raw, str):
+        m = _NUMBER_UNIT.fullmatch(raw)
         if not m:
-            _fail(field_name, f"could not read {raw!r} as a number (unit: {metric.unit}).")
+            _fail(field_name, f"could not read {raw!r} as a number (unit: {metric.unit}). "
+                              f"Write e.g. '{_example(metric)}'.")
         value = float(m.group(1))
-        unit = _UNIT_ALIASES.get(m.group(2).lower(), m.group(2)) if m.group(2) else ""
+        written = (m.group(2) or "").strip()
+        unit = _UNIT_ALIASES.get(written.lower(), written)
         if unit:
-            if metric.unit == "ms" and unit == "s":
-                value *= 1000.0
-            elif metric.unit == "s" and unit == "ms":
-                value /= 1000.0
-            elif metric.unit == "bytes" and unit in _BYTE_FACTORS:
-                value *= _BYTE_FACTORS[unit]
-            elif metric.unit == "score" and unit == "%":
-                value /= 100.0
-            elif unit != metric.unit:
-                _fail(field_name, f"{name} is measured in {metric.unit}; the unit {m.group(2)!r} "
-                                  f"does not fit. Write e.g. '{_example(metric)}'.")
-    if math.isnan(value):
-        _fail(field_name, "must be a number, got NaN.")
+            value = _convert(value, unit, metric, name, written, field_name)
+    else:
+        _fail(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
+    if not math.isfinite(value):
+        _fail(field_name, f"must be a finite number, got {value!r}.")
     lo, hi = metric.bounds
     if not (lo <= value <= hi):
         _fail(field_name, f"{value:g} is outside the possible range of {name} "
@@ -76,9 +75,29 @@ def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
     return value
 
 
+def _convert(value: float, unit: str, metric: obj.MetricDef, name: str, written: str,
+             field_name: str) -> float:
+    """Convert within one dimension (time, bytes, fraction, money); refuse across dimensions."""
+    if metric.unit in ("ms", "s") and unit in _SECONDS:
+        return value * _SECONDS[unit] / _SECONDS[metric.unit]
+    if metric.unit == "bytes" and unit in _BYTE_FACTORS:
+        return value * _BYTE_FACTORS[unit]
+    if metric.unit == "score" and unit == "%":
+        return value / 100.0
+    if metric.unit.startswith("€") and unit == "€":
+        return value
+    if unit == metric.unit:
+        return value
+    _fail(field_name, f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. "
+                      f"Write e.g. '{_example(metric)}'.")
+    raise AssertionError  # unreachable: _fail raises
+
+
 def _example(metric: obj.MetricDef) -> str:
-    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)"}.get(
-        metric.unit, "100")
+    if metric.unit.startswith("€"):
+        return "20 €"
+    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)",
+            "rows/s": "1000 rows/s"}.get(metric.unit, "0.5")
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,8 @@ class Objective:
     direction: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or self.name not in obj.REGISTRY:
+            _fail("objectives", f"unknown objective {self.name!r}. Allowed: {', '.join(obj.REGISTRY)}.")
         metric = obj.get(self.name)
         if not self.direction:
             object.__setattr__(self, "direction", metric.direction)
@@ -103,6 +124,11 @@ class Objective:
         for key in ("limit", "aspiration"):
             raw = getattr(self, key)
             object.__setattr__(self, key, parse_limit(self.name, raw, f"objectives.{self.name}.{key}"))
+        if self.limit is not None and self.aspiration is not None and self.violation(self.aspiration) > 0:
+            _fail(f"objectives.{self.name}.aspiration",
+                  f"the aspiration {metric.fmt(self.aspiration)} is worse than the hard limit "
+                  f"{metric.fmt(self.limit)}; an aspiration is the value hoped for, inside the limit "
+                  f"({'≤' if self.direction == 'minimize' else '≥'} {metric.fmt(self.limit)}).")
 
     @property
     def metric(self) -> obj.MetricDef:
@@ -135,8 +161,16 @@ class DataRef:
     keep_suspected_leaks: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sensitive", tuple(self.sensitive))
-        object.__setattr__(self, "exclude", tuple(self.exclude))
+        # a single name is a one-element tuple, not a tuple of its characters
+        for key in ("sensitive", "exclude"):
+            raw = getattr(self, key)
+            if raw is None:
+                raw = ()
+            elif isinstance(raw, str):
+                raw = (raw,) if raw.strip() else ()
+            if not all(isinstance(c, str) and c.strip() for c in raw):
+                _fail(f"data.{key}", f"expected column names, got {raw!r}.")
+            object.__setattr__(self, key, tuple(raw))
         if not str(self.path).strip():
             _fail("data.path", "give a CSV/Parquet file path or 'demo'.")
         if not str(self.target).strip():
@@ -244,6 +278,8 @@ class Spec:
         from core import families as fam
 
         object.__setattr__(self, "objectives", tuple(self.objectives))
+        if isinstance(self.families, str):
+            object.__setattr__(self, "families", (self.families,))
         if not self.families:
             object.__setattr__(self, "families", fam.DEFAULT_FAMILIES)
         object.__setattr__(self, "families", tuple(self.families))
@@ -253,6 +289,10 @@ class Spec:
                                 f"Allowed: {', '.join(obj.REGISTRY)}.")
         if len(set(names)) != len(names):
             _fail("objectives", f"each objective may appear once; got {names}.")
+        group_metrics = [n for n in names if obj.get(n).group == "fairness"]
+        if group_metrics and not self.data.sensitive:
+            _fail("objectives", f"{', '.join(group_metrics)} compare sensitive groups, but no sensitive "
+                                "column is named: set data.sensitive or choose other objectives.")
         unknown = [f for f in self.families if f not in fam.REGISTRY]
         if unknown:
             _fail("families", f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
@@ -351,7 +391,9 @@ def _build(klass: type, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
         _fail(where, f"expected an object with fields {', '.join(f.name for f in fields(klass))}.")
     _reject_unknown(raw, klass, where)
-    try:
-        return klass(**raw)
-    except TypeError as exc:
-        _fail(where, str(exc))
+    required = [f.name for f in fields(klass)
+                if f.default is MISSING and f.default_factory is MISSING and f.name not in raw]
+    if required:
+        _fail(where, f"missing {', '.join(map(repr, required))}; fields: "
+                     f"{', '.join(f.name for f in fields(klass))}.")
+    return klass(**raw)

@@ -310,3 +310,18 @@ def test_regret_table_hand_computed(front):
 def test_regret_rejects_unknown_candidate(front):
     with pytest.raises(UserInputError, match="Trial 99 is not in this Pareto set"):
         mcdm.regret_table(front, DIRS, [mcdm.Stakeholder("Product", (LAT,))], [10, 99])
+
+
+def test_a_single_trial_wins_everything():
+    one = pd.DataFrame({LAT: [12.0], AUC: [0.8]}, index=[4])
+    for ranking in mcdm.rank_all(one, DIRS).values():
+        assert ranking.winner == 4
+    assert mcdm.lexicographic(one, DIRS, [AUC]).winner == 4
+    assert mcdm.shortlist(one, DIRS, [mcdm.Stakeholder("Product", (LAT,))]) == [4]
+
+
+def test_check_weights_for_forms():
+    assert mcdm.check_weights([LAT, AUC], {LAT: 1, AUC: 3}) == {LAT: 0.25, AUC: 0.75}
+    assert mcdm.check_weights([LAT, AUC], None) == {LAT: 0.5, AUC: 0.5}
+    with pytest.raises(UserInputError, match="'dp_diff'"):
+        mcdm.check_weights([LAT], {"dp_diff": 1})

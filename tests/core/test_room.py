@@ -17,7 +17,7 @@ from core import mcdm
 from core import room as room_mod
 from core.errors import UserInputError
 from core.room import RoomStore
-from tests.core.pg import pg_url, throwaway_database  # noqa: F401  (pg_url is a fixture)
+from tests.core.pg import throwaway_database
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -461,3 +461,23 @@ def test_concurrent_open_room_makes_one_room(any_url):
         assert len(ids) == 1
         assert _count(store, room_mod.rooms_table) == 1
         assert [e.kind for e in store.log(ids.pop())] == ["open"]
+
+
+def test_room_tables_live_beside_an_optuna_study(any_url):
+    """Same URL as the Optuna storage: both sets of tables coexist and neither breaks the other."""
+    import optuna
+    from sqlalchemy import inspect as sa_inspect
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=any_url, study_name="shared",
+                                directions=["minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=3)
+    with RoomStore(any_url) as s:
+        rid = s.open_room("shared", "Ana")
+        s.propose(rid, study.trials[0].number, "Ana")
+        tables = set(sa_inspect(s.engine).get_table_names())
+    ours = {t for t in tables if t.startswith("room_")}
+    assert ours == set(room_mod.metadata.tables)
+    assert "studies" in tables and "trials" in tables  # Optuna's, untouched
+    again = optuna.load_study(storage=any_url, study_name="shared")
+    assert len(again.trials) == 3

@@ -1,0 +1,24 @@
+"""A stored trial re-fits to exactly the metrics the search recorded."""
+
+import pytest
+
+from core import candidate, objectives as obj
+from core.errors import UserInputError
+
+DETERMINISTIC = [m for m in obj.REGISTRY if obj.get(m).group in ("quality", "fairness")] + [
+    "model_size_bytes", "n_parameters"]
+
+
+def test_refit_reproduces_stored_metrics(finished_study):
+    url, name, spec = finished_study
+    cand = candidate.load(url, name, 0)
+    assert cand.pipeline is not None
+    assert len(cand.evaluation.test_proba) == len(cand.test_idx)
+    for m in DETERMINISTIC:
+        assert cand.evaluation.metrics[m] == pytest.approx(cand.stored_metrics[m], rel=1e-12, abs=1e-12), m
+
+
+def test_unknown_trial_is_a_clear_error(finished_study):
+    url, name, _ = finished_study
+    with pytest.raises(UserInputError, match=r"has no trial #999 \(it has 8 trials"):
+        candidate.load(url, name, 999)
