@@ -341,7 +341,9 @@ def parser() -> argparse.ArgumentParser:
 
     for module in _EXTENSIONS:
         if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).register_cli(sub)
+            register = getattr(importlib.import_module(module), "register_cli", None)
+            if register is not None:
+                register(sub)
     return p
 
 
