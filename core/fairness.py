@@ -1,4 +1,12 @@
-"""Fairness numbers through fairlearn, so they equal what an auditor computes with the same library."""
+"""Fairness numbers through fairlearn, so they equal what an auditor computes with the same library.
+
+Two degenerate cases are defined here rather than left as NaN (a NaN objective would fail the trial):
+- a group with no positive rows has no recall; it is left out of worst-group recall (and shows as
+  empty in the group table) instead of counting as recall 0, which would blame the model for a
+  group it could not get right or wrong;
+- when no group is selected at all, demographic parity holds trivially: the ratio is 1 (fairlearn
+  divides 0 by 0), matching the difference of 0.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,11 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score
 
 
 def _recall(y, p):
-    return recall_score(y, p, zero_division=0)
+    return recall_score(y, p, zero_division=np.nan)
 
 
 def _precision(y, p):
-    return precision_score(y, p, zero_division=0)
+    return precision_score(y, p, zero_division=np.nan)
 
 
 def group_frame(y_true, y_pred, groups) -> MetricFrame:
@@ -37,6 +45,10 @@ def fairness_metrics(y_true, y_pred, groups) -> dict[str, float]:
         "worst_group_recall": float(by["recall"].min()),
         "worst_group_accuracy": float(by["accuracy"].min()),
     }
+    if np.isnan(out["dp_ratio"]) and float(by["selection_rate"].max()) == 0.0:
+        out["dp_ratio"] = 1.0
+    if np.isnan(out["worst_group_recall"]):  # no group has a positive row
+        out["worst_group_recall"] = 0.0
     return {k: (0.0 if np.isnan(v) and k.endswith("diff") else v) for k, v in out.items()}
 
 

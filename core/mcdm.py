@@ -497,8 +497,9 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
     ideal).
 
     When the hyperplane is undefined (fewer distinct extremes than objectives, or the plane passes
-    through the ideal point), fall back to the trial closest to the ideal point; then ``better`` is
-    ``"lower"`` and scores are those distances.
+    through the ideal point) or no trial lies strictly beyond it (a concave front), fall back to
+    the trial closest to the ideal point; then ``better`` is ``"lower"`` and scores are those
+    distances.
     """
     values = _check(points, directions)
     norm = normalise(values, directions)
@@ -522,7 +523,15 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
         normal = np.linalg.solve(matrix, np.ones(len(cols)))
         if not np.all(np.isfinite(normal)) or np.linalg.norm(normal) == 0:
             normal = None
-    if normal is None:
+    beyond = None
+    if normal is not None:
+        beyond = pd.Series((1.0 - norm.to_numpy() @ normal) / np.linalg.norm(normal),
+                           index=norm.index)
+        if float(beyond.max()) <= 1e-9:
+            # every trial lies on or behind the hyperplane (a concave front): the "furthest beyond"
+            # would be an extreme at distance 0, which is no trade-off point at all
+            beyond = None
+    if beyond is None:
         dist = np.sqrt((norm**2).sum(axis=1))
         ranked = _order(dist, tiebreak, "lower")
         winner = int(ranked.index[0])
@@ -530,8 +539,7 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
                f"normalised units; the front has no well-defined knee here) with "
                f"{_describe(values, winner)}.")
         return Ranking("knee", ranked, winner, why)
-    dist = pd.Series((1.0 - norm.to_numpy() @ normal) / np.linalg.norm(normal), index=norm.index)
-    ranked = _order(dist, tiebreak, "higher")
+    ranked = _order(beyond, tiebreak, "higher")
     winner = int(ranked.index[0])
     ext = " and ".join(str(e) for e in sorted(int(e) for e in extremes))
     why = (f"Trial {winner} is the knee of the front: furthest ({ranked.iloc[0]:.3f} normalised) "

@@ -1039,6 +1039,233 @@ def _locked_error(room: Any) -> UserInputError:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# The ``tradeoff room`` command group (registered by core.cli through ``register_cli``)
+# ---------------------------------------------------------------------------------------------
+
+
+def _printable(raw: object) -> str:
+    """Text as typed, minus terminal control sequences: a comment must not recolour a terminal."""
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "?"
+                   for ch in str(raw))
+
+
+def _cli_store(args: Any) -> tuple[str, RoomStore]:
+    from core import storage
+
+    url = storage.resolve(getattr(args, "storage", None))
+    return url, RoomStore(url)
+
+
+def _cli_room(store: RoomStore, study: str) -> int:
+    room_id = store.room_id(study)
+    if room_id is None:
+        raise UserInputError(
+            f"No decision room for study {study!r} yet; open one with "
+            f"`tradeoff room open --study {study} --facilitator NAME`.",
+            field="study",
+        )
+    return room_id
+
+
+def _cli_passcode(args: Any) -> str | None:
+    """``--passcode``, else ``$TRADEOFF_ROOM_PASSCODE`` (keeps it out of the shell history)."""
+    return args.passcode if args.passcode is not None else os.environ.get("TRADEOFF_ROOM_PASSCODE")
+
+
+def _cli_open(args: Any) -> int:
+    from core import decide
+
+    url, store = _cli_store(args)
+    with store:
+        spec, view = decide.load(url, args.study, store)
+        existed = store.room_id(args.study) is not None
+        room_id = decide.open_room(store, spec, view, args.facilitator, _cli_passcode(args))
+        info = store.room(room_id)
+        if existed:
+            print(f"room {room_id} for study {args.study!r} is already open "
+                  f"(facilitator {_printable(info.facilitator)}); join it with `tradeoff room join`.")
+        else:
+            print(f"opened room {room_id} for study {args.study!r}; facilitator "
+                  f"{_printable(info.facilitator)}"
+                  f"{', passcode set' if info.has_passcode else ''}; shortlist: "
+                  + ", ".join(view.label(t) for t in store.candidates(room_id)))
+    return 0
+
+
+def _cli_join(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        who = store.join(_cli_room(store, args.study), args.name, _cli_passcode(args))
+        print(f"{_printable(who.name)} joined the room of {args.study!r}"
+              f"{' as facilitator' if who.is_facilitator else ''}.")
+    return 0
+
+
+def _cli_vote(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        room_id = _cli_room(store, args.study)
+        store.vote_approval(room_id, args.name, args.trial, not args.reject)
+        print(f"{_printable(args.name.strip())} {'rejects' if args.reject else 'approves'} "
+              f"trial {args.trial} (round {store.room(room_id).current_round}).")
+    return 0
+
+
+def _cli_rank(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        try:
+            ranking = [int(t) for t in args.trials.split(",") if t.strip()]
+        except ValueError:
+            raise UserInputError(f"--trials expects trial numbers separated by commas, best first "
+                                 f"(e.g. 5,3,8), got {args.trials!r}.", field="ranking") from None
+        store.vote_ranked(_cli_room(store, args.study), args.name, ranking)
+        print(f"{_printable(args.name.strip())} ranked " + " > ".join(map(str, ranking)) + ".")
+    return 0
+
+
+def _cli_propose(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        added = store.propose(_cli_room(store, args.study), args.trial, args.name)
+        print(f"trial {args.trial} {'added to' if added else 'was already on'} the shortlist.")
+    return 0
+
+
+def _cli_comment(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        number = store.comment(_cli_room(store, args.study), args.name, args.trial, args.text)
+        print(f"comment {number} saved.")
+    return 0
+
+
+def _cli_lock(args: Any) -> int:
+    _, store = _cli_store(args)
+    with store:
+        lock = store.lock(_cli_room(store, args.study), args.name, args.trial, args.rationale)
+        print(f"decision locked: trial {lock.trial_number} by {_printable(lock.by)} at {lock.at}.")
+    return 0
+
+
+def _cli_show(args: Any) -> int:
+    from core import decide
+
+    url, store = _cli_store(args)
+    with store:
+        _, view = decide.load(url, args.study, store)
+        room_id = store.room_id(args.study)
+        room = store.room(room_id) if room_id is not None else None
+        data: dict[str, Any] = {"view": view.to_dict(), "room": None}
+        if room is not None:
+            tally = store.tally(room_id)
+            data["room"] = {
+                "id": room.id, "facilitator": room.facilitator, "passcode": room.has_passcode,
+                "round": room.current_round,
+                "lock": None if room.lock is None else vars(room.lock),
+                "participants": [p.name for p in store.participants(room_id)],
+                "candidates": store.candidates(room_id),
+                "tally": [{"trial": int(t), **{k: int(v) for k, v in row.items()}}
+                          for t, row in tally.iterrows()],
+                "comments": [vars(c) for c in store.comments(room_id)],
+                "log": [vars(e) for e in store.log(room_id)],
+            }
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(_show_text(view, data["room"]))
+    return 0
+
+
+def _show_text(view: Any, room: dict[str, Any] | None) -> str:
+    """The room as plain text for a terminal: shortlist, methods, regret, tally, comments, log."""
+    from core.decide import METHOD_LABELS, describe_event
+
+    out = [f"study {view.study_name!r}: Pareto set of {len(view.points)} trials over "
+           + ", ".join(obj.get(n).label for n in view.objectives)]
+    if room is None:
+        out.append("no decision room yet (open one with `tradeoff room open`).")
+    else:
+        out.append(f"room {room['id']}: facilitator {_printable(room['facilitator'])}, round "
+                   f"{room['round']}, participants: "
+                   + ", ".join(_printable(p) for p in room["participants"]))
+        lock = room["lock"]
+        out.append("decision: open" if lock is None else
+                   f"decision: trial {lock['trial_number']} locked by {_printable(lock['by'])} "
+                   f"at {lock['at']} — {_printable(lock['rationale'])}")
+    out.append("\nshortlist:")
+    table = view.shortlist_table().drop(columns=["trial"])
+    table["compromise"] = table["compromise"].map({True: "★", False: ""})
+    out.append(_printable(table.to_string(index=False)))
+    out.append("\nmethod winners (equal weights):")
+    for m, r in view.methods.items():
+        out.append(f"  {METHOD_LABELS[m]}: trial {r.winner} — {r.why}")
+    for s in view.stakeholders:
+        out.append(f"  {_printable(view.picks[s.name].why)}")
+    out.append("\nregret (share of the front's range each stakeholder gives up, 0 = none):")
+    regret = view.regret.normalised.copy()
+    regret.index = [view.label(t) for t in regret.index]
+    out.append(_printable(regret.round(3).to_string()))
+    out.append(f"compromise (min-max regret): {view.label(view.regret.compromise)}")
+    if room is not None:
+        out.append(f"\ntally (round {room['round']}):")
+        for row in room["tally"]:
+            out.append(f"  {view.label(row['trial'])}: {row['approvals']} approve, "
+                       f"{row['rejections']} reject, Borda {row['borda']}")
+        out.append("\ncomments:")
+        for c in room["comments"] or [{"author": "", "text": "(none)", "trial_number": None,
+                                       "at": ""}]:
+            about = f" on trial {c['trial_number']}" if c["trial_number"] is not None else ""
+            out.append(f"  {c['at']} {_printable(c['author'])}{about}: {_printable(c['text'])}")
+        out.append("\nlog:")
+        for e in room["log"]:
+            what = describe_event(e["kind"], e["trial_number"], e["detail"])
+            out.append(f"  {e['at']} {_printable(e['who'])} {_printable(what)}")
+    return "\n".join(out)
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``tradeoff room …``: open/join/show/vote/rank/propose/comment/lock from a terminal."""
+    room = subparsers.add_parser("room", help="the decision room of a study: votes, comments, lock")
+    sub = room.add_subparsers(dest="room_command", required=True)
+
+    def common(name: str, help_text: str, func: Callable[[Any], int]) -> Any:
+        sp = sub.add_parser(name, help=help_text)
+        sp.add_argument("--storage", help="SQLAlchemy URL (default: $TRADEOFF_STORAGE, "
+                                          ".streamlit/secrets.toml, or SQLite under $TRADEOFF_HOME)")
+        sp.add_argument("--study", required=True, help="the study whose room this is")
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = common("open", "open the room (you become the facilitator) and seed its shortlist", _cli_open)
+    sp.add_argument("--facilitator", required=True, help="your name")
+    sp.add_argument("--passcode", help="optional room passcode (or $TRADEOFF_ROOM_PASSCODE)")
+    sp = common("join", "join the room under your name", _cli_join)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--passcode", help="the room's passcode (or $TRADEOFF_ROOM_PASSCODE)")
+    sp = common("show", "print the shortlist, regret table, tally, comments and log", _cli_show)
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp = common("vote", "approve (or --reject) one shortlisted trial", _cli_vote)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument("--reject", action="store_true")
+    sp = common("rank", "cast a ranked ballot (Borda), best first", _cli_rank)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--trials", required=True, help="comma-separated trial numbers, best first")
+    sp = common("propose", "add a trial to the shortlist", _cli_propose)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--trial", type=int, required=True)
+    sp = common("comment", "comment on the decision or on one trial", _cli_comment)
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--trial", type=int)
+    sp.add_argument("--text", required=True)
+    sp = common("lock", "record the final decision (facilitator only)", _cli_lock)
+    sp.add_argument("--name", required=True, help="the facilitator's name")
+    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument("--rationale", required=True, help="why this trial (stored in the log)")
+
+
 def _main(argv: list[str]) -> int:
     """``python -m core.room upgrade URL``: the upgrade path named in the mismatch message."""
     if len(argv) != 2 or argv[0] != "upgrade":

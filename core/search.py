@@ -1,41 +1,59 @@
-"""Build, run and resume the multi-objective Optuna study.
+"""Build, run and resume the multi-objective Optuna study, on one machine or many.
 
 Shape: the spec lives in the study's user attributes; every trial stores every metric (a few JSON
 user attributes, so optuna-dashboard shows them too); hard limits are Optuna constraints, so
 infeasible trials stay in the study, visible and marked.
 
-The trial budget is global across workers. Optuna's ``MaxTrialsCallback`` only checks after a
-trial ends, so N workers overshoot by up to N−1; instead each worker atomically claims a slot in a
-small ``tradeoff_budget`` table (one conditional UPDATE, atomic on SQLite and PostgreSQL) before it
-asks for a trial. A trial abandoned by Ctrl-C/SIGTERM gives its slot back; a trial whose worker died
-is failed by Optuna's heartbeat check, retried once (``RetryFailedTrialCallback``) and its slot is
-given back so the retry can run.
+Many workers, one study (what keeps the count exact and loses nothing):
+
+* **Global budget.** Optuna's ``MaxTrialsCallback`` only checks after a trial ends, so N workers
+  overshoot by up to N−1; instead each worker atomically claims a slot in ``tradeoff_budget`` (one
+  conditional UPDATE, atomic on SQLite and PostgreSQL) before it asks for a trial. A trial that
+  does not count (abandoned by Ctrl-C/SIGTERM, or failed as stale and retried) gives its slot back.
+* **A worker that dies** (SIGKILL, power cut, lost network) stops heart-beating; after
+  ``GRACE_S`` any other worker marks its running trial failed (Optuna's ``fail_stale_trials``) and
+  queues one retry of the same configuration (``RetryHeartbeatStaleTrialCallback``, visible as the
+  system attributes ``failed_trial``/``retry_history``). A worker whose budget is all claimed keeps
+  watching while other trials are still running, so a trial that dies last is still retried.
+* **Ctrl-C / SIGTERM** are only acted on where it is safe: inside the model fit (the trial is
+  abandoned: marked failed with the user attribute ``interrupted``, not counted, slot given back)
+  or between trials; never half-way through writing a trial or the budget.
+* **Losing the database** (restart, network): every write is retried until the database answers
+  again (``TRADEOFF_DB_RETRY_S``, default 60 s); the running trial is then finished (if its
+  metrics were computed) or failed and retried. If the database stays away the worker exits with a
+  one-line message. A trial is only ever COMPLETE after all its metrics were written.
+
+Settings (environment, read when the storage is first opened in a process): ``TRADEOFF_HEARTBEAT_S``
+(default 5), ``TRADEOFF_GRACE_S`` (default 20, must exceed the heartbeat), ``TRADEOFF_DB_RETRY_S``.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
+import logging
 import math
 import os
+import signal
 import socket
 import sqlite3
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import optuna
 import sqlalchemy as sa
-import warnings
-
+from optuna.exceptions import StorageInternalError, UpdateFinishedTrialError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from core import families as fam
 from core import objectives as obj
+from core import schema
 from core import storage as st
 from core.data import Dataset, load_dataset, split
 from core.errors import UserInputError
@@ -44,47 +62,156 @@ from core.spec import Spec
 
 HEARTBEAT_S = 5
 GRACE_S = 20
+DB_RETRY_S = 60.0
+MAX_RETRY = 1
+ENV_HEARTBEAT = "TRADEOFF_HEARTBEAT_S"
+ENV_GRACE = "TRADEOFF_GRACE_S"
+ENV_DB_RETRY = "TRADEOFF_DB_RETRY_S"
 ATTR_SPEC = "spec"
 ATTR_CANCEL = "cancel_requested"
 ATTR_STARTED = "search_started_at"
+ATTR_INTERRUPTED = "interrupted"
 
-_meta = sa.MetaData()
-budget_table = sa.Table(
-    "tradeoff_budget", _meta,
-    sa.Column("study_name", sa.String(512), primary_key=True),
-    sa.Column("n_trials", sa.Integer, nullable=True),
-    sa.Column("claimed", sa.Integer, nullable=False, default=0),
-)
-workers_table = sa.Table(
-    "tradeoff_workers", _meta,
-    sa.Column("worker_id", sa.String(64), primary_key=True),
-    sa.Column("study_name", sa.String(512), index=True, nullable=False),
-    sa.Column("host", sa.String(255)),
-    sa.Column("pid", sa.Integer),
-    sa.Column("state", sa.String(32)),
-    sa.Column("current_trial", sa.Integer, nullable=True),
-    sa.Column("trials_done", sa.Integer, default=0),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("last_seen", sa.DateTime(timezone=True)),
-    sa.Column("message", sa.Text, nullable=True),
-)
+# the tables live in core.schema (with their version); kept here under their old names
+budget_table = schema.budget_table
+workers_table = schema.workers_table
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StorageUnavailable(UserInputError):
+    """The database stopped answering and did not come back in time (a one-line CLI message)."""
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _env_number(name: str, default: float, *, integer: bool = True) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise UserInputError(f"${name} must be a {'whole ' if integer else ''}number of seconds, "
+                             f"got {raw!r}.", field="storage") from None
+    if value <= 0:
+        raise UserInputError(f"${name} must be positive, got {raw!r}.", field="storage")
+    return value
+
+
+def heartbeat_settings() -> tuple[int, int]:
+    """(heartbeat interval, grace period) in seconds, from the environment or the defaults.
+
+    Why configurable: the defaults suit real searches (a dead worker's trial is retried ~20 s
+    later); tests and demos lower them to see a retry in seconds.
+    """
+    hb = int(_env_number(ENV_HEARTBEAT, HEARTBEAT_S))
+    grace = int(_env_number(ENV_GRACE, GRACE_S))
+    if grace <= hb:
+        raise UserInputError(f"${ENV_GRACE} ({grace}) must be longer than ${ENV_HEARTBEAT} ({hb}), or a "
+                             "live worker's trial could be taken for a dead one.", field="storage")
+    return hb, grace
+
+
+def db_retry_s() -> float:
+    """How long a worker keeps retrying while the database does not answer."""
+    return float(_env_number(ENV_DB_RETRY, DB_RETRY_S, integer=False))
+
+
 # -- storage ----------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=16)
+def _is_connection_error(exc: BaseException) -> bool:
+    """True for "the database did not answer" (worth retrying), false for real errors (bugs, bad data).
+
+    Optuna wraps driver errors in ``StorageInternalError``; look through the cause chain.
+    """
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 8:
+        if isinstance(e, (sa.exc.OperationalError, sa.exc.InterfaceError, sqlite3.OperationalError,
+                          ConnectionError)):
+            return True
+        if isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if type(e).__module__.startswith("psycopg") and type(e).__name__ in (
+                "OperationalError", "InterfaceError", "AdminShutdown", "ConnectionTimeout"):
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    """A short, password-free description of a database error: the driver's own first line."""
+    inner = exc
+    for _ in range(8):
+        if getattr(inner, "orig", None) is not None:
+            inner = inner.orig  # type: ignore[attr-defined]
+            break
+        if inner.__cause__ is None:
+            break
+        inner = inner.__cause__
+    text = str(inner).strip()
+    text = text.splitlines()[0] if text else ""
+    return st.mask(f"{type(inner).__name__}: {text}" if text else type(inner).__name__)[:300]
+
+
+def _db_retry(fn: Callable[[], T], url: str, what: str) -> T:
+    """Run a storage call, retrying while the database does not answer (restart, network blip)."""
+    deadline = time.monotonic() + db_retry_s()
+    delay, warned = 0.5, False
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not _is_connection_error(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StorageUnavailable(
+                    f"Lost the connection to the database {st.mask(url)} while {what}, and it did not "
+                    f"come back within {db_retry_s():.0f} s ({_first_line(exc)}). Finished trials are "
+                    "safe in the database; a trial that was running is retried by the next worker. "
+                    "Start the worker again when the database is back.", field="storage") from None
+            if not warned:
+                _log.warning("database %s not answering while %s (%s); retrying for up to %.0f s",
+                             st.mask(url), what, _first_line(exc), db_retry_s())
+                warned = True
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _wrap_open_error(url: str, exc: Exception) -> UserInputError:
+    if isinstance(exc, UserInputError):
+        return exc
+    return UserInputError(f"Cannot open storage {st.mask(url)}: {_first_line(exc)}", field="storage")
+
+
+_engines: dict[str, sa.Engine] = {}
+_storages: dict[str, RDBStorage] = {}
+_cache_lock = threading.RLock()
+
+
 def engine(url: str) -> sa.Engine:
-    """One engine per URL per process for our own tables (budget, workers)."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if st.is_sqlite(url):
-        kwargs["connect_args"] = {"timeout": 60}
-    eng = sa.create_engine(url, **kwargs)
-    _meta.create_all(eng, checkfirst=True)
-    return eng
+    """One engine per URL per process for our own tables (budget, workers), schema checked once."""
+    with _cache_lock:
+        eng = _engines.get(url)
+        if eng is not None:
+            return eng
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if st.is_sqlite(url):
+            kwargs["connect_args"] = {"timeout": 60}
+        try:
+            eng = sa.create_engine(url, **kwargs)
+            schema.ensure(eng, url)
+        except Exception as exc:
+            if eng is not None:
+                eng.dispose()
+            raise _wrap_open_error(url, exc) from None
+        _engines[url] = eng
+        return eng
 
 
 def _enable_wal(url: str) -> None:
@@ -97,29 +224,85 @@ def _enable_wal(url: str) -> None:
             con.close()
 
 
-@functools.lru_cache(maxsize=16)
-def optuna_storage(url: str) -> RDBStorage:
-    """Optuna RDB storage with heartbeats, stale-trial retry and budget give-back."""
-    _enable_wal(url)
+class _Storage(RDBStorage):
+    """Optuna's RDB storage whose heartbeat survives a database blip.
+
+    Optuna records heartbeats in a thread; one failed write would end that thread with a traceback
+    and the trial, still running fine, would later be taken for dead. Here a failed heartbeat is
+    logged once and tried again at the next beat.
+    """
+
+    _beat_failing = False
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except Exception as exc:
+            if not _is_connection_error(exc):
+                raise
+            if not self._beat_failing:
+                _log.warning("heartbeat for trial id %s not recorded (%s); retrying at the next beat",
+                             trial_id, _first_line(exc))
+            self._beat_failing = True
+        else:
+            self._beat_failing = False
+
+
+def _retry_stale(url: str) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """Queue one retry of a dead worker's trial and give its budget slot to that retry.
+
+    Only a trial that is retried gives its slot back: a retry that dies too stays a counted
+    failure, so the study still ends at exactly its budget.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        retry = RetryHeartbeatStaleTrialCallback(max_retry=1)
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
     def on_stale(study: optuna.Study, trial: FrozenTrial) -> None:
+        if len(trial.system_attrs.get("retry_history", [])) + 1 > MAX_RETRY:
+            _log.warning("trial %d of %s went stale again; not retried (counted as failed)",
+                         trial.number, study.study_name)
+            return
         retry(study, trial)
-        release_slot(url, study.study_name)
+        _db_retry(lambda: release_slot(url, study.study_name), url, "giving back a budget slot")
+        _log.warning("trial %d of %s had no heartbeat for %ss (its worker died): marked failed, "
+                     "retried once", trial.number, study.study_name, heartbeat_settings()[1])
+    return on_stale
 
-    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if st.is_sqlite(url):
-        engine_kwargs["connect_args"] = {"timeout": 60}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # heartbeat options are marked experimental
-            return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
-                              grace_period=GRACE_S, heartbeat_stale_trial_callback=on_stale)
-    except Exception as exc:  # driver/URL/connection problems are user-fixable
-        raise UserInputError(f"Cannot open storage {st.mask(url)}: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:300]}", field="storage") from None
+
+def optuna_storage(url: str) -> RDBStorage:
+    """Optuna RDB storage with heartbeats, stale-trial retry and budget give-back (one per URL)."""
+    with _cache_lock:
+        cached = _storages.get(url)
+        if cached is not None:
+            return cached
+        hb, grace = heartbeat_settings()
+        engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if st.is_sqlite(url):
+            engine_kwargs["connect_args"] = {"timeout": 60}
+        try:
+            _enable_wal(url)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeat options are marked experimental
+                storage = _Storage(url, engine_kwargs=engine_kwargs, heartbeat_interval=hb,
+                                   grace_period=grace, heartbeat_stale_trial_callback=_retry_stale(url))
+        except Exception as exc:  # driver/URL/connection problems are user-fixable
+            raise _wrap_open_error(url, exc) from None
+        _storages[url] = storage
+        return storage
+
+
+def dispose(url: str | None = None) -> None:
+    """Close this process's connections to ``url`` (all URLs when None): tests, benchmarks."""
+    with _cache_lock:
+        keys = [u for u in set(_engines) | set(_storages) if url is None or u == url]
+        for u in keys:
+            eng = _engines.pop(u, None)
+            if eng is not None:
+                eng.dispose()
+            storage = _storages.pop(u, None)
+            if storage is not None:
+                storage.engine.dispose()
 
 
 def claim_slot(url: str, study_name: str) -> bool:
@@ -149,6 +332,7 @@ def set_budget(url: str, study_name: str, n_trials: int | None) -> None:
 
 
 def budget(url: str, study_name: str) -> tuple[int | None, int]:
+    """(the study's trial budget or None, slots claimed so far by all workers)."""
     t = budget_table
     with engine(url).connect() as con:
         row = con.execute(sa.select(t.c.n_trials, t.c.claimed).where(t.c.study_name == study_name)).first()
@@ -286,18 +470,108 @@ def request_cancel(study: optuna.Study, cancel: bool = True) -> None:
     study.set_user_attr(ATTR_CANCEL, bool(cancel))
 
 
+
 # -- objective --------------------------------------------------------------------------------------
 
-def make_objective(spec: Spec, ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray
-                   ) -> Callable[[optuna.Trial], tuple[float, ...]]:
-    def objective(trial: optuna.Trial) -> tuple[float, ...]:
-        family, params = fam.suggest(trial, spec.families)
-        trial.set_user_attr("family", family)
-        trial.set_user_attr("family_class", fam.get(family).klass)
+def _set_attrs(trial: optuna.Trial, attrs: dict[str, Any], url: str | None) -> None:
+    """Write user attributes, riding out a database blip (each write is idempotent)."""
+    for key, value in attrs.items():
+        if url is None:
+            trial.set_user_attr(key, value)
+        else:
+            _db_retry(lambda k=key, v=value: trial.set_user_attr(k, v), url,
+                      f"writing trial {trial.number}")
+
+
+@dataclass
+class _Current:
+    """What this worker knows about the trial it runs, to finish it after a lost connection."""
+    number: int | None = None
+    values: tuple[float, ...] | None = None
+
+
+class _Gate:
+    """Where Ctrl-C / SIGTERM may land: inside the model fit or between trials, nowhere else.
+
+    A KeyboardInterrupt in the middle of claiming a budget slot or writing a trial would leave the
+    budget off by one or a trial half-written; instead the signal is noted and acted on at the next
+    safe point. A second signal while one is pending acts at once (the user insists). Python runs
+    signal handlers in the main thread only, so this is installed only there.
+    """
+
+    def __init__(self) -> None:
+        self.pending: str | None = None
+        self._open = False
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except (ValueError, OSError):
+                pass
+
+    def uninstall(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _handler(self, signum: int, frame: Any) -> None:  # noqa: ARG002
+        name = signal.Signals(signum).name
+        if self._open or self.pending is not None:
+            self.pending = self.pending or name
+            raise KeyboardInterrupt(name)
+        self.pending = name
+
+    def checkpoint(self) -> None:
+        if self.pending is not None:
+            raise KeyboardInterrupt(self.pending)
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[None]:
+        self.checkpoint()
+        self._open = True
         try:
-            ev = evaluate(family, params, ds, train_idx, test_idx, spec)
+            yield
+        finally:
+            self._open = False
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> None:
+        with self.opened():
+            if stop is not None:
+                stop.wait(seconds)
+            else:
+                time.sleep(seconds)
+
+
+def make_objective(spec: Spec, ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, *,
+                   url: str | None = None, gate: _Gate | None = None, current: _Current | None = None,
+                   on_start: Callable[[int], None] | None = None,
+                   ) -> Callable[[optuna.Trial], tuple[float, ...]]:
+    """The Optuna objective: fit and measure one configuration, store every metric.
+
+    Every metric is written before the values are returned, so a trial is COMPLETE only with all
+    its attributes. With a ``gate``, a Ctrl-C/SIGTERM can only interrupt the fit itself.
+    """
+    def objective(trial: optuna.Trial) -> tuple[float, ...]:
+        if current is not None:
+            current.number, current.values = trial.number, None
+        if on_start is not None:
+            on_start(trial.number)
+        family, params = fam.suggest(trial, spec.families)
+        _set_attrs(trial, {"family": family, "family_class": fam.get(family).klass}, url)
+        try:
+            with (gate.opened() if gate is not None else contextlib.nullcontext()):
+                ev = evaluate(family, params, ds, train_idx, test_idx, spec)
+        except KeyboardInterrupt as exc:
+            why = str(exc) or "SIGINT"
+            _set_attrs(trial, {ATTR_INTERRUPTED: True,
+                               "error": f"interrupted by {why}: abandoned, not counted in the budget"}, url)
+            raise
         except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            _set_attrs(trial, {"error": f"{type(exc).__name__}: {exc}"[:2000]}, url)
             raise
         values = []
         for o in spec.objectives:
@@ -305,14 +579,18 @@ def make_objective(spec: Spec, ds: Dataset, train_idx: np.ndarray, test_idx: np.
             if v is None or not math.isfinite(v):
                 raise ValueError(f"{o.name} is not a finite number ({v}) for this configuration")
             values.append(float(v))
-        trial.set_user_attr("metrics", ev.metrics)
-        trial.set_user_attr("test_metrics", ev.test)
-        trial.set_user_attr("cv_std", ev.cv_std)
-        trial.set_user_attr("threshold", ev.threshold)
-        trial.set_user_attr("groups_test", json.loads(ev.groups_test.to_json(orient="records")))
-        trial.set_user_attr("constraints", [o.violation(ev.metrics[o.name]) for o in spec.objectives
-                                            if o.limit is not None] or [-1.0])
-        trial.set_user_attr("timings", ev.timings)
+        _set_attrs(trial, {
+            "metrics": ev.metrics,
+            "test_metrics": ev.test,
+            "cv_std": ev.cv_std,
+            "threshold": ev.threshold,
+            "groups_test": json.loads(ev.groups_test.to_json(orient="records")),
+            "constraints": [o.violation(ev.metrics[o.name]) for o in spec.objectives
+                            if o.limit is not None] or [-1.0],
+            "timings": ev.timings,
+        }, url)
+        if current is not None:
+            current.values = tuple(values)
         return tuple(values)
     return objective
 
@@ -345,14 +623,27 @@ class RunResult:
     progress: Progress | None = None
 
 
+def _abandoned(t: FrozenTrial) -> bool:
+    """A failed trial that used no budget: interrupted by Ctrl-C/SIGTERM, or never started its fit."""
+    return bool(t.user_attrs.get(ATTR_INTERRUPTED)) or ("family" not in t.user_attrs and not t.params)
+
+
 def counted(trials: list[FrozenTrial]) -> tuple[int, int]:
-    """Trials that used budget (complete + failed, minus failures that were retried) and failures."""
-    retried = {t.system_attrs.get("failed_trial") for t in trials if "failed_trial" in t.system_attrs}
+    """Trials that used budget and, of those, failures.
+
+    Counted: complete and pruned trials, and failed ones that were not retried (a retried trial's
+    retry counts instead) and not abandoned (an interrupted trial gave its slot back).
+    """
+    retried: set[int] = set()
+    for t in trials:
+        if "failed_trial" in t.system_attrs:
+            retried.add(t.system_attrs["failed_trial"])
+            retried.update(t.system_attrs.get("retry_history", []))
     done = failed = 0
     for t in trials:
         if t.state == TrialState.COMPLETE or t.state == TrialState.PRUNED:
             done += 1
-        elif t.state == TrialState.FAIL and t.number not in retried:
+        elif t.state == TrialState.FAIL and t.number not in retried and not _abandoned(t):
             done += 1
             failed += 1
     return done, failed
@@ -378,34 +669,191 @@ def progress_of(study: optuna.Study, url: str, started: float) -> Progress:
                     last_state=None if last is None else last.state.name, hypervolume=hv, best=best)
 
 
+def _db_time(con: sa.Connection) -> datetime:
+    """The database's clock (UTC), so "last seen" compares across machines whose clocks differ."""
+    if con.dialect.name == "sqlite":
+        return _now()
+    value = con.execute(sa.select(sa.func.now())).scalar()
+    return _as_utc(value) if isinstance(value, datetime) else _now()
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 class _Registry:
-    """This worker's row in ``tradeoff_workers`` so the app can show who is doing what."""
+    """This worker's row in ``tradeoff_workers`` so the app can show who is doing what.
+
+    A background thread refreshes ``last_seen`` every heartbeat, also during a long fit, so a row
+    whose ``last_seen`` is older than the grace period means the worker is gone ("lost").
+    """
 
     def __init__(self, url: str, study_name: str) -> None:
         import uuid
 
         self.url, self.id = url, uuid.uuid4().hex[:12]
-        with engine(url).begin() as con:
-            con.execute(sa.insert(workers_table).values(
-                worker_id=self.id, study_name=study_name, host=socket.gethostname(), pid=os.getpid(),
-                state="starting", trials_done=0, started_at=_now(), last_seen=_now()))
+        self._stop = threading.Event()
+        self._warned = False
+        self._lock = threading.Lock()
+
+        def insert() -> None:
+            with engine(url).begin() as con:
+                now = _db_time(con)
+                con.execute(sa.insert(workers_table).values(
+                    worker_id=self.id, study_name=study_name, host=socket.gethostname()[:255],
+                    pid=os.getpid(), state="starting", trials_done=0, started_at=now, last_seen=now))
+        _db_retry(insert, url, "registering the worker")
+        self._thread = threading.Thread(target=self._beat, name="tradeoff-worker-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        interval = heartbeat_settings()[0]
+        while not self._stop.wait(interval):
+            self.update()
 
     def update(self, **values: Any) -> None:
+        if "state" in values and values["state"] is not None:
+            values["state"] = str(values["state"])[:32]
         try:
-            with engine(self.url).begin() as con:
+            with self._lock, engine(self.url).begin() as con:
                 con.execute(sa.update(workers_table).where(workers_table.c.worker_id == self.id)
-                            .values(last_seen=_now(), **values))
-        except sa.exc.OperationalError:
-            pass  # the registry is informational; never fail a search over it
+                            .values(last_seen=_db_time(con), **values))
+            self._warned = False
+        except Exception as exc:  # the registry is informational; never fail a search over it
+            if not self._warned:
+                _log.warning("worker registry not updated (%s)", _first_line(exc))
+            self._warned = True
+
+    def close(self, **values: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.update(**values)
 
 
 def workers(url: str | None, study_name: str) -> list[dict[str, Any]]:
+    """Every worker that joined the study, oldest first, with what the app shows.
+
+    Keys: worker_id, study_name, host, pid, state (starting|running|idle|waiting|reconnecting|
+    finished|interrupted|failed), current_trial, trials_done, started_at, last_seen, message, plus
+    ``age_s`` (seconds since last seen, by the database's clock), ``lost`` (an unfinished worker
+    silent for longer than the grace period: killed, crashed or cut off) and ``status`` (``state``,
+    or "lost").
+    """
     url = st.resolve(url)
     t = workers_table
+    grace = heartbeat_settings()[1]
     with engine(url).connect() as con:
+        now = _db_time(con)
         rows = con.execute(sa.select(t).where(t.c.study_name == study_name)
-                           .order_by(t.c.started_at)).mappings().all()
-    return [dict(r) for r in rows]
+                           .order_by(t.c.started_at, t.c.worker_id)).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        seen = d.get("last_seen")
+        age = max(0.0, (now - _as_utc(seen)).total_seconds()) if isinstance(seen, datetime) else None
+        ended = str(d.get("state") or "") in ("finished", "interrupted", "failed") or \
+            str(d.get("state") or "").startswith("finished")
+        d["age_s"] = age
+        d["lost"] = bool(not ended and age is not None and age > grace)
+        d["status"] = "lost" if d["lost"] else d.get("state")
+        out.append(d)
+    return out
+
+
+def _running_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+
+def _fail_stale(study: optuna.Study, url: str, orphans: dict[int, float]) -> None:
+    """Fail trials whose worker is gone, and RUNNING trials that never started their fit.
+
+    Optuna's ``fail_stale_trials`` handles trials with a heartbeat; a trial whose worker lost the
+    database between creating it and its first heartbeat has none and would stay RUNNING for ever.
+    Such an orphan is failed once it has been seen for longer than the grace period (by this
+    process's clock, so machines' clocks need not agree); it used no budget (its worker gave the
+    slot back) and a queued configuration it held is queued again.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optuna.storages.fail_stale_trials(study)
+    storage = optuna_storage(url)
+    grace = heartbeat_settings()[1]
+    running = _running_trials(study)
+    if not running:
+        orphans.clear()
+        return
+    ids = [t._trial_id for t in running]
+    query = sa.text("SELECT trial_id FROM trial_heartbeats WHERE trial_id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True))  # Optuna's heartbeat table (stable since Optuna 2.9)
+    with storage.engine.connect() as con:
+        beating = {row[0] for row in con.execute(query, {"ids": ids})}
+    now = time.monotonic()
+    for t in running:
+        if t._trial_id in beating:
+            orphans.pop(t._trial_id, None)
+            continue
+        first = orphans.setdefault(t._trial_id, now)
+        if now - first <= grace:
+            continue
+        orphans.pop(t._trial_id, None)
+        try:
+            storage.set_trial_user_attr(t._trial_id, "error", "abandoned before its fit started "
+                                        "(its worker lost the database); not counted")
+            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            continue
+        fixed = t.system_attrs.get("fixed_params")
+        if fixed:
+            study.enqueue_trial(fixed, skip_if_exists=False)
+        _log.warning("trial %d of %s never started (no heartbeat): marked failed, not counted",
+                     t.number, study.study_name)
+
+
+def _finish_after_error(study: optuna.Study, url: str, cur: _Current, exc: BaseException,
+                        registry: _Registry) -> str:
+    """Put the trial this worker was running into a final, consistent state after a storage error.
+
+    Returns what happened: "completed" or "failed" (the trial counts), "retried" (failed and queued
+    again, slot given back), "released" (no trial was created; slot given back), "taken" (another
+    worker had already failed it as stale and queued its retry).
+    """
+    registry.update(state="reconnecting", message=_first_line(exc))
+    _db_retry(lambda: _ping(url), url, "reconnecting")
+    if cur.number is None:
+        _db_retry(lambda: release_slot(url, study.study_name), url, "giving back a budget slot")
+        return "released"
+    storage = optuna_storage(url)
+
+    def fetch() -> FrozenTrial:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, cur.number)
+        return storage.get_trial(trial_id)
+
+    trial = _db_retry(fetch, url, "reading back the trial")
+    if trial.state == TrialState.COMPLETE:
+        return "completed"
+    if trial.state == TrialState.FAIL:
+        retried = _db_retry(lambda: any(
+            trial.number in t.system_attrs.get("retry_history", [])
+            for t in study.get_trials(deepcopy=False)), url, "reading the study")
+        return "taken" if retried else "failed"
+    if trial.state == TrialState.RUNNING and cur.values is not None:
+        _db_retry(lambda: study.tell(cur.number, list(cur.values), skip_if_finished=True), url,
+                  f"finishing trial {cur.number}")
+        return "completed"
+    if trial.state == TrialState.RUNNING:
+        _db_retry(lambda: storage.set_trial_user_attr(
+            trial._trial_id, "error", f"database connection lost during the trial ({_first_line(exc)})"),
+            url, f"failing trial {cur.number}")
+        _db_retry(lambda: study.tell(cur.number, state=TrialState.FAIL, skip_if_finished=True), url,
+                  f"failing trial {cur.number}")
+        _retry_stale(url)(study, _db_retry(fetch, url, "reading back the trial"))
+        return "retried"
+    return "failed"
+
+
+def _ping(url: str) -> None:
+    with engine(url).connect() as con:
+        con.execute(sa.text("SELECT 1"))
 
 
 def run(study_name: str, url: str | None = None, *, max_trials: int | None = None,
@@ -414,7 +862,10 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
     """Work on a study until its budget is spent, it is cancelled, or a local limit is reached.
 
     ``max_trials``/``timeout_s`` limit this call only (a worker's share); the study's own budget
-    (trials in ``tradeoff_budget``, minutes from the spec) is global across all workers.
+    (trials in ``tradeoff_budget``, minutes from the spec) is global across all workers. When the
+    budget is all claimed but other workers' trials still run, this worker waits and watches them,
+    so that a trial whose worker dies is still retried. Ctrl-C/SIGTERM raise KeyboardInterrupt after
+    the running trial was abandoned cleanly (see the module docstring).
     """
     url = st.resolve(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -424,53 +875,109 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
     n_budget, _ = budget(url, study_name)
     study.sampler = make_sampler(spec, n_trials=n_budget)
-    objective = make_objective(spec, ds, train_idx, test_idx)
+    hb, _grace = heartbeat_settings()
     if ATTR_STARTED not in study.user_attrs:
         study.set_user_attr(ATTR_STARTED, time.time())
     global_deadline = (float(study.user_attrs[ATTR_STARTED]) + spec.budget.timeout_s
                        if spec.budget.timeout_s else math.inf)
     local_deadline = time.time() + timeout_s if timeout_s else math.inf
     started = time.monotonic()
-    registry = _Registry(url, study_name)
-    ran, reason = 0, "budget spent"
+    gate = _Gate()
+    gate.install()
+    registry: _Registry | None = None
+    ran, reason, final_state = 0, "budget spent", "finished"
     progress: Progress | None = None
+    cur = _Current()
+    holding = False  # a budget slot is claimed and its trial not yet final
+    orphans: dict[int, float] = {}
+
+    def on_start(number: int) -> None:
+        registry.update(state="running", current_trial=number, message=None)  # type: ignore[union-attr]
+
+    objective = make_objective(spec, ds, train_idx, test_idx, url=url, gate=gate, current=cur,
+                               on_start=on_start)
 
     def after_trial(study_: optuna.Study, trial: FrozenTrial) -> None:
-        nonlocal progress
-        registry.update(state="idle", current_trial=None, trials_done=ran + 1)
+        nonlocal progress, ran
+        ran += 1
+        registry.update(state="idle", current_trial=None, trials_done=ran)  # type: ignore[union-attr]
         if on_progress is not None:
             progress = progress_of(study_, url, started)
             on_progress(progress)
 
-    try:
+    def next_slot() -> str | None:
+        """Claim a budget slot (None) or say why this worker stops."""
         while True:
+            gate.checkpoint()
             if stop is not None and stop.is_set():
-                reason = "stopped"
-                break
-            if study.user_attrs.get(ATTR_CANCEL):
-                reason = "cancelled"
-                break
+                return "stopped"
+            if _db_retry(lambda: study.user_attrs.get(ATTR_CANCEL), url, "reading the study"):
+                return "cancelled"
             if time.time() >= min(global_deadline, local_deadline):
-                reason = "time budget spent"
-                break
+                return "time budget spent"
             if max_trials is not None and ran >= max_trials:
-                reason = "worker trial limit reached"
+                return "worker trial limit reached"
+            if _db_retry(lambda: claim_slot(url, study_name), url, "claiming a budget slot"):
+                return None
+            # all slots claimed: finished, or others still running (and may die: watch them)
+            _db_retry(lambda: _fail_stale(study, url, orphans), url, "checking for dead workers")
+            if _db_retry(lambda: claim_slot(url, study_name), url, "claiming a budget slot"):
+                return None
+            running = _db_retry(lambda: len(_running_trials(study)), url, "reading the study")
+            if running == 0:
+                return "budget spent"
+            registry.update(state="waiting", current_trial=None,  # type: ignore[union-attr]
+                            message=f"budget claimed; watching {running} running trial(s)")
+            gate.sleep(hb, stop)
+
+    try:
+        registry = _Registry(url, study_name)
+        while True:
+            cur.number, cur.values = None, None
+            why = next_slot()
+            if why is not None:
+                reason = why
                 break
-            if not claim_slot(url, study_name):
-                reason = "budget spent"
-                break
-            registry.update(state="running", current_trial=len(study.get_trials(deepcopy=False)))
+            holding = True
+            done_before = ran
             try:
                 study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[after_trial],
                                gc_after_trial=False, show_progress_bar=False)
+                holding = False
             except KeyboardInterrupt:
-                release_slot(url, study_name)
-                reason = "interrupted"
                 raise
-            ran += 1
-            # refresh cancel flag and other workers' news
-            study = optuna.load_study(study_name=study_name, storage=optuna_storage(url),
-                                      sampler=study.sampler)
+            except Exception as exc:
+                if not (_is_connection_error(exc) or isinstance(exc, (UpdateFinishedTrialError,
+                                                                      StorageUnavailable))):
+                    raise
+                outcome = _finish_after_error(study, url, cur, exc, registry)
+                holding = False
+                if outcome in ("completed", "failed") and ran == done_before:
+                    ran += 1
+                registry.update(state="idle", current_trial=None, trials_done=ran,
+                                message=f"recovered from a lost database connection: trial "
+                                        f"{cur.number} {outcome}")
+                _log.warning("recovered from a lost database connection: trial %s %s",
+                             cur.number, outcome)
+    except KeyboardInterrupt as exc:
+        reason, final_state = f"interrupted by {exc or 'SIGINT'}", "interrupted"
+        if holding and cur.values is None:
+            # the fit was abandoned: Optuna marked the trial failed; it does not count, so its slot
+            # goes back to the budget for another worker
+            _db_retry(lambda: release_slot(url, study_name), url, "giving back a budget slot")
+            _log.warning("interrupted: trial %s abandoned (marked failed, not counted, budget slot "
+                         "given back)", cur.number)
+        else:
+            _log.warning("interrupted between trials; finished trials are kept")
+        raise
+    except StorageUnavailable as exc:
+        reason, final_state = str(exc), "failed"
+        raise
+    except Exception as exc:
+        reason, final_state = f"{type(exc).__name__}: {exc}"[:500], "failed"
+        raise
     finally:
-        registry.update(state=f"finished: {reason}", current_trial=None, trials_done=ran)
+        gate.uninstall()
+        if registry is not None:
+            registry.close(state=final_state, current_trial=None, trials_done=ran, message=reason)
     return RunResult(study_name=study_name, trials_run=ran, stopped_because=reason, progress=progress)

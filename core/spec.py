@@ -264,8 +264,7 @@ class Spec:
     """What the team wants, end to end. See the module docstring."""
 
     data: DataRef
-    objectives: tuple[Objective, ...] = field(default_factory=lambda: tuple(
-        Objective(n) for n in obj.DEFAULT_OBJECTIVES))
+    objectives: tuple[Objective, ...] = ()
     families: tuple[str, ...] = ()
     budget: Budget = field(default_factory=Budget)
     sampler: str = "nsga2"
@@ -278,6 +277,10 @@ class Spec:
         from core import families as fam
 
         object.__setattr__(self, "objectives", tuple(self.objectives))
+        if not self.objectives:  # defaults; fairness ones only when there are groups to compare
+            object.__setattr__(self, "objectives", tuple(
+                Objective(n) for n in obj.DEFAULT_OBJECTIVES
+                if self.data.sensitive or obj.get(n).group != "fairness"))
         if isinstance(self.families, str):
             object.__setattr__(self, "families", (self.families,))
         if not self.families:
@@ -291,8 +294,9 @@ class Spec:
             _fail("objectives", f"each objective may appear once; got {names}.")
         group_metrics = [n for n in names if obj.get(n).group == "fairness"]
         if group_metrics and not self.data.sensitive:
-            _fail("objectives", f"{', '.join(group_metrics)} compare sensitive groups, but no sensitive "
-                                "column is named: set data.sensitive or choose other objectives.")
+            _fail("objectives", f"{', '.join(group_metrics)} measure{'s' if len(group_metrics) == 1 else ''} "
+                                "gaps between sensitive groups, but no sensitive column is named: set "
+                                "data.sensitive or choose other objectives.")
         unknown = [f for f in self.families if f not in fam.REGISTRY]
         if unknown:
             _fail("families", f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "

@@ -153,7 +153,8 @@ def _read_rows(con: sa.Connection, sid: int, trial_rows: list[sa.Row]) -> dict[i
             "family_class": ua.get("family_class"), "threshold": ua.get("threshold"),
             "error": ua.get("error") or sa_.get("fail_reason"),
             "datetime_start": start, "datetime_complete": end,
-            "duration_s": (end - start).total_seconds() if start and end else None,
+            # like FrozenTrial.duration in trials_frame: a zero duration reads as unknown
+            "duration_s": (end - start).total_seconds() if start and end and end != start else None,
             "params": ps, "retry_of": sa_.get("failed_trial"),
         }
         for k, v in (ua.get("metrics") or {}).items():

@@ -3,6 +3,10 @@
 The search never runs inside a Streamlit script run: a rerun, a page switch or a closed browser
 must not restart or lose it. Workers are ordinary ``tradeoff worker`` processes in their own session
 (so a Ctrl-C in the app's terminal does not kill them), logging to the data directory.
+
+The storage URL reaches the worker through ``TRADEOFF_STORAGE`` in its environment, not its command
+line, because any local user can read another process's command line (``ps``) and the URL may hold
+a database password.
 """
 
 from __future__ import annotations
@@ -29,16 +33,26 @@ def _log_dir() -> Path:
     return d
 
 
+def default_count() -> int:
+    """How many local workers to offer by default: one per core (each fit is single-threaded)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def start(study_name: str, url: str, n: int = 1, *, max_trials: int | None = None) -> list[LocalWorker]:
     """Launch ``n`` worker processes on this machine; they share the study's global budget."""
     out = []
     env = dict(os.environ)
+    env[st.ENV_STORAGE] = st.resolve(url)  # not on the command line: see the module docstring
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in study_name)[:80]
     for i in range(max(1, n)):
         log = _log_dir() / f"worker-{safe}-{os.getpid()}-{i}-{len(os.listdir(_log_dir()))}.log"
-        cmd = [sys.executable, "-m", "core.cli", "worker", "--storage", url, "--study", study_name, "--quiet"]
+        cmd = [sys.executable, "-m", "core.cli", "worker", "--study", study_name, "--quiet"]
         if max_trials:
             cmd += ["--trials", str(max_trials)]
         with open(log, "ab") as fh:

@@ -1,0 +1,87 @@
+"""Helpers of the Data page: cached table reads, column-role guesses, the chosen DataRef.
+
+The chosen data lives in ``st.session_state["data_ref"]`` (a DataRef as a dict, fingerprint
+filled) until it is saved as part of a study's spec; the Objectives page reads it from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import data as core_data
+from core import uploads
+from core.data import Dataset
+from core.spec import DataRef
+
+DATA_REF = "data_ref"  # session key: the last valid DataRef (dict) chosen on the Data page
+UPLOAD = "data_upload"  # session key: {"path", "name", "fingerprint"} of the stored upload
+_TARGET_WORDS = ("target", "label", "class", "outcome", "converted", "churn", "default", "y")
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the table…")
+def read_table(path: str, mtime: float = 0.0) -> tuple[pd.DataFrame, list[str]]:
+    """The table at ``path`` (or the demo) and the loader's notes; ``mtime`` keys the cache."""
+    del mtime
+    return core_data.read_table(path)
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking the columns…")
+def prepare(path: str, ref: dict[str, Any], mtime: float = 0.0) -> Dataset:
+    """Validate the column roles on the table (raises ``UserInputError`` with a ``field``)."""
+    df, notes = read_table(path, mtime)
+    return core_data.prepare(df, DataRef(**ref), notes=notes)
+
+
+@st.cache_data(max_entries=4, show_spinner="Storing the upload…")
+def store_upload(raw: bytes, name: str) -> dict[str, Any]:
+    up = uploads.save(raw, name)
+    return {"path": str(up.path), "name": up.original_name, "fingerprint": up.fingerprint,
+            "notes": up.notes, "rows": up.n_rows}
+
+
+def mtime(path: str) -> float:
+    from pathlib import Path
+
+    p = core_data.DEMO_PATH if path == core_data.DEMO else Path(path)
+    try:
+        return p.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def guess_target(df: pd.DataFrame) -> str:
+    """A column named like a label with two values, else the last two-valued column, else the last."""
+    two = [c for c in df.columns if df[c].nunique(dropna=True) == 2]
+    for word in _TARGET_WORDS:
+        for c in two:
+            if str(c).lower() == word or str(c).lower().endswith("_" + word):
+                return c
+    return two[-1] if two else df.columns[-1]
+
+
+def index_of(options: list, value: Any, default: int | None = 0) -> int | None:
+    return options.index(value) if value in options else default
+
+
+def stored_ref() -> dict[str, Any] | None:
+    return st.session_state.get(DATA_REF)
+
+
+def remember(ref: DataRef) -> None:
+    st.session_state[DATA_REF] = asdict(ref)
+
+
+def group_stats(ds: Dataset) -> pd.DataFrame:
+    """Rows and base rate per sensitive group (the bar chart's data)."""
+    frame = pd.DataFrame({"group": ds.groups.astype(str).to_numpy(), "y": ds.y})
+    stats = frame.groupby("group")["y"].agg(n="size", base_rate="mean").reset_index()
+    return stats.sort_values("group").reset_index(drop=True)
+
+
+def class_counts(ds: Dataset) -> dict[str, int]:
+    pos = int(ds.y.sum())
+    return {ds.negative_label: int(len(ds.y) - pos), ds.positive_label: pos}

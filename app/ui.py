@@ -1,0 +1,249 @@
+"""Shared UI helpers for every page. Other engineers' pages import these: keep the API stable.
+
+Public API (all safe to call from any page, with or without the router's sidebar):
+
+- ``storage_url() -> str`` — the storage URL for this server (flag/env/secrets/default).
+- ``current_study() -> tuple[str, str] | None`` — ``(url, study_name)`` of the study the URL's
+  ``?study=NAME`` names (mirrored in ``st.session_state["study"]``), or None if none is chosen or it
+  does not exist in storage.
+- ``set_current_study(name)`` — make ``name`` current; call ``st.rerun()`` afterwards (or let the
+  next run pick it up). The sidebar's study picker applies it before it renders.
+- ``require_study() -> tuple[str, str]`` — like ``current_study`` but shows a hint and stops the
+  page when there is none.
+- ``load_spec(url, name) -> Spec`` — the study's spec (cached).
+- ``load_frame(url, name, n_trials=None) -> DataFrame`` — the study's trials as
+  :func:`core.front.trials_frame` columns; cached by study and by ``signature(url, name)``
+  (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
+  the study again. Treat the result as read-only (copy before adding columns).
+- ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate).
+- ``trial_detail(url, name, number) -> dict`` — one trial's params and user attributes (cached).
+- ``list_study_names(url) -> list[str]`` — study names in storage (cached a few seconds).
+- ``show_error(err, where=None)`` — a readable message for a ``UserInputError`` (escaped), never a
+  traceback. ``ErrorSlots`` places it next to the widget its ``field`` names.
+- ``esc(text) -> str`` — escape user-typed text for ``st.markdown`` and friends.
+- ``fmt_duration(seconds) -> str`` — ``"1 min 05 s"``.
+- ``page_link(path, label)`` — link to ``"pages/<name>.py"`` (plain text when not registered).
+- ``sidebar()`` — the shared sidebar (the router calls it once per run).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import search, study_reader
+from core import storage as core_storage
+from core.errors import UserInputError
+from core.spec import Spec
+
+STUDY_KEY = "study"  # the sidebar picker's key, bound to the ?study= query parameter
+_NEXT_STUDY = "_tr_next_study"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+def esc(text: Any) -> str:
+    """Backslash-escape Markdown punctuation so user text (column names, owners) renders verbatim."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "–"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min"
+
+
+def show_error(err: UserInputError | str, where: Any = None) -> None:
+    """Show a user mistake as a readable message (what is wrong, how to fix it)."""
+    message = err.message if isinstance(err, UserInputError) else str(err)
+    (where or st).error(esc(message), icon=":material/error:")
+
+
+class ErrorSlots:
+    """Placeholders under widgets, so a ``UserInputError`` appears next to the widget it is about.
+
+    ``slots.here("data.target")`` right after the target picker; later ``slots.show(err)`` writes
+    the message into the slot whose name is the longest prefix of ``err.field`` (so
+    ``objectives.roc_auc.limit`` finds ``objectives.roc_auc``), else into the ``default`` slot or
+    at the current position.
+    """
+
+    def __init__(self) -> None:
+        self._slots: dict[str, Any] = {}
+        self.shown: list[str] = []
+
+    def here(self, field: str) -> None:
+        self._slots[field] = st.empty()
+
+    def show(self, err: UserInputError) -> None:
+        field = err.field or ""
+        best = max((k for k in self._slots if field == k or field.startswith(k + ".")),
+                   key=len, default=None)
+        slot = self._slots.get(best) if best else self._slots.get("default")
+        self.shown.append(field)
+        show_error(err, slot)
+
+
+# -- storage and the current study ----------------------------------------------------------------
+
+def storage_url() -> str:
+    return core_storage.resolve(None)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def list_study_names(url: str) -> list[str]:
+    try:
+        return sorted(s.study_name for s in search.list_studies(url))
+    except UserInputError:
+        return []
+
+
+def set_current_study(name: str | None) -> None:
+    """Make ``name`` the current study from the next run on (call ``st.rerun()`` to apply now)."""
+    list_study_names.clear()
+    st.session_state[_NEXT_STUDY] = name
+
+
+def _apply_pending() -> None:
+    if _NEXT_STUDY in st.session_state:
+        st.session_state[STUDY_KEY] = st.session_state.pop(_NEXT_STUDY)
+
+
+def _chosen_name() -> str | None:
+    _apply_pending()
+    name = st.session_state.get(STUDY_KEY)
+    if not name:
+        raw = st.query_params.get(STUDY_KEY)
+        name = raw if isinstance(raw, str) and raw else None
+    return name
+
+
+def current_study() -> tuple[str, str] | None:
+    name = _chosen_name()
+    if not name:
+        return None
+    url = storage_url()
+    if name not in list_study_names(url):
+        list_study_names.clear()  # it may have been created a moment ago
+        if name not in list_study_names(url):
+            return None
+    return url, name
+
+
+def require_study() -> tuple[str, str]:
+    cur = current_study()
+    if cur is None:
+        name = _chosen_name()
+        if name:
+            st.warning(f"There is no study named **{esc(name)}** in this storage. Pick one in the "
+                       "sidebar, or create one on the Objectives page.")
+        else:
+            st.info("No study chosen yet. Pick one in the sidebar, or choose data and objectives "
+                    "first and save them as a study.", icon=":material/info:")
+        page_link("pages/objectives.py", "Go to Objectives & stakeholders")
+        st.stop()
+    return cur
+
+
+def page_link(path: str, label: str, icon: str = ":material/arrow_forward:") -> None:
+    """A link to another page by its repo-relative file (``"pages/search.py"``).
+
+    Falls back to plain text when the page is not registered (a page run on its own in a test).
+    """
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(f"../{path}", label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(f"Next: {esc(label)}")
+
+
+# -- cached reads ---------------------------------------------------------------------------------
+
+def signature(url: str, name: str) -> tuple:
+    return study_reader.signature(url, name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _spec_dict(url: str, name: str) -> dict:
+    return search.load_spec(search.open_study(url, name)).to_dict()
+
+
+def load_spec(url: str, name: str) -> Spec:
+    return Spec.from_dict(_spec_dict(url, name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _frame(url: str, name: str, sig: tuple) -> pd.DataFrame:
+    # cache_resource, not cache_data: a 10,000-trial frame would be pickled on every hit;
+    # callers treat it as read-only (documented above)
+    return study_reader.read_frame(url, name, load_spec(url, name))
+
+
+def load_frame(url: str, name: str, n_trials: int | None = None) -> pd.DataFrame:
+    """The study's trials (read-only); ``n_trials`` is accepted for callers that key on it."""
+    del n_trials  # the signature below is stricter: it also changes when a trial changes state
+    return _frame(url, name, signature(url, name))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def trial_detail(url: str, name: str, number: int) -> dict:
+    return study_reader.trial_attrs(url, name, int(number))
+
+
+# -- sidebar --------------------------------------------------------------------------------------
+
+def sidebar() -> None:
+    """Study picker (bound to ``?study=``), what it holds, and where the data lives."""
+    url = storage_url()
+    _apply_pending()
+    names = list_study_names(url)
+    with st.sidebar:
+        st.markdown("### :material/balance: Tradeoff Room")
+        chosen = st.session_state.get(STUDY_KEY)
+        options = names if (not chosen or chosen in names) else [*names, chosen]
+        st.selectbox("Study", options, index=None, key=STUDY_KEY, bind="query-params",
+                     placeholder="no study yet" if not names else "choose a study",
+                     help="Shared through the page address (?study=…): everyone who opens the same "
+                          "address sees the same study, its search and its front.")
+        cur = current_study()
+        if cur is not None:
+            _study_summary(*cur)
+        st.caption(f"Storage: `{core_storage.mask(url)}`")
+
+
+def _study_summary(url: str, name: str) -> None:
+    try:
+        spec = load_spec(url, name)
+        total, finished, running, _ = signature(url, name)
+        n_budget, _ = search.budget(url, name)
+    except UserInputError as err:
+        show_error(err)
+        return
+    from core import objectives as obj
+
+    st.caption(" · ".join(esc(obj.get(n).label) for n in spec.objective_names))
+    budget_txt = f" of {n_budget}" if n_budget else ""
+    st.caption(f"{finished}{budget_txt} trials finished" + (f", {running} running" if running else ""))
+
+
+def records(rows: Iterable[dict]) -> pd.DataFrame:
+    """A DataFrame from dict rows (for small display tables)."""
+    return pd.DataFrame(list(rows))
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,161 @@
+"""Compare: is the complex model's complexity worth it? Honest statistics, fairness, explanations.
+
+Reads the widgets, calls :func:`core.compare.run` (re-fits the chosen trials and compares each with
+the baseline) and draws :mod:`app.compare_charts`. The report is cached by (study, candidates,
+baseline, settings), so switching tabs or coming back costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app import compare_charts as charts  # noqa: E402
+from core import compare, front, search, storage  # noqa: E402
+from core import families as fam  # noqa: E402
+from core import objectives as obj  # noqa: E402
+from core.errors import UserInputError  # noqa: E402
+
+
+def md(text: object) -> str:
+    """Escape Markdown punctuation so labels and messages stay literal."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
+
+
+@st.cache_data(show_spinner="Re-fitting the candidates, timing them side by side and bootstrapping…",
+               max_entries=16)
+def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int, n_boot: int, alpha: float,
+                  rounds: int) -> dict:
+    return compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
+                       latency_rounds=rounds).to_dict()
+
+
+def pick_study(url: str) -> str | None:
+    names = [s.study_name for s in search.list_studies(url)]
+    study = st.query_params.get("study")
+    if study in names or not names:
+        return study if study in names else None
+    study = st.selectbox("Study", names, index=None, placeholder="Pick a study to compare models in")
+    if study:
+        st.query_params["study"] = study
+    return study
+
+
+st.title("Compare: is the complexity worth it?")
+st.caption("A complex model must be *significantly* better than a simple one to justify its latency, "
+           "size and harder deployment. Both are re-fitted on the same split and judged on the same test rows.")
+url = storage.resolve(None)
+study_name = pick_study(url)
+if not study_name:
+    st.info("No study yet: run a search first, then come back to compare its models.")
+    st.stop()
+try:
+    study = search.open_study(url, study_name)
+    spec = search.load_spec(study)
+except UserInputError as exc:
+    st.warning(md(exc))
+    st.stop()
+frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
+done = frame[frame["state"] == "COMPLETE"]
+if len(done) < 2:
+    st.info(f"Study {md(study_name)} has {len(done)} finished trial(s); comparing needs two. "
+            "Let the search run a little longer.")
+    st.stop()
+
+primary = compare.primary_metric(spec)
+pair = compare.default_pair(frame, spec)
+st.caption(md(pair.note))
+labels = {int(r["number"]): f"#{r['number']} {fam.get(r['family']).label} ({r['family_class']}) · "
+                            f"{obj.get(primary).label} {obj.get(primary).fmt(r[primary])}"
+                            + ("" if r["feasible"] else " · outside the limits") for _, r in done.iterrows()}
+defaults = [n for n in (pair.challenger, pair.baseline) if n is not None]
+if len(defaults) < 2:  # fall back to the two best finished trials
+    ranked = done.assign(_l=done[primary].astype(float) * obj.get(primary).sign).sort_values("_l")
+    defaults = list(dict.fromkeys(defaults + [int(n) for n in ranked["number"]]))[:2]
+left, right = st.columns([3, 1])
+numbers = left.multiselect("Candidates (two or more)", list(labels), default=defaults,
+                           format_func=lambda n: labels[n])
+with right:
+    if len(numbers) >= 2:
+        base_default = pair.baseline if pair.baseline in numbers else min(
+            numbers, key=lambda n: compare.KLASS_RANK.get(frame.set_index("number").loc[n, "family_class"], 1))
+        baseline = st.selectbox("Baseline", numbers, index=numbers.index(base_default), format_func=lambda n: f"#{n}")
+with st.expander("Statistics settings"):
+    c1, c2, c3 = st.columns(3)
+    n_boot = c1.number_input("Bootstrap resamples", 1000, 20000, 1000, step=1000)
+    alpha = c2.selectbox("Significance level α", [0.01, 0.05, 0.10], index=1)
+    rounds = c3.slider("Latency rounds (interleaved)", 3, 9, 3)
+if len(numbers) < 2:
+    st.info("Pick at least two candidates.")
+    st.stop()
+
+try:
+    rep = cached_report(url, study_name, tuple(sorted(numbers)), int(baseline), int(n_boot), float(alpha),
+                        int(rounds))
+except UserInputError as exc:
+    st.error(md(exc))
+    st.stop()
+
+for c in rep["comparisons"]:
+    better = c["objectives"] and any(o["name"] == primary and o["verdict"] == compare.BETTER
+                                     for o in c["objectives"])
+    (st.success if better else st.info)(c["sentence"])
+
+tabs = st.tabs(["Statistics", "Fronts per class", "Fairness", "Interpretability", "Cascade", "Export"])
+with tabs[0]:
+    for c in rep["comparisons"]:
+        st.subheader(f"{c['challenger']['label']} vs {c['baseline']['label']}")
+        st.dataframe(charts.objective_table(c), hide_index=True, width="stretch")
+        st.dataframe(charts.metric_table(c), hide_index=True, width="stretch")
+        m = c["mcnemar"]
+        st.caption(f"McNemar ({m['method']}): only the challenger right on {m['only_challenger_right']} rows, "
+                   f"only the baseline on {m['only_baseline_right']}; p = {m['p_value']:.3g}. "
+                   f"{c['n_boot']:,} paired bootstrap resamples of {c['n_test']:,} test rows, seed {c['seed']}, "
+                   f"bias-corrected {1 - c['alpha']:.0%} intervals.")
+        st.dataframe(charts.ratio_table(c), hide_index=True, width="stretch")
+    st.plotly_chart(charts.forest(rep["comparisons"]), width="stretch")
+    st.plotly_chart(charts.ratios(rep["comparisons"]), width="stretch")
+with tabs[1]:
+    names = spec.objective_names
+    x = names[0]
+    y = names[1] if len(names) > 1 else ("latency_p95_ms" if x != "latency_p95_ms" else "roc_auc")
+    points = charts.front_points(frame, compare.class_fronts(frame, spec), x, y)
+    st.plotly_chart(charts.class_fronts(points, x, y, highlight=numbers), width="stretch")
+    st.caption("Fronts are computed per class on all the spec's objectives; the chart shows the first two.")
+with tabs[2]:
+    st.plotly_chart(charts.fairness_bars(rep["fairness"]), width="stretch")
+    st.dataframe(charts.gap_table(rep["fairness"]), hide_index=True, width="stretch")
+with tabs[3]:
+    st.plotly_chart(charts.importance_bars(rep["explanations"]), width="stretch")
+    st.plotly_chart(charts.partial_dependence(rep["explanations"]), width="stretch")
+    for e in rep["explanations"]:
+        with st.expander(f"{e['label']}: {e['native']['title']}"):
+            st.caption(md(e["native"]["note"]))
+            if e["native"]["kind"] == "coefficients":
+                st.dataframe(e["native"]["table"], hide_index=True, width="stretch")
+            elif e["native"]["kind"] == "rules":
+                st.code(e["native"]["text"], language=None)
+with tabs[4]:
+    casc = rep["cascade"]
+    if casc is None:
+        st.info("A cascade needs a simple model and a complex or ensemble model among the candidates.")
+    else:
+        st.write(md(casc["summary"]))
+        st.dataframe(charts.cascade_table(casc), hide_index=True, width="stretch")
+        st.caption(f"The simple model defers when its probability is within ±{casc['band']:.3f} of its threshold "
+                   f"(band chosen on the {casc['chosen_on']} to keep {casc['keep']:.0%} of the complex model's gain "
+                   "in value; never on the test part). Latency is expected latency: every request pays the simple "
+                   "model, the routed share also pays the complex one.")
+        st.plotly_chart(charts.cascade_curve(casc), width="stretch")
+with tabs[5]:
+    st.download_button("Download the comparison (JSON)", json.dumps(rep, indent=2),
+                       file_name=f"compare-{study_name}.json", mime="application/json")
+    st.caption(f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in rep["timings"].items()))

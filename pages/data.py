@@ -1,0 +1,154 @@
+"""Data: pick the demo or upload a table, say what each special column means, check it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+import pandas as pd
+import streamlit as st
+
+from app import charts, ui
+from app import data_view as dv
+from core import data as core_data
+from core.errors import UserInputError
+from core.spec import DataRef
+
+st.title("Data")
+st.caption("Load the table the team wants a model for, then tell Tradeoff Room which column to predict, "
+           "which columns describe people who must be treated fairly, and which one holds money.")
+
+slots = ui.ErrorSlots()
+prev = dv.stored_ref() or {}
+SOURCES = ("Demo: ad conversions (20,000 impressions)", "Upload CSV or Parquet")
+source = st.radio("Source", SOURCES, horizontal=True, key="data_source",
+                  index=0 if prev.get("path", core_data.DEMO) == core_data.DEMO else 1)
+
+if source == SOURCES[0]:
+    path = core_data.DEMO
+    st.caption("An ad marketplace: will a shown ad convert? `age_band` is the sensitive attribute, "
+               "`fee_eur` the advertiser's fee on conversion.")
+else:
+    file = st.file_uploader("CSV or Parquet file", type=["csv", "txt", "tsv", "parquet", "pq"],
+                            key="data_file", help="Stored once as Parquet in the data folder so search "
+                            "workers can read it. Pickle files are never opened.")
+    slots.here("data.path")
+    if file is not None:
+        try:
+            st.session_state[dv.UPLOAD] = dv.store_upload(file.getvalue(), file.name)
+        except UserInputError as err:
+            st.session_state.pop(dv.UPLOAD, None)
+            slots.show(err)
+            st.stop()
+    upload = st.session_state.get(dv.UPLOAD)
+    if upload is None:
+        st.info("Upload a table with a header row and one row per case.", icon=":material/upload:")
+        st.stop()
+    path = upload["path"]
+    st.caption(f"Using **{ui.esc(upload['name'])}** ({upload['rows']:,} rows), stored as "
+               f"`{upload['fingerprint']}`.")
+
+mtime = dv.mtime(path)
+try:
+    df, read_notes = dv.read_table(path, mtime)
+except UserInputError as err:
+    slots.show(err)
+    st.stop()
+
+cols = list(df.columns)
+same = prev.get("path") == path
+demo = path == core_data.DEMO
+
+
+def _default(key: str, fallback):
+    return prev.get(key) if same else fallback
+
+
+left, mid, right = st.columns(3)
+with left:
+    t_default = _default("target", core_data.DEMO_TARGET if demo else dv.guess_target(df))
+    target = st.selectbox("Target: what to predict", cols, index=dv.index_of(cols, t_default),
+                          key="data_target", help="A column with two classes (e.g. converted yes/no).")
+    slots.here("data.target")
+    values = sorted(map(str, df[target].dropna().unique()))[:30] if df[target].nunique() <= 30 else []
+    pos_options = ["(automatic)", *values]
+    positive = st.selectbox("Positive class", pos_options, key="data_positive",
+                            index=dv.index_of(pos_options, _default("positive_label", None)),
+                            help="The class the model should find; automatic picks a name like "
+                                 "'yes'/'1', else the rarer class.")
+    slots.here("data.positive_label")
+others = [c for c in cols if c != target]
+with mid:
+    s_default = _default("sensitive", list(core_data.DEMO_SENSITIVE) if demo else [])
+    sensitive = st.multiselect("Sensitive attribute(s)", others, key="data_sensitive",
+                               default=[c for c in (s_default or []) if c in others],
+                               help="Groups whose treatment is compared (fairness objectives). Several "
+                                    "columns are combined into intersections.")
+    slots.here("data.sensitive")
+with right:
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
+    v_options = ["(none)", *numeric]
+    value = st.selectbox("Value column: money per conversion", v_options, key="data_value",
+                         index=dv.index_of(v_options, _default("value_column",
+                                                               core_data.DEMO_VALUE if demo else None)),
+                         help="Per-row value of a correct 'yes' (e.g. the fee). Without one, the value "
+                              "model uses fixed amounts you set on the Objectives page.")
+    slots.here("data.value_column")
+
+with st.expander("More options"):
+    ex_options = [c for c in others if c not in sensitive and c != value]
+    exclude = st.multiselect("Leave out columns", ex_options, key="data_exclude",
+                             default=[c for c in (_default("exclude", []) or []) if c in ex_options])
+    slots.here("data.exclude")
+    min_rows = st.number_input("Smallest group to compare (rows)", 1, 10_000, key="data_min_rows",
+                               value=int(_default("min_group_rows", 30) or 30))
+    keep_leaks = st.checkbox("Keep columns that look like target leaks", key="data_keep_leaks",
+                             value=bool(_default("keep_suspected_leaks", False)))
+    as_feature = st.checkbox("Let models use the sensitive attribute as a feature", key="data_sens_feat",
+                             value=bool(_default("sensitive_as_feature", False)))
+slots.here("default")
+
+try:
+    ref = DataRef(path=path, target=target, positive_label=None if positive == "(automatic)" else positive,
+                  sensitive=tuple(sensitive), value_column=None if value == "(none)" else value,
+                  exclude=tuple(exclude), min_group_rows=int(min_rows), keep_suspected_leaks=keep_leaks,
+                  sensitive_as_feature=as_feature)
+    ds = dv.prepare(path, asdict(ref), mtime)
+except UserInputError as err:
+    slots.show(err)
+    st.stop()
+
+ref = replace(ref, fingerprint=ds.fingerprint)
+dv.remember(ref)
+
+share = float(ds.y.mean())
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Rows", f"{ds.n_rows:,}")
+m2.metric("Features", f"{len(ds.numeric) + len(ds.categorical)}",
+          help=f"{len(ds.numeric)} numeric, {len(ds.categorical)} categorical")
+m3.metric(f"Positive: {ds.positive_label}", f"{share:.1%}")
+m4.metric("Sensitive groups", f"{ds.groups.nunique()}" if sensitive else "none")
+
+notes = list(dict.fromkeys([*ds.notes, *st.session_state.get(dv.UPLOAD, {}).get("notes", [])]))
+if notes:
+    with st.expander(f"What loading changed ({len(notes)})", expanded=True):
+        for note in notes:
+            st.markdown(f"- {ui.esc(note)}")
+if not sensitive:
+    st.warning("No sensitive attribute chosen: fairness objectives will all be 0. Choose one to "
+               "compare groups.", icon=":material/warning:")
+
+c1, c2 = st.columns([1, 2])
+with c1:
+    st.subheader("Class balance")
+    st.plotly_chart(charts.class_balance(dv.class_counts(ds), positive=ds.positive_label), key="balance")
+with c2:
+    st.subheader("Groups")
+    if sensitive:
+        st.plotly_chart(charts.group_bars(dv.group_stats(ds), overall_rate=share), key="groups")
+    else:
+        st.caption("Choose a sensitive attribute to see group sizes and base rates.")
+
+st.subheader("Preview")
+st.dataframe(df.head(200), hide_index=True, height=300)
+st.caption(f"Fingerprint `{ds.fingerprint}`: every later run checks the data is unchanged.")
+ui.page_link("pages/objectives.py", "Next: objectives & stakeholders")

@@ -1,0 +1,200 @@
+"""Decide: stakeholders' picks, method winners, regret, live votes and comments, the final lock.
+
+All shared state (room, stakeholders, votes, comments, lock) lives in the database via
+``core.room.RoomStore``; ``st.session_state`` only remembers who this browser is. Votes, comments
+and the tally refresh every POLL_S seconds in a fragment, so every open browser sees them without a
+reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or ``esc()``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app import decide_charts as charts  # noqa: E402
+from app import ui  # noqa: E402
+from app.ui import esc  # noqa: E402
+from core import decide, mcdm  # noqa: E402
+from core import objectives as obj  # noqa: E402
+from core.errors import UserInputError  # noqa: E402
+from core.room import RoomStore  # noqa: E402
+
+POLL_S = 2
+
+
+@st.cache_resource(show_spinner=False)
+def room_store(url: str) -> RoomStore:
+    return RoomStore(url)
+
+
+def act(fn) -> bool:
+    """Run a room action; a user mistake shows as one escaped line instead of a traceback."""
+    try:
+        fn()
+        return True
+    except UserInputError as exc:
+        ui.show_error(exc)
+        return False
+
+
+def open_as(name: str, code: str) -> str:
+    info = store.room(decide.open_room(store, spec, view, name, code or None))
+    if info.facilitator != name.strip():
+        raise UserInputError(f"{info.facilitator} opened this room a moment ago; join it instead.")
+    return info.facilitator
+
+
+st.title("Decide")
+url, study = ui.require_study()
+store = room_store(url)
+room_id = store.room_id(study)
+try:
+    spec = ui.load_spec(url, study)
+    view = decide.build(spec, ui.load_frame(url, study), study_name=study,
+                        stakeholders=store.stakeholders(room_id) if room_id else None,
+                        proposed=store.candidates(room_id) if room_id else ())
+except UserInputError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+me_key = f"decide_me:{study}"
+me = st.session_state.get(me_key)
+if room_id is None:
+    st.write("Nobody has opened the decision room for this study yet. Whoever opens it facilitates: "
+             "only they can lock the final decision.")
+    with st.form("open_room"):
+        name = st.text_input("Your name")
+        code = st.text_input("Passcode (optional, 4+ characters)", type="password")
+        if st.form_submit_button("Open the decision room", type="primary"):
+            if act(lambda: st.session_state.update({me_key: open_as(name, code)})):
+                st.rerun()
+    st.stop()
+
+room = store.room(room_id)
+if me is None:
+    with st.form("join_room"):
+        st.write(f"Join the room (facilitator: {esc(room.facilitator)}) to vote and comment.")
+        name = st.text_input("Your name")
+        code = st.text_input("Passcode", type="password") if room.has_passcode else None
+        if st.form_submit_button("Join", type="primary"):
+            if act(lambda: st.session_state.update({me_key: store.join(room_id, name, code).name})):
+                st.rerun()
+else:
+    role = " (facilitator)" if me == room.facilitator else ""
+    left, right = st.columns([4, 1])
+    left.markdown(f"You are **{esc(me)}**{role} in this browser.")
+    if right.button("Leave"):
+        del st.session_state[me_key]
+        st.rerun()
+    if not room.locked and decide.sync_shortlist(store, room_id, view, me):
+        st.rerun()
+
+labels = {t: view.label(t) for t in view.points.index}
+cands = store.candidates(room_id)
+
+st.subheader("Stakeholders")
+cols = st.columns(min(3, len(view.stakeholders)))
+for i, s in enumerate(view.stakeholders):
+    pick = view.picks[s.name]
+    with cols[i % len(cols)].container(border=True):
+        st.markdown(f"**{esc(s.name)}** would pick **{esc(view.label(pick.winner))}**")
+        weights = mcdm.check_weights(s.objectives, s.weights)
+        for o in s.objectives:
+            aim = s.aspirations.get(o)
+            st.caption(esc(f"{obj.get(o).label}: weight {weights[o]:.0%}"
+                          + (f", aims for {obj.get(o).fmt(aim)}" if aim is not None else "")))
+        st.caption(esc(pick.why))
+        if decide.can_edit(room, me, s.name):
+            with st.expander("Edit my preferences"), st.form(f"edit_{i}"):
+                new_w, new_a = {}, {}
+                for o in view.objectives:
+                    a, b = st.columns(2)
+                    new_w[o] = a.number_input(f"{obj.get(o).label} weight %", 0.0, 100.0,
+                                              float(round(weights.get(o, 0.0) * 100)), 5.0, key=f"w{i}{o}")
+                    new_a[o] = b.number_input(f"aim ({obj.get(o).unit})", value=s.aspirations.get(o),
+                                              format="%.4g", key=f"a{i}{o}")
+                if st.form_submit_button("Save"):
+                    owned = [o for o in view.objectives if new_w[o] > 0]
+                    if act(lambda: store.save_stakeholder(
+                            room_id, s.name, owned, {o: new_w[o] for o in owned},
+                            {o: v for o, v in new_a.items() if v is not None and o in owned}, by=me)):
+                        st.rerun()
+if me and not room.locked and me not in view.picks and st.button("Add a stakeholder card for me"):
+    if act(lambda: store.save_stakeholder(room_id, me, list(view.objectives))):
+        st.rerun()
+
+st.subheader("Shortlist")
+st.dataframe(view.shortlist_table().drop(columns=["trial"]), hide_index=True)
+with st.expander("Why each method picks its winner (equal weights)"):
+    for m, r in view.methods.items():
+        st.markdown(f"**{esc(decide.METHOD_LABELS[m])}** → {esc(view.label(r.winner))}: {esc(r.why)}")
+st.caption(esc(f"Compromise suggestion (smallest worst regret): {view.label(view.regret.compromise)}"))
+if view.off_front:
+    st.caption(esc("Proposed but no longer on the front: " + ", ".join(map(str, view.off_front))))
+left, right = st.columns(2)
+left.plotly_chart(charts.regret_heatmap(view.regret.normalised, view.regret.in_units,
+                                        labels=labels, compromise=view.regret.compromise))
+right.plotly_chart(charts.radar(view.normalised.loc[list(view.shortlist)], labels=labels))
+
+if me and not room.locked:
+    mine = store.votes(room_id)
+    mine = mine[mine["voter"] == me]
+    vote_col, comment_col = st.columns(2)
+    with vote_col.form("vote"):
+        approved = st.pills("I approve", cands, selection_mode="multi", format_func=view.label,
+                            default=[int(t) for t in mine[(mine["kind"] == "approval")
+                                                          & (mine["approve"] == True)]["trial_number"]])  # noqa: E712
+        ranked = st.multiselect("My ranking, best first (optional)", cands, format_func=view.label)
+        if st.form_submit_button("Cast my vote", type="primary"):
+            ok = all(act(lambda t=t: store.vote_approval(room_id, me, t, t in approved)) for t in cands)
+            if ok and (not ranked or act(lambda: store.vote_ranked(room_id, me, ranked))):
+                st.toast("Vote saved")
+    with comment_col.form("comment", clear_on_submit=True):
+        body = st.text_area("Comment", max_chars=2000)
+        about = st.selectbox("About", [None] + cands,
+                             format_func=lambda t: "the decision" if t is None else view.label(t))
+        if st.form_submit_button("Post comment"):
+            act(lambda: store.comment(room_id, me, about, body))
+    if me == room.facilitator:
+        with st.form("lock"):
+            st.markdown("**Lock the decision** (only you, the facilitator, can; votes close)")
+            order = list(store.tally(room_id).index)
+            trial = st.selectbox("Chosen trial", order, format_func=view.label)
+            rationale = st.text_area("Rationale (required, kept in the decision log)")
+            if st.form_submit_button("Lock decision", type="primary"):
+                if act(lambda: store.lock(room_id, me, trial, rationale)):
+                    st.rerun()
+
+
+@st.fragment(run_every=POLL_S)
+def live() -> None:
+    """What changes while people talk: lock banner, tally, comments, the log (polled)."""
+    now = store.room(room_id)
+    if now.lock:
+        st.success(esc(f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
+                      f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"))
+        st.text(now.lock.rationale)
+    st.plotly_chart(charts.tally_bar(store.tally(room_id), labels=labels,
+                                     locked=now.lock.trial_number if now.lock else None))
+    st.markdown("**Comments**")
+    comments = store.comments(room_id)
+    if not comments:
+        st.caption("No comments yet.")
+    for c in comments[-30:]:
+        about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""
+        st.caption(esc(f"{c.author}{about} · {c.at[11:19]} UTC"))
+        st.text(c.text)
+    with st.expander("Decision log"):
+        for e in store.log(room_id):
+            st.text(f"{e.at[:19].replace('T', ' ')}  {e.who}: "
+                    f"{decide.describe_event(e.kind, e.trial_number, e.detail)}")
+
+
+st.subheader("Votes and comments (live)")
+live()

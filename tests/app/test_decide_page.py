@@ -1,0 +1,151 @@
+"""The Decide page (AppTest): empty storage, a whole meeting on a finished study, wrong passcode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.room import RoomStore
+from tests.core.test_decide import copy_study
+
+PAGE = "../../pages/decide.py"
+COMMENT = "<b>x</b> **y**"
+
+
+@pytest.fixture
+def study(finished_study, tmp_path, monkeypatch):
+    url, name, spec = finished_study
+    copy = copy_study(url, tmp_path / "study.db")
+    monkeypatch.setenv("TRADEOFF_STORAGE", copy)
+    return copy, name
+
+
+def _page(name: str | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if name:
+        at.query_params["study"] = name
+    return at.run()
+
+
+def _widget(elements, label: str):
+    found = [w for w in elements if w.label == label]
+    assert found, f"no widget {label!r} among {[w.label for w in elements]}"
+    return found[0]
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    _widget(at.button, label).click()
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _tally_figure(at: AppTest) -> dict:
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    tallies = [c for c in charts if "Votes" in json.dumps(c.get("layout", {}).get("title", ""))]
+    assert tallies, "no tally chart on the page"
+    return {trace["name"]: trace for trace in tallies[0]["data"]}
+
+
+def test_empty_storage_says_what_to_do_first():
+    at = _page(None)
+    _ok(at)
+    assert any("No study chosen yet" in i.value for i in at.info)
+    at = _page("nope")
+    _ok(at)
+    assert any("There is no study named" in w.value for w in at.warning)
+
+
+def test_a_meeting_open_join_vote_comment_lock(study):
+    url, name = study
+    alice = _page(name)
+    _ok(alice)
+    assert _widget(alice.button, "Open the decision room")
+    _widget(alice.text_input, "Your name").set_value("Alice")
+    _widget(alice.text_input, "Passcode (optional, 4+ characters)").set_value("pass1234")
+    _click(alice, "Open the decision room")
+    _ok(alice)
+    assert any("You are **Alice** (facilitator)" in m.value for m in alice.markdown)
+    store = RoomStore(url)
+    room_id = store.room_id(name)
+    cands = store.candidates(room_id)
+    assert cands and {s.name for s in store.stakeholders(room_id)}  # seeded
+    # stakeholder cards and method winners are on the page
+    assert any("would pick" in m.value for m in alice.markdown)
+    assert any("TOPSIS" in m.value for m in alice.markdown)
+
+    bob = _page(name)
+    _widget(bob.text_input, "Your name").set_value("Bob")
+    _widget(bob.text_input, "Passcode").set_value("wrong-one")
+    _click(bob, "Join")
+    _ok(bob)
+    assert any("Wrong passcode" in e.value for e in bob.error)
+    assert not any(b.label == "Cast my vote" for b in bob.button)
+    _widget(bob.text_input, "Passcode").set_value("pass1234")
+    _click(bob, "Join")
+    _ok(bob)
+    assert any("You are **Bob**" in m.value for m in bob.markdown)
+
+    _widget(bob.get("button_group"), "I approve").set_value([cands[0]])
+    _click(bob, "Cast my vote")
+    _ok(bob)
+    _widget(bob.text_area, "Comment").set_value(COMMENT)
+    _click(bob, "Post comment")
+    _ok(bob)
+    # Bob's vote is in the database and in Alice's tally; his comment shows literally
+    assert store.tally(room_id).loc[cands[0], "approvals"] == 1
+    alice.run()
+    _ok(alice)
+    bars = _tally_figure(alice)
+    assert bars["approve"]["y"][bars["approve"]["x"].index(next(
+        x for x in bars["approve"]["x"] if x.startswith(f"#{cands[0]} ")))] == 1
+    assert sum(bars["reject"]["y"]) == -(len(cands) - 1)  # an approval ballot rejects the rest
+    assert COMMENT in [t.value for t in alice.text]
+    assert not any("<b>" in m.value or "**y**" in m.value for m in alice.markdown)
+
+    # Bob is no facilitator: no lock form; Alice must give a rationale
+    assert not any(b.label == "Lock decision" for b in bob.button)
+    _click(alice, "Lock decision")
+    assert any("rationale" in e.value and "empty" in e.value for e in alice.error)
+    assert store.room(room_id).lock is None
+    _widget(alice.text_area, "Rationale (required, kept in the decision log)").set_value(
+        "Fair and <i>fast</i> enough")
+    _click(alice, "Lock decision")
+    _ok(alice)
+    lock = store.room(room_id).lock
+    assert lock is not None and lock.by == "Alice" and lock.rationale == "Fair and <i>fast</i> enough"
+    assert any("Decision locked" in s.value for s in alice.success)
+    assert "Fair and <i>fast</i> enough" in [t.value for t in alice.text]
+    bob.run()
+    assert not any(b.label == "Cast my vote" for b in bob.button)
+    assert any("Decision locked" in s.value for s in bob.success)
+    store.close()
+
+
+def test_stakeholder_edits_their_own_card(study):
+    url, name = study
+    alice = _page(name)
+    _widget(alice.text_input, "Your name").set_value("Alice")
+    _click(alice, "Open the decision room")
+    _click(alice, "Add a stakeholder card for me")
+    _ok(alice)
+    store = RoomStore(url)
+    room_id = store.room_id(name)
+    mine = [s for s in store.stakeholders(room_id) if s.name == "Alice"][0]
+    assert set(mine.objectives) == set(alice_objectives := mine.objectives) and len(alice_objectives) == 3
+    # the facilitator may edit every card: set Alice's weights to only the first objective
+    labels = [w.label for w in alice.number_input if w.label.endswith("weight %")]
+    n_obj = len(alice_objectives)
+    cards = len(labels) // n_obj
+    for w in [w for w in alice.number_input if w.label.endswith("weight %")][-n_obj:][1:]:
+        w.set_value(0.0)
+    _widget([b for b in alice.button if b.label == "Save"][cards - 1:], "Save").click()
+    alice.run()
+    _ok(alice)
+    mine = [s for s in store.stakeholders(room_id) if s.name == "Alice"][0]
+    assert len(mine.objectives) == 1
+    store.close()

@@ -1,0 +1,233 @@
+"""core.decide (the Decide page's data) on a real finished study, and the `tradeoff room` CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy.engine import make_url
+
+from core import cli, decide, mcdm, search, study_reader
+from core import objectives as obj
+from core.errors import UserInputError
+from core.room import RoomStore
+from core.spec import Objective
+
+
+def copy_study(url: str, dest: Path) -> str:
+    """Copy a SQLite study database with the backup API (a file copy could miss its WAL)."""
+    with closing(sqlite3.connect(make_url(url).database)) as src, \
+            closing(sqlite3.connect(dest)) as dst:
+        src.backup(dst)
+    return f"sqlite:///{dest}"
+
+
+@pytest.fixture
+def study(finished_study, tmp_path):
+    """A private copy of the finished study's database: room tables written here stay here."""
+    url, name, spec = finished_study
+    return copy_study(url, tmp_path / "study.db"), name, spec
+
+
+@pytest.fixture
+def frame(study):
+    url, name, spec = study
+    return study_reader.read_frame(url, name, spec)
+
+
+def _dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def test_default_stakeholders_group_objectives_by_owner(small_spec):
+    spec = dataclasses.replace(small_spec, objectives=(
+        Objective("roc_auc", owner="Data science", aspiration=0.9),
+        Objective("latency_p95_ms", owner="Product"),
+        Objective("dp_diff", owner="Data science"),
+    ))
+    people = decide.default_stakeholders(spec)
+    assert [p.name for p in people] == ["Data science", "Product"]
+    assert people[0].objectives == ("roc_auc", "dp_diff")
+    assert people[0].aspirations == {"roc_auc": 0.9} and people[0].method == "chebyshev"
+    assert people[1].objectives == ("latency_p95_ms",) and people[1].method == "weighted_sum"
+
+
+def test_view_on_a_finished_study_is_consistent_with_mcdm(study, frame):
+    url, name, spec = study
+    view = decide.build(spec, frame, study_name=name)
+    names = spec.objective_names
+    # the points are exactly the non-dominated feasible complete trials (checked pairwise here)
+    pool = frame[(frame["state"] == "COMPLETE") & frame["feasible"]].set_index("number")[names]
+    losses = pool.astype(float) * [obj.get(n).sign for n in names]
+    expected = {t for t in losses.index
+                if not any(_dominates(losses.loc[u].to_numpy(), losses.loc[t].to_numpy())
+                           for u in losses.index if u != t)}
+    assert set(view.points.index) == expected and len(expected) >= 1
+    # the shortlist holds every stakeholder's pick and every method's winner, once each
+    assert view.shortlist and len(set(view.shortlist)) == len(view.shortlist)
+    for r in list(view.picks.values()) + list(view.methods.values()):
+        assert r.winner in view.shortlist
+        assert f"{r.winner}" in r.why
+    assert set(view.methods) == set(decide.METHOD_LABELS)
+    # regret by hand: the largest normalised loss over owned objectives versus the own pick
+    norm = view.normalised
+    for s in view.stakeholders:
+        pick = view.regret.picks[s.name]
+        assert pick == view.picks[s.name].winner
+        for c in view.shortlist:
+            gap = max(max(0.0, norm.at[c, o] - norm.at[pick, o]) for o in s.objectives)
+            assert view.regret.normalised.at[c, s.name] == pytest.approx(gap)
+            for o in s.objectives:
+                loss = obj.get(o).sign * (view.points.at[c, o] - view.points.at[pick, o])
+                assert view.regret.losses.loc[c, (s.name, o)] == pytest.approx(loss)
+        assert view.regret.normalised.at[pick, s.name] == 0.0
+    worst = view.regret.normalised.max(axis=1)
+    assert worst[view.regret.compromise] == pytest.approx(worst.min())
+    table = view.shortlist_table()
+    assert list(table["trial"]) == list(view.shortlist)
+    assert table["compromise"].sum() == 1
+    assert json.loads(json.dumps(view.to_dict()))["compromise"] == view.regret.compromise
+
+
+def test_room_proposals_come_first_and_off_front_ones_are_reported(study, frame):
+    url, name, spec = study
+    base = decide.build(spec, frame, study_name=name)
+    dominated = [int(n) for n in frame["number"] if int(n) not in base.points.index]
+    last = base.shortlist[-1]
+    view = decide.build(spec, frame, proposed=[last] + dominated[:1])
+    assert view.shortlist[0] == last
+    assert set(view.shortlist) == set(base.shortlist)
+    assert view.off_front == tuple(dominated[:1])
+
+
+def test_changed_weights_change_the_pick(study, frame):
+    url, name, spec = study
+    names = spec.objective_names
+    view = decide.build(spec, frame)
+    for target in names:
+        solo = mcdm.Stakeholder("Solo", (target,))
+        pick = decide.build(spec, frame, stakeholders=[solo]).picks["Solo"].winner
+        best = view.points[target].idxmin() if obj.get(target).direction == "minimize" \
+            else view.points[target].idxmax()
+        assert view.points.at[pick, target] == view.points.at[best, target]
+
+
+def test_nothing_to_decide_says_why(study, frame):
+    url, name, spec = study
+    with pytest.raises(UserInputError, match="No finished trial yet"):
+        decide.build(spec, frame.iloc[0:0])
+    strict = dataclasses.replace(spec, objectives=tuple(
+        Objective(o.name, limit=0.999 if o.name == "roc_auc" else None) for o in spec.objectives))
+    infeasible = frame.assign(feasible=False)
+    with pytest.raises(UserInputError, match="meets every hard limit"):
+        decide.build(strict, infeasible)
+
+
+def test_open_room_seeds_once_and_sync_proposes_new_picks(study):
+    url, name, spec = study
+    with RoomStore(url) as store:
+        spec, view = decide.load(url, name, store)
+        room_id = decide.open_room(store, spec, view, "Alice", "pass1234")
+        assert [s.name for s in store.stakeholders(room_id)] == [s.name for s in view.stakeholders]
+        assert store.candidates(room_id) == list(view.shortlist)
+        # a second "open" (another browser) changes nothing
+        assert decide.open_room(store, spec, view, "Bob") == room_id
+        assert store.room(room_id).facilitator == "Alice"
+        # a new stakeholder whose pick is not listed yet gets it proposed, once
+        store.join(room_id, "Bob", "pass1234")
+        owned = spec.objective_names[:1]
+        store.save_stakeholder(room_id, "Bob", owned)
+        _, view2 = decide.load(url, name, store)
+        missing = [t for t in view2.shortlist if t not in store.candidates(room_id)]
+        assert decide.sync_shortlist(store, room_id, view2, "Bob") == missing
+        assert decide.sync_shortlist(store, room_id, view2, "Bob") == []
+        room = store.room(room_id)
+        assert decide.can_edit(room, "Bob", "Bob") and decide.can_edit(room, "Alice", "Bob")
+        assert not decide.can_edit(room, "Bob", "Product") and not decide.can_edit(room, None, "Bob")
+        store.lock(room_id, "Alice", view2.shortlist[0], "fast enough, fair enough")
+        assert not decide.can_edit(store.room(room_id), "Alice", "Bob")
+        assert decide.sync_shortlist(store, room_id, view2, "Bob") == []
+
+
+def test_describe_event_reads_as_a_sentence():
+    assert decide.describe_event("vote_approval", 5, {"approve": False, "round": 2}) == \
+        "rejects trial 5 (round 2)"
+    assert decide.describe_event("vote_ranked", None, {"ranking": [3, 1], "round": 1}) == \
+        "ranks 3 > 1 (round 1)"
+    assert decide.describe_event("lock", 4, {"rationale": "<b>ok</b>"}) == \
+        "locked the decision on trial 4: <b>ok</b>"
+    assert decide.describe_event("open", None, {"passcode": True}) == "opened the room with a passcode"
+
+
+def test_knee_on_a_concave_front_falls_back_to_the_ideal_point():
+    # three extremes and a fourth point behind the plane through them: no trial lies beyond it
+    pts = pd.DataFrame({"a": [0.0, 1.0, 1.0, 0.9], "b": [1.0, 0.0, 1.0, 0.9],
+                        "c": [1.0, 1.0, 0.0, 0.9]}, index=[0, 1, 2, 3])
+    r = mcdm.knee(pts, dict.fromkeys("abc", "minimize"))
+    # distances to the ideal: sqrt(2) for the extremes, sqrt(3 * 0.81) = 1.5588 for trial 3
+    assert r.winner == 0 and r.better == "lower"
+    assert r.scores[0] == pytest.approx(np.sqrt(2))
+    assert "no well-defined knee" in r.why
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def _run(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_room_cli_end_to_end(study, capsys):
+    url, name, spec = study
+    s = ["--storage", url, "--study", name]
+    code, _, err = _run(capsys, "room", "show", *s, "--json")
+    assert code == 0 and json.loads(_)["room"] is None
+    code, out, _ = _run(capsys, "room", "open", *s, "--facilitator", "Alice", "--passcode", "pass1234")
+    assert code == 0 and "opened room" in out
+    code, _, err = _run(capsys, "room", "join", *s, "--name", "Bob", "--passcode", "nope1234")
+    assert code == 2 and err.startswith("error: Wrong passcode") and err.count("\n") == 1
+    assert _run(capsys, "room", "join", *s, "--name", "Bob", "--passcode", "pass1234")[0] == 0
+    data = json.loads(_run(capsys, "room", "show", *s, "--json")[1])
+    first, second = data["room"]["candidates"][:2]
+    assert _run(capsys, "room", "vote", *s, "--name", "Bob", "--trial", str(first))[0] == 0
+    assert _run(capsys, "room", "vote", *s, "--name", "Alice", "--trial", str(second), "--reject")[0] == 0
+    assert _run(capsys, "room", "rank", *s, "--name", "Bob", "--trials", f"{second},{first}")[0] == 0
+    code, _, err = _run(capsys, "room", "rank", *s, "--name", "Bob", "--trials", "x,1")
+    assert code == 2 and "--trials expects" in err
+    assert _run(capsys, "room", "comment", *s, "--name", "Bob", "--text", "<b>x</b> \x1b[31m")[0] == 0
+    code, _, err = _run(capsys, "room", "lock", *s, "--name", "Bob", "--trial", str(first),
+                        "--rationale", "mine")
+    assert code == 2 and "Only the facilitator" in err
+    assert _run(capsys, "room", "lock", *s, "--name", "Alice", "--trial", str(first),
+                "--rationale", "best compromise")[0] == 0
+    code, _, err = _run(capsys, "room", "vote", *s, "--name", "Bob", "--trial", str(first))
+    assert code == 2 and "decision is locked" in err
+    data = json.loads(_run(capsys, "room", "show", *s, "--json")[1])
+    tally = {row["trial"]: row for row in data["room"]["tally"]}
+    assert tally[first]["approvals"] == 1 and tally[second]["rejections"] == 1
+    n = len(data["room"]["candidates"])
+    assert tally[second]["borda"] == n - 1 and tally[first]["borda"] == n - 2
+    assert data["room"]["lock"]["rationale"] == "best compromise"
+    assert data["room"]["comments"][0]["text"] == "<b>x</b> \x1b[31m"
+    code, out, _ = _run(capsys, "room", "show", *s)
+    assert code == 0 and "<b>x</b> ?[31m" in out and "\x1b" not in out
+    assert f"locked the decision on trial {first}: best compromise" in out
+
+
+def test_room_cli_without_room_or_study(study, capsys):
+    url, name, spec = study
+    code, _, err = _run(capsys, "room", "vote", "--storage", url, "--study", name, "--name", "A",
+                        "--trial", "1")
+    assert code == 2 and "No decision room for study" in err and "tradeoff room open" in err
+    code, _, err = _run(capsys, "room", "open", "--storage", url, "--study", "nope",
+                        "--facilitator", "A")
+    assert code == 2 and "No study named 'nope'" in err
+    assert search.open_study(url, name)  # the real one is still there

@@ -1,0 +1,259 @@
+"""One study, many workers, on a real PostgreSQL server: exact budget, dead workers, lost connections.
+
+Workers are real ``python -m core.cli worker`` processes. Heartbeat and grace are lowered through
+the environment (TRADEOFF_HEARTBEAT_S=1, TRADEOFF_GRACE_S=3) so a dead worker's trial is retried in
+seconds, not the production 20 s. Every test makes and drops its own database (tests/core/pg.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import optuna
+import pytest
+import sqlalchemy as sa
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+
+from core import search
+from core import storage as st
+from tests.conftest import make_small_spec
+from tests.core.pg import pg_url  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = ("logreg", "decision_tree", "naive_bayes")  # ~1 s per trial on the 1,500-row sample
+PASSWORD = "s3cret-pw"  # trust auth ignores it; it must never be printed
+FAST_HEARTBEAT = {search.ENV_HEARTBEAT: "1", search.ENV_GRACE: "3"}
+ATTRS = ("metrics", "test_metrics", "cv_std", "threshold", "groups_test", "constraints", "timings")
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(FAST_HEARTBEAT)
+    env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+    env.pop(st.ENV_STORAGE, None)
+    env.update(extra)
+    return env
+
+
+def worker(url: str, study: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A real `tradeoff worker` process (the CLI entry point, not a function call)."""
+    cmd = [sys.executable, "-m", "core.cli", "worker", "--storage", url, "--study", study, "--quiet", *extra]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env or _env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"worker did not finish in {timeout} s:\n{out}\n{err}")
+    return proc.returncode, out, err
+
+
+def wait_for(what: str, fn: Callable[[], object], timeout: float = 60, every: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    """Read the study through a plain storage (no heartbeat, no caches): what is really stored."""
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": sa.pool.NullPool})
+    try:
+        return optuna.load_study(study_name=name, storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()
+
+
+def running_in_fit(url: str, name: str):
+    """A RUNNING trial that has started its fit (its family is recorded), after ≥1 finished trial."""
+    ts = trials(url, name)
+    if not any(t.state == TrialState.COMPLETE for t in ts):
+        return None
+    return next((t for t in ts if t.state == TrialState.RUNNING and "family" in t.user_attrs), None)
+
+
+def assert_whole(ts: list[optuna.trial.FrozenTrial]) -> None:
+    """No half-written trial: every COMPLETE trial has every attribute; nothing left RUNNING."""
+    for t in ts:
+        assert t.state != TrialState.RUNNING, f"trial {t.number} left RUNNING"
+        if t.state == TrialState.COMPLETE:
+            missing = [a for a in ATTRS if a not in t.user_attrs]
+            assert not missing, f"COMPLETE trial {t.number} lacks {missing}"
+            assert len(t.values) == 3
+
+
+@pytest.fixture(autouse=True)
+def fast_heartbeat(monkeypatch):
+    """The same short heartbeat/grace here as in the workers, so "lost" means the same to both."""
+    for k, v in FAST_HEARTBEAT.items():
+        monkeypatch.setenv(k, v)
+
+
+@pytest.fixture
+def pg(pg_url):  # noqa: F811
+    """The throwaway database's URL with a password in it (ignored by trust auth, never printed)."""
+    url = make_url(pg_url).set(password=PASSWORD).render_as_string(hide_password=False)
+    yield url
+    search.dispose(url)
+
+
+def make_study(url: str, small_csv: Path, name: str, trials_: int) -> None:
+    spec = make_small_spec(small_csv, families=QUICK, trials=trials_)
+    search.create_study(spec, url, name)
+
+
+def pg_admin(sql: str, **params: object) -> None:
+    from tests.core.pg import ADMIN_URL
+
+    eng = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with eng.connect() as con:
+            con.execute(sa.text(sql), params)
+    finally:
+        eng.dispose()
+
+
+def outage(db: str, seconds: float) -> None:
+    """What a database restart looks like to a worker: every connection cut, no new ones for a while.
+
+    Done to our own throwaway database only; the shared server keeps running for everybody else.
+    """
+    pg_admin(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+    try:
+        pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE datname = :db AND pid <> pg_backend_pid()", db=db)
+        time.sleep(seconds)
+    finally:
+        pg_admin(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+
+
+# -- tests ------------------------------------------------------------------------------------------
+
+def test_two_workers_reach_exactly_the_budget(pg, small_csv):
+    make_study(pg, small_csv, "two", 8)
+    procs = [worker(pg, "two"), worker(pg, "two")]
+    results = [finish(p) for p in procs]
+    for rc, out, err in results:
+        assert rc == 0, err
+        assert PASSWORD not in out + err
+        assert "postgres:***@" in out  # the URL is shown, masked
+
+    ts = trials(pg, "two")
+    assert len(ts) == 8 and [t.number for t in ts] == list(range(8))
+    assert search.counted(ts) == (8, 0)
+    assert_whole(ts)
+    # each warm-start configuration ran exactly once although two workers popped the queue
+    fixed = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in ts
+             if "fixed_params" in t.system_attrs]
+    assert len(fixed) == len(set(fixed)) == len(QUICK)
+    assert search.budget(pg, "two") == (8, 8)
+    rows = search.workers(pg, "two")
+    assert sorted(r["pid"] for r in rows) == sorted(p.pid for p in procs)
+    assert all(r["status"] == "finished" and not r["lost"] for r in rows)
+    assert sum(r["trials_done"] for r in rows) == 8
+    assert all(r["trials_done"] >= 1 for r in rows), "both workers should have shared the work"
+
+
+def test_killed_worker_loses_nothing_and_its_trial_is_retried(pg, small_csv):
+    make_study(pg, small_csv, "fault", 5)
+    a = worker(pg, "fault")
+    victim = wait_for("a trial in its fit", lambda: running_in_fit(pg, "fault"), timeout=90)
+    before = {t.number: t for t in trials(pg, "fault") if t.state == TrialState.COMPLETE}
+    os.killpg(a.pid, signal.SIGKILL)
+    a.wait(timeout=10)
+
+    b = worker(pg, "fault")
+    rc, out, err = finish(b)
+    assert rc == 0, err
+
+    ts = trials(pg, "fault")
+    by_number = {t.number: t for t in ts}
+    for n, t in before.items():  # every trial finished before the kill is intact
+        assert by_number[n].state == TrialState.COMPLETE
+        assert by_number[n].user_attrs == t.user_attrs
+        assert by_number[n].values == t.values
+    killed = by_number[victim.number]
+    assert killed.state == TrialState.FAIL
+    retries = [t for t in ts if t.system_attrs.get("failed_trial") == victim.number]
+    assert len(retries) == 1, "the dead worker's trial is retried exactly once"
+    retry = retries[0]
+    assert retry.state == TrialState.COMPLETE and retry.params == killed.params
+    assert retry.system_attrs["retry_history"] == [victim.number]
+    assert search.counted(ts) == (5, 0)  # the budget is complete and not exceeded
+    assert sum(t.state == TrialState.COMPLETE for t in ts) == 5
+    assert_whole(ts)
+    assert search.budget(pg, "fault") == (5, 5)
+    rows = {r["pid"]: r for r in search.workers(pg, "fault")}
+    assert rows[a.pid]["lost"] and rows[a.pid]["status"] == "lost"
+    assert rows[a.pid]["current_trial"] == victim.number
+    assert rows[b.pid]["status"] == "finished"
+
+
+def test_worker_rides_out_a_database_restart(pg, small_csv, monkeypatch, caplog):
+    """In-process worker; the database goes away twice for 3 s mid-search: nothing is lost."""
+    monkeypatch.setenv(search.ENV_GRACE, "10")  # a 3 s outage must not make our own trial "stale"
+    make_study(pg, small_csv, "restart", 5)
+    db = make_url(pg).database
+    cuts: list[int] = []
+
+    def cut_twice() -> None:
+        for _ in range(2):
+            wait_for("a running trial", lambda: running_in_fit(pg, "restart") or
+                     len(trials(pg, "restart")) >= 5, timeout=90)
+            outage(db, 3)
+            cuts.append(1)
+
+    t = threading.Thread(target=cut_twice, daemon=True)
+    t.start()
+    result = search.run("restart", pg)
+    t.join(timeout=60)
+    assert cuts, "the outage never happened"
+    assert result.stopped_because == "budget spent"
+    ts = trials(pg, "restart")
+    assert_whole(ts)
+    assert search.counted(ts)[0] == 5
+    assert search.budget(pg, "restart") == (5, 5)
+    assert any("not answering" in r.getMessage() for r in caplog.records)
+    assert PASSWORD not in caplog.text
+
+
+def test_worker_exits_clearly_when_the_database_stays_away(pg, small_csv):
+    make_study(pg, small_csv, "away", 4)
+    db = make_url(pg).database
+    a = worker(pg, "away", env=_env(**{search.ENV_DB_RETRY: "1"}))
+    wait_for("a trial in its fit", lambda: running_in_fit(pg, "away"), timeout=90)
+    outage(db, 8)  # the fit ends during the outage; writing its metrics fails for longer than 1 s
+    rc, out, err = finish(a)
+    assert rc == 2, (out, err)
+    assert "Lost the connection to the database" in err and "Traceback" not in err
+    assert "postgres:***@" in err and PASSWORD not in out + err
+
+    b = worker(pg, "away")  # the database is back: another worker finishes the study
+    rc, out, err = finish(b)
+    assert rc == 0, err
+    ts = trials(pg, "away")
+    assert_whole(ts)
+    abandoned = [t for t in ts if t.state == TrialState.FAIL]
+    assert len(abandoned) == 1  # the trial the first worker could not write…
+    assert [t.system_attrs.get("failed_trial") for t in ts].count(abandoned[0].number) == 1  # …retried
+    assert search.counted(ts)[0] == 4
+    assert search.budget(pg, "away") == (4, 4)

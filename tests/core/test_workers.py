@@ -1,0 +1,150 @@
+"""Local worker processes (what the app's Search page starts) and the worker registry it shows.
+
+Real processes on a real SQLite file: two workers share one budget exactly, one is stopped with
+SIGTERM mid-fit (what `workers.stop` and Ctrl-C do) and exits 130 with its trial abandoned cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import optuna
+import pytest
+import sqlalchemy as sa
+from optuna.trial import TrialState
+
+from core import search, workers
+from tests.conftest import make_small_spec
+
+QUICK = ("logreg", "decision_tree", "naive_bayes")
+
+
+@pytest.fixture(autouse=True)
+def fast_heartbeat(monkeypatch):
+    monkeypatch.setenv(search.ENV_HEARTBEAT, "1")
+    monkeypatch.setenv(search.ENV_GRACE, "3")
+
+
+@pytest.fixture
+def url(tmp_path):
+    u = f"sqlite:///{tmp_path / 'shared.db'}"
+    yield u
+    search.dispose(u)
+
+
+def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": sa.pool.NullPool})
+    try:
+        return optuna.load_study(study_name=name, storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()
+
+
+def _wait(what, fn, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _exit_code(pid: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail(f"worker {pid} did not exit in {timeout} s")
+
+
+def test_default_count_is_the_cores_we_may_use():
+    assert workers.default_count() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.slow
+def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(url, small_csv):
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=6), url, "local")
+    started = workers.start("local", url, 2)
+    assert len(started) == 2 and all(workers.alive(w.pid) for w in started)
+    # the URL travels in the environment, not on the command line other users can read (ps)
+    for w in started:
+        with open(f"/proc/{w.pid}/cmdline", "rb") as fh:
+            assert url.encode() not in fh.read()
+
+    def victim():
+        ts = _trials(url, "local")
+        if not any(t.state == TrialState.COMPLETE for t in ts):
+            return None
+        rows = {r["current_trial"]: r for r in search.workers(url, "local") if r["state"] == "running"}
+        for t in ts:
+            if t.state == TrialState.RUNNING and "family" in t.user_attrs and t.number in rows:
+                return t, rows[t.number]["pid"]
+        return None
+
+    trial, pid = _wait("a trial in its fit", victim)
+    workers.stop(pid)
+    assert _exit_code(pid) == 130
+    other = next(w for w in started if w.pid != pid)
+    assert _exit_code(other.pid) == 0
+    assert not workers.alive(pid) and not workers.alive(other.pid)
+
+    ts = _trials(url, "local")
+    stopped = next(t for t in ts if t.number == trial.number)
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"] is True
+    assert "SIGTERM" in stopped.user_attrs["error"]
+    # the abandoned trial gave its slot back: the other worker ran the budget to exactly 6
+    assert search.counted(ts) == (6, 0)
+    assert sum(t.state == TrialState.COMPLETE for t in ts) == 6
+    assert search.budget(url, "local") == (6, 6)
+    for t in ts:
+        if t.state == TrialState.COMPLETE:
+            assert {"metrics", "test_metrics", "groups_test"} <= set(t.user_attrs)
+
+    rows = {r["pid"]: r for r in search.workers(url, "local")}
+    assert rows[pid]["state"] == "interrupted" and "SIGTERM" in rows[pid]["message"]
+    assert rows[other.pid]["state"] == "finished" and rows[other.pid]["trials_done"] >= 1
+    log = next(w.log for w in started if w.pid == pid).read_text()
+    assert "interrupted: trial" in log and "budget slot given back" in log
+    assert "Traceback" not in log
+
+
+def test_registry_marks_silent_workers_lost(url, small_csv):
+    """A worker that stopped heart-beating without saying goodbye (killed) shows as lost."""
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=2), url, "reg")
+    t = search.workers_table
+    now = search._now()
+    with search.engine(url).begin() as con:
+        con.execute(sa.insert(t), [
+            dict(worker_id="alive", study_name="reg", host="a", pid=1, state="running", current_trial=3,
+                 trials_done=1, started_at=now - timedelta(minutes=5), last_seen=now),
+            dict(worker_id="dead", study_name="reg", host="b", pid=2, state="running", current_trial=4,
+                 trials_done=2, started_at=now - timedelta(minutes=4), last_seen=now - timedelta(seconds=30)),
+            dict(worker_id="done", study_name="reg", host="c", pid=3, state="finished", current_trial=None,
+                 trials_done=5, started_at=now - timedelta(minutes=3), last_seen=now - timedelta(minutes=2)),
+            dict(worker_id="other", study_name="another-study", host="d", pid=4, state="running",
+                 started_at=now, last_seen=now),
+        ])
+    rows = search.workers(url, "reg")
+    assert [r["worker_id"] for r in rows] == ["alive", "dead", "done"]
+    status = {r["worker_id"]: (r["status"], r["lost"]) for r in rows}
+    assert status == {"alive": ("running", False), "dead": ("lost", True), "done": ("finished", False)}
+    dead = rows[1]
+    assert dead["age_s"] == pytest.approx(30, abs=5) and dead["current_trial"] == 4 and dead["host"] == "b"
+
+
+def test_run_in_process_registers_and_finishes(url, small_csv):
+    """The registry row of an in-process run: pid, host, trials done, finished with its reason."""
+    search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=2), url, "inproc")
+    result = search.run("inproc", url, max_trials=1)
+    assert result.trials_run == 1 and result.stopped_because == "worker trial limit reached"
+    (row,) = search.workers(url, "inproc")
+    assert row["pid"] == os.getpid() and row["state"] == "finished"
+    assert row["message"] == "worker trial limit reached" and row["trials_done"] == 1
+    assert row["current_trial"] is None and not row["lost"]
+    assert search.budget(url, "inproc") == (2, 1)
