@@ -98,6 +98,22 @@ def cascade_table(cascade: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cascade_note(cascade: Mapping) -> str:
+    """How the cascade routes and how its band was chosen, in words (band may be None = route all)."""
+    band = cascade["band"]
+    label = obj.get(cascade["criterion"]).label
+    if band is None:
+        how = "The simple model always defers: only routing every request kept enough of the gain"
+    elif band < 0:
+        how = "The simple model never defers: the complex model was not better on the training part"
+    else:
+        how = (f"The simple model defers when its probability is within ±{band:.3f} of its threshold "
+               f"({cascade['t_lo']:.3f} to {cascade['t_hi']:.3f})")
+    return (f"{how}. The band was chosen on the {cascade['chosen_on']} to keep {cascade['keep']:.0%} of the "
+            f"complex model's gain in {label}, never on the test part. Latency is expected latency: every "
+            "request pays the simple model, the routed share also pays the complex one.")
+
+
 def gap_table(fairness: Sequence[Mapping]) -> pd.DataFrame:
     rows = []
     for f in fairness:

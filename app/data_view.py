@@ -71,6 +71,13 @@ def stored_ref() -> dict[str, Any] | None:
     return st.session_state.get(DATA_REF)
 
 
+def ref_key(ref: DataRef) -> dict[str, Any]:
+    """The DataRef as a JSON-shaped dict without fingerprint: one cache key per column choice."""
+    import json
+
+    return json.loads(json.dumps({**asdict(ref), "fingerprint": None}))
+
+
 def remember(ref: DataRef) -> None:
     st.session_state[DATA_REF] = asdict(ref)
 

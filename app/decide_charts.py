@@ -8,6 +8,7 @@ Plotly renders a subset of HTML there, so they are HTML-escaped here (``<b>`` sh
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -60,7 +61,8 @@ def regret_heatmap(normalised: pd.DataFrame, in_units: pd.DataFrame | None = Non
     ))
     fig.update_layout(
         title="What each stakeholder gives up (share of the front's range)",
-        height=max(HEIGHT, 60 * len(rows) + 120), margin=dict(l=10, r=10, t=50, b=10),
+        # stakeholder names sit above the grid (side="top"): leave room between them and the title
+        height=max(HEIGHT, 60 * len(rows) + 150), margin=dict(l=10, r=10, t=100, b=10),
         yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
     )
     return fig
@@ -79,7 +81,8 @@ def radar(normalised: pd.DataFrame, *, labels: Mapping[int, str] | None = None) 
         r = [1.0 - float(row[c]) for c in cols]
         fig.add_trace(go.Scatterpolar(
             r=r + r[:1], theta=theta + theta[:1], name=_label(labels, int(t)), fill="toself",
-            opacity=0.55, hovertemplate="%{theta}: %{r:.2f} (1 = best on the front)<extra>%{fullData.name}</extra>",
+            opacity=0.55,
+            hovertemplate="%{theta}: %{r:.2f} (1 = best on the front)<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(
         title="Shortlist over normalised objectives (outer = better)", height=HEIGHT + 60,
@@ -106,12 +109,16 @@ def tally_bar(tally: pd.DataFrame, *, labels: Mapping[int, str] | None = None,
                 hovertemplate="%{x}: %{customdata} reject<extra></extra>")
     fig.add_bar(x=x, y=tally["borda"].tolist(), name="Borda points", marker_color="#264653",
                 offsetgroup=1, yaxis="y2")
+    counts = [1, *tally["approvals"].tolist(), *tally["rejections"].tolist()]
+    top_borda = max([1, *tally["borda"].tolist()])
     fig.update_layout(
         title="Votes in this round", barmode="relative", height=HEIGHT,
         xaxis=dict(type="category"),
-        yaxis=dict(title="approvals (up) / rejections (down)", zeroline=True),
-        yaxis2=dict(title="Borda points", overlaying="y", side="right", rangemode="tozero",
-                    showgrid=False),
+        # whole votes: integer ticks, never 0.5 of a person
+        yaxis=dict(title="approvals (up) / rejections (down)", zeroline=True,
+                   dtick=max(1, math.ceil(max(counts) / 5))),
+        yaxis2=dict(title="Borda points", overlaying="y", side="right", showgrid=False,
+                    range=[0, top_borda * 1.1], dtick=max(1, math.ceil(top_borda / 5))),
         margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h"),
     )
     return fig

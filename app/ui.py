@@ -179,7 +179,10 @@ def signature(url: str, name: str) -> tuple:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _spec_dict(url: str, name: str) -> dict:
-    return search.load_spec(search.open_study(url, name)).to_dict()
+    import json
+
+    # via JSON: Spec.from_dict expects lists where to_dict() gives tuples
+    return json.loads(search.load_spec(search.open_study(url, name)).to_json())
 
 
 def load_spec(url: str, name: str) -> Spec:

@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from core import families as fam
 from core import objectives as obj
@@ -161,15 +162,13 @@ class ExportResult:
 
 def default_trial(url: str, study_name: str) -> tuple[int | None, str]:
     """The trial to export by default: the room's locked decision, else the front's knee."""
-    from core import front, report, search
+    from core import report, search, study_reader
 
     locked, why = report.room_lock(url, study_name)
     if locked is not None:
         return locked, f"the room's decision ({why})"
-    study = search.open_study(url, study_name)
-    spec = search.load_spec(study)
-    frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
-    pf, knee = report.front_of(frame, spec)
+    spec = search.load_spec(search.open_study(url, study_name))
+    pf, knee = report.front_of(study_reader.read_frame(url, study_name, spec), spec)
     if knee is not None:
         return knee, f"the knee of the front ({why.rstrip('.').lower()})"
     return None, "no feasible finished trial to export yet"
@@ -213,7 +212,8 @@ def build(url: str | None, study_name: str, trial_number: int, *, data: str | No
     if data is not None:
         ds = load_dataset(replace(spec.data, path=str(data)))
     step("re-fitting the chosen trial on the study's training part")
-    cand = candidate.load(url, study_name, int(trial_number), dataset=ds)
+    with threadpool_limits(limits=1):  # see reproduce(): same numbers, no OpenMP oversubscription
+        cand = candidate.load(url, study_name, int(trial_number), dataset=ds)
     t = _trial(study, int(trial_number))
     ua = t.user_attrs
     ev = cand.evaluation
@@ -287,8 +287,9 @@ def _report_data(url: str, study: Any, spec: Spec, cand: Any, config: dict[str, 
     test = cand.dataset.subset(cand.test_idx)
     note = ""
     try:
-        imp = report.permutation_importance(cand.pipeline, test.X, test.y, seed=spec.seed,
-                                            threshold=cand.threshold)
+        with threadpool_limits(limits=1):
+            imp = report.permutation_importance(cand.pipeline, test.X, test.y, seed=spec.seed,
+                                                threshold=cand.threshold)
     except Exception as exc:  # e.g. a test part with one class: say so rather than fail the export
         imp, note = None, f"Not computed ({type(exc).__name__}: {exc})."
     return report.ReportData(
@@ -480,7 +481,10 @@ def reproduce(source: str | Path | bytes | Bundle, data: str | Path, *, allow_da
             "--allow-data-change to re-evaluate on this data (metrics will then differ).", field="data")
     ds = prepare(df, replace(spec.data, path=str(data), fingerprint=None), notes=notes)
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
-    ev = evaluate(b.family, b.params, ds, train_idx, test_idx, spec, keep_model=True)
+    # One BLAS/OpenMP thread: the predictions do not depend on the thread count (checked for the
+    # boosting families), and on a busy machine OpenMP oversubscription makes fits many times slower.
+    with threadpool_limits(limits=1):
+        ev = evaluate(b.family, b.params, ds, train_idx, test_idx, spec, keep_model=True)
     checks: list[Check] = []
     old_m, old_t = b.config.get("metrics", {}), b.config.get("test_metrics", {})
     for name in _deterministic_names():

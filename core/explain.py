@@ -96,7 +96,7 @@ class PartialDependence:
 
 
 def partial_dependence(pipeline, X: pd.DataFrame, features: Sequence[str], *, categorical: Sequence[str] = (),
-                       grid_resolution: int = 20, max_rows: int = MAX_PD_ROWS, seed: int = 0
+                       grid_resolution: int = 12, max_rows: int = MAX_PD_ROWS, seed: int = 0
                        ) -> tuple[PartialDependence, ...]:
     """Average predicted probability of the positive class over each feature's grid."""
     if len(X) > max_rows:

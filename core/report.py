@@ -543,8 +543,10 @@ def report_html(data: ReportData) -> str:
     else:
         body.append("<p>No votes recorded.</p>")
     if r.votes is not None and len(r.votes):
-        body.append(_html_table(["Kind", "Voter", "Trial", "Approve", "Position"],
-                                [[v["kind"], v["voter"], v["trial_number"], v["approve"], v["position"]]
+        body.append(_html_table(["Ballot", "Voter", "Trial", "Approves", "Rank"],
+                                [[v["kind"], v["voter"], f"#{int(v['trial_number'])}",
+                                  "" if pd.isna(v["approve"]) else ("yes" if v["approve"] else "no"),
+                                  "" if pd.isna(v["position"]) else str(int(v["position"]) + 1)]
                                  for _, v in r.votes.iterrows()]))
     if r.comments:
         body.append("<h3>Comments</h3>")

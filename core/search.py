@@ -265,7 +265,7 @@ def _retry_stale(url: str) -> Callable[[optuna.Study, FrozenTrial], None]:
             return
         retry(study, trial)
         _db_retry(lambda: release_slot(url, study.study_name), url, "giving back a budget slot")
-        _log.warning("trial %d of %s had no heartbeat for %ss (its worker died): marked failed, "
+        _log.warning("trial %d of %s had no heartbeat for more than %s s (its worker died): marked failed, "
                      "retried once", trial.number, study.study_name, heartbeat_settings()[1])
     return on_stale
 
@@ -369,13 +369,17 @@ class _Midpoint:
         return choices[0]
 
 
-def make_sampler(spec: Spec, *, n_trials: int | None = None) -> optuna.samplers.BaseSampler:
+def make_sampler(spec: Spec, *, n_trials: int | None = None,
+                 seed: int | None = None) -> optuna.samplers.BaseSampler:
     """Samplers tuned to a meeting-sized budget (tens of trials, not thousands).
 
     NSGA-II's default population (50) spends a 60-trial budget almost entirely on its random first
-    generation; we size the population to the budget instead.
+    generation; we size the population to the budget instead. ``seed`` overrides the spec's seed:
+    workers on one study must not share a seed, or each would propose the same configurations.
     """
     k = len(spec.objectives)
+    spec_seed = spec.seed if seed is None else seed
+    spec = _with_seed(spec, spec_seed)
     constraints = _constraints_func(k) if spec.has_limits else None
     budget_n = n_trials or spec.budget.n_trials or 100
     if spec.sampler == "nsga2":
@@ -397,6 +401,27 @@ def make_sampler(spec: Spec, *, n_trials: int | None = None) -> optuna.samplers.
                 "`pip install -e '.[gp]'` or choose nsga2, tpe or random.", field="sampler") from None
         return optuna.samplers.GPSampler(seed=spec.seed, constraints_func=constraints)
     raise UserInputError(f"Unknown sampler {spec.sampler!r}.", field="sampler")
+
+
+def _with_seed(spec: Spec, seed: int) -> Spec:
+    from dataclasses import replace
+
+    return spec if spec.seed == seed else replace(spec, seed=seed)
+
+
+def worker_seed(spec_seed: int, ordinal: int, worker_id: str) -> int:
+    """The sampler seed of a study's ``ordinal``-th worker (0-based, in order of joining).
+
+    The first worker keeps the spec's seed, so a search run by one process is reproducible; every
+    later one (a second machine, or a resumed search) draws from its own stream. Identical seeds
+    in two workers would make them sample identical configurations and waste the budget.
+    """
+    if ordinal == 0:
+        return spec_seed
+    import hashlib
+
+    digest = hashlib.sha256(f"{spec_seed}:{ordinal}:{worker_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def _constraints_func(k: int) -> Callable[[FrozenTrial], list[float]]:
@@ -544,6 +569,18 @@ class _Gate:
                 stop.wait(seconds)
             else:
                 time.sleep(seconds)
+
+
+class _QuietInterrupts(logging.Filter):
+    """Optuna logs a failed trial with its traceback; for an interrupt or a lost database that is
+    noise (the worker says what happened in one line), so keep the message and drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and (isinstance(exc, (KeyboardInterrupt, StorageUnavailable))
+                                or _is_connection_error(exc)):
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def make_objective(spec: Spec, ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, *,
@@ -703,8 +740,19 @@ class _Registry:
                     worker_id=self.id, study_name=study_name, host=socket.gethostname()[:255],
                     pid=os.getpid(), state="starting", trials_done=0, started_at=now, last_seen=now))
         _db_retry(insert, url, "registering the worker")
+        self.ordinal = _db_retry(lambda: self._ordinal(study_name), url, "registering the worker")
         self._thread = threading.Thread(target=self._beat, name="tradeoff-worker-heartbeat", daemon=True)
         self._thread.start()
+
+    def _ordinal(self, study_name: str) -> int:
+        """How many workers joined this study before this one (by start time, then id)."""
+        t = workers_table
+        with engine(self.url).connect() as con:
+            mine = con.execute(sa.select(t.c.started_at).where(t.c.worker_id == self.id)).scalar_one()
+            return int(con.execute(sa.select(sa.func.count()).select_from(t).where(
+                t.c.study_name == study_name,
+                sa.or_(t.c.started_at < mine,
+                       sa.and_(t.c.started_at == mine, t.c.worker_id < self.id)))).scalar_one())
 
     def _beat(self) -> None:
         interval = heartbeat_settings()[0]
@@ -874,7 +922,6 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
     ds = load_dataset(spec.data)
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
     n_budget, _ = budget(url, study_name)
-    study.sampler = make_sampler(spec, n_trials=n_budget)
     hb, _grace = heartbeat_settings()
     if ATTR_STARTED not in study.user_attrs:
         study.set_user_attr(ATTR_STARTED, time.time())
@@ -884,6 +931,9 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
     started = time.monotonic()
     gate = _Gate()
     gate.install()
+    quiet = _QuietInterrupts()
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    optuna_log.addFilter(quiet)
     registry: _Registry | None = None
     ran, reason, final_state = 0, "budget spent", "finished"
     progress: Progress | None = None
@@ -932,6 +982,8 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
 
     try:
         registry = _Registry(url, study_name)
+        study.sampler = make_sampler(spec, n_trials=n_budget,
+                                     seed=worker_seed(spec.seed, registry.ordinal, registry.id))
         while True:
             cur.number, cur.values = None, None
             why = next_slot()
@@ -978,6 +1030,7 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
         raise
     finally:
         gate.uninstall()
+        optuna_log.removeFilter(quiet)
         if registry is not None:
             registry.close(state=final_state, current_trial=None, trials_done=ran, message=reason)
     return RunResult(study_name=study_name, trials_run=ran, stopped_because=reason, progress=progress)

@@ -13,7 +13,8 @@ Public functions:
 - :func:`signature` — a cheap tuple that changes whenever any trial is added or changes state
   (the key the app caches on);
 - :func:`read_frame` — the frame, with exactly the columns of :func:`core.front.trials_frame`;
-- :func:`trial_attrs` — every user attribute and parameter of one trial (the details panel).
+- :func:`trial_attrs` — every user attribute and parameter of one trial (the details panel);
+- :func:`study_attrs` — the study's user attributes (spec, start time, cancel flag) in one query.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ _CHUNK = 500
 
 _md = sa.MetaData()
 _studies = sa.Table("studies", _md, sa.Column("study_id", sa.Integer), sa.Column("study_name", sa.String))
+_study_user = sa.Table("study_user_attributes", _md, sa.Column("study_id", sa.Integer),
+                       sa.Column("key", sa.String), sa.Column("value_json", sa.Text))
 _trials = sa.Table("trials", _md, sa.Column("trial_id", sa.Integer), sa.Column("number", sa.Integer),
                    sa.Column("study_id", sa.Integer), sa.Column("state", sa.String),
                    sa.Column("datetime_start", sa.DateTime), sa.Column("datetime_complete", sa.DateTime))
@@ -256,3 +259,18 @@ def trial_attrs(url: str | None, study_name: str, number: int) -> dict[str, Any]
                 return {"number": t.number, "state": t.state.name, "params": dict(t.params),
                         "user_attrs": dict(t.user_attrs)}
         raise UserInputError(f"Study {study_name!r} has no trial #{number}.", field="trial") from None
+
+
+def study_attrs(url: str | None, study_name: str) -> dict[str, Any]:
+    """The study's user attributes (``search_started_at``, ``cancel_requested``, ``spec`` …).
+
+    One query instead of ``open_study`` (which lists every study) for pages that poll.
+    """
+    url = st.resolve(url)
+    try:
+        with search.engine(url).connect() as con:
+            sid = _study_id(con, study_name)
+            return {k: json.loads(v) for k, v in con.execute(
+                sa.select(_study_user.c.key, _study_user.c.value_json).where(_study_user.c.study_id == sid))}
+    except sa.exc.SQLAlchemyError:
+        return dict(search.open_study(url, study_name).user_attrs)

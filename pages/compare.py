@@ -8,7 +8,6 @@ baseline, settings), so switching tabs or coming back costs nothing.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -19,15 +18,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import compare_charts as charts  # noqa: E402
-from core import compare, front, search, storage  # noqa: E402
+from app import ui  # noqa: E402
+from core import compare  # noqa: E402
 from core import families as fam  # noqa: E402
 from core import objectives as obj  # noqa: E402
 from core.errors import UserInputError  # noqa: E402
-
-
-def md(text: object) -> str:
-    """Escape Markdown punctuation so labels and messages stay literal."""
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
 
 
 @st.cache_data(show_spinner="Re-fitting the candidates, timing them side by side and bootstrapping…",
@@ -38,41 +33,25 @@ def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int,
                        latency_rounds=rounds).to_dict()
 
 
-def pick_study(url: str) -> str | None:
-    names = [s.study_name for s in search.list_studies(url)]
-    study = st.query_params.get("study")
-    if study in names or not names:
-        return study if study in names else None
-    study = st.selectbox("Study", names, index=None, placeholder="Pick a study to compare models in")
-    if study:
-        st.query_params["study"] = study
-    return study
-
-
 st.title("Compare: is the complexity worth it?")
 st.caption("A complex model must be *significantly* better than a simple one to justify its latency, "
            "size and harder deployment. Both are re-fitted on the same split and judged on the same test rows.")
-url = storage.resolve(None)
-study_name = pick_study(url)
-if not study_name:
-    st.info("No study yet: run a search first, then come back to compare its models.")
-    st.stop()
+url, study_name = ui.require_study()
 try:
-    study = search.open_study(url, study_name)
-    spec = search.load_spec(study)
+    spec = ui.load_spec(url, study_name)
+    frame = ui.load_frame(url, study_name)
 except UserInputError as exc:
-    st.warning(md(exc))
+    ui.show_error(exc)
     st.stop()
-frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
 done = frame[frame["state"] == "COMPLETE"]
 if len(done) < 2:
-    st.info(f"Study {md(study_name)} has {len(done)} finished trial(s); comparing needs two. "
+    st.info(f"Study {ui.esc(study_name)} has {len(done)} finished trial(s); comparing needs two. "
             "Let the search run a little longer.")
     st.stop()
 
 primary = compare.primary_metric(spec)
 pair = compare.default_pair(frame, spec)
-st.caption(md(pair.note))
+st.caption(ui.esc(pair.note))
 labels = {int(r["number"]): f"#{r['number']} {fam.get(r['family']).label} ({r['family_class']}) · "
                             f"{obj.get(primary).label} {obj.get(primary).fmt(r[primary])}"
                             + ("" if r["feasible"] else " · outside the limits") for _, r in done.iterrows()}
@@ -101,18 +80,18 @@ try:
     rep = cached_report(url, study_name, tuple(sorted(numbers)), int(baseline), int(n_boot), float(alpha),
                         int(rounds))
 except UserInputError as exc:
-    st.error(md(exc))
+    ui.show_error(exc)
     st.stop()
 
 for c in rep["comparisons"]:
     better = c["objectives"] and any(o["name"] == primary and o["verdict"] == compare.BETTER
                                      for o in c["objectives"])
-    (st.success if better else st.info)(c["sentence"])
+    (st.success if better else st.info)(ui.esc(c["sentence"]))
 
 tabs = st.tabs(["Statistics", "Fronts per class", "Fairness", "Interpretability", "Cascade", "Export"])
 with tabs[0]:
     for c in rep["comparisons"]:
-        st.subheader(f"{c['challenger']['label']} vs {c['baseline']['label']}")
+        st.subheader(ui.esc(f"{c['challenger']['label']} vs {c['baseline']['label']}"))
         st.dataframe(charts.objective_table(c), hide_index=True, width="stretch")
         st.dataframe(charts.metric_table(c), hide_index=True, width="stretch")
         m = c["mcnemar"]
@@ -137,8 +116,8 @@ with tabs[3]:
     st.plotly_chart(charts.importance_bars(rep["explanations"]), width="stretch")
     st.plotly_chart(charts.partial_dependence(rep["explanations"]), width="stretch")
     for e in rep["explanations"]:
-        with st.expander(f"{e['label']}: {e['native']['title']}"):
-            st.caption(md(e["native"]["note"]))
+        with st.expander(ui.esc(f"{e['label']}: {e['native']['title']}")):
+            st.caption(ui.esc(e["native"]["note"]))
             if e["native"]["kind"] == "coefficients":
                 st.dataframe(e["native"]["table"], hide_index=True, width="stretch")
             elif e["native"]["kind"] == "rules":
@@ -148,14 +127,11 @@ with tabs[4]:
     if casc is None:
         st.info("A cascade needs a simple model and a complex or ensemble model among the candidates.")
     else:
-        st.write(md(casc["summary"]))
+        st.write(ui.esc(casc["summary"]))
         st.dataframe(charts.cascade_table(casc), hide_index=True, width="stretch")
-        st.caption(f"The simple model defers when its probability is within ±{casc['band']:.3f} of its threshold "
-                   f"(band chosen on the {casc['chosen_on']} to keep {casc['keep']:.0%} of the complex model's gain "
-                   "in value; never on the test part). Latency is expected latency: every request pays the simple "
-                   "model, the routed share also pays the complex one.")
+        st.caption(ui.esc(charts.cascade_note(casc)))
         st.plotly_chart(charts.cascade_curve(casc), width="stretch")
 with tabs[5]:
     st.download_button("Download the comparison (JSON)", json.dumps(rep, indent=2),
                        file_name=f"compare-{study_name}.json", mime="application/json")
-    st.caption(f"Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in rep["timings"].items()))
+    st.caption("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in rep["timings"].items()))

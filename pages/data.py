@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -112,7 +112,7 @@ try:
                   sensitive=tuple(sensitive), value_column=None if value == "(none)" else value,
                   exclude=tuple(exclude), min_group_rows=int(min_rows), keep_suspected_leaks=keep_leaks,
                   sensitive_as_feature=as_feature)
-    ds = dv.prepare(path, asdict(ref), mtime)
+    ds = dv.prepare(path, dv.ref_key(ref), mtime)
 except UserInputError as err:
     slots.show(err)
     st.stop()

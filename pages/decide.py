@@ -8,22 +8,16 @@ reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import decide_charts as charts  # noqa: E402
-from app import ui  # noqa: E402
-from app.ui import esc  # noqa: E402
-from core import decide, mcdm  # noqa: E402
-from core import objectives as obj  # noqa: E402
-from core.errors import UserInputError  # noqa: E402
-from core.room import RoomStore  # noqa: E402
+from app import decide_charts as charts
+from app import ui
+from app.ui import esc
+from core import decide, mcdm, search
+from core import objectives as obj
+from core.errors import UserInputError
+from core.room import RoomStore
+from core.spec import Spec
 
 POLL_S = 2
 
@@ -31,6 +25,11 @@ POLL_S = 2
 @st.cache_resource(show_spinner=False)
 def room_store(url: str) -> RoomStore:
     return RoomStore(url)
+
+
+@st.cache_data(show_spinner=False)
+def spec_json(url: str, study: str) -> str:
+    return search.load_spec(search.open_study(url, study)).to_json()
 
 
 def act(fn) -> bool:
@@ -55,7 +54,7 @@ url, study = ui.require_study()
 store = room_store(url)
 room_id = store.room_id(study)
 try:
-    spec = ui.load_spec(url, study)
+    spec = Spec.from_json(spec_json(url, study))
     view = decide.build(spec, ui.load_frame(url, study), study_name=study,
                         stakeholders=store.stakeholders(room_id) if room_id else None,
                         proposed=store.candidates(room_id) if room_id else ())
@@ -66,8 +65,7 @@ except UserInputError as exc:
 me_key = f"decide_me:{study}"
 me = st.session_state.get(me_key)
 if room_id is None:
-    st.write("Nobody has opened the decision room for this study yet. Whoever opens it facilitates: "
-             "only they can lock the final decision.")
+    st.write("No decision room yet. Whoever opens it facilitates: only they can lock the decision.")
     with st.form("open_room"):
         name = st.text_input("Your name")
         code = st.text_input("Passcode (optional, 4+ characters)", type="password")
@@ -144,12 +142,11 @@ right.plotly_chart(charts.radar(view.normalised.loc[list(view.shortlist)], label
 
 if me and not room.locked:
     mine = store.votes(room_id)
-    mine = mine[mine["voter"] == me]
+    mine = mine[(mine["voter"] == me) & (mine["kind"] == "approval") & mine["approve"].eq(True)]
     vote_col, comment_col = st.columns(2)
     with vote_col.form("vote"):
         approved = st.pills("I approve", cands, selection_mode="multi", format_func=view.label,
-                            default=[int(t) for t in mine[(mine["kind"] == "approval")
-                                                          & (mine["approve"] == True)]["trial_number"]])  # noqa: E712
+                            default=[int(t) for t in mine["trial_number"] if int(t) in cands])
         ranked = st.multiselect("My ranking, best first (optional)", cands, format_func=view.label)
         if st.form_submit_button("Cast my vote", type="primary"):
             ok = all(act(lambda t=t: store.vote_approval(room_id, me, t, t in approved)) for t in cands)
@@ -176,17 +173,18 @@ if me and not room.locked:
 def live() -> None:
     """What changes while people talk: lock banner, tally, comments, the log (polled)."""
     now = store.room(room_id)
+    if now.locked != room.locked or store.candidates(room_id) != cands:
+        st.rerun()  # the lock or a new proposal changes the forms above: redraw the whole page
     if now.lock:
         st.success(esc(f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
                       f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"))
         st.text(now.lock.rationale)
-    st.plotly_chart(charts.tally_bar(store.tally(room_id), labels=labels,
-                                     locked=now.lock.trial_number if now.lock else None))
+    tally = store.tally(room_id)
+    st.plotly_chart(charts.tally_bar(tally, labels=labels, locked=now.lock.trial_number if now.lock else None))
+    st.caption(esc("Tally: " + "; ".join(f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} "
+                                         f"reject, Borda {r.borda}" for t, r in tally.iterrows())))
     st.markdown("**Comments**")
-    comments = store.comments(room_id)
-    if not comments:
-        st.caption("No comments yet.")
-    for c in comments[-30:]:
+    for c in store.comments(room_id)[-30:]:
         about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""
         st.caption(esc(f"{c.author}{about} · {c.at[11:19]} UTC"))
         st.text(c.text)

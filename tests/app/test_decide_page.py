@@ -126,26 +126,35 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     store.close()
 
 
-def test_stakeholder_edits_their_own_card(study):
+def test_a_participant_edits_only_their_own_card(study):
     url, name = study
     alice = _page(name)
     _widget(alice.text_input, "Your name").set_value("Alice")
     _click(alice, "Open the decision room")
-    _click(alice, "Add a stakeholder card for me")
-    _ok(alice)
+    bob = _page(name)
+    _widget(bob.text_input, "Your name").set_value("Bob")
+    _click(bob, "Join")
+    assert not bob.get("number_input")  # Bob owns no card yet: nothing to edit
+    _click(bob, "Add a stakeholder card for me")
+    _ok(bob)
     store = RoomStore(url)
     room_id = store.room_id(name)
-    mine = [s for s in store.stakeholders(room_id) if s.name == "Alice"][0]
-    assert set(mine.objectives) == set(alice_objectives := mine.objectives) and len(alice_objectives) == 3
-    # the facilitator may edit every card: set Alice's weights to only the first objective
-    labels = [w.label for w in alice.number_input if w.label.endswith("weight %")]
-    n_obj = len(alice_objectives)
-    cards = len(labels) // n_obj
-    for w in [w for w in alice.number_input if w.label.endswith("weight %")][-n_obj:][1:]:
-        w.set_value(0.0)
-    _widget([b for b in alice.button if b.label == "Save"][cards - 1:], "Save").click()
-    alice.run()
-    _ok(alice)
-    mine = [s for s in store.stakeholders(room_id) if s.name == "Alice"][0]
-    assert len(mine.objectives) == 1
+    people = store.stakeholders(room_id)
+    i, objectives = len(people) - 1, people[-1].objectives
+    assert people[-1].name == "Bob" and len(objectives) == 3
+    # only Bob's own card has an editor in Bob's browser (the facilitator's has all of them)
+    assert {w.key[1] for w in bob.number_input} == {str(i)}
+    assert len({w.key[1] for w in alice.run().number_input}) == len(people)
+    for o in objectives[1:]:
+        bob.number_input(key=f"w{i}{o}").set_value(0.0)
+    bob.number_input(key=f"a{i}{objectives[0]}").set_value(2.0)  # an AUC of 2 is a unit slip
+    _widget(bob.button, "Save").click()
+    bob.run()
+    assert any("outside" in e.value for e in bob.error)
+    bob.number_input(key=f"a{i}{objectives[0]}").set_value(None)
+    _widget(bob.button, "Save").click()
+    bob.run()
+    _ok(bob)
+    assert store.stakeholders(room_id)[-1].objectives == objectives[:1]
+    assert any("**Bob** would pick" in m.value for m in bob.markdown)
     store.close()

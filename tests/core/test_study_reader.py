@@ -108,3 +108,11 @@ def test_falls_back_to_optuna_when_the_tables_cannot_be_read(empty_study, monkey
 
     monkeypatch.setattr(study_reader, "_refresh", broken)
     _same(front.trials_frame(study.get_trials(), spec), study_reader.read_frame(url, study.study_name, spec))
+
+
+def test_study_attrs_match_optuna(empty_study):
+    url, study, _ = empty_study
+    search.request_cancel(study)
+    got = study_reader.study_attrs(url, study.study_name)
+    assert got == search.open_study(url, study.study_name).user_attrs
+    assert got["cancel_requested"] is True and "spec" in got

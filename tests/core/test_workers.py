@@ -127,7 +127,8 @@ def test_registry_marks_silent_workers_lost(url, small_csv):
                  trials_done=2, started_at=now - timedelta(minutes=4), last_seen=now - timedelta(seconds=30)),
             dict(worker_id="done", study_name="reg", host="c", pid=3, state="finished", current_trial=None,
                  trials_done=5, started_at=now - timedelta(minutes=3), last_seen=now - timedelta(minutes=2)),
-            dict(worker_id="other", study_name="another-study", host="d", pid=4, state="running",
+            dict(worker_id="other", study_name="another-study", host="d", pid=4, state="running", current_trial=1,
+                 trials_done=0,
                  started_at=now, last_seen=now),
         ])
     rows = search.workers(url, "reg")

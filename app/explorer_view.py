@@ -1,0 +1,128 @@
+"""Plain-data pieces of the Pareto explorer: the annotated trials, the front table, a trial's details.
+
+Nothing here draws; the page renders these frames and :mod:`app.charts` turns them into figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import families as fam
+from core import front
+from core import objectives as obj
+from core.spec import Objective
+
+GROUP_COLUMNS = ["group", "n", "base_rate", "selection_rate", "recall", "precision", "accuracy"]
+
+
+def available_metrics(frame: pd.DataFrame) -> list[str]:
+    """Catalogue metrics with at least one finite value among finished trials (choosable as objectives)."""
+    done = frame[frame["state"] == "COMPLETE"]
+    return [n for n in obj.REGISTRY if n in done and np.isfinite(done[n].astype(float)).any()]
+
+
+def annotated(frame: pd.DataFrame, names: Sequence[str], limits: Sequence[Objective]) -> pd.DataFrame:
+    """Finished trials with ``feasible`` (the spec's hard limits) and ``on_front`` (for ``names``)."""
+    done = frame[frame["state"] == "COMPLETE"]
+    return front.annotate(done, list(names), limits).reset_index(drop=True)
+
+
+def knee(points: pd.DataFrame, names: Sequence[str]) -> int | None:
+    pf = points[points["on_front"]]
+    try:
+        return front.knee_index(pf, list(names))
+    except Exception:  # a degenerate front (identical points) has no knee worth failing over
+        return int(pf["number"].iloc[0]) if len(pf) else None
+
+
+def front_table(points: pd.DataFrame, names: Sequence[str], knee_number: int | None,
+                sort_by: str | None = None) -> pd.DataFrame:
+    """The front, one row per trial, objective values in their units; best-first by ``sort_by``."""
+    pf = points[points["on_front"]]
+    table = pd.DataFrame({"#": pf["number"].astype(int), "family": pf["family"].map(_family_label),
+                          "class": pf["family_class"]})
+    for n in names:
+        table[column_name(n)] = pf[n].astype(float)
+    table["knee"] = pf["number"].eq(knee_number).map({True: "★", False: ""})
+    if sort_by:
+        table = table.sort_values(column_name(sort_by), ascending=obj.get(sort_by).direction == "minimize",
+                                  kind="mergesort")
+    return table.reset_index(drop=True)
+
+
+def column_name(name: str) -> str:
+    m = obj.get(name)
+    return f"{m.label} [{m.unit}]"
+
+
+def _family_label(name: Any) -> str:
+    return fam.get(name).label if name in fam.REGISTRY else str(name)
+
+
+def clicked_number(event: Any) -> int | None:
+    """The trial number of the first selected point of a ``st.plotly_chart`` selection event."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for p in points or []:
+        data = p.get("customdata")
+        if isinstance(data, (list, tuple)) and data:
+            try:
+                return int(float(data[0]))
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def metric_rows(row: pd.Series, limits: Sequence[Objective], names: Sequence[str]) -> pd.DataFrame:
+    """Every catalogue metric of one trial: search-time value ± CV spread, held-out test value, limit."""
+    lim = {o.name: o for o in limits}
+    out = []
+    for m in obj.REGISTRY.values():
+        v = _num(row.get(m.name))
+        std = _num(row.get(obj.STD_ATTR + m.name))
+        test = _num(row.get(obj.TEST_ATTR + m.name))
+        o = lim.get(m.name)
+        limit = o.limit if o is not None else None
+        ok = None if limit is None or v is None else (v >= limit if m.direction == "maximize" else v <= limit)
+        out.append({"objective": "★" if m.name in names else "", "metric": m.label, "unit": m.unit,
+                    "value (search)": m.fmt(v), "CV ± std": "" if std is None else f"± {std:.4f}",
+                    "held-out test": m.fmt(test) if m.on_test else "",
+                    "limit": "" if limit is None else m.fmt(limit),
+                    "meets limit": "" if ok is None else ("yes" if ok else "NO"), "group": m.group})
+    return pd.DataFrame(out)
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def param_rows(params: dict[str, Any]) -> pd.DataFrame:
+    """Hyperparameters without the ``<family>.`` prefix, values as text (mixed types in one column)."""
+    family = params.get("family")
+    _, own = fam.split_params(params) if family else (None, params)
+    return pd.DataFrame({"parameter": list(own), "value": [_fmt_param(v) for v in own.values()]})
+
+
+def _fmt_param(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def groups_frame(detail: dict[str, Any]) -> pd.DataFrame:
+    """The per-group fairness table of a trial (held-out test part)."""
+    rows = (detail.get("user_attrs") or {}).get("groups_test") or []
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=GROUP_COLUMNS)
+    return table[[c for c in GROUP_COLUMNS if c in table]]

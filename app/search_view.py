@@ -1,0 +1,160 @@
+"""What the Search page shows, computed from storage only (so every browser sees the same thing).
+
+A search is *active* while one of its workers is alive: a local worker (same host) is checked by its
+process id, a remote one by when it last reported. Progress, elapsed time and ETA come from the
+trials and the study's start time, never from this browser session.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from core import objectives as obj
+from core import search, study_reader, workers
+from core.spec import Spec
+
+REMOTE_STALE_S = 15 * 60  # a remote worker reports between trials; a trial may take minutes
+LIVE_STATES = ("starting", "running", "idle")
+
+
+def _utc(ts: Any) -> datetime | None:
+    if ts is None or (isinstance(ts, float) and ts != ts):
+        return None
+    if isinstance(ts, str):
+        ts = datetime.fromisoformat(ts)
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def worker_alive(row: dict[str, Any], now: datetime | None = None) -> bool:
+    """Is this ``tradeoff_workers`` row a worker that is still working?"""
+    if str(row.get("state") or "") not in LIVE_STATES:
+        return False
+    if row.get("host") == socket.gethostname() and row.get("pid"):
+        return workers.alive(int(row["pid"]))
+    last = _utc(row.get("last_seen"))
+    now = now or datetime.now(timezone.utc)
+    return last is not None and (now - last).total_seconds() < REMOTE_STALE_S
+
+
+@dataclass
+class Status:
+    done: int
+    failed: int
+    running: int
+    budget: int | None
+    timeout_s: float | None
+    started_at: float | None
+    last_complete: float | None
+    cancelled: bool
+    live_workers: int
+    now: float = field(default_factory=time.time)
+
+    @property
+    def active(self) -> bool:
+        return self.live_workers > 0
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.now if self.active or self.last_complete is None else self.last_complete
+        return max(0.0, end - self.started_at)
+
+    @property
+    def eta_s(self) -> float | None:
+        if not self.active or self.elapsed_s is None:
+            return None
+        etas = []
+        if self.budget and self.done:
+            etas.append(self.elapsed_s / self.done * max(self.budget - self.done, 0))
+        if self.timeout_s:
+            etas.append(max(0.0, self.started_at + self.timeout_s - self.now))
+        return min(etas) if etas else None
+
+    @property
+    def fraction(self) -> float:
+        parts = []
+        if self.budget:
+            parts.append(self.done / self.budget)
+        if self.timeout_s and self.elapsed_s is not None:
+            parts.append(self.elapsed_s / self.timeout_s)
+        return float(min(1.0, max(parts))) if parts else 0.0
+
+    @property
+    def state(self) -> str:
+        if self.active:
+            return "cancelling" if self.cancelled else "running"
+        if self.cancelled:
+            return "cancelled"
+        if (self.budget and self.done >= self.budget) or (self.timeout_s and self.elapsed_s is not None
+                                                          and self.elapsed_s >= self.timeout_s):
+            return "finished"
+        return "not started" if self.done == 0 else "paused"
+
+
+def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str, Any]],
+           spec: Spec) -> Status:
+    attrs = study_reader.study_attrs(url, name)
+    n_budget, _ = search.budget(url, name)
+    finished = frame[frame["state"].isin(["COMPLETE", "FAIL", "PRUNED"])]
+    if len(frame):
+        retried = set(frame["retry_of"].dropna().astype(int)) if "retry_of" in frame else set()
+        counted = finished[~((finished["state"] == "FAIL") & finished["number"].isin(retried))]
+        done, failed = len(counted), int((counted["state"] == "FAIL").sum())
+    else:
+        done = failed = 0
+    last = pd.to_datetime(finished["datetime_complete"]).max() if len(finished) else None
+    started = attrs.get(search.ATTR_STARTED)
+    return Status(done=done, failed=failed, running=int((frame["state"] == "RUNNING").sum()) if len(frame) else 0,
+                  budget=n_budget, timeout_s=spec.budget.timeout_s,
+                  started_at=float(started) if started is not None else None,
+                  last_complete=None if last is None or pd.isna(last) else last.timestamp(),
+                  cancelled=bool(attrs.get(search.ATTR_CANCEL)),
+                  live_workers=sum(worker_alive(r) for r in worker_rows))
+
+
+def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    now = datetime.now(timezone.utc)
+    out = []
+    for r in rows:
+        last = _utc(r.get("last_seen"))
+        out.append({"worker": r["worker_id"], "host": r.get("host"), "pid": r.get("pid"),
+                    "state": r.get("state"), "alive": worker_alive(r, now),
+                    "running trial": r.get("current_trial"), "trials done": r.get("trials_done"),
+                    "last seen (s ago)": None if last is None else round((now - last).total_seconds())})
+    return pd.DataFrame(out)
+
+
+def latest_trials(frame: pd.DataFrame, names: list[str], n: int = 10) -> pd.DataFrame:
+    """The newest trials, objective values formatted with units."""
+    rows = frame.sort_values("number", ascending=False).head(n)
+    out = pd.DataFrame({"#": rows["number"], "state": rows["state"], "family": rows["family"]})
+    for name in names:
+        m = obj.get(name)
+        out[f"{m.label}"] = [m.fmt(v) if st_ == "COMPLETE" else "" for v, st_ in zip(rows[name], rows["state"])]
+    out["feasible"] = rows["feasible"].to_numpy()
+    out["duration (s)"] = rows["duration_s"].astype(float).round(1).to_numpy()
+    return out
+
+
+def failures(frame: pd.DataFrame) -> pd.DataFrame:
+    """Failed trials with their error; a failure whose worker died is retried once (``retried as``)."""
+    rows = frame[frame["state"] == "FAIL"].sort_values("number", ascending=False)
+    retries = {int(r): int(n) for r, n in zip(frame["retry_of"], frame["number"]) if pd.notna(r)} \
+        if "retry_of" in frame else {}
+    return pd.DataFrame({"#": rows["number"], "family": rows["family"],
+                         "retried as": [retries.get(int(n)) for n in rows["number"]],
+                         "error": rows["error"].fillna("(no message)")})
+
+
+def local_pids(worker_rows: list[dict[str, Any]]) -> list[int]:
+    """Process ids of this machine's live workers (what "stop now" may signal)."""
+    host = socket.gethostname()
+    return [int(r["pid"]) for r in worker_rows
+            if r.get("host") == host and r.get("pid") and worker_alive(r)]

@@ -1,0 +1,321 @@
+"""Bundles: export → reproduce round trips, tampering refused, predict's schema checks, import."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from threadpoolctl import threadpool_limits
+
+from core import bundle, cli, search
+from core import families as fam
+from core.errors import UserInputError
+from tests.conftest import make_small_spec
+
+
+def _trial_of(url: str, name: str, family: str) -> int:
+    study = search.open_study(url, name)
+    return min(t.number for t in study.get_trials(deepcopy=False)
+               if t.state.name == "COMPLETE" and t.params.get("family") == family)
+
+
+@pytest.fixture(scope="module")
+def simple_zip(finished_study, tmp_path_factory) -> Path:
+    """A full bundle (ONNX, report) of the first logistic-regression trial, made by the CLI."""
+    url, name, _ = finished_study
+    out = tmp_path_factory.mktemp("bundle") / "simple.zip"
+    code = cli.main(["export", "--storage", url, "--study", name,
+                     "--trial", str(_trial_of(url, name, "logreg")), "-o", str(out)])
+    assert code == 0
+    return out
+
+
+def _deterministic_ok(rep: bundle.ReproduceReport) -> None:
+    det = [c for c in rep.checks if c.kind == "deterministic"]
+    assert len(det) >= 27 and "model.skops vs re-trained (max |Δp|)" in {c.name for c in det}
+    bad = [(c.name, c.old, c.new) for c in det if not c.ok]
+    assert not bad, bad
+
+
+def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
+    url, name, spec = finished_study
+    b = bundle.open_bundle(simple_zip)
+    c = b.config
+    assert c["schema_version"] == bundle.SCHEMA_VERSION and c["kind"] == bundle.KIND
+    assert c["study"]["name"] == name and c["study"]["trial"] == _trial_of(url, name, "logreg")
+    assert b.spec == spec and b.family == "logreg" and set(b.params) == {"C", "class_weight"}
+    assert c["optuna_params"] == fam.flat_params("logreg", b.params)
+    assert 0 < b.threshold < 1 and c["seeds"]["spec_seed"] == spec.seed
+    assert c["data"]["fingerprint"] == spec.data.fingerprint
+    assert {"python", "scikit-learn", "xgboost", "optuna", "numpy", "pandas", "skops", "onnx"} <= set(c["versions"])
+    stored = search.open_study(url, name).trials[c["study"]["trial"]].user_attrs
+    assert c["metrics"] == pytest.approx(stored["metrics"], nan_ok=True)
+    assert c["test_metrics"] == pytest.approx(stored["test_metrics"], nan_ok=True)
+    yaml_text = b.files[bundle.CONFIG_YAML].decode()
+    import yaml
+
+    assert yaml.safe_load(yaml_text) == c
+    assert set(b.files) == set(bundle.KNOWN_FILES)  # logistic regression exports to ONNX
+    assert c["onnx"]["exported"] and c["onnx"]["max_abs_diff"] <= 1e-5
+    assert c["onnx"]["onnx_latency"]["p50_ms"] < c["onnx"]["sklearn_latency"]["p50_ms"]
+
+
+def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys):
+    _, _, spec = finished_study
+    code = cli.main(["reproduce", str(simple_zip), "--data", spec.data.path, "--latency-tolerance", "100"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "reproduced:" in out and "FAIL" not in out
+    rep = bundle.reproduce(simple_zip, spec.data.path, latency_tolerance=100)
+    _deterministic_ok(rep)
+    names = {c.name for c in rep.checks}
+    assert {"model.skops vs re-trained (max |Δp|)", "model.onnx vs model.skops (max |Δp|)",
+            "test.roc_auc", "n_parameters", "model_size_bytes", "latency_p95_ms"} <= names
+
+
+def test_complex_round_trip(finished_study, tmp_path):
+    url, name, spec = finished_study
+    res = bundle.build(url, name, _trial_of(url, name, "hist_gb"), with_report=False)
+    folder = bundle.write(res.files, tmp_path / "complex")
+    assert (folder / "config.json").is_file() and not (folder / "report.html").exists()
+    _deterministic_ok(bundle.reproduce(folder, spec.data.path, latency_tolerance=100))
+
+
+@pytest.mark.slow
+def test_ensemble_round_trip(small_csv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ens.db'}"
+    spec = make_small_spec(small_csv, families=("voting",), trials=1)
+    study = search.create_study(spec, url, "ens")
+    with threadpool_limits(limits=1):  # boosting's OpenMP threads crawl on a busy 2-core machine
+        search.run(study.study_name, url)
+    res = bundle.build(url, "ens", 0, with_report=False)
+    onnx = res.config["onnx"]
+    assert (bundle.ONNX in res.files) == onnx["exported"]
+    if not onnx["exported"]:
+        assert "parity check failed" in onnx["reason"]
+    path = bundle.write(res.files, tmp_path / "ens.zip")
+    _deterministic_ok(bundle.reproduce(path, spec.data.path, latency_tolerance=100))
+
+
+def test_latency_outside_the_band_fails_reproduce(simple_zip, finished_study):
+    _, _, spec = finished_study
+    b = bundle.open_bundle(simple_zip)
+    b.config["export_latency"] = dict(b.config["export_latency"], p50_ms=1e-6, cv=0.0)
+    rep = bundle.reproduce(b, spec.data.path, latency_tolerance=0.25)
+    assert not rep.ok and [c.name for c in rep.failed] == ["latency_p50_ms"]
+
+
+# -- data fingerprint -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def changed_csv(finished_study, tmp_path_factory) -> Path:
+    _, _, spec = finished_study
+    df = pd.read_csv(spec.data.path)
+    df.loc[0, "relevance"] = df.loc[0, "relevance"] + 0.5
+    path = tmp_path_factory.mktemp("changed") / "changed.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_wrong_data_is_refused_naming_both_hashes(simple_zip, changed_csv, capsys):
+    b = bundle.open_bundle(simple_zip)
+    from core.data import fingerprint, read_table
+
+    new_fp = fingerprint(read_table(str(changed_csv))[0])
+    with pytest.raises(UserInputError) as info:
+        bundle.reproduce(simple_zip, changed_csv)
+    msg = str(info.value)
+    assert b.config["data"]["fingerprint"] in msg and new_fp in msg and "--allow-data-change" in msg
+    assert cli.main(["reproduce", str(simple_zip), "--data", str(changed_csv)]) == cli.EXIT_USER
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and new_fp in err[0]
+
+
+def test_allow_data_change_re_evaluates(simple_zip, changed_csv, capsys):
+    code = cli.main(["reproduce", str(simple_zip), "--data", str(changed_csv), "--allow-data-change",
+                     "--latency-tolerance", "100"])
+    out = capsys.readouterr()
+    assert "note: data changed" in out.out
+    rep = bundle.reproduce(simple_zip, changed_csv, allow_data_change=True, latency_tolerance=100)
+    assert rep.data_changed and rep.old_fingerprint != rep.new_fingerprint
+    assert code == (0 if rep.ok else 1)
+
+
+# -- tampering --------------------------------------------------------------------------------------
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _rezip(path: Path, members: dict[str, bytes], extra: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, d in {**members, **(extra or {})}.items():
+            zf.writestr(n, d)
+    return buf.getvalue()
+
+
+def test_edited_config_is_refused(simple_zip):
+    m = _members(simple_zip)
+    cfg = json.loads(m["config.json"])
+    cfg["threshold"] = 0.01
+    m["config.json"] = json.dumps(cfg).encode()
+    with pytest.raises(UserInputError, match=r"config\.json was changed after export"):
+        bundle.open_bundle(_rezip(simple_zip, m))
+
+
+def test_foreign_pickle_is_refused(simple_zip):
+    import pickle
+
+    data = _rezip(simple_zip, _members(simple_zip), {"model.pkl": pickle.dumps({"x": 1})})
+    with pytest.raises(UserInputError, match=r"Unexpected file\(s\) in the bundle: model\.pkl"):
+        bundle.open_bundle(data)
+
+
+def test_path_traversal_member_is_refused(simple_zip, tmp_path):
+    data = _rezip(simple_zip, _members(simple_zip), {"../../outside.txt": b"x"})
+    path = tmp_path / "evil.zip"
+    path.write_bytes(data)
+    with pytest.raises(UserInputError, match="climbs out"):
+        bundle.open_bundle(path)
+    assert not (tmp_path.parent / "outside.txt").exists()
+
+
+def test_model_with_untrusted_type_is_refused_even_with_a_matching_manifest(simple_zip, capsys, finished_study):
+    import argparse
+
+    m = _members(simple_zip)
+    m["model.skops"] = sio.dumps({"pipeline": argparse.Namespace(evil=True)})
+    manifest = json.loads(m["MANIFEST.json"])
+    manifest["files"]["model.skops"] = bundle._sha(m["model.skops"])
+    m["MANIFEST.json"] = json.dumps(manifest).encode()
+    path = simple_zip.with_name("untrusted.zip")
+    path.write_bytes(_rezip(simple_zip, m))
+    b = bundle.open_bundle(path)  # files and manifest agree...
+    with pytest.raises(UserInputError, match=r"argparse\.Namespace"):
+        b.model()  # ...but the model is never unpacked
+    assert cli.main(["predict", str(path), "--data", finished_study[2].data.path,
+                     "-o", str(path.with_suffix(".csv"))]) == cli.EXIT_USER
+    assert "argparse.Namespace" in capsys.readouterr().err
+
+
+def test_zipped_folder_and_folder_bundles_open(simple_zip, tmp_path):
+    m = _members(simple_zip)
+    nested = _rezip(simple_zip, {f"mybundle/{n}": d for n, d in m.items()})
+    assert bundle.open_bundle(nested).family == "logreg"
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    for n, d in m.items():
+        (folder / n).write_bytes(d)
+    assert bundle.open_bundle(folder).family == "logreg"
+    (folder / "notes.txt").write_text("hi")
+    with pytest.raises(UserInputError, match=r"notes\.txt"):
+        bundle.open_bundle(folder)
+
+
+# -- predict ----------------------------------------------------------------------------------------
+
+def test_predict_scores_rows_and_writes_a_safe_csv(simple_zip, finished_study, tmp_path, capsys):
+    _, _, spec = finished_study
+    df = pd.read_csv(spec.data.path).head(50)
+    df["ad_id"] = ["=HYPERLINK(\"http://x\")"] + [str(i) for i in range(49)]
+    src = tmp_path / "new.csv"
+    df.drop(columns=["converted"]).to_csv(src, index=False)
+    out = tmp_path / "pred.csv"
+    assert cli.main(["predict", str(simple_zip), "--data", str(src), "-o", str(out)]) == 0
+    assert "50 rows scored" in capsys.readouterr().out
+    got = pd.read_csv(out, dtype={"ad_id": str})
+    assert list(got.columns) == ["ad_id", "row", "probability", "prediction", "label"]
+    assert got["ad_id"].iloc[0] == "'=HYPERLINK(\"http://x\")"
+    b = bundle.open_bundle(simple_zip)
+    X = bundle.coerce_features(df, b.numeric, b.categorical)[b.features]
+    want = b.model().predict_proba(X)[:, 1]
+    np.testing.assert_allclose(got["probability"], want, rtol=1e-12)
+    assert (got["prediction"] == (want >= b.threshold).astype(int)).all()
+    assert set(got["label"].astype(str)) <= {b.config["data"]["positive_label"], b.config["data"]["negative_label"]}
+
+
+def test_predict_schema_errors_name_the_columns(simple_zip, finished_study, tmp_path, capsys):
+    _, _, spec = finished_study
+    df = pd.read_csv(spec.data.path).head(20)
+    missing = tmp_path / "missing.csv"
+    df.drop(columns=["relevance", "device"]).to_csv(missing, index=False)
+    assert cli.main(["predict", str(simple_zip), "--data", str(missing), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s) 'relevance', 'device'" in err and len(err.strip().splitlines()) == 1
+    extra = tmp_path / "extra.csv"
+    df.assign(surprise=1).to_csv(extra, index=False)
+    with pytest.raises(UserInputError, match=r"extra column\(s\) 'surprise'.*--ignore-extra"):
+        bundle.predict(simple_zip, extra)
+    assert bundle.predict(simple_zip, extra, ignore_extra=True).n_rows == 20
+    bad = df.astype({"hour": object})
+    bad.loc[3, "hour"] = "noon"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(UserInputError, match=r"Column 'hour' must be numeric.*'noon' in row\(s\) 4"):
+        bundle.predict(simple_zip, path)
+
+
+# -- import -----------------------------------------------------------------------------------------
+
+def test_import_bundle_enqueues_the_chosen_configuration_first(simple_zip, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert cli.main(["import", str(simple_zip), "--storage", url, "--study", "warm"]) == 0
+    assert "enqueued the chosen configuration" in capsys.readouterr().out
+    b = bundle.open_bundle(simple_zip)
+    study = search.open_study(url, "warm")
+    waiting = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    assert waiting[0].system_attrs["fixed_params"] == fam.flat_params(b.family, b.params)
+    assert len(waiting) == 1 + len(b.spec.families)  # then the usual warm start
+    assert study.user_attrs["imported_from"]["study"]["trial"] == b.config["study"]["trial"]
+    assert cli.main(["import", str(simple_zip), "--storage", url, "--study", "warm"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_import_spec_json_and_bundle_config(simple_zip, finished_study, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    spec_path = tmp_path / "spec.json"
+    finished_study[2].save(spec_path)
+    res = bundle.import_study(spec_path, url, "from-spec")
+    assert res.source_kind == "spec" and res.enqueued is None
+    cfg = tmp_path / "config.json"
+    cfg.write_bytes(_members(simple_zip)["config.json"])
+    res = bundle.import_study(cfg, url, "from-config", trials=3)
+    assert res.source_kind == "bundle config" and res.enqueued["family"] == "logreg"
+    assert search.budget(url, "from-config")[0] == 3
+    with pytest.raises(UserInputError, match="neither a bundle"):
+        bundle.import_study(b"\x00\x01garbage", url, "x")
+
+
+def test_default_trial_is_the_knee_without_a_room(finished_study):
+    from core import front, report
+
+    url, name, spec = finished_study
+    number, why = bundle.default_trial(url, name)
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
+    assert number == report.front_of(frame, spec)[1] and "knee" in why
+
+
+def test_default_trial_is_the_room_decision(finished_study, tmp_path):
+    from core.room import RoomStore
+
+    url, name, _ = finished_study
+    copy = tmp_path / "room.db"
+    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close(), dst.close()
+    url2 = f"sqlite:///{copy}"
+    with RoomStore(url2) as s:
+        rid = s.open_room(name, "Ana")
+        s.propose(rid, 1, "Ana")
+        s.lock(rid, "Ana", 1, "fast enough")
+    assert bundle.default_trial(url2, name)[0] == 1

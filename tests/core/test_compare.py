@@ -1,0 +1,379 @@
+"""Ensembles vs simple models: the statistics are right, the verdicts follow them, the cascade is honest."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from fairlearn.metrics import (MetricFrame, demographic_parity_difference, demographic_parity_ratio,
+                               equalized_odds_difference, selection_rate)
+from scipy import stats
+from sklearn.base import clone
+from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score, f1_score,
+                             log_loss, precision_score, recall_score, roc_auc_score)
+
+from core import compare as cmp
+from core import front, search
+from core.errors import UserInputError
+from core.fairness import fairness_metrics
+from core.value import value_per_1k
+
+# -- synthetic data ---------------------------------------------------------------------------------
+
+
+def synthetic(n: int = 600, seed: int = 0, *, ties: bool = True):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p = np.clip(0.35 * y + 0.65 * rng.random(n), 0, 1)
+    if ties:
+        p = np.round(p, 2)
+    groups = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    return y, p, groups
+
+
+def test_weighted_metrics_equal_sklearn_with_sample_weight():
+    """The vectorised bootstrap metrics are scikit-learn's metrics with resample counts as weights."""
+    y, p, g = synthetic()
+    tp_values = np.random.default_rng(3).uniform(1, 20, len(y))
+    ctx = cmp.Context(y=y, groups=g, tp_values=tp_values)
+    model = cmp.Scored(p, 0.45, mean_latency_ms=7.0)
+    W = np.random.default_rng(1).integers(0, 3, (5, len(y))).astype(float)
+    W = np.vstack([np.ones(len(y)), W])
+    arrays = cmp.metric_arrays(W, ctx, model)
+    pred = model.pred
+    for i, w in enumerate(W):
+        assert arrays["roc_auc"][i] == pytest.approx(roc_auc_score(y, p, sample_weight=w), abs=1e-12)
+        assert arrays["pr_auc"][i] == pytest.approx(average_precision_score(y, p, sample_weight=w), abs=1e-12)
+        assert arrays["accuracy"][i] == pytest.approx(accuracy_score(y, pred, sample_weight=w), abs=1e-12)
+        assert arrays["balanced_accuracy"][i] == pytest.approx(
+            balanced_accuracy_score(y, pred, sample_weight=w), abs=1e-12)
+        assert arrays["f1"][i] == pytest.approx(f1_score(y, pred, sample_weight=w), abs=1e-12)
+        assert arrays["log_loss"][i] == pytest.approx(log_loss(y, p, sample_weight=w), abs=1e-9)
+    # unit weights: net value equals core.value's, term by term
+    vb = value_per_1k(y, pred, ctx.value_model, tp_values=tp_values, mean_latency_ms=7.0)
+    assert arrays["value_per_1k"][0] == pytest.approx(vb.net_per_1k, rel=1e-12)
+
+
+def test_gap_metrics_equal_fairlearn_on_unit_weights():
+    y, p, g = synthetic(seed=4)
+    pred = (p >= 0.5).astype(int)
+    arrays = cmp.metric_arrays(np.ones((1, len(y))), cmp.Context(y=y, groups=g), cmp.Scored(p, 0.5))
+    expected = fairness_metrics(y, pred, g)
+    assert set(expected) <= set(arrays)
+    for k, v in expected.items():
+        assert arrays[k][0] == pytest.approx(v, abs=1e-12), k
+    assert expected["eo_diff"] == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=g))
+
+
+def test_resample_counts_repeat_and_sum_to_n():
+    a = np.vstack(list(cmp.resample_counts(50, 300, seed=7, max_cells=1000)))  # several chunks
+    b = np.vstack(list(cmp.resample_counts(50, 300, seed=7, max_cells=1000)))
+    assert a.shape == (300, 50)
+    np.testing.assert_array_equal(a, b)
+    assert (a.sum(axis=1) == 50).all()
+    c = np.vstack(list(cmp.resample_counts(50, 300, seed=8, max_cells=1000)))
+    assert not np.array_equal(a, c)
+
+
+# -- the bootstrap ----------------------------------------------------------------------------------
+
+
+def _paired_accuracy_data(n: int, acc_a: float, acc_b: float, rng):
+    """Labels and two models' probabilities whose correctness is drawn with known accuracies."""
+    y = rng.integers(0, 2, n)
+    right_a, right_b = rng.random(n) < acc_a, rng.random(n) < acc_b
+    pa = np.where(right_a == (y == 1), 0.8, 0.2)
+    pb = np.where(right_b == (y == 1), 0.7, 0.3)
+    return y, pa, pb
+
+
+def test_bootstrap_interval_covers_a_known_difference():
+    """Exactly 80 % vs 70 % correct on the test rows: the interval holds +0.10 and excludes 0."""
+    n = 1000
+    y = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    rng = np.random.default_rng(0)
+    right_a = np.zeros(n, bool)
+    right_a[rng.choice(n, 800, replace=False)] = True
+    right_b = np.zeros(n, bool)
+    right_b[rng.choice(n, 700, replace=False)] = True
+    pa = np.where(right_a == (y == 1), 0.9, 0.1)
+    pb = np.where(right_b == (y == 1), 0.9, 0.1)
+    diffs = {d.metric: d for d in cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5),
+                                                       n_boot=1000, seed=1)}
+    acc = diffs["accuracy"]
+    assert acc.diff == pytest.approx(0.10)
+    assert acc.low < 0.10 < acc.high
+    assert 0 < acc.low
+    assert acc.verdict == cmp.BETTER
+    # independent correctness: the standard error is about sqrt((.8*.2+.7*.3)/n) ≈ 0.019
+    assert 0.05 < acc.high - acc.low < 0.11
+
+
+def test_bootstrap_intervals_reach_their_coverage():
+    """Over repeated samples from a known population, the 90 % interval holds the true difference
+    about 90 % of the time (a wrong interval — too narrow, biased, unpaired — fails this)."""
+    rng = np.random.default_rng(42)
+    truth, hits, sims = 0.05, 0, 80
+    for s in range(sims):
+        y, pa, pb = _paired_accuracy_data(300, 0.75, 0.70, rng)
+        d = cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=1000,
+                                 seed=s, alpha=0.10, metrics=["accuracy"])[0]
+        hits += d.low <= truth <= d.high
+    assert 0.80 <= hits / sims <= 0.98
+
+
+def test_identical_models_are_no_significant_difference():
+    y, p, g = synthetic(seed=2)
+    model = cmp.Scored(p, 0.5, mean_latency_ms=3.0)
+    diffs = cmp.paired_bootstrap(cmp.Context(y=y, groups=g), model, model, n_boot=1000, seed=0)
+    assert {d.metric for d in diffs} == set(cmp.BOOT_METRICS)
+    for d in diffs:
+        assert d.verdict == cmp.SAME, d.metric
+        assert d.diff == 0 and d.low == 0 and d.high == 0, d.metric
+    mc = cmp.mcnemar(y, model.pred, model.pred)
+    assert mc.p_value == 1.0 and not mc.significant()
+
+
+def test_weakened_real_model_is_significantly_worse(loaded):
+    """The study's logistic regression re-fitted on shuffled labels vs the real one, same test rows."""
+    good = loaded[0]
+    train = good.dataset.subset(good.train_idx)
+    test = good.dataset.subset(good.test_idx)
+    shuffled = np.random.default_rng(0).permutation(train.y)
+    weak = clone(good.pipeline).fit(train.X, shuffled)
+    ctx = cmp.context_of(good)
+    weak_s = cmp.Scored(weak.predict_proba(test.X)[:, 1], good.threshold)
+    good_s = cmp.Scored(good.evaluation.test_proba, good.threshold)
+    diffs = {d.metric: d for d in cmp.paired_bootstrap(ctx, weak_s, good_s, n_boot=1000, seed=0)}
+    assert diffs["roc_auc"].verdict == cmp.WORSE
+    assert diffs["roc_auc"].high < 0
+    assert diffs["pr_auc"].verdict == cmp.WORSE
+    assert diffs["log_loss"].verdict == cmp.WORSE  # higher loss is worse
+    # and the other way round it is "better"
+    back = {d.metric: d for d in cmp.paired_bootstrap(ctx, good_s, weak_s, n_boot=1000, seed=0)}
+    assert back["roc_auc"].verdict == cmp.BETTER
+    assert back["roc_auc"].diff == pytest.approx(-diffs["roc_auc"].diff)
+
+
+def test_bad_settings_are_user_errors():
+    y, p, _ = synthetic(n=50)
+    with pytest.raises(UserInputError, match="n_boot must be at least 100"):
+        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, .5), cmp.Scored(p, .5), n_boot=10)
+    with pytest.raises(UserInputError, match="alpha must be between 0 and 0.5"):
+        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, .5), cmp.Scored(p, .5), alpha=5)
+
+
+def test_bias_corrected_interval_shifts_a_biased_bootstrap():
+    """A gap statistic whose resamples sit above the point gets an interval around the point."""
+    boot = np.random.default_rng(0).normal(0.10, 0.02, 2000)  # bootstrap biased up from a 0.06 point
+    low, high = cmp.bc_interval(boot, 0.06, 0.05)
+    plain = np.quantile(boot, [0.025, 0.975])
+    assert high < plain[1] and low < plain[0]
+    assert cmp.bc_interval(np.zeros(100), 0.0) == (0.0, 0.0)
+    # unbiased: the same as the percentile interval
+    sym = np.random.default_rng(1).normal(0.0, 1.0, 4001)
+    lo, hi = cmp.bc_interval(sym, float(np.median(sym)))
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(sym, [0.025, 0.975])), abs=1e-9)
+
+
+# -- McNemar ----------------------------------------------------------------------------------------
+
+
+def test_mcnemar_chi_square_matches_the_textbook():
+    """b = 6, c = 16: χ² = (|6 − 16| − 1)² / 22 = 81/22, p = erfc(√(χ²/2)) on 1 degree of freedom."""
+    m = cmp.mcnemar_table(6, 16, exact_below=20)
+    assert m.method.startswith("chi-square")
+    assert m.statistic == pytest.approx(81 / 22)
+    assert m.p_value == pytest.approx(math.erfc(math.sqrt(81 / 22 / 2)), rel=1e-12)
+    assert m.p_value == pytest.approx(0.0550, abs=5e-4)
+
+
+def test_mcnemar_exact_matches_the_binomial_by_hand():
+    """b = 2, c = 8: p = 2·(C(10,0)+C(10,1)+C(10,2))/2¹⁰ = 112/1024."""
+    m = cmp.mcnemar_table(2, 8)
+    assert m.method == "exact binomial"
+    assert m.p_value == pytest.approx(112 / 1024, rel=1e-12)
+    assert m.p_value == pytest.approx(stats.binomtest(2, 10, 0.5).pvalue, rel=1e-12)
+    assert cmp.mcnemar_table(0, 0).p_value == 1.0
+
+
+def test_mcnemar_counts_the_discordant_pairs():
+    y = np.array([1, 1, 1, 0, 0, 0, 1, 0])
+    a = np.array([1, 1, 0, 0, 0, 1, 1, 0])  # right on rows 0, 1, 3, 4, 6, 7
+    b = np.array([1, 0, 0, 1, 0, 0, 1, 0])  # right on rows 0, 4, 5, 6, 7
+    m = cmp.mcnemar(y, a, b)
+    ra, rb = a == y, b == y
+    assert (m.only_challenger_right, m.only_baseline_right) == (int((ra & ~rb).sum()), int((~ra & rb).sum()))
+    assert m.both_right + m.both_wrong + m.only_challenger_right + m.only_baseline_right == len(y)
+
+
+# -- fairness detail --------------------------------------------------------------------------------
+
+
+def test_fairness_detail_equals_fairlearn_metricframe():
+    y, p, g = synthetic(n=800, seed=5)
+    pred = (p >= 0.5).astype(int)
+    detail = cmp.fairness_detail(y, pred, g, label="m", n_boot=1000, seed=0)
+    mf = MetricFrame(metrics={"selection_rate": selection_rate,
+                              "recall": lambda t, q: recall_score(t, q, zero_division=0),
+                              "precision": lambda t, q: precision_score(t, q, zero_division=0),
+                              "accuracy": accuracy_score},
+                     y_true=y, y_pred=pred, sensitive_features=g)
+    frame = detail.frame()
+    assert set(frame["group"]) == {"a", "b", "c"}
+    for row in frame.itertuples():
+        assert row.value == pytest.approx(mf.by_group.loc[row.group, row.metric], abs=1e-12)
+        assert row.n == int((g == row.group).sum())
+        assert row.low <= row.value <= row.high
+    gaps = {i.metric: i for i in detail.gaps}
+    assert gaps["dp_diff"].value == pytest.approx(demographic_parity_difference(y, pred, sensitive_features=g))
+    assert gaps["dp_ratio"].value == pytest.approx(demographic_parity_ratio(y, pred, sensitive_features=g))
+    assert gaps["eo_diff"].value == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=g))
+    for i in detail.gaps:
+        assert i.low <= i.high
+    json.dumps(detail.to_dict())
+
+
+# -- choosing the pair (stored metrics of a real study) ---------------------------------------------
+
+
+def test_default_pair_is_best_complex_vs_best_simple_within_limits(finished_study):
+    url, name, spec = finished_study
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
+    pair = cmp.default_pair(frame, spec)
+    assert pair.metric == "roc_auc" and pair.complete
+    by = frame.set_index("number")
+    assert by.loc[pair.baseline, "family_class"] == "simple"
+    assert by.loc[pair.challenger, "family_class"] in ("complex", "ensemble")
+    simple = frame[(frame.family_class == "simple") & (frame.state == "COMPLETE")]
+    assert by.loc[pair.baseline, "roc_auc"] == simple["roc_auc"].max()
+    # a hard limit that the best simple model misses moves the default to the next one
+    limit = float(by.loc[pair.baseline, "latency_p95_ms"]) - 1e-9
+    limited = replace(spec, objectives=tuple(replace(o, limit=limit) if o.name == "latency_p95_ms" else o
+                                             for o in spec.objectives))
+    frame2 = frame.assign(feasible=front.feasible_mask(frame, limited.objectives))
+    pair2 = cmp.default_pair(frame2, limited)
+    assert pair2.baseline != pair.baseline
+    if pair2.baseline is not None:
+        assert frame2.set_index("number").loc[pair2.baseline, "latency_p95_ms"] <= limit
+
+
+def test_class_fronts_are_per_class_and_non_dominated(finished_study):
+    url, name, spec = finished_study
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
+    fronts = cmp.class_fronts(frame, spec)
+    assert "simple" in fronts
+    for klass, f in fronts.items():
+        assert (f["family_class"] == klass).all()
+        L = front.losses(f, spec.objective_names)
+        for i in range(len(L)):  # no member strictly dominated by another member of its class
+            assert not any((L[j] <= L[i]).all() and (L[j] < L[i]).any() for j in range(len(L)))
+
+
+def test_missing_side_explains_itself():
+    from core.front import trials_frame
+
+    pair = cmp.default_pair(trials_frame([], None), _spec_stub())
+    assert not pair.complete and "No finished trial" in pair.note
+
+
+def _spec_stub():
+    from core.spec import DataRef, Spec
+
+    return Spec(data=DataRef(path="demo", target="converted"))
+
+
+# -- full comparison on re-fitted candidates --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def loaded(finished_study):
+    """Logistic regression (#0) and histogram boosting (#3) of the finished study, re-fitted once."""
+    url, name, _ = finished_study
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), None)
+    simple = int(frame[frame.family == "logreg"].number.min())
+    complex_ = int(frame[frame.family == "hist_gb"].number.min())
+    return cmp.load_candidates(url, name, [simple, complex_])
+
+
+@pytest.fixture(scope="module")
+def report(loaded):
+    return cmp.report(loaded, n_boot=1000, latency_rounds=3, fit_repeats=1, with_explain=False)
+
+
+def test_report_compares_the_complex_model_with_the_simple_one(report, loaded):
+    assert len(report.comparisons) == 1
+    comp = report.comparisons[0]
+    assert comp.challenger.klass == "complex" and comp.baseline.klass == "simple"
+    assert comp.n_boot == 1000 and comp.n_test == len(loaded[0].test_idx)
+    primary = comp.difference("roc_auc")
+    # the point difference is the difference of the two re-fitted models' test AUCs
+    assert primary.diff == pytest.approx(comp.challenger.test["roc_auc"] - comp.baseline.test["roc_auc"], abs=1e-12)
+    assert primary.low <= primary.diff <= primary.high
+    assert [o.name for o in comp.objectives] == loaded[0].spec.objective_names
+    # the sentence states the AUC difference, its interval and the cost ratios
+    assert "AUC [" in comp.sentence and "p95 latency" in comp.sentence and "size" in comp.sentence
+    if primary.verdict != cmp.BETTER:
+        assert comp.sentence.endswith("the simple model is the defensible choice.")
+    size = comp.ratio("model_size_bytes")
+    assert size.ratio == pytest.approx(comp.challenger.size_bytes / comp.baseline.size_bytes)
+    lat = comp.ratio("latency_p95_ms")
+    assert lat.rounds == 3 and lat.low <= lat.ratio <= lat.high
+    assert comp.ratio("fit_time_s").rounds == 2  # the re-fit's own fit plus one re-timed fit
+    data = report.to_dict()
+    text = json.dumps(data)  # JSON-able, NaN-free
+    assert "NaN" not in text and data["comparisons"][0]["sentence"] == comp.sentence
+
+
+def test_comparison_is_oriented_and_repeatable(loaded):
+    simple, complex_ = loaded
+    kw = dict(n_boot=200, latency_rounds=1, latency_repeats=20)
+    a = cmp.compare(simple, complex_, **kw)  # given the other way round: re-oriented
+    b = cmp.compare(complex_, simple, **kw)
+    assert a.challenger.number == b.challenger.number == complex_.number
+    # same seed, same rows: identical intervals (value is left out: its latency penalty is re-measured)
+    pairs = [(x, y) for x, y in zip(a.differences, b.differences) if x.metric != "value_per_1k"]
+    assert pairs and all((x.low, x.high, x.diff) == (y.low, y.high, y.diff) for x, y in pairs)
+
+
+def test_fairness_detail_for_a_candidate(report, loaded):
+    assert [f.label for f in report.fairness] == [c.label for c in loaded]
+    simple = loaded[0]
+    test = simple.dataset.subset(simple.test_idx)
+    pred = (simple.evaluation.test_proba >= simple.threshold).astype(int)
+    gaps = {i.metric: i.value for i in report.fairness[0].gaps}
+    assert gaps == pytest.approx(fairness_metrics(test.y, pred, test.groups))
+
+
+def test_cascade_sits_between_its_parents_and_never_looks_at_test(report, loaded):
+    casc = report.cascade
+    assert casc is not None and "test" not in casc.chosen_on
+    simple_row, casc_row, complex_row = casc.rows
+    share = casc.share_routed_test
+    assert casc_row["share_routed"] == share and 0 <= share <= 1
+    assert casc_row["latency_mean_ms"] == pytest.approx(simple_row["latency_mean_ms"]
+                                                        + share * complex_row["latency_mean_ms"])
+    # the band depends on training-part predictions only: scrambling test probabilities keeps it
+    simple, complex_ = loaded
+    rng = np.random.default_rng(0)
+    scrambled = [replace(c, evaluation=replace(c.evaluation, test_proba=rng.permutation(c.evaluation.test_proba)))
+                 for c in (simple, complex_)]
+    again = cmp.cascade(*scrambled)
+    assert again.band == casc.band and again.share_routed_train == casc.share_routed_train
+
+
+def test_choose_band_routes_nothing_when_complex_is_not_better():
+    y, p, _ = synthetic(n=400, seed=9)
+    band, share, curve = cmp.choose_band(y, p, np.full(len(y), 0.5), 0.5, 0.5, criterion="roc_auc")
+    assert band < 0 and share == 0.0 and len(curve) == 21
+    # a perfect complex model: the narrowest band keeping 90 % of its gain, no wider
+    band, share, curve = cmp.choose_band(y, p, y.astype(float), 0.5, 0.5, criterion="accuracy", keep=0.9)
+    assert 0 < share <= 1
+    gains = [c["value"] for c in curve]
+    need = gains[0] + 0.9 * (1.0 - gains[0])
+    chosen = next(c for c in curve if c["share_routed"] == share)
+    assert chosen["value"] >= need - 1e-12
+    assert all(c["value"] < need for c in curve if c["share_routed"] < share)

@@ -1,0 +1,120 @@
+"""ONNX export: parity with the scikit-learn pipeline per family, honest refusals, both latencies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from threadpoolctl import threadpool_limits
+
+from core import families as fam
+from core import onnx_export
+from core.data import load_dataset
+from core.evaluate import make_pipeline
+from core.spec import DataRef
+from tests.core.test_safety import _Low
+
+EXPORTABLE = [f for f, (status, _) in onnx_export.SUPPORT.items() if status == "yes"]
+
+
+@pytest.fixture(scope="module")
+def parts(small_csv):
+    """600 training rows and 250 held-out rows of the real sample, with missing values in both a
+    numeric and a categorical column (the ONNX input convention must handle them)."""
+    ds = load_dataset(DataRef(path=str(small_csv), target="converted", sensitive=("age_band",),
+                              value_column="fee_eur"))
+    train, check = ds.subset(np.arange(600)), ds.subset(np.arange(600, 850))
+    assert check.X["device"].isna().any() and check.X["page_quality"].isna().any()
+    return ds, train, check
+
+
+def _fit(family: str, params: dict, ds, train):
+    with threadpool_limits(limits=1):
+        return make_pipeline(family, params, ds, 0).fit(train.X, train.y)
+
+
+@pytest.mark.parametrize("family, params", [(f, None) for f in EXPORTABLE]
+                         + [("naive_bayes", {"variant": "complement", "alpha": 1.0})])
+def test_parity_per_exportable_family(parts, family, params):
+    ds, train, check = parts
+    pipe = _fit(family, params or fam.get(family).space(_Low()), ds, train)
+    res = onnx_export.export(pipe, family, check.X, ds.numeric, ds.categorical, latency_repeats=20)
+    assert res.exported, res.reason
+    assert res.n_rows_checked == len(check.X) >= onnx_export.MIN_ROWS
+    assert res.max_abs_diff is not None and res.max_abs_diff <= onnx_export.TOLERANCE
+    # the bytes we ship predict like the pipeline, on rows with missing values too
+    got = onnx_export.predict_proba(onnx_export.session(res.model), check.X, ds.numeric, ds.categorical)
+    np.testing.assert_allclose(got, pipe.predict_proba(check.X)[:, 1], atol=onnx_export.TOLERANCE)
+    assert res.onnx_latency["p50_ms"] > 0 and res.sklearn_latency["p50_ms"] > 0
+    d = res.to_dict()
+    assert "model" not in d and d["speedup_p50"] > 0 and d["inputs"][0]["name"] == ds.numeric[0]
+
+
+def test_parity_failure_is_reported_not_exported(parts):
+    ds, train, check = parts
+    pipe = _fit("logreg", fam.get("logreg").space(_Low()), ds, train)
+    res = onnx_export.export(pipe, "logreg", check.X, ds.numeric, ds.categorical, tolerance=0.0)
+    assert not res.exported and res.model is None
+    assert res.reason.startswith("parity check failed") and "tolerance 0" in res.reason
+    assert res.max_abs_diff > 0 and res.onnx_latency is None
+
+
+class _Opaque(ClassifierMixin, BaseEstimator):
+    """An estimator no converter knows."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        self.rate_ = float(np.mean(y))
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([1 - self.rate_, self.rate_], (len(X), 1))
+
+
+def test_unconvertible_model_gives_the_converter_reason(parts):
+    from sklearn.pipeline import Pipeline
+
+    ds, train, check = parts
+    pipe = Pipeline([("prep", make_pipeline("logreg", fam.get("logreg").space(_Low()), ds, 0)[0]),
+                     ("model", _Opaque())]).fit(train.X, train.y)
+    res = onnx_export.export(pipe, "opaque", check.X, ds.numeric, ds.categorical)
+    assert not res.exported and "converter failed" in res.reason and "_Opaque" in res.reason
+
+
+def test_too_few_rows_for_a_parity_check_is_a_bug(parts):
+    ds, train, check = parts
+    pipe = _fit("logreg", fam.get("logreg").space(_Low()), ds, train)
+    with pytest.raises(ValueError, match="at least 200 rows"):
+        onnx_export.export(pipe, "logreg", check.X.head(10), ds.numeric, ds.categorical)
+
+
+def test_ensembles_either_match_or_say_why(parts):
+    """Soft voting converts (flatten_transform=False); whether it passes parity depends on split
+    thresholds, and the result must say which, with the measured difference."""
+    ds, train, check = parts
+    pipe = _fit("voting", fam.get("voting").space(_Low()), ds, train)
+    res = onnx_export.export(pipe, "voting", check.X, ds.numeric, ds.categorical, latency_repeats=20)
+    assert res.max_abs_diff is not None
+    if res.exported:
+        assert res.max_abs_diff <= onnx_export.TOLERANCE
+    else:
+        assert "parity check failed" in res.reason and f"{res.max_abs_diff:.2e}" in res.reason
+
+
+def test_exportability_table_covers_every_family():
+    table = onnx_export.exportability()
+    assert list(table["family"]) == list(fam.REGISTRY)
+    assert set(table["exportable"]) <= {"yes", "usually not"}
+    assert table["note"].str.len().min() > 10
+
+
+def test_input_convention_missing_values(parts):
+    ds, _, check = parts
+    feed = onnx_export.onnx_inputs(check.X, ds.numeric, ds.categorical)
+    assert set(feed) == set(ds.numeric) | set(ds.categorical)
+    dev = feed["device"].ravel()
+    assert (dev == "").sum() == int(check.X["device"].isna().sum())
+    assert np.isnan(feed["page_quality"]).sum() == int(check.X["page_quality"].isna().sum())
+    assert feed["hour"].dtype == np.float32 and feed["hour"].shape == (len(check.X), 1)
+    assert isinstance(pd.Series(dev).iloc[0], str)

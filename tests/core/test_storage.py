@@ -1,0 +1,206 @@
+"""Where the storage URL comes from, that its password is never shown, and our schema version."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from core import cli, schema, search
+from core import storage as st
+from core.errors import UserInputError
+from tests.conftest import make_small_spec
+from tests.core.pg import pg_url  # noqa: F401  (fixture)
+
+PASSWORD = "s3cret-pw"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """An empty project folder as the working directory (where .streamlit/secrets.toml is read)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _secrets(root: Path, text: str) -> None:
+    (root / ".streamlit").mkdir(exist_ok=True)
+    (root / ".streamlit" / "secrets.toml").write_text(text)
+
+
+# -- resolve: flag > environment > secrets.toml > default -------------------------------------------
+
+def test_default_is_sqlite_under_the_data_directory(project, tmp_path):
+    url = st.resolve()
+    assert url == f"sqlite:///{tmp_path / 'home' / 'tradeoff.db'}"  # conftest sets TRADEOFF_HOME
+    assert (tmp_path / "home").is_dir()  # the folder is made so SQLite can create the file
+    assert st.source() == "default"
+
+
+def test_secrets_then_env_then_flag_each_win(project, monkeypatch):
+    _secrets(project, '[tradeoff]\nstorage = "postgresql+psycopg://app:pw@db.example/tr"\n')
+    assert st.resolve() == "postgresql+psycopg://app:pw@db.example/tr"
+    assert st.source() == "secrets"
+    monkeypatch.setenv("TRADEOFF_STORAGE", "postgresql+psycopg://env@db.example/tr")
+    assert st.resolve() == "postgresql+psycopg://env@db.example/tr"
+    assert st.source() == "env"
+    assert st.resolve("sqlite:///flag.db") == "sqlite:///flag.db"
+    assert st.source("sqlite:///flag.db") == "flag"
+
+
+def test_a_bare_path_means_a_sqlite_file(project):
+    url = st.resolve("dbs/team.db")
+    assert url == f"sqlite:///{project / 'dbs' / 'team.db'}"
+    assert (project / "dbs").is_dir()
+
+
+def test_secrets_without_our_section_fall_through_to_the_default(project):
+    _secrets(project, '[other]\nstorage = "postgresql://x@y/z"\n[tradeoff]\ntheme = "dark"\n')
+    assert st.resolve().startswith("sqlite:///")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[tradeoff\nstorage = 1", "Cannot read"),
+    ("[tradeoff]\nstorage = 42\n", "must be a SQLAlchemy URL string"),
+])
+def test_a_broken_secrets_file_is_a_clear_user_error(project, text, expected):
+    _secrets(project, text)
+    with pytest.raises(UserInputError, match=expected) as err:
+        st.resolve()
+    assert err.value.field == "storage"
+
+
+# -- mask -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://bob:pw@db:5432/tr", "postgresql+psycopg://bob:***@db:5432/tr"),
+    ("postgresql+psycopg://bob:p@ss/w0rd@db/tr?sslmode=require",  # raw '@' and '/' in the password
+     "postgresql+psycopg://bob:***@db/tr?sslmode=require"),
+    ("postgresql+psycopg://db/tr?user=bob&password=pw&application_name=x",
+     "postgresql+psycopg://db/tr?user=bob&password=***&application_name=x"),
+    ("mysql+pymysql://root:@127.0.0.1:3306/test", "mysql+pymysql://root:***@127.0.0.1:3306/test"),
+    ("postgresql+psycopg://bob@db/tr", "postgresql+psycopg://bob@db/tr"),
+    ("sqlite:////var/lib/tradeoff.db", "sqlite:////var/lib/tradeoff.db"),
+])
+def test_mask_hides_passwords_and_nothing_else(url, shown):
+    assert st.mask(url) == shown
+
+
+def test_cli_error_for_an_unreachable_database_shows_the_url_masked(capsys):
+    url = f"postgresql+psycopg://bob:{PASSWORD}@127.0.0.1:1/nowhere?connect_timeout=2"
+    assert cli.main(["studies", "--storage", url]) == cli.EXIT_USER
+    out, err = capsys.readouterr()
+    assert PASSWORD not in out + err
+    assert "Cannot open storage postgresql+psycopg://bob:***@127.0.0.1:1/nowhere" in err
+    assert len(err.strip().splitlines()) == 1  # one line, no traceback
+
+
+@pytest.mark.postgres
+def test_nothing_prints_or_logs_the_password_on_postgres(pg_url, small_csv, capsys, caplog,  # noqa: F811
+                                                         monkeypatch):
+    """Optuna's and SQLAlchemy's own log lines, our CLI output: the password appears nowhere."""
+    url = make_url(pg_url).set(password=PASSWORD).render_as_string(hide_password=False)
+    monkeypatch.setenv("TRADEOFF_STORAGE", url)
+    caplog.set_level(logging.DEBUG)
+    for name in ("optuna", "sqlalchemy.engine", "sqlalchemy.pool", "core"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=1), None, "masked")
+        assert cli.main(["worker", "--study", "masked"]) == 0
+        assert cli.main(["studies"]) == 0
+        out, err = capsys.readouterr()
+        assert "masked\t1 trials" in out
+        assert "postgres:***@" in out
+        assert PASSWORD not in out + err
+        assert caplog.records and PASSWORD not in caplog.text
+        assert search.workers(None, "masked")[0]["trials_done"] == 1
+    finally:
+        for name in ("optuna", "sqlalchemy.engine", "sqlalchemy.pool", "core"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger("optuna").setLevel(logging.INFO)
+        search.dispose(url)
+
+
+# -- heartbeat settings ----------------------------------------------------------------------------
+
+def test_heartbeat_settings_come_from_the_environment_and_are_checked(monkeypatch):
+    assert search.heartbeat_settings() == (search.HEARTBEAT_S, search.GRACE_S)
+    monkeypatch.setenv(search.ENV_HEARTBEAT, "2")
+    monkeypatch.setenv(search.ENV_GRACE, "7")
+    assert search.heartbeat_settings() == (2, 7)
+    monkeypatch.setenv(search.ENV_GRACE, "2")
+    with pytest.raises(UserInputError, match="must be longer than"):
+        search.heartbeat_settings()
+    monkeypatch.setenv(search.ENV_GRACE, "soon")
+    with pytest.raises(UserInputError, match="whole number of seconds"):
+        search.heartbeat_settings()
+
+
+# -- our schema version ----------------------------------------------------------------------------
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    yield url
+    search.dispose(url)
+
+
+def _set_version(url: str, version: int) -> None:
+    con = sqlite3.connect(url[len("sqlite:///"):])
+    with con:
+        con.execute("UPDATE tradeoff_schema_version SET version = ? WHERE id = 1", (version,))
+    con.close()
+
+
+def test_first_use_creates_our_tables_at_the_current_version(sqlite_url):
+    assert schema.version_at(sqlite_url) is None
+    search.engine(sqlite_url)
+    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION
+    names = set(sa.inspect(search.engine(sqlite_url)).get_table_names())
+    assert {"tradeoff_schema_version", "tradeoff_budget", "tradeoff_workers"} <= names
+
+
+def test_a_newer_schema_is_refused_with_what_to_do(sqlite_url):
+    search.engine(sqlite_url)
+    search.dispose(sqlite_url)
+    _set_version(sqlite_url, schema.SCHEMA_VERSION + 1)
+    with pytest.raises(UserInputError, match="newer than this installation") as err:
+        search.budget(sqlite_url, "any")
+    assert "pip install -U tradeoff-room" in str(err.value)
+
+
+def test_an_older_schema_is_refused_then_upgraded_in_place(sqlite_url, monkeypatch, capsys):
+    search.engine(sqlite_url)
+    search.set_budget(sqlite_url, "kept", 7)
+    search.dispose(sqlite_url)
+    old = schema.SCHEMA_VERSION - 1
+    _set_version(sqlite_url, old)
+    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.schema upgrade"):
+        search.engine(sqlite_url)
+
+    steps: list[int] = []
+
+    def step(con: sa.Connection) -> None:  # what a real migration looks like: DDL in the transaction
+        con.execute(sa.text("CREATE TABLE tradeoff_upgrade_probe (x INTEGER)"))
+        steps.append(old)
+
+    monkeypatch.setitem(schema.MIGRATIONS, old, step)
+    assert schema.main(["upgrade", sqlite_url]) == 0
+    assert steps == [old]
+    assert f"schema version {old} -> {schema.SCHEMA_VERSION}" in capsys.readouterr().out
+    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION
+    assert search.budget(sqlite_url, "kept") == (7, 0)  # data survived the upgrade
+    assert schema.main(["status", sqlite_url]) == 0
+    assert f"at schema version {schema.SCHEMA_VERSION}" in capsys.readouterr().out
+
+
+def test_upgrade_without_a_step_fails_and_changes_nothing(sqlite_url, capsys):
+    search.engine(sqlite_url)
+    search.dispose(sqlite_url)
+    _set_version(sqlite_url, schema.SCHEMA_VERSION - 1)
+    assert schema.main(["upgrade", sqlite_url]) == 2
+    assert "No upgrade step" in capsys.readouterr().err
+    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION - 1

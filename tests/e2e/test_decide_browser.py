@@ -1,0 +1,123 @@
+"""Two people in two browsers on the Decide page: votes, comments and the lock appear live.
+
+A real ``streamlit run app/main.py`` server on a copy of the finished study, and Playwright driving
+Debian's /usr/bin/chromium with two browser contexts (two separate sessions, like two laptops).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.core.test_decide import copy_study
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SHOT = ROOT / "artifacts" / "screenshots" / "decide.png"
+COMMENT = "<b>x</b> **y**"
+LIVE_MS = 8_000  # polling every 2 s: a change must show within a few seconds, no reload
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(finished_study, tmp_path):
+    """``streamlit run app/main.py`` on a private copy of the study; yields (base_url, study)."""
+    url, name, _ = finished_study
+    env = dict(os.environ, TRADEOFF_STORAGE=copy_study(url, tmp_path / "study.db"),
+               TRADEOFF_HOME=str(tmp_path / "home"))
+    port = _free_port()
+    log = open(tmp_path / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
+            time.sleep(0.3)
+        yield base, name
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _enter(page, base: str, study: str, name: str, button: str) -> None:
+    page.goto(f"{base}/decide?study={study}")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name=button).click()
+    page.get_by_text(f"You are {name}").wait_for(timeout=30_000)
+
+
+def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, study = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            _enter(alice, base, study, "Alice", "Open the decision room")
+            _enter(bob, base, study, "Bob", "Join")
+            tally = alice.get_by_text("Tally:")
+            expect(tally).to_contain_text("0 approve", timeout=LIVE_MS)
+            first = tally.inner_text().split(":")[1].strip()  # the first candidate's label
+            # Bob approves the first candidate; Alice's tally follows without a reload
+            bob.get_by_role("button", name=first, exact=True).first.click()
+            bob.get_by_role("button", name="Cast my vote").click()
+            expect(alice.get_by_text("Tally:")).to_contain_text(f"{first}: 1 approve", timeout=LIVE_MS)
+            # Bob's comment shows in Alice's browser, literally: no bold, no HTML element
+            bob.get_by_label("Comment", exact=True).fill(COMMENT)
+            bob.get_by_role("button", name="Post comment").click()
+            expect(alice.get_by_text(COMMENT, exact=True)).to_be_visible(timeout=LIVE_MS)
+            assert alice.locator("b", has_text=re.compile("^x$")).count() == 0
+            assert alice.locator("strong", has_text=re.compile("^y$")).count() == 0
+            # Alice locks; Bob sees the decision and loses the vote form without reloading
+            alice.get_by_label("Rationale (required, kept in the decision log)").fill(
+                "Best compromise: nobody gives up more than they must.")
+            alice.get_by_role("button", name="Lock decision").click()
+            expect(alice.get_by_text("Decision locked")).to_be_visible(timeout=LIVE_MS)
+            expect(bob.get_by_text("Decision locked")).to_be_visible(timeout=LIVE_MS)
+            expect(bob.get_by_role("button", name="Cast my vote")).to_have_count(0, timeout=LIVE_MS)
+            assert alice.locator("[data-testid='stException']").count() == 0
+            assert bob.locator("[data-testid='stException']").count() == 0
+            SHOT.parent.mkdir(parents=True, exist_ok=True)
+            # Streamlit scrolls inside its own container: a tall window shows the whole page
+            alice.set_viewport_size({"width": 1400, "height": 3400})
+            alice.get_by_text("Tally:").scroll_into_view_if_needed()
+            alice.wait_for_timeout(2500)  # let the charts redraw at the new size
+            alice.screenshot(path=str(SHOT), full_page=True)
+        finally:
+            browser.close()
