@@ -11,6 +11,7 @@ Public API (all safe to call from any page, with or without the router's sidebar
 - ``require_study() -> tuple[str, str]`` — like ``current_study`` but shows a hint and stops the
   page when there is none.
 - ``load_spec(url, name) -> Spec`` — the study's spec (cached).
+- ``open_study(url, name) -> optuna.Study`` — the Optuna study, without listing every study's summary.
 - ``load_frame(url, name, n_trials=None) -> DataFrame`` — the study's trials as
   :func:`core.front.trials_frame` columns; cached by study and by ``signature(url, name)``
   (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
@@ -106,7 +107,7 @@ def storage_url() -> str:
 @st.cache_data(ttl=3, show_spinner=False)
 def list_study_names(url: str) -> list[str]:
     try:
-        return sorted(s.study_name for s in search.list_studies(url))
+        return study_reader.study_names(url)
     except UserInputError:
         return []
 
@@ -181,12 +182,25 @@ def signature(url: str, name: str) -> tuple:
 def _spec_dict(url: str, name: str) -> dict:
     import json
 
-    # via JSON: Spec.from_dict expects lists where to_dict() gives tuples
-    return json.loads(search.load_spec(search.open_study(url, name)).to_json())
+    raw = study_reader.study_attrs(url, name).get(search.ATTR_SPEC)
+    if raw is None:
+        raise UserInputError(f"Study {name!r} was not made by Tradeoff Room (it has no spec).", field="study")
+    # validated, then back to JSON-shaped data (Spec.from_dict expects lists where to_dict() has tuples)
+    return json.loads(Spec.from_dict(raw).to_json())
 
 
 def load_spec(url: str, name: str) -> Spec:
     return Spec.from_dict(_spec_dict(url, name))
+
+
+def open_study(url: str, name: str):
+    """``optuna.load_study`` on the shared storage (``core.search.open_study`` lists all study summaries,
+    which costs seconds per call once a study holds thousands of trials)."""
+    import optuna
+
+    if name not in list_study_names(url):
+        raise UserInputError(f"No study named {name!r} in {core_storage.mask(url)}.", field="study")
+    return optuna.load_study(study_name=name, storage=search.optuna_storage(url))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

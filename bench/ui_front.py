@@ -127,11 +127,12 @@ def build_study(url: str, n_trials: int, *, name: str = STUDY, seed: int = 0) ->
     from core.spec import Budget, DataRef, Objective, Spec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from core import study_reader
+
     storage = search.optuna_storage(url)
-    existing = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(storage)}
-    if existing.get(name, 0) >= n_trials:
-        return name
-    if name in existing:
+    if name in optuna.get_all_study_names(storage):
+        if study_reader.signature(url, name)[1] >= n_trials:
+            return name
         optuna.delete_study(study_name=name, storage=storage)
     spec = Spec(data=DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE, value_column=DEMO_VALUE),
                 objectives=(Objective("roc_auc"), Objective("latency_p95_ms", limit=25.0), Objective("dp_diff")),
@@ -196,7 +197,9 @@ def add_one(url: str, name: str = STUDY, seed: int = 1) -> None:
     """One more finished trial, as a worker would write it."""
     from core import search
 
-    study = search.open_study(url, name)
+    import optuna
+
+    study = optuna.load_study(study_name=name, storage=search.optuna_storage(url))
     study.add_trial(fake_trial(np.random.default_rng(seed), search.load_spec(study), 0))
 
 

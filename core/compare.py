@@ -13,7 +13,8 @@ with numbers a statistician would sign:
   test rows (the same rows for both models, ≥ 1,000 seeded resamples) and gives a percentile interval
   of the difference challenger − baseline for every metric. Every metric is computed for all
   resamples at once from resample counts with numpy (weighted ROC AUC / average precision / confusion
-  counts), so 1,000 resamples of 5,000 rows take well under a second.
+  counts), so 1,000 resamples of 5,000 rows take about a second for all twelve metrics. Intervals
+  are bias-corrected percentile intervals (see :func:`bc_interval`).
 - **McNemar's test** on the two models' correct/incorrect decisions: exact binomial when the
   discordant count is small (< 25), chi-square with continuity correction otherwise.
 - **Cost ratios.** Latency is measured by :func:`core.latency.measure`, both models in alternating
@@ -47,6 +48,7 @@ from core.spec import Spec, ValueModel
 ALPHA = 0.05
 N_BOOT = 1000
 EXACT_BELOW = 25  # discordant pairs under which McNemar uses the exact binomial test
+MIN_ROUND_REPEATS = 20  # single-row calls per model per latency round, at least (the harness minimum)
 COST_TOLERANCE = 0.05  # cost ratios within 5 % of 1 are "no difference" even when consistent
 KLASS_RANK = {"simple": 0, "complex": 1, "ensemble": 2}
 KLASS_NOUN = {"simple": "simple model", "complex": "complex model", "ensemble": "ensemble"}
@@ -669,6 +671,8 @@ def compare(challenger, baseline, *, n_boot: int = N_BOOT, alpha: float = ALPHA,
 
     The pair is re-oriented so the challenger is the more complex model. ``fit_repeats`` extra fits of
     each model (interleaved) give fit time a spread; 0 uses the one fit the re-fit already timed.
+    Net value prices each model's latency with its median mean latency over the rounds, so its
+    interval covers the sampling of test rows, not timing noise (the cost ratios show that).
     """
     a, b = challenger, baseline
     _check_same_split(a, b)
@@ -680,8 +684,9 @@ def compare(challenger, baseline, *, n_boot: int = N_BOOT, alpha: float = ALPHA,
     progress = on_progress or (lambda msg, frac: None)
     test = a.dataset.subset(a.test_idx)
     progress("Timing both models in alternating rounds", 0.1)
-    lat_a, lat_b = measure_pair(a.pipeline, b.pipeline, test.X, rounds=latency_rounds,
-                                repeats=latency_repeats or spec.validation.latency_repeats)
+    # the spec's timing budget split over the rounds: the same number of calls as one measurement
+    repeats = latency_repeats or max(MIN_ROUND_REPEATS, spec.validation.latency_repeats // max(latency_rounds, 1))
+    lat_a, lat_b = measure_pair(a.pipeline, b.pipeline, test.X, rounds=latency_rounds, repeats=repeats)
     fit_a, fit_b = [a.evaluation.metrics["fit_time_s"]], [b.evaluation.metrics["fit_time_s"]]
     if fit_repeats:
         progress("Re-timing fits", 0.4)
@@ -983,7 +988,8 @@ def cascade(simple, complex_, *, simple_info: CandidateInfo | None = None,
         rows.append(row)
     s_val, c_val, k_val = (rows[0][criterion], rows[2][criterion], rows[1][criterion])
     gap = c_val - s_val
-    gain_kept = float((k_val - s_val) / gap) if abs(gap) > 1e-12 else float("nan")
+    # nothing routed means nothing kept or lost: the share is undefined, not 0 %
+    gain_kept = float((k_val - s_val) / gap) if abs(gap) > 1e-12 and band >= 0 else float("nan")
     lat_ratio = _div(rows[1]["latency_mean_ms"], rows[2]["latency_mean_ms"], np.nan).item()
     model_ratio = _div(rows[1]["model_latency_p95_ms"], rows[2]["model_latency_p95_ms"], np.nan).item()
     md = obj.get(criterion)

@@ -13,11 +13,10 @@ import streamlit as st
 from app import decide_charts as charts
 from app import ui
 from app.ui import esc
-from core import decide, mcdm, search
+from core import decide, mcdm
 from core import objectives as obj
 from core.errors import UserInputError
 from core.room import RoomStore
-from core.spec import Spec
 
 POLL_S = 2
 
@@ -25,11 +24,6 @@ POLL_S = 2
 @st.cache_resource(show_spinner=False)
 def room_store(url: str) -> RoomStore:
     return RoomStore(url)
-
-
-@st.cache_data(show_spinner=False)
-def spec_json(url: str, study: str) -> str:
-    return search.load_spec(search.open_study(url, study)).to_json()
 
 
 def act(fn) -> bool:
@@ -54,7 +48,7 @@ url, study = ui.require_study()
 store = room_store(url)
 room_id = store.room_id(study)
 try:
-    spec = Spec.from_json(spec_json(url, study))
+    spec = ui.load_spec(url, study)
     view = decide.build(spec, ui.load_frame(url, study), study_name=study,
                         stakeholders=store.stakeholders(room_id) if room_id else None,
                         proposed=store.candidates(room_id) if room_id else ())
@@ -167,6 +161,9 @@ if me and not room.locked:
             if st.form_submit_button("Lock decision", type="primary"):
                 if act(lambda: store.lock(room_id, me, trial, rationale)):
                     st.rerun()
+        if st.button("Start a new vote round", help="Clears the tally; earlier rounds stay in the log."):
+            if act(lambda: store.new_round(room_id, me)):
+                st.rerun()
 
 
 @st.fragment(run_every=POLL_S)
@@ -179,10 +176,11 @@ def live() -> None:
         st.success(esc(f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
                       f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"))
         st.text(now.lock.rationale)
-    tally = store.tally(room_id)
-    st.plotly_chart(charts.tally_bar(tally, labels=labels, locked=now.lock.trial_number if now.lock else None))
-    st.caption(esc("Tally: " + "; ".join(f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} "
-                                         f"reject, Borda {r.borda}" for t, r in tally.iterrows())))
+    tally, locked = store.tally(room_id), now.lock.trial_number if now.lock else None
+    st.plotly_chart(charts.tally_bar(tally, labels=labels, locked=locked))
+    counts = [f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, Borda {r.borda}"
+              for t, r in tally.iterrows()]
+    st.caption(esc(f"Tally (round {now.current_round}): " + "; ".join(counts)))
     st.markdown("**Comments**")
     for c in store.comments(room_id)[-30:]:
         about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""

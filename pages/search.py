@@ -57,15 +57,15 @@ slot = st.empty()
 
 try:
     if start:
-        search.request_cancel(search.open_study(url, name), False)
+        search.request_cancel(ui.open_study(url, name), False)
         started = workers.start(name, url, int(n))
         st.session_state.setdefault(LAUNCHED, {})[name] = [w.pid for w in started]
         st.rerun()
     if cancel:
-        search.request_cancel(search.open_study(url, name))
+        search.request_cancel(ui.open_study(url, name))
         st.rerun()
     if stop_now:
-        search.request_cancel(search.open_study(url, name))
+        search.request_cancel(ui.open_study(url, name))
         for pid in set(sv.local_pids(rows)) | set(_launched()):
             workers.stop(pid)
         time.sleep(0.5)
@@ -78,7 +78,7 @@ if s.state in ("finished", "cancelled", "paused") and s.budget is not None:
         more = st.number_input("Add trials", 1, 10_000, value=max(4, s.budget // 2), key="search_more")
         if st.button("Add and allow another run", key="btn_extend"):
             search.set_budget(url, name, s.budget + int(more))
-            search.request_cancel(search.open_study(url, name), False)
+            search.request_cancel(ui.open_study(url, name), False)
             st.rerun()
 
 

@@ -157,4 +157,10 @@ def test_a_participant_edits_only_their_own_card(study):
     _ok(bob)
     assert store.stakeholders(room_id)[-1].objectives == objectives[:1]
     assert any("**Bob** would pick" in m.value for m in bob.markdown)
+    # only the facilitator starts a new vote round
+    assert not any(b.label == "Start a new vote round" for b in bob.button)
+    _click(alice, "Start a new vote round")
+    _ok(alice)
+    assert store.room(room_id).current_round == 2
+    assert any(c.value.startswith("Tally \\(round 2") for c in alice.caption)
     store.close()

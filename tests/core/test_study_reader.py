@@ -63,6 +63,7 @@ def _finished(number_seed: float, family: str = "logreg", **metrics):
                     "threshold": 0.4})
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_follows_new_running_failed_and_finished_trials(empty_study):
     url, study, spec = empty_study
     name = study.study_name

@@ -76,7 +76,7 @@ def test_compare_page_shows_the_verdict(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
             page.goto(f"{base}/compare?study={study}")
             page.get_by_text("Compare: is the complexity worth it?").wait_for(timeout=60_000)
             verdict = page.get_by_text("AUC [").first

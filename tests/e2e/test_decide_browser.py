@@ -91,13 +91,13 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             _enter(alice, base, study, "Alice", "Open the decision room")
             _enter(bob, base, study, "Bob", "Join")
-            tally = alice.get_by_text("Tally:")
+            tally = alice.get_by_text("Tally (round 1):")
             expect(tally).to_contain_text("0 approve", timeout=LIVE_MS)
             first = tally.inner_text().split(":")[1].strip()  # the first candidate's label
             # Bob approves the first candidate; Alice's tally follows without a reload
             bob.get_by_role("button", name=first, exact=True).first.click()
             bob.get_by_role("button", name="Cast my vote").click()
-            expect(alice.get_by_text("Tally:")).to_contain_text(f"{first}: 1 approve", timeout=LIVE_MS)
+            expect(alice.get_by_text("Tally (round 1):")).to_contain_text(f"{first}: 1 approve", timeout=LIVE_MS)
             # Bob's comment shows in Alice's browser, literally: no bold, no HTML element
             bob.get_by_label("Comment", exact=True).fill(COMMENT)
             bob.get_by_role("button", name="Post comment").click()
@@ -116,7 +116,7 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             SHOT.parent.mkdir(parents=True, exist_ok=True)
             # Streamlit scrolls inside its own container: a tall window shows the whole page
             alice.set_viewport_size({"width": 1400, "height": 3400})
-            alice.get_by_text("Tally:").scroll_into_view_if_needed()
+            alice.get_by_text("Tally (round 1):").scroll_into_view_if_needed()
             alice.wait_for_timeout(2500)  # let the charts redraw at the new size
             alice.screenshot(path=str(SHOT), full_page=True)
         finally:

@@ -1,0 +1,87 @@
+"""Fairness numbers equal fairlearn's on the same predictions, whatever container they come in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import (MetricFrame, demographic_parity_difference, demographic_parity_ratio,
+                               equalized_odds_difference)
+from sklearn.metrics import accuracy_score, recall_score
+
+from core.fairness import fairness_metrics, group_table
+
+# group a: y 1 1 0 0, pred 1 0 1 0 → selection ½, recall ½, accuracy ½
+# group b: y 1 0 0 0 0 0, pred 1 1 0 0 0 0 → selection ⅓, recall 1, FPR ⅕, accuracy ⅚
+Y = [1, 1, 0, 0, 1, 0, 0, 0, 0, 0]
+PRED = [1, 0, 1, 0, 1, 1, 0, 0, 0, 0]
+G = ["a"] * 4 + ["b"] * 6
+
+CONTAINERS = {
+    "list": lambda v: list(v),
+    "ndarray": lambda v: np.asarray(v),
+    "series": lambda v: pd.Series(v, index=np.arange(100, 100 + len(v))),  # a non-default index
+}
+
+
+@pytest.mark.parametrize("kind", list(CONTAINERS))
+def test_matches_hand_computed_values(kind):
+    wrap = CONTAINERS[kind]
+    m = fairness_metrics(wrap(Y), wrap(PRED), wrap(G))
+    assert m["dp_diff"] == pytest.approx(1 / 2 - 1 / 3)
+    assert m["dp_ratio"] == pytest.approx((1 / 3) / (1 / 2))
+    # TPR gap: 1 − ½ = ½; FPR gap: ½ − ⅕ = 0.3 → equalized odds difference ½
+    assert m["eo_diff"] == pytest.approx(0.5)
+    assert m["worst_group_recall"] == pytest.approx(0.5)
+    assert m["worst_group_accuracy"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kind", list(CONTAINERS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_equals_fairlearn_on_random_predictions(kind, seed):
+    rng = np.random.default_rng(seed)
+    n = 500
+    groups = rng.choice(["18-24", "25-34", "35-44", "55+"], n, p=[0.2, 0.4, 0.3, 0.1])
+    y = (rng.random(n) < np.where(groups == "55+", 0.4, 0.25)).astype(int)
+    pred = (rng.random(n) < 0.3 + 0.3 * y).astype(int)
+    wrap = CONTAINERS[kind]
+    ours = fairness_metrics(wrap(y), wrap(pred), wrap(groups))
+    assert ours["dp_diff"] == pytest.approx(demographic_parity_difference(y, pred, sensitive_features=groups))
+    assert ours["dp_ratio"] == pytest.approx(demographic_parity_ratio(y, pred, sensitive_features=groups))
+    assert ours["eo_diff"] == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=groups))
+    frame = MetricFrame(metrics={"recall": recall_score, "accuracy": accuracy_score}, y_true=y, y_pred=pred,
+                        sensitive_features=groups)
+    assert ours["worst_group_recall"] == pytest.approx(frame.group_min()["recall"])
+    assert ours["worst_group_accuracy"] == pytest.approx(frame.group_min()["accuracy"])
+
+
+def test_group_table_has_one_row_per_group():
+    table = group_table(Y, PRED, G)
+    assert list(table["group"]) == ["a", "b"]
+    assert list(table["n"]) == [4, 6]
+    assert table["base_rate"].tolist() == pytest.approx([0.5, 1 / 6])
+    assert table["selection_rate"].tolist() == pytest.approx([0.5, 1 / 3])
+    assert table["recall"].tolist() == pytest.approx([0.5, 1.0])
+    assert table["precision"].tolist() == pytest.approx([0.5, 0.5])
+    assert table["accuracy"].tolist() == pytest.approx([0.5, 5 / 6])
+
+
+def test_nobody_selected_is_parity_not_nan():
+    m = fairness_metrics(Y, [0] * len(Y), G)
+    assert m["dp_diff"] == 0.0 and m["dp_ratio"] == 1.0
+    assert m["worst_group_recall"] == 0.0
+    assert all(np.isfinite(v) for v in m.values())
+
+
+def test_group_without_positives_is_left_out_of_worst_recall():
+    y = [0, 0, 0, 1, 0, 1]
+    pred = [1, 0, 0, 1, 0, 1]
+    g = ["a", "a", "b", "b", "c", "c"]
+    m = fairness_metrics(y, pred, g)
+    assert m["worst_group_recall"] == 1.0  # group a has no positives: no recall to be worst at
+    assert np.isnan(group_table(y, pred, g).set_index("group").loc["a", "recall"])
+
+
+def test_single_group_has_no_gaps():
+    m = fairness_metrics(Y, PRED, ["all"] * len(Y))
+    assert m["dp_diff"] == 0.0 and m["eo_diff"] == 0.0 and m["dp_ratio"] == 1.0
