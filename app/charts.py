@@ -82,14 +82,20 @@ _STYLE = {  # kind: (opacity, size, symbol, legend suffix)
 
 
 def _hover(names: Sequence[str], dims: Sequence[str]) -> str:
-    lines = ["<b>#%{customdata[0]}</b> %{customdata[1]}"]
+    lines = ["<b>#%{customdata[0]}</b> %{text}"]
     for n, d in zip(names, dims):
         lines.append(f"{obj.get(n).label}: %{{{d}:.4g}} {obj.get(n).unit}")
     return "<br>".join(lines) + "<extra></extra>"
 
 
 def _customdata(rows: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([rows["number"].to_numpy(), rows["family"].astype(str).to_numpy()])
+    """Trial numbers as an (n, 1) float array: numeric arrays serialise ~20x faster than objects."""
+    return rows["number"].to_numpy(dtype=float).reshape(-1, 1)
+
+
+def _text(rows: pd.DataFrame) -> np.ndarray:
+    """Family names for the hover, as a fixed-width string array (fast to validate and serialise)."""
+    return rows["family"].astype(str).to_numpy().astype(str)
 
 
 def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family", others: str = "faded",
@@ -113,7 +119,7 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
                 showlegend=kind == "front" or not (frame["on_front"] & (frame[color_by] == key)).any(),
                 marker=dict(color=color_of(key, color_by), size=size, opacity=opacity, symbol=symbol,
                             line=dict(width=0.5 if kind == "front" else 0, color="#333")),
-                customdata=_customdata(rows), hovertemplate=_hover((x, y), ("x", "y")),
+                customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover((x, y), ("x", "y")),
                 meta=kind))
     if front_line:
         f = frame[frame["on_front"]].sort_values(x)
@@ -151,7 +157,7 @@ def _mark(fig: go.Figure, frame: pd.DataFrame, names: Sequence[str], number: int
     mode = "markers+text" if label == "knee" else "markers"
     marker = dict(symbol=symbol if len(names) == 2 else "diamond", size=size if len(names) == 2 else 9,
                   color=color, line=dict(width=2, color=color))
-    fig.add_trace(trace(**coords, mode=mode, name=label, text=[label] if label == "knee" else None,
+    fig.add_trace(trace(**coords, mode=mode, name=label, text=[label] if label == "knee" else _text(row),
                         textposition="top center", marker=marker, customdata=_customdata(row),
                         hovertemplate=_hover(names, tuple(coords)), meta=label))
 
@@ -171,7 +177,8 @@ def scatter_3d(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "fa
                 z=rows[names[2]].to_numpy(float), mode="markers", name=_group_label(key, color_by) + suffix,
                 legendgroup=str(key), marker=dict(color=color_of(key, color_by), size=size / 2,
                                                   opacity=max(opacity, 0.3), symbol="x" if symbol == "x" else "circle"),
-                customdata=_customdata(rows), hovertemplate=_hover(names, ("x", "y", "z")), meta=kind))
+                customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover(names, ("x", "y", "z")),
+                meta=kind))
     _mark(fig, frame, names, knee, "knee", "diamond", KNEE_COLOR, 9)
     fig.update_layout(**_LAYOUT, height=600, scene=dict(
         xaxis_title=obj.get(names[0]).label, yaxis_title=obj.get(names[1]).label,
@@ -246,8 +253,8 @@ def trial_timeline(frame: pd.DataFrame) -> go.Figure:
     for state, rows in frame.groupby("state", sort=True):
         fig.add_trace(go.Bar(x=rows["number"], y=rows["duration_s"].astype(float).fillna(0.0), name=str(state),
                              marker_color=colors.get(str(state), "#7F7F7F"),
-                             customdata=rows[["family"]].astype(str).to_numpy(),
-                             hovertemplate="#%{x} %{customdata[0]}: %{y:.1f} s<extra></extra>"))
+                             text=rows["family"].astype(str).to_numpy().astype(str), textposition="none",
+                             hovertemplate="#%{x} %{text}: %{y:.1f} s<extra></extra>"))
     fig.update_layout(**_LAYOUT, height=240, xaxis_title="trial", yaxis_title="duration (s)", barmode="overlay")
     return fig
 

@@ -50,36 +50,43 @@ if pf.empty:
                "points show how far off they are; relax a limit on the Objectives page.")
 
 selected = st.session_state.get("ex_trial")
-tab2, tab3, tabp, tabm = st.tabs(["2-D", "3-D", "Parallel coordinates", "Scatter matrix"])
-with tab2:
-    a1, a2 = st.columns(2)
-    x = a1.selectbox("x axis", names, index=0, key="ex_x", format_func=label.get)
-    y = a2.selectbox("y axis", names, index=1, key="ex_y", format_func=label.get)
-    fig = charts.scatter_2d(points, x, y, color_by=color_by, others=others, limits=limits, knee=knee,
-                            selected=selected, front_line=set(names) == {x, y})
-    event = st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
-    st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
-               "the most for what it gains. Dashed lines are hard limits.")
-    clicked = ev.clicked_number(event)
-    if clicked is not None and clicked != st.session_state.get("_ex_clicked"):
-        st.session_state["_ex_clicked"] = clicked
-        st.session_state["ex_trial"] = clicked
-with tab3:
-    if len(names) >= 3:
-        three = st.multiselect("Three objectives", names, default=names[:3], max_selections=3, key="ex_three",
-                               format_func=label.get)
-        if len(three) == 3:
-            st.plotly_chart(charts.scatter_3d(points, three, color_by=color_by, others=others, knee=knee),
-                            key="ex_3d")
-    else:
-        st.caption("Choose three or more objectives for a 3-D view.")
-with tabp:
-    shown = points if st.checkbox("Include dominated trials", key="ex_pc_all") else pf
-    if len(shown):
-        st.plotly_chart(charts.parallel_coordinates(shown, names, color_by=color_by), key="ex_parcoords")
-        st.caption("Each axis is oriented so that up is better; drag on an axis to filter.")
-with tabm:
-    st.plotly_chart(charts.scatter_matrix(points, names, color_by=color_by, others=others), key="ex_matrix")
+# only the open tab is drawn: with thousands of trials each figure costs real server time
+tab2, tab3, tabp, tabm = st.tabs(["2-D", "3-D", "Parallel coordinates", "Scatter matrix"], key="ex_view",
+                                 on_change="rerun")
+if tab2.open:
+    with tab2:
+        a1, a2 = st.columns(2)
+        x = a1.selectbox("x axis", names, index=0, key="ex_x", format_func=label.get)
+        y = a2.selectbox("y axis", names, index=1, key="ex_y", format_func=label.get)
+        fig = charts.scatter_2d(points, x, y, color_by=color_by, others=others, limits=limits, knee=knee,
+                                selected=selected, front_line=set(names) == {x, y})
+        event = st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
+        st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
+                   "the most for what it gains. Dashed lines are hard limits.")
+        clicked = ev.clicked_number(event)
+        if clicked is not None and clicked != st.session_state.get("_ex_clicked"):
+            st.session_state["_ex_clicked"] = clicked
+            st.session_state["ex_trial"] = clicked
+if tab3.open:
+    with tab3:
+        if len(names) >= 3:
+            three = st.multiselect("Three objectives", names, default=names[:3], max_selections=3,
+                                   key="ex_three", format_func=label.get)
+            if len(three) == 3:
+                st.plotly_chart(charts.scatter_3d(points, three, color_by=color_by, others=others, knee=knee),
+                                key="ex_3d")
+        else:
+            st.caption("Choose three or more objectives for a 3-D view.")
+if tabp.open:
+    with tabp:
+        shown = points if st.checkbox("Include dominated trials", key="ex_pc_all") else pf
+        if len(shown):
+            st.plotly_chart(charts.parallel_coordinates(shown, names, color_by=color_by), key="ex_parcoords")
+            st.caption("Each axis is oriented so that up is better; drag on an axis to filter.")
+if tabm.open:
+    with tabm:
+        st.plotly_chart(charts.scatter_matrix(points, names, color_by=color_by, others=others),
+                        key="ex_matrix")
 
 st.subheader("The front")
 sort_by = st.selectbox("Sort by", names, key="ex_sort", format_func=label.get)

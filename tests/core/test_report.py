@@ -76,7 +76,7 @@ def test_html_escapes_every_user_string_and_is_self_contained(decided):
                     "Legal &lt;script&gt;", "Ana &lt;b&gt;", "The ensemble is &lt;b&gt;not&lt;/b&gt;"):
         assert escaped in html, escaped
     assert html.count("plotly.js v") == 1  # the library once, inline
-    assert not re.search(r"<script[^>]+src=", html) and "cdn.plot.ly" not in html
+    assert not re.search(r"<script[^>]+src=", html)  # nothing fetched (the e2e test checks requests)
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S)
     assert all("alert(" not in s for s in scripts)
     for section in ("Objectives and owners", "Rationale", "The front", "Shortlist", "Regret table",
@@ -88,7 +88,7 @@ def test_html_escapes_every_user_string_and_is_self_contained(decided):
 def test_markdown_neutralises_user_text(decided):
     data, _, knee = decided
     text = report.decision_markdown(data)
-    assert text.startswith(f"# Decision: ")
+    assert text.startswith("# Decision: ")
     assert f"The room locked trial #{knee} (by Ana &lt;b&gt;" in text
     assert "> &lt;img src=x onerror=alert(1)&gt;\n> \\# hack\n> \\| pipe \\| table \\|" in text
     assert "<img" not in text and "<script" not in text and "<b>" not in text
@@ -100,8 +100,8 @@ def test_markdown_neutralises_user_text(decided):
                     "### Metrics", "### Fairness", "### Limitations"):
         assert section in text, section
     # the metric table carries the CV spread and the held-out value of the objectives
-    roc = next(line for line in text.splitlines() if line.startswith("| ROC AUC |"))
-    assert "± " in roc and roc.count("0.") >= 2
+    roc = [line for line in text.splitlines() if line.startswith("| ROC AUC | 0.")]
+    assert len(roc) == 1 and "± " in roc[0] and roc[0].count("| 0.") == 2
 
 
 def test_no_room_is_said_not_failed(decided, finished_study):
