@@ -34,7 +34,8 @@ KNEE_COLOR = "#111111"
 GL_THRESHOLD = 1500  # above this many points a WebGL trace keeps the browser responsive
 COLOR_BY = ("family", "family_class")
 OTHERS = ("faded", "hidden")
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
+# no template: st.plotly_chart applies the app's theme, and a template costs ~0.1 s per figure to copy
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10),
                legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 
@@ -74,10 +75,10 @@ def _split(frame: pd.DataFrame, others: str) -> list[tuple[str, pd.DataFrame]]:
     return [(k, p) for k, p in parts if len(p)]
 
 
-_STYLE = {  # kind: (opacity, size, symbol, legend suffix)
+_STYLE = {  # kind: (opacity, size, symbol, legend name)
     "front": (1.0, 11, "circle", ""),
-    "dominated": (0.22, 7, "circle", " (dominated)"),
-    "infeasible": (0.22, 7, "x", " (breaks a limit)"),
+    "dominated": (0.25, 7, "circle", "dominated (faded)"),
+    "infeasible": (0.25, 7, "x", "breaks a hard limit (faded)"),
 }
 
 
@@ -98,6 +99,23 @@ def _text(rows: pd.DataFrame) -> np.ndarray:
     return rows["family"].astype(str).to_numpy().astype(str)
 
 
+def _colors(rows: pd.DataFrame, color_by: str) -> np.ndarray:
+    table = FAMILY_COLORS if color_by == "family" else CLASS_COLORS
+    return rows[color_by].astype(str).map(table).fillna("#7F7F7F").to_numpy().astype(str)
+
+
+def _traces(frame: pd.DataFrame, color_by: str, others: str):
+    """(kind, rows, colour, legend name, legend group) per trace: the front one trace per colour
+    group (it carries the legend); faded points one trace per kind with per-point colours, so a
+    10,000-trial study still draws a dozen traces, not one per family and kind."""
+    for kind, part in _split(frame, others):
+        if kind == "front":
+            for key, rows in part.groupby(color_by, sort=True, dropna=False):
+                yield kind, rows, color_of(key, color_by), _group_label(key, color_by), str(key)
+        else:
+            yield kind, part, _colors(part, color_by), _STYLE[kind][3], kind
+
+
 def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family", others: str = "faded",
                limits: Mapping[str, float | None] | None = None, knee: int | None = None,
                selected: int | None = None, front_line: bool = False) -> go.Figure:
@@ -108,19 +126,15 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
     """
     _check(frame, (x, y), color_by, others)
     fig = go.Figure()
-    big = len(frame) > GL_THRESHOLD
-    for kind, part in _split(frame, others):
-        opacity, size, symbol, suffix = _STYLE[kind]
-        for key, rows in part.groupby(color_by, sort=True, dropna=False):
-            trace = go.Scattergl if big and kind != "front" else go.Scatter
-            fig.add_trace(trace(
-                x=rows[x].to_numpy(float), y=rows[y].to_numpy(float), mode="markers",
-                name=_group_label(key, color_by) + suffix, legendgroup=str(key),
-                showlegend=kind == "front" or not (frame["on_front"] & (frame[color_by] == key)).any(),
-                marker=dict(color=color_of(key, color_by), size=size, opacity=opacity, symbol=symbol,
-                            line=dict(width=0.5 if kind == "front" else 0, color="#333")),
-                customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover((x, y), ("x", "y")),
-                meta=kind))
+    for kind, rows, color, name, group in _traces(frame, color_by, others):
+        opacity, size, symbol, _ = _STYLE[kind]
+        trace = go.Scattergl if len(rows) > GL_THRESHOLD else go.Scatter
+        fig.add_trace(trace(
+            x=rows[x].to_numpy(float), y=rows[y].to_numpy(float), mode="markers", name=name,
+            legendgroup=group, marker=dict(color=color, size=size, opacity=opacity, symbol=symbol,
+                                           line=dict(width=0.5 if kind == "front" else 0, color="#333")),
+            customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover((x, y), ("x", "y")),
+            meta=kind))
     if front_line:
         f = frame[frame["on_front"]].sort_values(x)
         if len(f) > 1:
@@ -169,16 +183,15 @@ def scatter_3d(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "fa
         raise ValueError(f"scatter_3d needs exactly 3 objectives, got {list(names)}")
     _check(frame, names, color_by, others)
     fig = go.Figure()
-    for kind, part in _split(frame, others):
-        opacity, size, symbol, suffix = _STYLE[kind]
-        for key, rows in part.groupby(color_by, sort=True, dropna=False):
-            fig.add_trace(go.Scatter3d(
-                x=rows[names[0]].to_numpy(float), y=rows[names[1]].to_numpy(float),
-                z=rows[names[2]].to_numpy(float), mode="markers", name=_group_label(key, color_by) + suffix,
-                legendgroup=str(key), marker=dict(color=color_of(key, color_by), size=size / 2,
-                                                  opacity=max(opacity, 0.3), symbol="x" if symbol == "x" else "circle"),
-                customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover(names, ("x", "y", "z")),
-                meta=kind))
+    for kind, rows, color, name, group in _traces(frame, color_by, others):
+        opacity, size, symbol, _ = _STYLE[kind]
+        fig.add_trace(go.Scatter3d(
+            x=rows[names[0]].to_numpy(float), y=rows[names[1]].to_numpy(float),
+            z=rows[names[2]].to_numpy(float), mode="markers", name=name, legendgroup=group,
+            marker=dict(color=color, size=size / 2, opacity=max(opacity, 0.3),
+                        symbol="x" if symbol == "x" else "circle"),
+            customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover(names, ("x", "y", "z")),
+            meta=kind))
     _mark(fig, frame, names, knee, "knee", "diamond", KNEE_COLOR, 9)
     fig.update_layout(**_LAYOUT, height=600, scene=dict(
         xaxis_title=obj.get(names[0]).label, yaxis_title=obj.get(names[1]).label,
@@ -222,15 +235,13 @@ def scatter_matrix(frame: pd.DataFrame, names: Sequence[str], *, color_by: str =
     """Every pair of objectives at once (lower triangle)."""
     _check(frame, names, color_by, others)
     fig = go.Figure()
-    for kind, part in _split(frame, others):
-        opacity, size, symbol, suffix = _STYLE[kind]
-        for key, rows in part.groupby(color_by, sort=True, dropna=False):
-            fig.add_trace(go.Splom(
-                dimensions=[dict(label=obj.get(n).label, values=rows[n].to_numpy(float)) for n in names],
-                name=_group_label(key, color_by) + suffix, legendgroup=str(key), showupperhalf=False,
-                diagonal_visible=False, customdata=_customdata(rows),
-                marker=dict(color=color_of(key, color_by), size=max(size - 3, 3), opacity=opacity,
-                            symbol=symbol), meta=kind))
+    for kind, rows, color, name, group in _traces(frame, color_by, others):
+        opacity, size, symbol, _ = _STYLE[kind]
+        fig.add_trace(go.Splom(
+            dimensions=[dict(label=obj.get(n).label, values=rows[n].to_numpy(float)) for n in names],
+            name=name, legendgroup=group, showupperhalf=False, diagonal_visible=False,
+            customdata=_customdata(rows), text=_text(rows),
+            marker=dict(color=color, size=max(size - 3, 3), opacity=opacity, symbol=symbol), meta=kind))
     fig.update_layout(**_LAYOUT, height=160 * max(len(names), 2) + 80)
     return fig
 

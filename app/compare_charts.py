@@ -137,7 +137,8 @@ def forest(comparisons: Sequence[Mapping], *, metrics: Sequence[str] | None = No
             d = next((x for x in c["differences"] if x["metric"] == m), None)
             if d is None or d["diff"] is None:
                 continue
-            name = f"{_name(c['challenger'])} − {_name(c['baseline'])}"
+            name = f"#{c['challenger']['number']} − #{c['baseline']['number']}"
+            full = f"{_name(c['challenger'])} − {_name(c['baseline'])}"
             lo = d["low"] if d["low"] is not None else d["diff"]
             hi = d["high"] if d["high"] is not None else d["diff"]
             fig.add_trace(go.Scatter(
@@ -145,12 +146,16 @@ def forest(comparisons: Sequence[Mapping], *, metrics: Sequence[str] | None = No
                 legendgroup=d["verdict"], showlegend=d["verdict"] not in seen,
                 marker=dict(size=11, color=VERDICT_COLORS.get(d["verdict"], "#7F7F7F"), symbol="diamond"),
                 error_x=dict(type="data", symmetric=False, array=[hi - d["diff"]], arrayminus=[d["diff"] - lo]),
-                hovertemplate=f"{_esc(d['label'])}: %{{x:.4g}} [{lo:.4g}, {hi:.4g}]<br>{_esc(d['verdict'])}"
+                hovertemplate=f"{_esc(full)}<br>{_esc(d['label'])}: %{{x:.4g}} [{lo:.4g}, {hi:.4g}]<br>"
+                              f"{_esc(d['verdict'])}"
                               "<extra></extra>"), row=i, col=1)
             seen.add(d["verdict"])
         fig.add_vline(x=0, line_dash="dash", line_color="#333333", row=i, col=1)
-    fig.update_layout(**_LAYOUT, height=max(160, 95 * len(metrics) + 60 * max(len(comparisons) - 1, 0)),
-                      title="Differences (challenger − baseline) with bootstrap intervals")
+    layout = {**_LAYOUT, "margin": dict(l=10, r=10, t=90, b=10),
+              "legend": dict(orientation="h", yanchor="top", y=0.99, x=1, xanchor="right", yref="container")}
+    fig.update_layout(**layout, height=max(200, 95 * len(metrics) + 60 * max(len(comparisons) - 1, 0) + 60),
+                      title=dict(text="Differences (challenger − baseline) with bootstrap intervals", y=0.99,
+                                 yanchor="top", yref="container"))
     return fig
 
 

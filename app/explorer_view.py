@@ -1,6 +1,8 @@
 """Plain-data pieces of the Pareto explorer: the annotated trials, the front table, a trial's details.
 
 Nothing here draws; the page renders these frames and :mod:`app.charts` turns them into figures.
+:func:`analysis` and :func:`figure` cache per study *signature* (it changes when a trial arrives), so a
+rerun that changes nothing (a click, a toggle back) re-uses the front, the knee and the figures.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
 
+from app import charts, ui
 from core import families as fam
 from core import front
 from core import objectives as obj
 from core.spec import Objective
 
+PICK = "ex_pick"  # session key: a trial picked by clicking a chart, applied before the trial picker renders
 GROUP_COLUMNS = ["group", "n", "base_rate", "selection_rate", "recall", "precision", "accuracy"]
 
 
@@ -43,7 +49,7 @@ def front_table(points: pd.DataFrame, names: Sequence[str], knee_number: int | N
                 sort_by: str | None = None) -> pd.DataFrame:
     """The front, one row per trial, objective values in their units; best-first by ``sort_by``."""
     pf = points[points["on_front"]]
-    table = pd.DataFrame({"#": pf["number"].astype(int), "family": pf["family"].map(_family_label),
+    table = pd.DataFrame({"#": pf["number"].astype(int), "family": pf["family"].map(family_label),
                           "class": pf["family_class"]})
     for n in names:
         table[column_name(n)] = pf[n].astype(float)
@@ -59,7 +65,7 @@ def column_name(name: str) -> str:
     return f"{m.label} [{m.unit}]"
 
 
-def _family_label(name: Any) -> str:
+def family_label(name: Any) -> str:
     return fam.get(name).label if name in fam.REGISTRY else str(name)
 
 
@@ -126,3 +132,33 @@ def groups_frame(detail: dict[str, Any]) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=GROUP_COLUMNS)
     return table[[c for c in GROUP_COLUMNS if c in table]]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def analysis(url: str, name: str, sig: tuple, names: tuple[str, ...]) -> tuple[pd.DataFrame, int | None]:
+    """(annotated finished trials, knee trial number) for these objectives; read-only, shared."""
+    del sig  # part of the cache key only
+    points = annotated(ui.load_frame(url, name), names, ui.load_spec(url, name).objectives)
+    return points, knee(points, names)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], options: tuple) -> go.Figure:
+    """A cached explorer figure: ``kind`` is scatter_2d / scatter_3d / parallel / matrix."""
+    points, knee_number = analysis(url, name, sig, names)
+    opts = dict(options)
+    if kind == "scatter_2d":
+        spec = ui.load_spec(url, name)
+        limits = {o.name: o.limit for o in spec.objectives if o.limit is not None}
+        return charts.scatter_2d(points, opts["x"], opts["y"], color_by=opts["color_by"], others=opts["others"],
+                                 limits=limits, knee=knee_number, selected=opts.get("selected"),
+                                 front_line=set(names) == {opts["x"], opts["y"]})
+    if kind == "scatter_3d":
+        return charts.scatter_3d(points, opts["three"], color_by=opts["color_by"], others=opts["others"],
+                                 knee=knee_number)
+    if kind == "parallel":
+        shown = points if opts.get("all") else points[points["on_front"]]
+        return charts.parallel_coordinates(shown, list(names), color_by=opts["color_by"])
+    if kind == "matrix":
+        return charts.scatter_matrix(points, list(names), color_by=opts["color_by"], others=opts["others"])
+    raise ValueError(f"unknown figure kind {kind!r}")

@@ -323,6 +323,12 @@ def write(files: dict[str, bytes], out: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{str(out)!r} exists and is not a folder; give a folder or a .zip path.",
                              field="output")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in KNOWN_FILES)
+        if foreign:  # a bundle folder must hold nothing else, or it would not open again
+            raise UserInputError(f"The folder {str(out)!r} already holds other files "
+                                 f"({', '.join(foreign[:5])}); choose an empty folder or a .zip path.",
+                                 field="output")
     out.mkdir(parents=True, exist_ok=True)
     for name in KNOWN_FILES:
         if name not in files and (out / name).is_file():
@@ -721,6 +727,22 @@ def import_study(source: str | Path | bytes, url: str | None, study_name: str, *
                         source_kind=kind)
 
 
+def verdict_text(raw: str | bytes) -> str:
+    """The ensembles-vs-simple verdict for the report: plain text, or the sentences of a comparison
+    JSON downloaded from the Compare page (``{"comparisons": [{"sentence": ...}, ...]}``)."""
+    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text.strip()
+    if isinstance(doc, dict) and isinstance(doc.get("comparisons"), list):
+        sentences = [str(c.get("sentence")) for c in doc["comparisons"] if isinstance(c, dict) and c.get("sentence")]
+        if sentences:
+            return " ".join(sentences)
+    raise UserInputError("The verdict file is JSON but not a comparison from the Compare page "
+                         "(no comparisons with a sentence).", field="verdict")
+
+
 # -- CLI --------------------------------------------------------------------------------------------
 
 def _default_out(study: str, trial: int) -> Path:
@@ -732,7 +754,11 @@ def _default_out(study: str, trial: int) -> Path:
 def cmd_export(args: argparse.Namespace) -> int:
     url = st.resolve(args.storage)
     out = Path(args.output) if args.output else _default_out(args.study, args.trial)
-    res = build(url, args.study, args.trial, data=args.data, with_onnx=not args.no_onnx,
+    verdict = None
+    if args.verdict:
+        p = Path(args.verdict)
+        verdict = verdict_text(p.read_bytes() if p.is_file() else args.verdict)
+    res = build(url, args.study, args.trial, data=args.data, with_onnx=not args.no_onnx, verdict=verdict,
                 on_step=lambda m: print(f"… {m}", file=sys.stderr, flush=True))
     path = write(res.files, out)
     onnx = res.config["onnx"]
@@ -806,6 +832,8 @@ def register_cli(sub: Any) -> None:
                                            "(default: $TRADEOFF_HOME/bundles/<study>-trial<N>.zip)")
     sp.add_argument("--data", help="the study's table, if it moved (the fingerprint must match)")
     sp.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
+    sp.add_argument("--verdict", help="ensembles-vs-simple verdict for the report: text, or the "
+                                      "comparison JSON downloaded from the Compare page")
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("reproduce", help="re-train a bundle's configuration and compare every metric")

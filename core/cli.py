@@ -25,6 +25,14 @@ EXIT_USER = 2
 EXIT_INTERRUPTED = 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line (exit code 2), like every other mistake."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message} (see '{self.prog} -h')", file=sys.stderr)
+        raise SystemExit(EXIT_USER)
+
+
 def _csv_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
@@ -54,8 +62,8 @@ def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: 
                   value_column=value, exclude=tuple(exclude))
     ds = load_dataset(ref)
     names = list(objectives or obj.DEFAULT_OBJECTIVES)
-    if not sensitive:
-        names = [n for n in names if obj.get(n).group != "fairness"] or ["roc_auc", "latency_p95_ms"]
+    if not sensitive and not objectives:  # the defaults; fairness needs groups to compare
+        names = [n for n in names if obj.get(n).group != "fairness"]
     limits = limits or {}
     unknown = [k for k in limits if k not in names]
     if unknown:
@@ -88,6 +96,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         raise UserInputError(f"The folder {str(out.parent)!r} does not exist.", field="output")
+    if out.is_dir():
+        raise UserInputError(f"{str(out)!r} is a folder; give a file name for the spec (-o spec.json).",
+                             field="output")
     spec.save(out)
     print(f"wrote {out}: target {spec.data.target!r}, objectives {', '.join(spec.objective_names)}, "
           f"{len(spec.families)} families, fingerprint {spec.data.fingerprint}")
@@ -183,6 +194,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def front_records(study_name: str, url: str | None, objectives: Sequence[str] | None = None) -> dict:
     """The Pareto set as plain JSON-able data (trial number, family, params, every metric)."""
+    from core import families as fam
     from core import front, search
 
     study = search.open_study(url, study_name)
@@ -201,9 +213,10 @@ def front_records(study_name: str, url: str | None, objectives: Sequence[str] | 
 
     trials = []
     for _, r in pf.iterrows():
+        family, params = fam.split_params(r["params"])
         trials.append({
-            "number": int(r["number"]), "family": r["family"], "family_class": r["family_class"],
-            "params": r["params"], "threshold": clean(r["threshold"]),
+            "number": int(r["number"]), "family": family, "family_class": r["family_class"],
+            "params": params, "threshold": clean(r["threshold"]),
             "metrics": {m: clean(float(r[m])) for m in obj.REGISTRY if m in r and r[m] == r[m]},
             "test_metrics": {m: clean(float(r[obj.TEST_ATTR + m])) for m in obj.TEST_METRICS
                              if obj.TEST_ATTR + m in r and r[obj.TEST_ATTR + m] == r[obj.TEST_ATTR + m]},
@@ -252,7 +265,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                       objectives=["roc_auc", "latency_p95_ms", "dp_diff"],
                       families=fam.FAST_FAMILIES if args.fast else None, trials=args.trials, seed=args.seed)
     url = st.resolve(args.storage)
-    study = search.create_study(spec, url, args.study or f"demo-{args.trials}-{'fast' if args.fast else 'all'}")
+    default_name = f"demo-{args.trials}-{'fast' if args.fast else 'all'}" + (f"-s{args.seed}" if args.seed else "")
+    study = search.create_study(spec, url, args.study or default_name)
     print(f"demo study {study.study_name!r} in {st.mask(url)}: ad conversions, "
           f"objectives {', '.join(spec.objective_names)}")
     result = _run_with_bar(study.study_name, url, max_trials=None, timeout=None, quiet=args.quiet)
@@ -272,7 +286,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tradeoff", description=__doc__.splitlines()[0])
+    p = _Parser(prog="tradeoff", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     def storage_opt(sp: argparse.ArgumentParser) -> None:
@@ -366,7 +380,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USER
+    except OSError as exc:  # a file the user named cannot be read or written
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials are kept; the running trial was marked failed.",

@@ -50,6 +50,7 @@ N_BOOT = 1000
 EXACT_BELOW = 25  # discordant pairs under which McNemar uses the exact binomial test
 MIN_ROUND_REPEATS = 20  # single-row calls per model per latency round, at least (the harness minimum)
 COST_TOLERANCE = 0.05  # cost ratios within 5 % of 1 are "no difference" even when consistent
+UNREPLICATED_TOLERANCE = 0.5  # a single timing per model: only a ratio beyond 1.5× (or 1/1.5) counts
 KLASS_RANK = {"simple": 0, "complex": 1, "ensemble": 2}
 KLASS_NOUN = {"simple": "simple model", "complex": "complex model", "ensemble": "ensemble"}
 BETTER, SAME, WORSE = "significantly better", "no significant difference", "significantly worse"
@@ -497,7 +498,8 @@ def measure_pair(pipe_a, pipe_b, X: pd.DataFrame, *, rounds: int = 3, repeats: i
     return ra, rb
 
 
-def _ratio_row(metric: str, a: Sequence[float], b: Sequence[float], note: str = "") -> Ratio:
+def _ratio_row(metric: str, a: Sequence[float], b: Sequence[float], note: str = "", *,
+               tol: float = COST_TOLERANCE) -> Ratio:
     md = obj.get(metric)
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     r = _div(a, b, np.nan)
@@ -505,7 +507,7 @@ def _ratio_row(metric: str, a: Sequence[float], b: Sequence[float], note: str = 
     ratio = float(np.median(r)) if len(r) else float("nan")
     low, high = (float(r.min()), float(r.max())) if len(r) else (float("nan"),) * 2
     return Ratio(metric, md.label, md.direction, float(np.median(a)), float(np.median(b)), ratio,
-                 low, high, len(r), ratio_verdict(low, high, md.direction), note)
+                 low, high, len(r), ratio_verdict(low, high, md.direction, tol), note)
 
 
 def cost_ratios(lat_a: Sequence[latency.LatencyReport], lat_b: Sequence[latency.LatencyReport],
@@ -526,8 +528,10 @@ def cost_ratios(lat_a: Sequence[latency.LatencyReport], lat_b: Sequence[latency.
         rows.append(_ratio_row(m, [fixed_a.get(m, np.nan)], [fixed_b.get(m, np.nan)],
                                "deterministic property of the fitted pipeline"))
     n = min(len(fit_a), len(fit_b))
+    # one unreplicated timing each: only a gap beyond 1.5× counts (fit times of one model vary that much)
     rows.append(_ratio_row("fit_time_s", fit_a[:n], fit_b[:n],
-                           f"{n} fit{'s' if n != 1 else ''} each" + ("" if n > 1 else "; no spread")))
+                           f"{n} fit{'s' if n != 1 else ''} each" + ("" if n > 1 else "; no spread, 1.5× needed"),
+                           tol=COST_TOLERANCE if n > 1 else UNREPLICATED_TOLERANCE))
     return tuple(rows)
 
 

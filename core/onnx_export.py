@@ -19,10 +19,11 @@ What we learned making it work (skl2onnx 1.20, onnxmltools 1.16, scikit-learn 1.
 - skl2onnx 1.20 builds HistGradientBoosting leaves with a Python ``False`` in an integer attribute
   list; onnx refuses the mixed list. We cast that flag to ``int`` while converting.
 - XGBoost: onnxmltools' ``convert_xgboost`` registered into skl2onnx with the *classifier* shape
-  calculator, and ``zipmap`` off, matches to ~2e-7. Probabilities "off by up to 0.5" come from a
-  wrong ``base_score``: XGBoost ≥ 2 estimates it from the data and XGBoost 3 stores it as the
-  string ``"[2.6E-1]"``; converters that do not parse it fall back to 0.5 (logit 0). onnxmltools
-  1.16 parses it; the parity check guards against a regression.
+  calculator, and ``zipmap`` off, matches to ~2e-7 here (we could not reproduce the "off by up to
+  0.5" seen in an earlier probe). The likely cause of such errors is ``base_score``: XGBoost ≥ 2
+  estimates it from the data (the positive rate) and XGBoost 3 stores it as the string
+  ``"[2.6E-1]"``; a converter that does not parse it falls back to 0.5 (margin 0), shifting every
+  probability. onnxmltools 1.16 parses it; the parity check guards against a regression.
 - Soft voting needs ``flatten_transform=False`` (our family sets it).
 - Voting/stacking scale features *before* their tree members. ONNX computes the scaler in float32;
   HistGradientBoosting split thresholds can equal a data value exactly (percentile midpoints of

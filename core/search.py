@@ -47,12 +47,11 @@ from typing import Any, Callable, Iterator, TypeVar
 import numpy as np
 import optuna
 import sqlalchemy as sa
-from optuna.exceptions import StorageInternalError, UpdateFinishedTrialError
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from core import families as fam
-from core import objectives as obj
 from core import schema
 from core import storage as st
 from core.data import Dataset, load_dataset, split
@@ -189,13 +188,19 @@ def _wrap_open_error(url: str, exc: Exception) -> UserInputError:
     return UserInputError(f"Cannot open storage {st.mask(url)}: {_first_line(exc)}", field="storage")
 
 
+def _resolved(url: str | None) -> str:
+    """Resolve only what needs it: these are called on every trial with an already resolved URL."""
+    return url if url and "://" in url else st.resolve(url)
+
+
 _engines: dict[str, sa.Engine] = {}
 _storages: dict[str, RDBStorage] = {}
 _cache_lock = threading.RLock()
 
 
-def engine(url: str) -> sa.Engine:
+def engine(url: str | None) -> sa.Engine:
     """One engine per URL per process for our own tables (budget, workers), schema checked once."""
+    url = _resolved(url)
     with _cache_lock:
         eng = _engines.get(url)
         if eng is not None:
@@ -270,8 +275,9 @@ def _retry_stale(url: str) -> Callable[[optuna.Study, FrozenTrial], None]:
     return on_stale
 
 
-def optuna_storage(url: str) -> RDBStorage:
+def optuna_storage(url: str | None) -> RDBStorage:
     """Optuna RDB storage with heartbeats, stale-trial retry and budget give-back (one per URL)."""
+    url = _resolved(url)
     with _cache_lock:
         cached = _storages.get(url)
         if cached is not None:
@@ -305,7 +311,7 @@ def dispose(url: str | None = None) -> None:
                 storage.engine.dispose()
 
 
-def claim_slot(url: str, study_name: str) -> bool:
+def claim_slot(url: str | None, study_name: str) -> bool:
     """Atomically take one trial of the global budget; False when the budget is spent."""
     t = budget_table
     with engine(url).begin() as con:
@@ -314,14 +320,14 @@ def claim_slot(url: str, study_name: str) -> bool:
         return res.rowcount == 1
 
 
-def release_slot(url: str, study_name: str) -> None:
+def release_slot(url: str | None, study_name: str) -> None:
     t = budget_table
     with engine(url).begin() as con:
         con.execute(sa.update(t).where(t.c.study_name == study_name).where(t.c.claimed > 0)
                     .values(claimed=t.c.claimed - 1))
 
 
-def set_budget(url: str, study_name: str, n_trials: int | None) -> None:
+def set_budget(url: str | None, study_name: str, n_trials: int | None) -> None:
     t = budget_table
     with engine(url).begin() as con:
         row = con.execute(sa.select(t.c.claimed).where(t.c.study_name == study_name)).first()
@@ -331,7 +337,7 @@ def set_budget(url: str, study_name: str, n_trials: int | None) -> None:
             con.execute(sa.update(t).where(t.c.study_name == study_name).values(n_trials=n_trials))
 
 
-def budget(url: str, study_name: str) -> tuple[int | None, int]:
+def budget(url: str | None, study_name: str) -> tuple[int | None, int]:
     """(the study's trial budget or None, slots claimed so far by all workers)."""
     t = budget_table
     with engine(url).connect() as con:
@@ -899,6 +905,20 @@ def _finish_after_error(study: optuna.Study, url: str, cur: _Current, exc: BaseE
     return "failed"
 
 
+def _requeue_fixed(study: optuna.Study, number: int | None) -> None:
+    """Queue a queued configuration (a warm-start one) again when its trial was abandoned, so the
+    next run still tries it; a sampled configuration is simply dropped."""
+    if number is None:
+        return
+    try:
+        trial = study.get_trials(deepcopy=False)[number]
+        fixed = trial.system_attrs.get("fixed_params")
+        if fixed and trial.state == TrialState.FAIL:
+            study.enqueue_trial(fixed, skip_if_exists=False)
+    except Exception as exc:  # best effort: never turn a clean interrupt into a traceback
+        _log.warning("could not queue trial %s's configuration again (%s)", number, _first_line(exc))
+
+
 def _ping(url: str) -> None:
     with engine(url).connect() as con:
         con.execute(sa.text("SELECT 1"))
@@ -1017,6 +1037,7 @@ def run(study_name: str, url: str | None = None, *, max_trials: int | None = Non
             # the fit was abandoned: Optuna marked the trial failed; it does not count, so its slot
             # goes back to the budget for another worker
             _db_retry(lambda: release_slot(url, study_name), url, "giving back a budget slot")
+            _requeue_fixed(study, cur.number)
             _log.warning("interrupted: trial %s abandoned (marked failed, not counted, budget slot "
                          "given back)", cur.number)
         else:

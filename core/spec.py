@@ -345,7 +345,7 @@ class Spec:
         kwargs: dict[str, Any] = dict(raw)
         kwargs["data"] = _build(DataRef, raw["data"], "data")
         if "objectives" in raw:
-            if not isinstance(raw["objectives"], list):
+            if not isinstance(raw["objectives"], (list, tuple)):
                 _fail("objectives", "expected a list of {name, owner, limit, aspiration}.")
             kwargs["objectives"] = tuple(
                 _build(Objective, o if isinstance(o, dict) else {"name": o}, "objectives")
@@ -354,7 +354,7 @@ class Spec:
             if key in raw:
                 kwargs[key] = _build(klass, raw[key], key)
         if "families" in raw:
-            if not isinstance(raw["families"], list):
+            if not isinstance(raw["families"], (list, tuple)):
                 _fail("families", "expected a list of family names.")
             kwargs["families"] = tuple(raw["families"])
         return cls(**kwargs)

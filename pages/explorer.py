@@ -14,6 +14,7 @@ from core.errors import UserInputError
 st.title("Pareto explorer")
 url, name = ui.require_study()
 spec = ui.load_spec(url, name)
+sig = ui.signature(url, name)
 frame = ui.load_frame(url, name)
 if not (frame["state"] == "COMPLETE").any():
     st.info("No finished trials yet: the front appears as soon as the first trial completes.")
@@ -35,10 +36,9 @@ if len(names) < 2:
     ui.show_error(UserInputError("Choose at least two objectives to see a trade-off.", field="objectives"))
     st.stop()
 
-points = ev.annotated(frame, names, spec.objectives)
+names_t = tuple(names)
+points, knee = ev.analysis(url, name, sig, names_t)
 pf = points[points["on_front"]]
-knee = ev.knee(points, names)
-limits = {o.name: o.limit for o in spec.objectives if o.limit is not None}
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Finished trials", f"{len(points):,}")
 m2.metric("Within hard limits", f"{int(points['feasible'].sum()):,}")
@@ -49,7 +49,7 @@ if pf.empty:
     st.warning("No finished trial meets every hard limit, so there is no feasible front. Faded "
                "points show how far off they are; relax a limit on the Objectives page.")
 
-selected = st.session_state.get("ex_trial")
+look = (("color_by", color_by), ("others", others))
 # only the open tab is drawn: with thousands of trials each figure costs real server time
 tab2, tab3, tabp, tabm = st.tabs(["2-D", "3-D", "Parallel coordinates", "Scatter matrix"], key="ex_view",
                                  on_change="rerun")
@@ -58,35 +58,34 @@ if tab2.open:
         a1, a2 = st.columns(2)
         x = a1.selectbox("x axis", names, index=0, key="ex_x", format_func=label.get)
         y = a2.selectbox("y axis", names, index=1, key="ex_y", format_func=label.get)
-        fig = charts.scatter_2d(points, x, y, color_by=color_by, others=others, limits=limits, knee=knee,
-                                selected=selected, front_line=set(names) == {x, y})
+        fig = ev.figure("scatter_2d", url, name, sig, names_t,
+                        (("x", x), ("y", y), ("selected", st.session_state.get("ex_trial")), *look))
         event = st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
         st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
                    "the most for what it gains. Dashed lines are hard limits.")
         clicked = ev.clicked_number(event)
         if clicked is not None and clicked != st.session_state.get("_ex_clicked"):
             st.session_state["_ex_clicked"] = clicked
-            st.session_state["ex_trial"] = clicked
+            st.session_state[ev.PICK] = clicked
 if tab3.open:
     with tab3:
         if len(names) >= 3:
             three = st.multiselect("Three objectives", names, default=names[:3], max_selections=3,
                                    key="ex_three", format_func=label.get)
             if len(three) == 3:
-                st.plotly_chart(charts.scatter_3d(points, three, color_by=color_by, others=others, knee=knee),
+                st.plotly_chart(ev.figure("scatter_3d", url, name, sig, names_t, (("three", tuple(three)), *look)),
                                 key="ex_3d")
         else:
             st.caption("Choose three or more objectives for a 3-D view.")
 if tabp.open:
     with tabp:
-        shown = points if st.checkbox("Include dominated trials", key="ex_pc_all") else pf
-        if len(shown):
-            st.plotly_chart(charts.parallel_coordinates(shown, names, color_by=color_by), key="ex_parcoords")
-            st.caption("Each axis is oriented so that up is better; drag on an axis to filter.")
+        everything = st.checkbox("Include dominated trials", key="ex_pc_all")
+        st.plotly_chart(ev.figure("parallel", url, name, sig, names_t, (("all", everything), *look)),
+                        key="ex_parcoords")
+        st.caption("One line per trial; each axis is oriented so that up is better; drag on an axis to filter.")
 if tabm.open:
     with tabm:
-        st.plotly_chart(charts.scatter_matrix(points, names, color_by=color_by, others=others),
-                        key="ex_matrix")
+        st.plotly_chart(ev.figure("matrix", url, name, sig, names_t, look), key="ex_matrix")
 
 st.subheader("The front")
 sort_by = st.selectbox("Sort by", names, key="ex_sort", format_func=label.get)
@@ -95,23 +94,29 @@ st.dataframe(table, hide_index=True, column_config={ev.column_name(n): st.column
     format="%.4g") for n in names})
 
 st.subheader("Trial details")
-numbers = [int(n) for n in table["#"]] + [int(n) for n in points["number"] if n not in set(table["#"])]
-if st.session_state.get("ex_trial") not in numbers:
+on_front = [int(n) for n in table["#"]]
+front_set = set(on_front)
+if st.session_state.get(ev.PICK) is not None:  # a click in a chart picks the trial to detail
+    st.session_state["ex_trial"] = int(st.session_state.pop(ev.PICK))
+picked = st.session_state.get("ex_trial")
+numbers = on_front + ([picked] if picked is not None and picked not in front_set
+                      and picked in set(points["number"]) else [])
+if picked not in numbers:
     st.session_state["ex_trial"] = knee if knee in numbers else (numbers[0] if numbers else None)
-number = st.selectbox("Trial", numbers, key="ex_trial",
+number = st.selectbox("Trial (the front; click any point in the 2-D chart for others)", numbers, key="ex_trial",
                       format_func=lambda n: f"#{n}" + (" ★ knee" if n == knee else "") +
-                      (" (front)" if n in set(table["#"]) else ""))
+                      ("" if n in front_set else " (dominated or infeasible)"))
 if number is not None:
     row = points[points["number"] == number].iloc[0]
     detail = ui.trial_detail(url, name, int(number))
     family = str(row["family"])
-    flags = ["on the front" if row["on_front"] else "dominated",
-             "meets every hard limit" if row["feasible"] else "breaks a hard limit"]
     klass = fam.get(family).klass if family in fam.REGISTRY else row["family_class"]
-    st.markdown(f"#### #{int(number)} · {ui.esc(ev._family_label(family))} ({klass})")
-    st.caption(" · ".join(flags) + (f" · decision threshold {row['threshold']:.3f}"
-                                    if row.get("threshold") == row.get("threshold") and row.get("threshold")
-                                    is not None else ""))
+    flags = ["on the front" if row["on_front"] else "not on the front",
+             "meets every hard limit" if row["feasible"] else "breaks a hard limit"]
+    if row["threshold"] == row["threshold"] and row["threshold"] is not None:
+        flags.append(f"decision threshold {float(row['threshold']):.3f}")
+    st.markdown(f"#### #{int(number)} · {ui.esc(ev.family_label(family))} ({klass})")
+    st.caption(" · ".join(flags))
     d1, d2 = st.columns([1, 2])
     with d1:
         st.markdown("**Hyperparameters**")

@@ -17,17 +17,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import export_ui as ui  # noqa: E402
-from core import bundle, onnx_export, report, search, storage, study_compare, study_reader  # noqa: E402
+from app import ui as app_ui  # noqa: E402
+from core import bundle, onnx_export, report, study_compare  # noqa: E402
 from core.errors import UserInputError  # noqa: E402
 from core.safety import md  # noqa: E402
-
-
-def studies_in(url: str) -> list[str]:
-    try:
-        return [s.study_name for s in search.list_studies(url)]
-    except UserInputError as exc:
-        st.error(md(exc))
-        return []
 
 
 def export_tab(url: str, names: list[str]) -> None:
@@ -35,17 +28,20 @@ def export_tab(url: str, names: list[str]) -> None:
         st.info("No study in this storage yet: run a search, decide, then export here. "
                 "You can still import a bundle or a spec in the next tab.")
         return
-    wanted = st.query_params.get("study")
-    study = st.selectbox("Study", names, index=names.index(wanted) if wanted in names else 0,
-                         key="export_study")
+    cur = app_ui.current_study()
+    if cur is None:
+        st.info("Pick the study to export in the sidebar.")
+        return
+    study = cur[1]
+    st.caption(f"Study **{app_ui.esc(study)}** (change it in the sidebar).")
     try:
-        spec = search.load_spec(search.open_study(url, study))
-        frame = study_reader.read_frame(url, study, spec)
+        spec = app_ui.load_spec(url, study)
+        frame = app_ui.load_frame(url, study)
         pf, knee = report.front_of(frame, spec)
         locked, _ = report.room_lock(url, study)
         default, why = bundle.default_trial(url, study)
     except UserInputError as exc:
-        st.warning(md(exc))
+        app_ui.show_error(exc)
         return
     numbers, labels, index = ui.trial_choices(frame, set(int(n) for n in pf["number"]), default, knee, locked)
     if not numbers:
@@ -55,13 +51,17 @@ def export_tab(url: str, names: list[str]) -> None:
     st.caption(md(f"Default: trial #{default}, {why}." if default is not None else f"Default: {why}."))
     st.dataframe(ui.trial_metrics(frame, number, spec.objective_names), hide_index=True)
     key = f"bundle:{study}:{number}"
+    verdict_file = st.file_uploader("Ensembles-vs-simple comparison (optional: the JSON downloaded from "
+                                    "the Compare page)", type=["json"], key="export_verdict")
     if st.button("Build bundle", type="primary", key="build_bundle"):
         steps = st.empty()
         try:
+            verdict = bundle.verdict_text(verdict_file.getvalue()) if verdict_file else None
             with st.spinner("Re-fitting the trial, exporting ONNX, writing the report…"):
-                res = bundle.build(url, study, number, on_step=lambda m: steps.caption(md(m)))
+                res = bundle.build(url, study, number, verdict=verdict,
+                                   on_step=lambda m: steps.caption(md(m)))
         except UserInputError as exc:
-            st.error(md(exc))
+            app_ui.show_error(exc)
         else:
             st.session_state[key] = (res.zip_bytes(), res.config)
         steps.empty()
@@ -69,10 +69,9 @@ def export_tab(url: str, names: list[str]) -> None:
         data, config = st.session_state[key]
         ok, text = ui.onnx_summary(config["onnx"])
         (st.success if ok else st.warning)(text)
-        st.caption(md(f"Bundle: config.json/.yaml, model.skops, "
-                      f"{'model.onnx, ' if ok else ''}decision.md, report.html, MANIFEST.json "
-                      f"({len(data) / 1e6:.1f} MB). Check it later with "
-                      f"`tradeoff reproduce BUNDLE --data FILE`."))
+        st.caption(f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
+                   f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
+                   "`tradeoff reproduce BUNDLE --data FILE`.")
         st.download_button("Download bundle (.zip)", data, file_name=ui.bundle_filename(study, number),
                            mime="application/zip", key="download_bundle")
     with st.expander("Which model families export to ONNX, and why not"):
@@ -95,8 +94,9 @@ def import_tab(url: str, names: list[str]) -> None:
             res = bundle.import_study(up.getvalue(), url, name.strip(), data=data.strip() or None,
                                       trials=int(trials) or None, filename=up.name)
         except UserInputError as exc:
-            st.error(md(exc))
+            app_ui.show_error(exc)
             return
+        app_ui.list_study_names.clear()
         first = f" Its first trial is the chosen configuration ({res.enqueued['family']})." if res.enqueued else ""
         st.success(md(f"Created study {res.study_name!r} from a {res.source_kind}.{first} "
                       "Start it on the Search page."))
@@ -114,7 +114,7 @@ def compare_tab(url: str, names: list[str]) -> None:
     try:
         c = study_compare.compare(url, a, b)
     except UserInputError as exc:
-        st.warning(md(exc))
+        app_ui.show_error(exc)
         return
     st.plotly_chart(ui.compare_figure(c), key="cmp_chart")
     for line in c.summary():
@@ -122,8 +122,8 @@ def compare_tab(url: str, names: list[str]) -> None:
 
 
 st.title("Export")
-url = storage.resolve(None)
-names = studies_in(url)
+url = app_ui.storage_url()
+names = app_ui.list_study_names(url)
 t1, t2, t3 = st.tabs(["Export a decision", "Import / warm-start", "Compare two studies"])
 with t1:
     export_tab(url, names)

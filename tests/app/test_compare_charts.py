@@ -75,7 +75,8 @@ def test_forest_plot_has_a_panel_per_metric_error_bars_and_zero_lines(data):
     assert first.error_x.array[0] == pytest.approx(d["high"] - d["diff"])
     assert first.error_x.arrayminus[0] == pytest.approx(d["diff"] - d["low"])
     assert first.marker.color == charts.VERDICT_COLORS[d["verdict"]]
-    assert "&lt;i&gt;" in first.y[0]  # model names are escaped, not rendered as HTML
+    assert first.y[0] == "#3 − #0"
+    assert "&lt;i&gt;" in first.hovertemplate  # model names are escaped, not rendered as HTML
     only = charts.forest(data["comparisons"], metrics=["roc_auc"])
     assert len(only.data) == 1
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -21,6 +20,9 @@ from core.errors import UserInputError
 from tests.conftest import make_small_spec
 
 
+VERDICT = "The ensemble is +0.004 AUC [-0.001, 0.009], not significant: keep the simple model."
+
+
 def _trial_of(url: str, name: str, family: str) -> int:
     study = search.open_study(url, name)
     return min(t.number for t in study.get_trials(deepcopy=False)
@@ -31,8 +33,11 @@ def _trial_of(url: str, name: str, family: str) -> int:
 def simple_zip(finished_study, tmp_path_factory) -> Path:
     """A full bundle (ONNX, report) of the first logistic-regression trial, made by the CLI."""
     url, name, _ = finished_study
-    out = tmp_path_factory.mktemp("bundle") / "simple.zip"
-    code = cli.main(["export", "--storage", url, "--study", name,
+    folder = tmp_path_factory.mktemp("bundle")
+    out = folder / "simple.zip"
+    verdict = folder / "comparison.json"  # as downloaded from the Compare page
+    verdict.write_text(json.dumps({"comparisons": [{"sentence": VERDICT}]}))
+    code = cli.main(["export", "--storage", url, "--study", name, "--verdict", str(verdict),
                      "--trial", str(_trial_of(url, name, "logreg")), "-o", str(out)])
     assert code == 0
     return out
@@ -66,6 +71,16 @@ def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
     assert set(b.files) == set(bundle.KNOWN_FILES)  # logistic regression exports to ONNX
     assert c["onnx"]["exported"] and c["onnx"]["max_abs_diff"] <= 1e-5
     assert c["onnx"]["onnx_latency"]["p50_ms"] < c["onnx"]["sklearn_latency"]["p50_ms"]
+    from core.safety import esc, md
+
+    assert md(VERDICT) in b.files[bundle.DECISION].decode() and esc(VERDICT) in b.files[bundle.REPORT].decode()
+
+
+def test_verdict_text():
+    assert bundle.verdict_text("  plain words ") == "plain words"
+    assert bundle.verdict_text(b'{"comparisons": [{"sentence": "A."}, {"sentence": "B."}]}') == "A. B."
+    with pytest.raises(UserInputError, match="not a comparison"):
+        bundle.verdict_text('{"x": 1}')
 
 
 def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys):
@@ -86,6 +101,10 @@ def test_complex_round_trip(finished_study, tmp_path):
     res = bundle.build(url, name, _trial_of(url, name, "hist_gb"), with_report=False, with_onnx=False)
     folder = bundle.write(res.files, tmp_path / "complex")
     assert (folder / "config.json").is_file() and not (folder / "report.html").exists()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(UserInputError, match=r"already holds other files \(notes\.txt\)"):
+        bundle.write(res.files, tmp_path / "busy")
     _deterministic_ok(bundle.reproduce(folder, spec.data.path, latency_tolerance=100))
 
 

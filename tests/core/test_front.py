@@ -38,16 +38,18 @@ def test_pareto_mask_ignores_rows_with_missing_values():
 
 
 def test_direction_matters():
-    # maximising latency instead would be wrong: with size (minimised) the front changes accordingly
+    # AUC is maximised, size minimised: #2 (0.85, 1 B) beats #1 (0.80, 1 B); #0 has the best AUC
     df = HAND.assign(model_size_bytes=[5, 1, 1, 9, 9, 9])
-    assert df.loc[front.pareto_mask(df, ["roc_auc", "model_size_bytes"]), "number"].tolist() == [0, 1, 2]
+    assert df.loc[front.pareto_mask(df, ["roc_auc", "model_size_bytes"]), "number"].tolist() == [0, 2]
+    flipped = df.assign(roc_auc=-df["roc_auc"])  # the same numbers read as a loss give another front
+    assert df.loc[front.pareto_mask(flipped, ["roc_auc", "model_size_bytes"]), "number"].tolist() == [1, 5]
 
 
 def test_hypervolume_on_a_hand_computable_2d_case():
     # losses (−auc, latency); bounds −0.9…−0.5 and 0…10 → normalised points (0, 1), (1, 0), (0.25, 0.5)
     df = trials([(0, 0.9, 10.0), (1, 0.5, 0.0), (2, 0.8, 5.0)])
     b = front.bounds(df, NAMES)
-    assert b.tolist() == pytest.approx([[-0.9, 0.0], [-0.5, 10.0]])
+    assert np.allclose(b, [[-0.9, 0.0], [-0.5, 10.0]])
     # two points: 1.1·0.1 + 0.1·1.1 − 0.1·0.1 = 0.21
     assert front.hypervolume(df.iloc[:2], NAMES, b) == pytest.approx(0.21)
     # staircase with the middle point: 0.25·0.1 + 0.75·0.6 + 0.1·1.1 = 0.585
@@ -65,8 +67,10 @@ def test_hypervolume_is_invariant_to_units_but_not_to_bounds():
     df = trials([(0, 0.9, 10.0), (1, 0.5, 0.0), (2, 0.8, 5.0)])
     in_seconds = df.assign(latency_p95_ms=df["latency_p95_ms"] / 1000)
     assert front.hypervolume(in_seconds, NAMES) == pytest.approx(front.hypervolume(df, NAMES))
+    # wider bounds shrink the points towards the ideal corner: more volume for the same trials,
+    # which is why runs are only compared under one set of bounds
     wider = np.array([[-1.0, 0.0], [0.0, 20.0]])
-    assert front.hypervolume(df, NAMES, wider) < front.hypervolume(df, NAMES)
+    assert front.hypervolume(df, NAMES, wider) > front.hypervolume(df, NAMES)
 
 
 def test_knee_of_a_convex_front():

@@ -329,3 +329,29 @@ def test_a_worker_watches_a_dead_workers_trial_and_retries_it(tmp_path, small_cs
     assert search.counted(ts) == (2, 0) and search.budget(url, "watch") == (2, 2)
     assert result.trials_run == 2
     search.dispose(url)
+
+
+def test_a_trial_that_never_started_its_fit_is_failed_and_not_counted(tmp_path, small_csv, monkeypatch):
+    """A worker lost the database right after creating its trial: no heartbeat, no params, RUNNING.
+    After the grace period it is failed (not retried, not counted) and its queued config requeued."""
+    monkeypatch.setenv(search.ENV_GRACE, "2")
+    url = f"sqlite:///{tmp_path / 'orphan.db'}"
+    search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=2), url, "orphan")
+    study = search.open_study(url, "orphan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        orphan = study.ask()  # pops the warm-start configuration, then "the worker is gone"
+    assert "fixed_params" in orphan._cached_frozen_trial.system_attrs
+    seen: dict[int, float] = {}
+    search._fail_stale(study, url, seen)
+    assert trials(url, "orphan")[orphan.number].state == TrialState.RUNNING  # not before the grace
+    time.sleep(2.2)
+    search._fail_stale(study, url, seen)
+    ts = trials(url, "orphan")
+    assert ts[orphan.number].state == TrialState.FAIL
+    assert "abandoned before its fit started" in ts[orphan.number].user_attrs["error"]
+    assert search.counted(ts) == (0, 0)
+    waiting = [t for t in ts if t.state == TrialState.WAITING]
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [
+        orphan._cached_frozen_trial.system_attrs["fixed_params"]]
+    search.dispose(url)

@@ -36,6 +36,7 @@ def test_json_round_trip_is_identical(tmp_path):
     spec.save(path)
     assert Spec.load(path) == spec
     assert json.loads(path.read_text())["data"]["sensitive"] == ["age_band"]
+    assert Spec.from_dict(spec.to_dict()) == spec  # a dict round trip too (tuples, not lists)
     assert not (tmp_path / "spec.json.tmp").exists()
 
 

@@ -105,6 +105,10 @@ def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(ur
     for t in ts:
         if t.state == TrialState.COMPLETE:
             assert {"metrics", "test_metrics", "groups_test"} <= set(t.user_attrs)
+    # every warm-start configuration still ran (one that was abandoned is queued again)
+    warm = {tuple(sorted(t.system_attrs["fixed_params"].items())) for t in ts
+            if t.state == TrialState.COMPLETE and "fixed_params" in t.system_attrs}
+    assert len(warm) == len(QUICK)
 
     rows = {r["pid"]: r for r in search.workers(url, "local")}
     assert rows[pid]["state"] == "interrupted" and "SIGTERM" in rows[pid]["message"]

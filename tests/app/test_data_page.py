@@ -1,0 +1,89 @@
+"""The Data page (AppTest): demo, a real upload, bad uploads and bad column choices."""
+
+from __future__ import annotations
+
+import pickle
+
+import pandas as pd
+
+from app import data_view as dv
+from core import uploads
+from tests.app.helpers import assert_ok, run_page, texts
+
+
+def test_demo_renders_on_an_empty_database_with_its_checks(demo_frame):
+    at = run_page("data")
+    assert [t.value for t in at.title] == ["Data"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == f"{len(demo_frame):,}"
+    share = (demo_frame["converted"] == 1).mean()
+    assert metrics["Positive: 1"] == f"{share:.1%}"
+    assert metrics["Sensitive groups"] == str(demo_frame["age_band"].nunique())
+    notes = " ".join(texts(at, "markdown"))
+    assert "ad\\_id" in notes and "shown\\_at" in notes  # the loader's dropped columns are shown
+    # class balance and group sizes / base rates
+    assert len(at.get("plotly_chart")) == 2
+    ref = at.session_state[dv.DATA_REF]
+    assert ref["target"] == "converted" and list(ref["sensitive"]) == ["age_band"]
+    assert ref["fingerprint"].startswith("sha256:")
+    assert "no study yet" in at.sidebar.selectbox[0].placeholder
+
+
+def _upload(at, name: str, content: bytes, mime: str = "text/csv"):
+    at.radio(key="data_source").set_value("Upload CSV or Parquet").run()
+    at.file_uploader(key="data_file").set_value((name, content, mime)).run()
+    return at
+
+
+def test_a_csv_upload_is_stored_for_workers_and_checked(small_csv):
+    at = _upload(run_page("data"), "ads_small.csv", small_csv.read_bytes())
+    assert_ok(at)
+    stored = uploads.list_uploads()
+    assert len(stored) == 1
+    assert at.session_state[dv.DATA_REF]["path"] == str(stored[0])
+    assert at.selectbox(key="data_target").value == "converted"  # guessed from its name
+    assert {m.label: m.value for m in at.metric}["Rows"] == "1,500"
+    # without a sensitive attribute the page says what fairness objectives will mean
+    at.multiselect(key="data_sensitive").set_value([]).run()
+    assert any("No sensitive attribute" in w for w in texts(at, "warning"))
+    assert len(at.get("plotly_chart")) == 1  # class balance only
+    at.multiselect(key="data_sensitive").set_value(["age_band"]).run()
+    assert_ok(at)
+    assert not at.warning and len(at.get("plotly_chart")) == 2
+
+
+def test_bad_uploads_show_what_is_wrong():
+    at = _upload(run_page("data"), "empty.csv", b"")
+    assert_ok(at)
+    assert any("is empty" in e for e in texts(at, "error"))
+    assert dv.UPLOAD not in at.session_state
+    # a pickle renamed to .csv (Streamlit itself refuses other extensions) is never unpickled
+    at.file_uploader(key="data_file").set_value(("model.csv", pickle.dumps({"a": 1}), "text/csv")).run()
+    assert_ok(at)
+    assert any("never opened" in e for e in texts(at, "error"))
+    assert not uploads.list_uploads()
+
+
+def test_one_class_target_error_sits_next_to_the_target_picker():
+    frame = pd.DataFrame({"outcome": ["yes"] * 60, "x": range(60), "g": ["a", "b"] * 30})
+    at = _upload(run_page("data"), "one.csv", frame.to_csv(index=False).encode())
+    assert_ok(at)
+    assert at.selectbox(key="data_target").value == "g"  # the only two-valued column
+    at.selectbox(key="data_target").set_value("outcome").run()
+    assert_ok(at)
+    left = at.columns[0]
+    errors = [e.value for e in left.error]
+    assert errors and "only one class" in errors[0] and "outcome" in errors[0]
+
+
+def test_sensitive_intersections_and_a_refused_sensitive_column(demo_frame):
+    at = run_page("data")
+    at.multiselect(key="data_sensitive").set_value(["age_band", "device"]).run()
+    assert_ok(at)
+    pairs = demo_frame[["age_band", "device"]].fillna("missing").drop_duplicates()
+    assert {m.label: m.value for m in at.metric}["Sensitive groups"] == str(len(pairs))
+    at.multiselect(key="data_sensitive").set_value(["shown_at"]).run()
+    assert_ok(at)
+    errors = [e.value for e in at.columns[1].error]  # under the sensitive picker, not elsewhere
+    assert errors and "at most 50" in errors[0]
+    assert not at.columns[0].error and not at.metric

@@ -1,0 +1,140 @@
+"""The Pareto explorer (AppTest): empty storage, a real finished study, exact geometry on a built one."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from app import explorer_view as ev
+from core import front, search, study_reader
+from core import families as fam
+from tests.app.helpers import assert_ok, figures, run_page, synthetic_study, texts
+
+
+def test_empty_database_says_what_to_do_first():
+    at = run_page("explorer")
+    assert any("No study chosen yet" in i for i in texts(at, "info"))
+
+
+def test_a_study_without_finished_trials(small_csv):
+    url = search.st.resolve(None)
+    synthetic_study(url, "fresh", small_csv, [])
+    at = run_page("explorer", study="fresh")
+    assert any("No finished trials yet" in i for i in texts(at, "info"))
+
+
+def test_finished_study_front_table_knee_and_details(study_env):
+    url, name, spec = study_env
+    at = run_page("explorer", study=name)
+    names = spec.objective_names
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
+    expected = front.front(frame, names)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Finished trials"] == str(int((frame["state"] == "COMPLETE").sum()))
+    assert metrics["On the front"] == str(len(expected))
+    table = next(d.value for d in at.dataframe if "#" in d.value.columns and "knee" in d.value.columns)
+    assert sorted(table["#"]) == sorted(expected["number"])
+    knee = front.knee_index(expected, names)
+    assert table.loc[table["knee"] == "★", "#"].tolist() == [knee]
+    # sorted best-first by the first objective (ROC AUC, higher is better)
+    auc = table[ev.column_name(names[0])].tolist()
+    assert auc == sorted(auc, reverse=True)
+    # details default to the knee: family, hyperparameters, every metric, per-group table
+    assert at.selectbox(key="ex_trial").value == knee
+    trial = search.open_study(url, name).trials[knee]
+    header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
+    assert f"#{knee}" in header and fam.get(trial.user_attrs["family"]).label.split(" ")[0] in header
+    tables = [d.value for d in at.dataframe]
+    params = next(t for t in tables if list(t.columns) == ["parameter", "value"])
+    _, own = fam.split_params(trial.params)
+    assert sorted(params["parameter"]) == sorted(own)
+    every = next(t for t in tables if "held-out test" in t.columns)
+    assert len(every) == 21 and set(every.loc[every["objective"] == "★", "metric"]) == {
+        "ROC AUC", "Latency p95", "Demographic parity difference"}
+    groups = next(t for t in tables if "selection_rate" in t.columns)
+    assert sorted(groups["group"]) == sorted(g["group"] for g in trial.user_attrs["groups_test"])
+    # one scatter (2-D tab) and the per-group bars; the knee is marked in the scatter
+    figs = figures(at)
+    scatter = figs[0]
+    assert any(t.get("meta") == "knee" for t in scatter["data"])
+    assert "ROC AUC (score, ↑ better)" in scatter["layout"]["xaxis"]["title"]["text"]
+
+
+def test_rechoosing_objectives_recomputes_the_front(study_env):
+    url, name, spec = study_env
+    at = run_page("explorer", study=name)
+    at.multiselect(key="ex_names").set_value(["accuracy", "model_size_bytes", "fit_time_s"]).run()
+    assert_ok(at)
+    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
+    expected = front.front(frame, ["accuracy", "model_size_bytes", "fit_time_s"])
+    table = next(d.value for d in at.dataframe if "knee" in d.value.columns)
+    assert sorted(table["#"]) == sorted(expected["number"])
+    assert {m.label: m.value for m in at.metric}["On the front"] == str(len(expected))
+    at.multiselect(key="ex_names").set_value(["accuracy"]).run()
+    assert any("at least two objectives" in e for e in texts(at, "error"))
+
+
+@pytest.fixture
+def geometry(small_csv):
+    """Four trials: #0 and #1 on the front, #2 dominated by #0, #3 breaks the 20 ms latency limit."""
+    url = search.st.resolve(None)
+    points = [{"roc_auc": 0.80, "latency_p95_ms": 10.0}, {"roc_auc": 0.70, "latency_p95_ms": 5.0},
+              {"roc_auc": 0.75, "latency_p95_ms": 12.0}, {"roc_auc": 0.90, "latency_p95_ms": 30.0}]
+    synthetic_study(url, "geo", small_csv, points, limits={"latency_p95_ms": 20})
+    return url, "geo"
+
+
+def test_limits_faded_and_hidden_points_and_colour_by_class(geometry):
+    at = run_page("explorer", study="geo")
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Finished trials"], metrics["Within hard limits"], metrics["On the front"]) == ("4", "3", "2")
+    scatter = figures(at)[0]
+    kinds = {t["meta"] for t in scatter["data"]}
+    assert {"front", "dominated", "infeasible", "knee"} <= kinds
+    numbers = {t["meta"]: [c[0] for c in _customdata(t)] for t in scatter["data"] if "customdata" in t}
+    assert numbers["dominated"] == [2] and numbers["infeasible"] == [3]
+    # the hard limit is drawn where it is: a dashed vertical line at 20 ms on the latency axis
+    at.selectbox(key="ex_x").set_value("latency_p95_ms").run()
+    at.selectbox(key="ex_y").set_value("roc_auc").run()
+    shapes = figures(at)[0]["layout"]["shapes"]
+    assert [(s["x0"], s["line"]["dash"]) for s in shapes] == [(20.0, "dash")]
+    at.radio(key="ex_others").set_value("hidden").run()
+    kinds = {t["meta"] for t in figures(at)[0]["data"]}
+    assert "dominated" not in kinds and "infeasible" not in kinds
+    at.radio(key="ex_color").set_value("family_class").run()
+    front_names = {t["name"] for t in figures(at)[0]["data"] if t["meta"] == "front"}
+    assert front_names <= {"simple", "complex", "ensemble"} and front_names
+
+
+def _customdata(trace: dict) -> list:
+    data = trace["customdata"]
+    if isinstance(data, dict):  # plotly ships numeric arrays as base64 typed arrays
+        import base64
+
+        import numpy as np
+
+        arr = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+        return arr.reshape(-1, 1).astype(int).tolist()
+    return data
+
+
+def test_picked_trial_and_a_new_trial_show_up(geometry):
+    url, name = geometry
+    at = run_page("explorer", study=name)
+    at.session_state[ev.PICK] = 3  # what a click on the infeasible point does
+    at.run()
+    assert_ok(at)
+    header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
+    assert header.startswith("#### #3")
+    assert any("breaks a hard limit" in c for c in texts(at, "caption"))
+    # a trial finished by a worker meanwhile: the next rerun reads it (signature changed)
+    before = study_reader.signature(url, name)
+    study = optuna.load_study(study_name=name, storage=url)
+    synthetic = study.trials[0]
+    study.add_trial(optuna.trial.create_trial(
+        params=synthetic.params, distributions=synthetic.distributions, values=[0.95, 4.0],
+        user_attrs={**synthetic.user_attrs, "metrics": {"roc_auc": 0.95, "latency_p95_ms": 4.0}}))
+    assert study_reader.signature(url, name) != before
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Finished trials"] == "5" and metrics["On the front"] == "1"  # #4 dominates all

@@ -1,0 +1,142 @@
+"""The ``tradeoff`` command, in-process (fast) and once as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core import cli, front, search
+from core import objectives as obj
+from core.spec import Spec
+from tests.conftest import ROOT
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, text: str) -> None:
+    assert code == cli.EXIT_USER
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and text in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_init_writes_a_valid_spec(capsys, small_csv, tmp_path):
+    out_path = tmp_path / "spec.json"
+    code, out, err = run(capsys, "init", str(small_csv), "--target", "converted", "--sensitive", "age_band",
+                         "--value", "fee_eur", "--limit", "latency_p95_ms=0.05 s", "--trials", "9",
+                         "-o", str(out_path))
+    assert code == 0, err
+    assert out.startswith(f"wrote {out_path}: target 'converted', objectives roc_auc, latency_p95_ms, dp_diff")
+    spec = Spec.load(out_path)
+    assert spec.data.sensitive == ("age_band",) and spec.data.value_column == "fee_eur"
+    assert spec.data.fingerprint and spec.data.fingerprint in out
+    assert spec.objectives[1].limit == pytest.approx(50.0) and spec.budget.n_trials == 9
+    assert spec.value_model.value_tp == 0.0 and spec.value_model.value_fp < 0  # the value column prices TPs
+
+
+def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path):
+    code, _, err = run(capsys, "init", str(small_csv), "--target", "converted", "-o", str(tmp_path / "s.json"))
+    assert code == 0, err
+    assert Spec.load(tmp_path / "s.json").objective_names == ["roc_auc", "latency_p95_ms"]
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (["init", "{dir}/nope.csv", "--target", "converted"], "nope.csv' does not exist."),
+    (["init", "{csv}", "--target", "convertd"], "The target column 'convertd' is not in the table. "
+                                                "Columns: ad_id, shown_at, age_band,"),
+    (["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,speed"],
+     "objectives: unknown objective 'speed'. Allowed: roc_auc"),
+    (["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,dp_diff"],
+     "dp_diff measures gaps between sensitive groups"),
+    (["init", "{csv}", "--target", "converted", "--limit", "roc_auc=80"],
+     "objectives.roc_auc.limit: 80 is outside the possible range of roc_auc [0, 1]"),
+    (["init", "{csv}", "--target", "converted", "--limit", "fast"], "--limit expects NAME=VALUE"),
+    (["init", "{csv}", "--target", "converted", "--trials", "0"], "budget.n_trials: must be a whole number > 0"),
+    (["init", "{csv}", "--target", "converted", "-o", "{dir}/no/such/dir/s.json"], "does not exist."),
+    (["init", "{csv}", "--target", "converted", "-o", "{dir}"], "is a folder"),
+    (["init", "{csv}"], "the following arguments are required: --target"),
+    (["search", "{dir}/missing.json"], "Spec file '"),
+    (["front", "--study", "nope"], "No study named 'nope'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, small_csv, tmp_path, args, text):
+    argv = [a.format(dir=tmp_path, csv=small_csv) for a in args]
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    _, err = capsys.readouterr()
+    assert_one_line_error(code, err, text)
+
+
+def test_search_front_and_studies_in_process(capsys, small_csv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    spec_path = tmp_path / "spec.json"
+    assert run(capsys, "init", str(small_csv), "--target", "converted", "--sensitive", "age_band",
+               "--families", "logreg,naive_bayes", "-o", str(spec_path))[0] == 0
+    spec = Spec.load(spec_path)
+    spec = Spec.from_dict({**spec.to_dict(), "validation": {"cv_folds": 2, "latency_repeats": 20}})
+    spec.save(spec_path)
+    code, out, err = run(capsys, "search", str(spec_path), "--storage", url, "--study", "cli", "--trials", "2",
+                         "--quiet")
+    assert code == 0, err
+    assert "2 trial(s) run here (budget spent); study has 2 finished, 0 failed" in out
+    code, out, _ = run(capsys, "studies", "--storage", url)
+    assert code == 0 and out.startswith("cli\t2 trials")
+    code, out, _ = run(capsys, "front", "--storage", url, "--study", "cli")
+    assert code == 0 and "hypervolume" in out and "ROC AUC" in out
+    code, out, err = run(capsys, "front", "--storage", url, "--study", "cli", "--objectives", "roc_auc,speed")
+    assert_one_line_error(code, err, "Unknown objective 'speed'")
+
+
+def test_front_json_lists_each_pareto_trial_with_everything(capsys, finished_study):
+    url, name, spec = finished_study
+    code, out, err = run(capsys, "front", "--storage", url, "--study", name, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["study"] == name and data["objectives"] == spec.objective_names
+    frame = front.trials_frame(search.open_study(url, name).get_trials(deepcopy=False), spec)
+    pf = front.front(frame, spec.objective_names)
+    assert sorted(t["number"] for t in data["trials"]) == sorted(pf["number"].tolist())
+    assert sum(t["knee"] for t in data["trials"]) == 1
+    for t in data["trials"]:
+        row = frame.set_index("number").loc[t["number"]]
+        assert t["family"] == row["family"] and t["params"]
+        assert all(not k.startswith(t["family"] + ".") for k in t["params"])
+        assert set(t["metrics"]) == set(obj.REGISTRY)
+        for m in obj.REGISTRY:
+            assert t["metrics"][m] == pytest.approx(row[m]), m
+        assert set(t["test_metrics"]) == set(obj.TEST_METRICS)
+    assert data["hypervolume"] > 0
+    # re-chosen objectives come from stored metrics, no re-run
+    code, out, _ = run(capsys, "front", "--storage", url, "--study", name, "--json", "--objectives",
+                       "roc_auc,model_size_bytes")
+    other = json.loads(out)
+    assert other["objectives"] == ["roc_auc", "model_size_bytes"]
+    assert sorted(t["number"] for t in other["trials"]) == sorted(
+        front.front(frame, ["roc_auc", "model_size_bytes"])["number"].tolist())
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_as_a_subprocess(tmp_path):
+    env = {**os.environ, "TRADEOFF_HOME": str(tmp_path / "home")}
+    env.pop("TRADEOFF_STORAGE", None)
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "demo", "--trials", "3", "--fast", "--quiet"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "demo study 'demo-3-fast'" in proc.stdout
+    assert "3 trial(s) run here (budget spent); study has 3 finished" in proc.stdout
+    assert (tmp_path / "home" / "tradeoff.db").is_file()
+    assert "Traceback" not in proc.stderr
+    bad = subprocess.run([sys.executable, "-m", "core.cli", "init", "nope.csv", "--target", "y"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: File 'nope.csv' does not exist."
