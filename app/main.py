@@ -2,8 +2,9 @@
 
     streamlit run app/main.py        (or: tradeoff app)
 
-A router only: every page lives in ``pages/``; shared helpers in :mod:`app.ui`. Pages written by
-other engineers (Compare, Decide, Export) join the navigation as soon as their file exists.
+A router only: every page lives in ``pages/`` (listed in :mod:`app.nav`); shared helpers in
+:mod:`app.ui`. Pages written by other engineers (Compare, Decide, Export) join the navigation as
+soon as their file exists.
 """
 
 from __future__ import annotations
@@ -17,32 +18,11 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 
 import streamlit as st  # noqa: E402
 
-from app import ui  # noqa: E402
-
-# (file, title, icon, url path): the order is the meeting's flow
-PAGES = [
-    ("pages/data.py", "Data", ":material/table:", "data"),
-    ("pages/objectives.py", "Objectives & stakeholders", ":material/flag:", "objectives"),
-    ("pages/search.py", "Search", ":material/travel_explore:", "search"),
-    ("pages/explorer.py", "Pareto explorer", ":material/scatter_plot:", "explorer"),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:", "compare"),
-    ("pages/decide.py", "Decide", ":material/how_to_vote:", "decide"),
-    ("pages/export.py", "Export", ":material/download:", "export"),
-]
-
-
-def pages() -> list:
-    """The pages whose files exist, as ``st.Page`` objects (paths relative to this file)."""
-    out = []
-    for path, title, icon, url_path in PAGES:
-        if (ROOT / path).is_file():
-            out.append(st.Page(f"../{path}", title=title, icon=icon, url_path=url_path,
-                               default=not out))
-    return out
-
+from app import nav, ui  # noqa: E402
 
 st.set_page_config(page_title="Tradeoff Room", page_icon=":material/balance:", layout="wide",
                    initial_sidebar_state="expanded")
-page = st.navigation(pages())
+page = st.navigation([st.Page(f"../{p.path}", title=p.title, icon=p.icon, url_path=p.url_path, default=i == 0)
+                      for i, p in enumerate(nav.existing(ROOT))])
 ui.sidebar()
 page.run()

@@ -44,6 +44,7 @@ from core.spec import Spec
 
 STUDY_KEY = "study"  # the sidebar picker's key, bound to the ?study= query parameter
 _NEXT_STUDY = "_tr_next_study"
+_MISSING = "_tr_missing_study"  # a ?study= name that is not in storage (shown, then dropped)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
@@ -147,7 +148,7 @@ def current_study() -> tuple[str, str] | None:
 def require_study() -> tuple[str, str]:
     cur = current_study()
     if cur is None:
-        name = _chosen_name()
+        name = _chosen_name() or st.session_state.get(_MISSING)
         if name:
             st.warning(f"There is no study named **{esc(name)}** in this storage. Pick one in the "
                        "sidebar, or create one on the Objectives page.")
@@ -228,6 +229,11 @@ def sidebar() -> None:
     url = storage_url()
     _apply_pending()
     names = list_study_names(url)
+    asked = st.query_params.get(STUDY_KEY)
+    if asked and asked not in names:  # the picker drops an unknown name: remember to say so
+        st.session_state[_MISSING] = asked
+    else:
+        st.session_state.pop(_MISSING, None)
     with st.sidebar:
         st.markdown("### :material/balance: Tradeoff Room")
         chosen = st.session_state.get(STUDY_KEY)

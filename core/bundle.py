@@ -717,10 +717,9 @@ def import_study(source: str | Path | bytes, url: str | None, study_name: str, *
     if chosen is not None:
         enqueued = fam.flat_params(chosen["family"], chosen["params"])
         study.enqueue_trial(enqueued)
-        typical = getattr(search, "_Midpoint", None)
-        if typical is not None and spec.sampler != "random":
+        if spec.sampler != "random":
             for f in spec.families:  # the same warm start a new study gets, after the chosen one
-                study.enqueue_trial(fam.flat_params(f, fam.get(f).space(typical())), skip_if_exists=True)
+                study.enqueue_trial(fam.flat_params(f, search.typical_params(f)), skip_if_exists=True)
         study.set_user_attr("imported_from", _jsonable(
             {"kind": kind, "study": chosen.get("from_study"), "data_fingerprint": chosen.get("data_fingerprint")}))
     return ImportResult(study_name=study_name, spec=search.load_spec(study), enqueued=enqueued,

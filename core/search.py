@@ -362,6 +362,11 @@ def default_study_name(spec: Spec) -> str:
     return f"{stem}-{digest}"
 
 
+def typical_params(family: str) -> dict[str, Any]:
+    """The deterministic "typical" configuration of a family that the warm start enqueues."""
+    return fam.get(family).space(_Midpoint())
+
+
 class _Midpoint:
     """A deterministic "typical" configuration per family, used to warm-start the search."""
 
@@ -465,7 +470,7 @@ def create_study(spec: Spec, url: str | None = None, name: str | None = None, *,
         study.set_user_attr("objective_names", spec.objective_names)
         if warm_start and spec.sampler != "random":
             for f in spec.families:
-                params = fam.get(f).space(_Midpoint())
+                params = typical_params(f)
                 study.enqueue_trial(fam.flat_params(f, params), skip_if_exists=True)
     total = n_trials if n_trials is not None else spec.budget.n_trials
     if name not in existing or n_trials is not None:

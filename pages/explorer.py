@@ -58,15 +58,17 @@ if tab2.open:
         a1, a2 = st.columns(2)
         x = a1.selectbox("x axis", names, index=0, key="ex_x", format_func=label.get)
         y = a2.selectbox("y axis", names, index=1, key="ex_y", format_func=label.get)
-        fig = ev.figure("scatter_2d", url, name, sig, names_t,
-                        (("x", x), ("y", y), ("selected", st.session_state.get("ex_trial")), *look))
-        event = st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
-        st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
-                   "the most for what it gains. Dashed lines are hard limits.")
-        clicked = ev.clicked_number(event)
+        # the chart's selection is in session state before it renders: read the click first, so the
+        # clicked point is ringed in this very run
+        clicked = ev.clicked_number(st.session_state.get("ex_scatter"))
         if clicked is not None and clicked != st.session_state.get("_ex_clicked"):
             st.session_state["_ex_clicked"] = clicked
             st.session_state[ev.PICK] = clicked
+        ringed = st.session_state.get(ev.PICK, st.session_state.get("ex_trial"))
+        fig = ev.figure("scatter_2d", url, name, sig, names_t, (("x", x), ("y", y), ("selected", ringed), *look))
+        st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
+        st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
+                   "the most for what it gains. Dashed lines are hard limits.")
 if tab3.open:
     with tab3:
         if len(names) >= 3:

@@ -1,0 +1,89 @@
+"""The model families: registry, conditional spaces, seeded builds, parameter counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.base import BaseEstimator
+
+from core import families as fam
+from core.data import load_dataset, split
+from core.evaluate import make_pipeline
+from core.search import _Midpoint
+from core.spec import Validation
+from tests.conftest import make_small_spec
+
+
+@pytest.fixture(scope="module")
+def tiny(small_csv):
+    """600 training rows of real demo data (fast enough to fit all eleven families)."""
+    spec = make_small_spec(small_csv)
+    ds = load_dataset(spec.data)
+    train, test = split(ds, Validation(test_size=0.25, max_train_rows=600), 0)
+    return ds, train, test
+
+
+def test_registry_covers_the_three_classes():
+    assert len(fam.REGISTRY) >= 10
+    assert set(fam.by_class("simple")) == {"logreg", "decision_tree", "naive_bayes", "knn", "linear_svm"}
+    assert set(fam.by_class("complex")) == {"random_forest", "extra_trees", "hist_gb", "xgboost"}
+    assert set(fam.by_class("ensemble")) == {"voting", "stacking"}
+    assert set(fam.FAST_FAMILIES) <= set(fam.REGISTRY)
+    with pytest.raises(Exception, match=r"Unknown family 'svm'\. Allowed: logreg, decision_tree"):
+        fam.get("svm")
+
+
+def test_conditional_space_prefixes_and_round_trips():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        family, params = fam.suggest(trial, tuple(fam.REGISTRY))
+        seen.add(family)
+        # a trial only carries its own family's parameters, each prefixed with the family name
+        assert all(k == "family" or k.startswith(family + ".") for k in trial.params)
+        assert fam.split_params(trial.params) == (family, params)
+        assert fam.flat_params(family, params) == trial.params
+        study.tell(trial, 0.0)
+    assert len(seen) >= 8
+    nb = [t for t in study.trials if t.params["family"] == "naive_bayes"]
+    for t in nb:  # nested condition: alpha only for complement, var_smoothing only for gaussian
+        variant = t.params["naive_bayes.variant"]
+        assert ("naive_bayes.alpha" in t.params) == (variant == "complement")
+
+
+def _n_jobs_values(est: BaseEstimator) -> list:
+    return [v for k, v in est.get_params(deep=True).items() if k.endswith("n_jobs") and v is not None]
+
+
+@pytest.mark.parametrize("name", list(fam.REGISTRY))
+def test_every_family_fits_predicts_and_is_seeded(tiny, name):
+    ds, train, test = tiny
+    params = fam.get(name).space(_Midpoint())
+    est = fam.get(name).build(params, 0)
+    assert all(v == 1 for v in _n_jobs_values(est)), "one thread per fit: parallelism comes from trials"
+    a = make_pipeline(name, params, ds, 0).fit(ds.X.iloc[train], ds.y[train])
+    proba = a.predict_proba(ds.X.iloc[test])[:, 1]
+    assert proba.shape == (len(test),) and np.all((proba >= 0) & (proba <= 1))
+    assert fam.count_parameters(a) > 0
+    if name in ("random_forest", "extra_trees", "xgboost", "stacking"):  # randomised: the seed fixes them
+        b = make_pipeline(name, params, ds, 0).fit(ds.X.iloc[train], ds.y[train])
+        assert np.array_equal(b.predict_proba(ds.X.iloc[test])[:, 1], proba)
+
+
+def test_count_parameters_by_hand(tiny):
+    ds, train, _ = tiny
+    X, y = ds.X.iloc[train], ds.y[train]
+    lr = make_pipeline("logreg", {"C": 1.0, "class_weight": "none"}, ds, 0).fit(X, y)
+    n_features = lr.named_steps["prep"].transform(X.iloc[:1]).shape[1]
+    assert fam.count_parameters(lr) == n_features + 1  # one coefficient per encoded feature + intercept
+    tree = make_pipeline("decision_tree", {"max_depth": 3, "min_samples_leaf": 5, "criterion": "gini",
+                                           "class_weight": "none"}, ds, 0).fit(X, y)
+    assert fam.count_parameters(tree) == tree.named_steps["model"].tree_.node_count <= 15
+    knn = make_pipeline("knn", {"n_neighbors": 5, "weights": "uniform"}, ds, 0).fit(X, y)
+    assert fam.count_parameters(knn) == len(X) * n_features  # it stores the training data
+    rf = make_pipeline("random_forest", {"n_estimators": 3, "max_depth": 2, "min_samples_leaf": 5,
+                                         "max_features": "sqrt", "class_weight": "none"}, ds, 0).fit(X, y)
+    assert fam.count_parameters(rf) == sum(t.tree_.node_count for t in rf.named_steps["model"].estimators_)
