@@ -40,6 +40,7 @@ class Evaluation:
     latency: latency.LatencyReport
     pipeline: Pipeline | None = None
     test_proba: np.ndarray | None = None
+    oof_proba: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -131,5 +132,6 @@ def _evaluate(family: str, params: dict[str, Any], ds: Dataset, train_idx: np.nd
         family=family, params=params, metrics=metrics, cv_std=cv_std, test=test_metrics,
         threshold=threshold, groups_test=group_table(test.y, test_pred, test.groups), latency=lat,
         pipeline=pipe if keep_model else None, test_proba=test_proba if keep_model else None,
+        oof_proba=oof if keep_model else None,
         timings={"cv_s": t_cv - t_start, "fit_test_s": t_fit - t0, "latency_s": t_lat - t_fit,
                  "size_s": t_end - t_lat, "total_s": t_end - t_start})
