@@ -49,8 +49,9 @@ BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")
 
 def example(m: obj.MetricDef) -> str:
     """A limit as people would type it for this metric's unit."""
-    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8", "count": "10000",
-            "rows/s": "500"}.get(m.unit, "100")
+    if m.unit == "score":
+        return "0.8" if m.direction == "maximize" else "0.1"
+    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "count": "10000", "rows/s": "500"}.get(m.unit, "100")
 
 
 def has_torch() -> bool:

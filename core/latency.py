@@ -17,13 +17,14 @@ ranked with Spearman ρ ≈ 0.0–0.7 by wall time (see ``bench/latency_stabilit
 1. each call is timed with the thread's CPU clock (``time.thread_time_ns``), so time spent
    descheduled is not counted (everything runs on one thread: ``threadpoolctl`` limits BLAS/OpenMP
    to one thread and every family uses ``n_jobs=1``);
-2. CPU time itself still varies ±30 % with contention (caches, frequency, the host). So blocks of
-   calls to the measured pipeline alternate with blocks of calls to a fixed *reference pipeline*
-   (scaler + one-hot + logistic regression on a small synthetic frame), and each block's times are
-   divided by the reference's median in the neighbouring blocks, then multiplied by
-   ``REFERENCE_MS``, the reference's cost on the machine the numbers are quoted for. A figure thus
-   reads "ms on the reference machine", stays comparable across time, workers and machines, and
-   ranks repeatably (ρ ≈ 0.99 under the same load).
+2. CPU time itself still varies ±30 % with contention (caches, frequency, the host). So every
+   second call to the measured pipeline is followed by a call to a fixed *reference pipeline*
+   (impute + scale + one-hot + logistic regression on a small synthetic frame), and each measured
+   call's time is divided by the median of the 8 reference calls nearest to it in time, then
+   multiplied by ``REFERENCE_MS``, the reference's cost on the machine the numbers are quoted for.
+   A figure thus reads "ms on the reference machine", stays comparable across time, workers and
+   machines, and ranks repeatably (round-to-round p50 differences ~1 % instead of ~10–40 %, with
+   the machine at load 6 on 2 cores). The price: measuring takes 1.5× the calls.
 
 ``REFERENCE_MS`` defaults to the reference pipeline's median CPU time measured on the project's
 2-vCPU AMD EPYC development VM (Python 3.12, scikit-learn 1.9, pandas 3.1); set
@@ -50,8 +51,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 N_BLOCKS = 5
-BLOCK = 10            # measured calls per block
-REF_PER_BLOCK = 5     # reference calls after each block
+PAIR = 2              # measured calls between two reference calls
+REF_WINDOW = 8        # reference calls (nearest in time) that scale each measured call
 REFERENCE_MS_DEFAULT = 3.0
 ENV_REFERENCE = "TRADEOFF_LATENCY_REFERENCE_MS"
 NAN = float("nan")
@@ -131,50 +132,53 @@ def reference() -> tuple[Any, list[pd.DataFrame]]:
 
 
 def _interleaved(fn: Callable, rows: list, ref_fn: Callable, ref_rows: list, repeats: int,
-                 warmup: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CPU and wall times (ms) of ``repeats`` calls, with reference calls between blocks.
+                 warmup: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Time ``repeats`` calls of ``fn`` with a reference call after every ``PAIR`` of them.
 
-    Returns ``cpu`` and ``wall`` of shape (blocks, BLOCK) and ``ref`` of shape (blocks, REF_PER_BLOCK).
+    Returns CPU and wall times of the measured calls (ms), CPU times of the reference calls (ms),
+    and each call's position in the sequence (to find the reference calls nearest in time).
     """
     for i in range(warmup):
         fn(rows[i % len(rows)])
         ref_fn(ref_rows[i % len(ref_rows)])
-    n_blocks = max(1, int(np.ceil(repeats / BLOCK)))
-    cpu = np.empty((n_blocks, BLOCK))
-    wall = np.empty((n_blocks, BLOCK))
-    ref = np.empty((n_blocks, REF_PER_BLOCK))
+    n_ref = max(1, int(np.ceil(repeats / PAIR)))
+    cpu, wall = np.empty(repeats), np.empty(repeats)
+    ref = np.empty(n_ref)
+    pos, ref_pos = np.empty(repeats), np.empty(n_ref)
     cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        k = 0
-        for b in range(n_blocks):
-            for j in range(BLOCK):
+        k = r = step = 0
+        while k < repeats:
+            for _ in range(min(PAIR, repeats - k)):
                 row = rows[k % len(rows)]
-                k += 1
                 w0, c0 = wall_clock(), cpu_clock()
                 fn(row)
                 c1, w1 = cpu_clock(), wall_clock()
-                cpu[b, j], wall[b, j] = c1 - c0, w1 - w0
-            for j in range(REF_PER_BLOCK):
-                row = ref_rows[(b * REF_PER_BLOCK + j) % len(ref_rows)]
-                c0 = cpu_clock()
-                ref_fn(row)
-                ref[b, j] = cpu_clock() - c0
+                cpu[k], wall[k], pos[k] = c1 - c0, w1 - w0, step
+                k += 1
+                step += 1
+            c0 = cpu_clock()
+            ref_fn(ref_rows[r % len(ref_rows)])
+            ref[r], ref_pos[r] = cpu_clock() - c0, step
+            r += 1
+            step += 1
     finally:
         if gc_was:
             gc.enable()
-    return cpu / 1e6, wall / 1e6, ref / 1e6
+    return cpu / 1e6, wall / 1e6, ref[:r] / 1e6, pos, ref_pos[:r]
 
 
-def normalise(cpu: np.ndarray, ref: np.ndarray, ref_ms: float) -> np.ndarray:
-    """Scale each block of CPU times by the reference's median in that block and its neighbours."""
-    out = np.empty_like(cpu)
-    n = len(cpu)
-    for b in range(n):
-        window = ref[max(0, b - 1): min(n, b + 2)].ravel()
-        med = float(np.median(window))
-        out[b] = cpu[b] * (ref_ms / med if med > 0 else 1.0)
+def normalise(cpu: np.ndarray, pos: np.ndarray, ref: np.ndarray, ref_pos: np.ndarray,
+              ref_ms: float, window: int = REF_WINDOW) -> np.ndarray:
+    """Scale each call by ``ref_ms`` / the median of the ``window`` reference calls nearest in time."""
+    out = np.empty(len(cpu))
+    w = min(window, len(ref))
+    for i, p in enumerate(pos):
+        near = np.argpartition(np.abs(ref_pos - p), w - 1)[:w]
+        med = float(np.median(ref[near]))
+        out[i] = cpu[i] * (ref_ms / med if med > 0 else 1.0)
     return out
 
 
@@ -214,8 +218,8 @@ def measure(pipeline, X: pd.DataFrame, *, repeats: int = 200, warmup: int = 20,
             batch_rows: int = 1000, n_distinct_rows: int = 50) -> LatencyReport:
     """Time single-row and batch prediction of a fitted pipeline on rows of ``X``.
 
-    ``repeats`` single-row calls are timed (rounded up to whole blocks of ``BLOCK``), with half as
-    many reference calls interleaved; see the module docstring for the normalisation.
+    ``repeats`` single-row calls are timed, with a reference call after every ``PAIR`` of them;
+    see the module docstring for the normalisation.
     """
     n = min(n_distinct_rows, len(X))
     rows = [X.iloc[[i]] for i in range(n)]
@@ -223,11 +227,11 @@ def measure(pipeline, X: pd.DataFrame, *, repeats: int = 200, warmup: int = 20,
     ref_pipe, ref_rows = reference()
     ref_ms = reference_ms()
     with threadpool_limits(limits=1):
-        cpu, wall, ref = _interleaved(pipeline.predict_proba, rows, ref_pipe.predict_proba, ref_rows,
-                                      repeats, warmup)
+        cpu, wall, ref, pos, ref_pos = _interleaved(pipeline.predict_proba, rows, ref_pipe.predict_proba,
+                                                    ref_rows, repeats, warmup)
         ref_median = float(np.median(ref))
         scale = ref_ms / ref_median if ref_median > 0 else 1.0
-        times = normalise(cpu, ref, ref_ms).ravel()
+        times = normalise(cpu, pos, ref, ref_pos, ref_ms)
         model_p50 = model_p95 = NAN
         steps = getattr(pipeline, "steps", None)
         if steps and len(steps) > 1:

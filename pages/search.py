@@ -50,8 +50,9 @@ start = c2.button("Start search", type="primary", icon=":material/play_arrow:", 
                   disabled=s.active or s.state == "finished")
 cancel = c3.button("Cancel", icon=":material/stop:", key="btn_cancel", disabled=not s.active,
                    help="Workers stop after their current trial; finished trials are kept.")
+registered = {int(r["pid"]) for r in rows if r.get("pid")}
 stop_now = c4.button("Stop now", icon=":material/cancel:", key="btn_stop",
-                     disabled=not (sv.local_pids(rows) or _launched()),
+                     disabled=not (sv.local_pids(rows) or set(_launched()) - registered),
                      help="Ends this machine's workers at once; their running trials are marked failed.")
 slot = st.empty()
 
@@ -101,7 +102,7 @@ def live() -> None:
               "finished": ":material/check_circle: Search finished", "cancelled": ":material/block: Cancelled",
               "not started": "Not started", "paused": ":material/pause: Paused: budget left"}
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("State", labels[s.state].split(" ", 1)[-1] if s.state != "not started" else "Not started")
+    m1.metric("State", s.state.capitalize())
     m2.metric("Elapsed", ui.fmt_duration(s.elapsed_s))
     m3.metric("ETA", ui.fmt_duration(s.eta_s) if s.active else "–")
     hv = _hv(url, name, ui.signature(url, name))

@@ -26,7 +26,7 @@ def test_finished_study_shows_its_progress(study_env):
     url, name, spec = study_env
     at = run_page("search", study=name)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["State"] == "Search finished"
+    assert metrics["State"] == "Finished"
     trials = search.open_study(url, name).get_trials()
     done, failed = search.counted(trials)
     progress = at.get("progress")[0]

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from core import families as fam
 from core.data import load_dataset, split
 from core.evaluate import make_pipeline
-from core.search import _Midpoint
+from core.search import typical_params
 from core.spec import Validation
 from tests.conftest import make_small_spec
 
@@ -61,7 +61,7 @@ def _n_jobs_values(est: BaseEstimator) -> list:
 @pytest.mark.parametrize("name", list(fam.REGISTRY))
 def test_every_family_fits_predicts_and_is_seeded(tiny, name):
     ds, train, test = tiny
-    params = fam.get(name).space(_Midpoint())
+    params = typical_params(name)
     est = fam.get(name).build(params, 0)
     assert all(v == 1 for v in _n_jobs_values(est)), "one thread per fit: parallelism comes from trials"
     a = make_pipeline(name, params, ds, 0).fit(ds.X.iloc[train], ds.y[train])

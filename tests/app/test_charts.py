@@ -1,0 +1,117 @@
+"""Figures from plain data, without Streamlit: traces, axes, limit lines, knee, colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import charts
+from core import front
+from core.spec import Objective
+
+
+@pytest.fixture
+def points() -> pd.DataFrame:
+    """Five trials: #0, #1 and #4 on the front; #2 dominated; #3 breaks a 20 ms latency limit."""
+    frame = pd.DataFrame({
+        "number": [0, 1, 2, 3, 4], "state": ["COMPLETE"] * 5,
+        "family": ["logreg", "hist_gb", "logreg", "xgboost", "voting"],
+        "family_class": ["simple", "complex", "simple", "complex", "ensemble"],
+        "roc_auc": [0.80, 0.70, 0.75, 0.95, 0.85], "latency_p95_ms": [10.0, 5.0, 12.0, 30.0, 15.0],
+        "dp_diff": [0.05, 0.02, 0.10, 0.01, 0.04]})
+    return front.annotate(frame, ["roc_auc", "latency_p95_ms"], [Objective("latency_p95_ms", limit=20)])
+
+
+def _numbers(trace) -> list[int]:
+    return [int(c[0]) for c in trace.customdata]
+
+
+def test_scatter_2d_front_faded_limit_and_knee(points):
+    fig = charts.scatter_2d(points, "latency_p95_ms", "roc_auc", limits={"latency_p95_ms": 20.0}, knee=0,
+                            selected=2, front_line=True)
+    by_kind: dict[str, list[int]] = {}
+    for t in fig.data:
+        if t.customdata is not None:
+            by_kind.setdefault(t.meta, []).extend(_numbers(t))
+    assert sorted(by_kind["front"]) == [0, 1, 4]
+    assert by_kind["dominated"] == [2] and by_kind["infeasible"] == [3]
+    assert by_kind["knee"] == [0] and by_kind["selected"] == [2]
+    # one front trace per family, each in its family's colour, named by the family label
+    front_traces = [t for t in fig.data if t.meta == "front"]
+    assert {t.name for t in front_traces} == {"Logistic regression", "Histogram gradient boosting",
+                                              "Soft voting (LR + tree + boosting)"}
+    assert all(t.marker.color == charts.FAMILY_COLORS[t.legendgroup] for t in front_traces)
+    faded = next(t for t in fig.data if t.meta == "dominated")
+    assert faded.marker.opacity < 0.5 and list(faded.marker.color) == [charts.FAMILY_COLORS["logreg"]]
+    # the hard limit is a dashed vertical line at 20 ms; axis titles carry unit and direction
+    assert [(s.x0, s.line.dash) for s in fig.layout.shapes] == [(20.0, "dash")]
+    assert fig.layout.xaxis.title.text == "Latency p95 (ms, ↓ better)"
+    assert fig.layout.yaxis.title.text == "ROC AUC (score, ↑ better)"
+    line = next(t for t in fig.data if t.meta == "front_line")
+    assert list(line.x) == sorted(points.loc[points.on_front, "latency_p95_ms"])
+
+
+def test_hidden_and_colour_by_class(points):
+    fig = charts.scatter_2d(points, "latency_p95_ms", "roc_auc", color_by="family_class", others="hidden")
+    assert {t.meta for t in fig.data} == {"front"}
+    assert {t.name for t in fig.data} == {"simple", "complex", "ensemble"}
+    assert all(t.marker.color == charts.CLASS_COLORS[t.name] for t in fig.data)
+
+
+def test_many_points_use_webgl():
+    n = charts.GL_THRESHOLD + 10
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"number": range(n), "state": "COMPLETE", "family": "logreg", "family_class": "simple",
+                          "roc_auc": rng.random(n), "latency_p95_ms": rng.random(n)})
+    points = front.annotate(frame, ["roc_auc", "latency_p95_ms"])
+    fig = charts.scatter_2d(points, "roc_auc", "latency_p95_ms")
+    dominated = next(t for t in fig.data if t.meta == "dominated")
+    assert dominated.type == "scattergl" and len(dominated.x) == n - int(points.on_front.sum())
+    assert isinstance(dominated.customdata, np.ndarray) and dominated.customdata.dtype.kind == "f"
+
+
+def test_scatter_3d_parallel_and_matrix(points):
+    names = ["roc_auc", "latency_p95_ms", "dp_diff"]
+    fig3 = charts.scatter_3d(points, names, knee=1)
+    assert fig3.layout.scene.zaxis.title.text == "Demographic parity difference"
+    assert any(t.meta == "knee" and _numbers(t) == [1] for t in fig3.data)
+    with pytest.raises(ValueError, match="exactly 3"):
+        charts.scatter_3d(points, names[:2])
+    pc = charts.parallel_coordinates(points, names)
+    dims = pc.data[0].dimensions
+    assert [d.label for d in dims] == ["family", "ROC AUC (score)", "Latency p95 (ms)",
+                                       "Demographic parity difference (score)"]
+    # up is better on every axis: maximised range ascending, minimised descending
+    assert dims[1].range[0] < dims[1].range[1] and dims[2].range[0] > dims[2].range[1]
+    assert list(dims[0].ticktext) == ["Histogram gradient boosting", "Logistic regression",
+                                      "Soft voting (LR + tree + boosting)", "XGBoost"]
+    splom = charts.scatter_matrix(points, names)
+    assert all(len(t.dimensions) == 3 for t in splom.data)
+    assert sum(len(t.dimensions[0].values) for t in splom.data) == len(points)
+
+
+def test_bad_inputs_name_the_problem(points):
+    with pytest.raises(ValueError, match="color_by"):
+        charts.scatter_2d(points, "roc_auc", "latency_p95_ms", color_by="colour")
+    with pytest.raises(ValueError, match="lacks column"):
+        charts.scatter_2d(points.drop(columns="on_front"), "roc_auc", "latency_p95_ms")
+
+
+def test_data_page_and_search_charts():
+    stats = pd.DataFrame({"group": ["18-24", "25-34"], "n": [900, 1500], "base_rate": [0.2, 0.3]})
+    fig = charts.group_bars(stats, overall_rate=0.25)
+    assert [list(t.y) for t in fig.data] == [[900, 1500], [0.2, 0.3]]
+    assert fig.layout.shapes[0].y0 == 0.25
+    bal = charts.class_balance({"0": 750, "1": 250}, positive="1")
+    assert list(bal.data[0].text) == ["750 (75.0%)", "250 (25.0%)"]
+    assert bal.data[0].marker.color[1] != bal.data[0].marker.color[0]
+    hv = charts.hypervolume_chart(pd.DataFrame({"number": [0, 1, 2], "hypervolume": [0.1, 0.4, 0.4]}))
+    assert list(hv.data[0].y) == [0.1, 0.4, 0.4] and hv.data[0].line.shape == "hv"
+    frame = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE", "FAIL", "RUNNING"],
+                          "family": ["logreg", "knn", "voting"], "duration_s": [2.0, 1.0, None]})
+    tl = charts.trial_timeline(frame)
+    assert {t.name for t in tl.data} == {"COMPLETE", "FAIL", "RUNNING"}
+    groups = pd.DataFrame({"group": ["a", "b"], "selection_rate": [0.3, 0.5], "recall": [0.7, 0.6],
+                           "precision": [0.5, 0.4]})
+    assert [t.name for t in charts.group_metrics(groups).data] == ["selection rate", "recall", "precision"]

@@ -1,0 +1,94 @@
+"""The latency harness: what it measures, its normalisation, and that it tells slow from fast."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import latency
+from core.errors import UserInputError
+
+
+class _Busy:
+    """A stand-in 'pipeline' whose predict_proba burns a fixed amount of CPU (or sleeps)."""
+
+    def __init__(self, work: int, sleep_s: float = 0.0) -> None:
+        self.work, self.sleep_s = work, sleep_s
+        self.a = np.random.default_rng(0).normal(size=(60, 60))
+
+    def predict_proba(self, X):
+        for _ in range(self.work):
+            self.a = np.tanh(self.a @ self.a * 1e-3)
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        return np.full((len(X), 2), 0.5)
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0) % 7})
+
+
+def test_report_is_consistent(rows):
+    pipe, _ = latency.reference()
+    X = pd.concat(latency.reference()[1])
+    rep = latency.measure(pipe, X, repeats=30, warmup=5)
+    assert rep.n_calls == 30
+    assert 0 < rep.p50_ms <= rep.p95_ms <= rep.p99_ms
+    assert rep.cv >= 0 and rep.throughput_rps > 0 and rep.ref_ratio > 0
+    assert 0 < rep.model_p50_ms <= rep.model_p95_ms < rep.p95_ms  # the bare estimator is cheaper
+    assert rep.wall_p50_ms > 0 and np.isfinite(rep.wall_p95_ms)
+    # measuring the reference against itself gives back the reference cost, whatever the load
+    assert rep.p50_ms == pytest.approx(latency.reference_ms(), rel=0.35)
+    metrics = rep.as_metrics()
+    assert metrics["latency_p95_ms"] == rep.p95_ms and metrics["model_latency_p95_ms"] == rep.model_p95_ms
+    assert set(rep.to_dict()) >= {"p50_ms", "p95_ms", "p99_ms", "mean_ms", "cv", "n_calls"}
+
+
+def test_ranks_more_work_as_slower(rows):
+    fast = latency.measure(_Busy(1), rows, repeats=20, warmup=2)
+    slow = latency.measure(_Busy(12), rows, repeats=20, warmup=2)
+    assert slow.p50_ms > 3 * fast.p50_ms
+
+
+def test_sleeping_is_not_cpu_time(rows):
+    """CPU time: waiting (or being descheduled) is not counted; the wall figure shows it."""
+    rep = latency.measure(_Busy(1, sleep_s=0.004), rows, repeats=20, warmup=2)
+    assert rep.wall_p50_ms >= 4.0
+    assert rep.p50_ms < rep.wall_p50_ms
+
+
+def test_normalise_scales_by_the_nearest_reference_calls():
+    cpu = np.array([2.0, 2.0, 8.0, 8.0])
+    pos = np.array([0, 1, 5, 6])
+    ref = np.array([1.0, 4.0])   # the machine got 4× slower between the two pairs
+    ref_pos = np.array([2, 7])
+    out = latency.normalise(cpu, pos, ref, ref_pos, ref_ms=3.0, window=1)
+    assert out.tolist() == pytest.approx([6.0, 6.0, 6.0, 6.0])  # the same work, the same figure
+    both = latency.normalise(cpu, pos, ref, ref_pos, ref_ms=3.0, window=2)
+    assert both.tolist() == pytest.approx([2.4, 2.4, 9.6, 9.6])  # median of both = 2.5
+
+
+def test_block_cv():
+    assert latency.block_cv(np.full(50, 3.0)) == 0.0
+    times = np.repeat([1.0, 1.0, 1.0, 1.0, 2.0], 10)  # one block of five twice as slow
+    medians = np.array([1, 1, 1, 1, 2.0])
+    assert latency.block_cv(times) == pytest.approx(medians.std() / medians.mean())
+
+
+def test_reference_ms_can_be_set_for_the_serving_machine(monkeypatch):
+    monkeypatch.delenv(latency.ENV_REFERENCE, raising=False)
+    assert latency.reference_ms() == latency.REFERENCE_MS_DEFAULT
+    monkeypatch.setenv(latency.ENV_REFERENCE, "1.5")
+    assert latency.reference_ms() == 1.5
+    monkeypatch.setenv(latency.ENV_REFERENCE, "-2")
+    with pytest.raises(UserInputError, match=r"TRADEOFF_LATENCY_REFERENCE_MS must be a positive number"):
+        latency.reference_ms()
+
+
+def test_calibrate_returns_the_reference_cost_here():
+    ms = latency.calibrate(repeats=30)
+    assert 0.1 < ms < 100

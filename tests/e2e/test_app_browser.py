@@ -1,0 +1,219 @@
+"""The meeting in a real browser: demo data → objectives → live search → Pareto explorer → details.
+
+A real ``streamlit run app/main.py`` on a free port with an empty data directory, and Playwright
+driving Debian's Chromium. The search runs in real worker processes started from the Search page;
+a second browser context opened on the same address sees the same progress. A screenshot of each
+page is saved under ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+STUDY = "e2e-demo"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``streamlit run app/main.py`` on an empty SQLite database under a temporary data directory."""
+    home = tmp_path / "home"
+    env = dict(os.environ, TRADEOFF_HOME=str(home), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env.pop("TRADEOFF_STORAGE", None)
+    port = _free_port()
+    log_path = tmp_path / "streamlit.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("streamlit did not start:\n" + log_path.read_text())
+            time.sleep(0.3)
+        yield base, f"sqlite:///{home / 'tradeoff.db'}"
+    finally:
+        _stop_workers(f"sqlite:///{home / 'tradeoff.db'}")
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _stop_workers(url: str) -> None:
+    """Workers run in their own sessions: end any this test started (normally they have exited)."""
+    from core import search, workers
+
+    try:
+        rows = search.workers(url, STUDY)
+    except Exception:
+        return
+    for r in rows:
+        if r.get("pid") and r.get("host") == socket.gethostname() and not str(r.get("state")).startswith("finished"):
+            workers.stop(int(r["pid"]))
+
+
+def _shot(page, name: str) -> Path:
+    """Screenshot once the page's charts have drawn (Streamlit scrolls inside its own container,
+    so the viewport is made tall rather than relying on full_page)."""
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(c => c.querySelector('.main-svg'))""", timeout=30_000)
+    page.wait_for_timeout(500)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+
+
+def _nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+    page.get_by_role("heading", name=title, exact=False).first.wait_for(timeout=60_000)
+
+
+def _commit(page, label: str, value: str, role: str = "textbox") -> None:
+    """Type into a text (``textbox``) or number (``spinbutton``) input and commit it with Enter."""
+    box = page.get_by_role(role, name=label, exact=True).first
+    box.fill(value)
+    box.press("Enter")
+    page.wait_for_timeout(700)
+
+
+def test_meeting_flow_in_chromium(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+            page = ctx.new_page()
+            page.set_default_timeout(60_000)
+
+            # 1 · Data: the demo loads with its checks
+            page.goto(base)
+            page.get_by_text("20,000", exact=True).first.wait_for(timeout=120_000)
+            expect(page.get_by_text("Sensitive groups")).to_be_visible()
+            _no_exception(page)
+            _shot(page, "1-data")
+
+            # 2 · Objectives: add an objective, a limit, fast families, a tiny budget, save
+            _nav(page, "Objectives & stakeholders")
+            objectives = page.locator('[data-testid="stMultiSelect"]').first
+            objectives.get_by_role("combobox").click()
+            page.keyboard.type("Net value")
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            page.get_by_text("Net value / 1,000 requests", exact=True).first.wait_for()
+            _commit(page, "Hard limit (at most)", "60 ms")  # the first "at most" row: latency
+            page.get_by_role("button", name="Fast families only").click()
+            page.wait_for_timeout(700)
+            page.get_by_text("Histogram gradient boosting", exact=True).click()  # keep the fastest three
+            page.wait_for_timeout(700)
+            _commit(page, "Trials", role="spinbutton", value="4")
+            page.get_by_text("Validation (how each trial is measured)").click()
+            _commit(page, "CV folds", role="spinbutton", value="2")
+            _commit(page, "Max training rows (0 = all)", role="spinbutton", value="1500")
+            _commit(page, "Latency repeats", role="spinbutton", value="20")
+            _commit(page, "Study name", STUDY)
+            page.get_by_role("button", name="Save and use this study").click()
+            page.get_by_text("Saved as study").wait_for(timeout=120_000)
+            assert f"study={STUDY}" in page.url  # the address now names the shared study
+            _no_exception(page)
+            _shot(page, "2-objectives")
+
+            # 3 · Search: start two local workers and watch; a second browser sees the same study
+            _nav(page, "Search")
+            assert f"study={STUDY}" in page.url
+            _commit(page, "Local worker processes", role="spinbutton", value="2")
+            page.get_by_role("button", name="Start search").click()
+            page.get_by_text(re.compile(r"Running|Search finished")).first.wait_for(timeout=60_000)
+            second_ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+            second = second_ctx.new_page()
+            second.goto(page.url)
+            second.get_by_role("heading", name="Search").wait_for(timeout=60_000)
+            second.get_by_text(re.compile(r"of 4 trials")).first.wait_for(timeout=60_000)
+            page.get_by_text("Search finished").first.wait_for(timeout=240_000)
+            second.get_by_text("Search finished").first.wait_for(timeout=60_000)
+            progress = re.compile(r"\d+ of 4 trials · \d+ failed · \d+ running")
+            first_text = page.get_by_text(progress).first.inner_text()
+            assert first_text.startswith("4 of 4 trials")
+            assert second.get_by_text(progress).first.inner_text() == first_text
+            _no_exception(page)
+            _no_exception(second)
+            _shot(page, "3-search")
+            _shot(second, "3-search-second-browser")
+            second_ctx.close()
+
+            # 4 · Pareto explorer: click a front point that is not the knee, see its details
+            _nav(page, "Pareto explorer")
+            chart = page.locator('[data-testid="stPlotlyChart"]').first
+            chart.locator(".scatterlayer .trace").first.wait_for()
+            knee_header = page.get_by_text(re.compile(r"^#\d+ · ")).first
+            knee_header.wait_for()
+            knee = int(re.match(r"#(\d+)", knee_header.inner_text()).group(1))
+            target = chart.evaluate("""(el, knee) => {
+                // plotly.js decodes the typed arrays the server sends into _fullData
+                const gd = el.querySelector('.js-plotly-plot');
+                for (let i = 0; i < gd._fullData.length; i++) {
+                    const t = gd._fullData[i];
+                    if (t.meta !== 'front' && t.meta !== 'dominated') continue;
+                    for (let j = 0; j < t.customdata.length; j++) {
+                        const n = Number(t.customdata[j][0]);
+                        if (n !== knee) return {trace: i, point: j, number: n};
+                    }
+                }
+                return null; }""", knee)
+            assert target is not None, "the front has only the knee"
+            point = chart.locator(".scatterlayer .trace").nth(target["trace"]).locator("path.point").nth(
+                target["point"])
+            point.click(force=True)
+            page.get_by_text(re.compile(rf"^#{int(target['number'])} · ")).first.wait_for(timeout=60_000)
+            expect(page.get_by_text("Per-group fairness")).to_be_visible()
+            expect(page.get_by_text("Every metric")).to_be_visible()
+            _no_exception(page)
+            _shot(page, "4-explorer")
+        finally:
+            browser.close()
+    for name in ("1-data", "2-objectives", "3-search", "3-search-second-browser", "4-explorer"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000
