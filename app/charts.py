@@ -155,7 +155,7 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
             fig.add_hline(y=limit, line=dict(color=LIMIT_COLOR, dash="dash", width=2),
                           annotation_text=text, annotation_position="bottom right")
     fig.update_layout(**_LAYOUT, xaxis_title=axis_title(x), yaxis_title=axis_title(y),
-                      clickmode="event+select", dragmode="select", hovermode="closest", height=520)
+                      hovermode="closest", height=520)  # clickmode/dragmode: left to st.plotly_chart
     return fig
 
 

@@ -77,6 +77,10 @@ def clicked_number(event: Any) -> int | None:
         return None
     for p in points or []:
         data = p.get("customdata")
+        if isinstance(data, dict):  # the browser serialises a typed-array row as {"0": 12}
+            data = [data.get("0", next(iter(data.values()), None))] if data else None
+        elif isinstance(data, (int, float)):
+            data = [data]
         if isinstance(data, (list, tuple)) and data:
             try:
                 return int(float(data[0]))

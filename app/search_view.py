@@ -19,8 +19,8 @@ from core import objectives as obj
 from core import search, study_reader, workers
 from core.spec import Spec
 
-REMOTE_STALE_S = 15 * 60  # a remote worker reports between trials; a trial may take minutes
-LIVE_STATES = ("starting", "running", "idle")
+REMOTE_STALE_S = 15 * 60  # fallback when a row carries no ``lost`` flag (older workers)
+ENDED_STATES = ("finished", "interrupted", "failed")
 
 
 def _utc(ts: Any) -> datetime | None:
@@ -32,11 +32,19 @@ def _utc(ts: Any) -> datetime | None:
 
 
 def worker_alive(row: dict[str, Any], now: datetime | None = None) -> bool:
-    """Is this ``tradeoff_workers`` row a worker that is still working?"""
-    if str(row.get("state") or "") not in LIVE_STATES:
+    """Is this worker row (``core.search.workers``) a worker that is still working?
+
+    Ended states never are; a worker ``core.search`` calls ``lost`` (silent past the heartbeat grace)
+    is not; a worker on this machine is checked by its process id; another machine's worker is
+    trusted while its heartbeat is fresh.
+    """
+    state = str(row.get("state") or "")
+    if state in ENDED_STATES or state.startswith("finished") or row.get("lost"):
         return False
     if row.get("host") == socket.gethostname() and row.get("pid"):
         return workers.alive(int(row["pid"]))
+    if "lost" in row:
+        return True
     last = _utc(row.get("last_seen"))
     now = now or datetime.now(timezone.utc)
     return last is not None and (now - last).total_seconds() < REMOTE_STALE_S
@@ -103,12 +111,7 @@ def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str,
     attrs = study_reader.study_attrs(url, name)
     n_budget, _ = search.budget(url, name)
     finished = frame[frame["state"].isin(["COMPLETE", "FAIL", "PRUNED"])]
-    if len(frame):
-        retried = set(frame["retry_of"].dropna().astype(int)) if "retry_of" in frame else set()
-        counted = finished[~((finished["state"] == "FAIL") & finished["number"].isin(retried))]
-        done, failed = len(counted), int((counted["state"] == "FAIL").sum())
-    else:
-        done = failed = 0
+    done, failed = study_reader.counted(url, name)  # the budget's own rule (retries, interruptions)
     last = pd.to_datetime(finished["datetime_complete"]).max() if len(finished) else None
     started = attrs.get(search.ATTR_STARTED)
     return Status(done=done, failed=failed, running=int((frame["state"] == "RUNNING").sum()) if len(frame) else 0,
@@ -123,11 +126,14 @@ def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     now = datetime.now(timezone.utc)
     out = []
     for r in rows:
-        last = _utc(r.get("last_seen"))
+        age = r.get("age_s")
+        if age is None and _utc(r.get("last_seen")) is not None:
+            age = (now - _utc(r.get("last_seen"))).total_seconds()
         out.append({"worker": r["worker_id"], "host": r.get("host"), "pid": r.get("pid"),
-                    "state": r.get("state"), "alive": worker_alive(r, now),
+                    "state": r.get("status") or r.get("state"), "alive": worker_alive(r, now),
                     "running trial": r.get("current_trial"), "trials done": r.get("trials_done"),
-                    "last seen (s ago)": None if last is None else round((now - last).total_seconds())})
+                    "last seen (s ago)": None if age is None else round(float(age)),
+                    "message": r.get("message") or ""})
     return pd.DataFrame(out)
 
 

@@ -30,8 +30,6 @@ Public API (all safe to call from any page, with or without the router's sidebar
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -261,12 +259,3 @@ def _study_summary(url: str, name: str) -> None:
     st.caption(" · ".join(esc(obj.get(n).label) for n in spec.objective_names))
     budget_txt = f" of {n_budget}" if n_budget else ""
     st.caption(f"{finished}{budget_txt} trials finished" + (f", {running} running" if running else ""))
-
-
-def records(rows: Iterable[dict]) -> pd.DataFrame:
-    """A DataFrame from dict rows (for small display tables)."""
-    return pd.DataFrame(list(rows))
-
-
-def now() -> float:
-    return time.time()

@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from core import families as fam
 from core import latency
 from core.data import Dataset, build_preprocessor
-from core.fairness import fairness_metrics, group_table
+from core.fairness import fairness_metrics, fairness_report
 from core.spec import Spec
 from core.value import tune_threshold, value_per_1k
 
@@ -111,7 +111,8 @@ def _evaluate(family: str, params: dict[str, Any], ds: Dataset, train_idx: np.nd
     test_proba = pipe.predict_proba(test.X)[:, 1]
     test_pred = (test_proba >= threshold).astype(int)
     test_metrics = quality(test.y, test_proba, test_pred)
-    test_metrics.update(fairness_metrics(test.y, test_pred, test.groups))
+    test_gaps, groups_test = fairness_report(test.y, test_pred, test.groups)
+    test_metrics.update(test_gaps)
     t_fit = time.perf_counter()
 
     lat = latency.measure(pipe, test.X, repeats=spec.validation.latency_repeats)
@@ -130,7 +131,7 @@ def _evaluate(family: str, params: dict[str, Any], ds: Dataset, train_idx: np.nd
     t_end = time.perf_counter()
     return Evaluation(
         family=family, params=params, metrics=metrics, cv_std=cv_std, test=test_metrics,
-        threshold=threshold, groups_test=group_table(test.y, test_pred, test.groups), latency=lat,
+        threshold=threshold, groups_test=groups_test, latency=lat,
         pipeline=pipe if keep_model else None, test_proba=test_proba if keep_model else None,
         oof_proba=oof if keep_model else None,
         timings={"cv_s": t_cv - t_start, "fit_test_s": t_fit - t0, "latency_s": t_lat - t_fit,

@@ -140,6 +140,7 @@ def _interleaved(fn: Callable, rows: list, ref_fn: Callable, ref_rows: list, rep
     """
     for i in range(warmup):
         fn(rows[i % len(rows)])
+    for i in range(min(warmup, 3)):  # the reference is warm after the first measurement
         ref_fn(ref_rows[i % len(ref_rows)])
     n_ref = max(1, int(np.ceil(repeats / PAIR)))
     cpu, wall = np.empty(repeats), np.empty(repeats)
@@ -214,7 +215,7 @@ def calibrate(repeats: int = 500) -> float:
         return float(np.median(_cpu_times(pipe.predict_proba, rows, repeats, warmup=50)))
 
 
-def measure(pipeline, X: pd.DataFrame, *, repeats: int = 200, warmup: int = 20,
+def measure(pipeline, X: pd.DataFrame, *, repeats: int = 200, warmup: int = 10,
             batch_rows: int = 1000, n_distinct_rows: int = 50) -> LatencyReport:
     """Time single-row and batch prediction of a fitted pipeline on rows of ``X``.
 

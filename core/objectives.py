@@ -93,15 +93,19 @@ _DEFS: list[MetricDef] = [
     MetricDef("log_loss", "Log loss", "nats", "minimize", "quality",
               "Calibration-sensitive loss of the predicted probabilities.",
               (0.0, INF), "ML engineering", on_test=True, has_cv_spread=True),
-    # latency: full pipeline (DataFrame row in, probability out), single thread
+    # latency: full pipeline (DataFrame row in, probability out), single thread; CPU time normalised
+    # to the reference machine so trials measured at different times compare (see core.latency)
     MetricDef("latency_p50_ms", "Latency p50", "ms", "minimize", "latency",
-              "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread.",
+              "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread; "
+              "CPU time in reference-machine ms (core.latency).",
               (0.0, INF), "Product"),
     MetricDef("latency_p95_ms", "Latency p95", "ms", "minimize", "latency",
-              "95th percentile single-row latency of the whole pipeline, one thread.",
+              "95th percentile single-row latency of the whole pipeline, one thread; CPU time in "
+              "reference-machine ms (core.latency).",
               (0.0, INF), "Product"),
     MetricDef("latency_p99_ms", "Latency p99", "ms", "minimize", "latency",
-              "99th percentile single-row latency of the whole pipeline, one thread.",
+              "99th percentile single-row latency of the whole pipeline, one thread; CPU time in "
+              "reference-machine ms (core.latency).",
               (0.0, INF), "Product"),
     MetricDef("model_latency_p95_ms", "Model-only latency p95", "ms", "minimize", "latency",
               "95th percentile single-row time of the estimator alone on an already-encoded row: "

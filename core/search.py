@@ -18,6 +18,8 @@ Many workers, one study (what keeps the count exact and loses nothing):
 * **Ctrl-C / SIGTERM** are only acted on where it is safe: inside the model fit (the trial is
   abandoned: marked failed with the user attribute ``interrupted``, not counted, slot given back)
   or between trials; never half-way through writing a trial or the budget.
+* **SQLite** serves several workers on one machine: WAL mode, and Optuna's locking reads made
+  atomic (SQLite ignores ``FOR UPDATE``; see :func:`_sqlite_transactions`).
 * **Losing the database** (restart, network): every write is retried until the database answers
   again (``TRADEOFF_DB_RETRY_S``, default 60 s); the running trial is then finished (if its
   metrics were computed) or failed and retried. If the database stays away the worker exits with a
@@ -499,9 +501,12 @@ def create_study(spec: Spec, url: str | None = None, name: str | None = None, *,
             for f in spec.families:
                 params = typical_params(f)
                 study.enqueue_trial(fam.flat_params(f, params), skip_if_exists=True)
+    # The spec's budget (or the explicit n_trials) is the study's total: reopening with a larger
+    # one tops the study up, a smaller one stops it where it is.
     total = n_trials if n_trials is not None else spec.budget.n_trials
-    if name not in existing or n_trials is not None:
-        set_budget(url, name, total)
+    set_budget(url, name, total)
+    if name in existing and study.user_attrs.get(ATTR_SPEC) != spec.to_dict():
+        study.set_user_attr(ATTR_SPEC, spec.to_dict())
     return study
 
 

@@ -309,3 +309,44 @@ def study_names(url: str | None) -> list[str]:
 
     url = st.resolve(url)
     return sorted(optuna.get_all_study_names(storage=search.optuna_storage(url)))
+
+
+def counted(url: str | None, study_name: str) -> tuple[int, int]:
+    """``core.search.counted`` from a few queries: (trials that used budget, failures among them).
+
+    Same rule: complete and pruned trials count; a failed one counts unless it was retried
+    (``failed_trial`` / ``retry_history`` system attributes of its retry) or abandoned (flagged
+    ``interrupted``, or failed before it chose a family and parameters).
+    """
+    url = st.resolve(url)
+    try:
+        with search.engine(url).connect() as con:
+            sid = _study_id(con, study_name)
+            t = _trials
+            rows = con.execute(sa.select(t.c.trial_id, t.c.number, t.c.state).where(t.c.study_id == sid)).all()
+            in_study = _system.c.trial_id.in_(sa.select(t.c.trial_id).where(t.c.study_id == sid))
+            retried: set[int] = set()
+            for key, value in con.execute(sa.select(_system.c.key, _system.c.value_json).where(
+                    in_study, _system.c.key.in_(("failed_trial", "retry_history")))):
+                v = json.loads(value)
+                retried.update(v if isinstance(v, list) else [v])
+            fails = {r.trial_id: r.number for r in rows if r.state == "FAIL" and r.number not in retried}
+            abandoned: set[int] = set()
+            if fails:
+                ids = list(fails)
+                attrs: dict[int, dict[str, Any]] = {i: {} for i in ids}
+                with_params: set[int] = set()
+                for chunk in _in_chunks(ids):
+                    for tid, key, value in con.execute(sa.select(_user.c.trial_id, _user.c.key, _user.c.value_json)
+                                                       .where(_user.c.trial_id.in_(chunk),
+                                                              _user.c.key.in_(("interrupted", "family")))):
+                        attrs[tid][key] = json.loads(value)
+                    with_params.update(con.execute(sa.select(_params.c.trial_id).distinct()
+                                                   .where(_params.c.trial_id.in_(chunk))).scalars())
+                abandoned = {i for i in ids if attrs[i].get("interrupted")
+                             or ("family" not in attrs[i] and i not in with_params)}
+    except sa.exc.SQLAlchemyError:
+        return search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
+    done = sum(r.state in ("COMPLETE", "PRUNED") for r in rows)
+    failed = len(set(fails) - abandoned)
+    return done + failed, failed

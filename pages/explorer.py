@@ -62,8 +62,8 @@ if tab2.open:
         # clicked point is ringed in this very run
         clicked = ev.clicked_number(st.session_state.get("ex_scatter"))
         if clicked is not None and clicked != st.session_state.get("_ex_clicked"):
-            st.session_state["_ex_clicked"] = clicked
             st.session_state[ev.PICK] = clicked
+        st.session_state["_ex_clicked"] = clicked  # a cleared selection lets the same point be clicked again
         ringed = st.session_state.get(ev.PICK, st.session_state.get("ex_trial"))
         fig = ev.figure("scatter_2d", url, name, sig, names_t, (("x", x), ("y", y), ("selected", ringed), *look))
         st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")

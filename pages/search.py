@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import streamlit as st
@@ -43,7 +42,7 @@ s, rows = _status()
 st.session_state["_search_was_active"] = s.active
 
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
-n = c1.number_input("Local worker processes", 1, 64, value=os.cpu_count() or 1, key="search_n_workers",
+n = c1.number_input("Local worker processes", 1, 64, value=workers.default_count(), key="search_n_workers",
                     help="Each worker runs one trial at a time; they share the study's budget. More machines "
                          "can join with `tradeoff worker --study NAME --storage URL`.")
 start = c2.button("Start search", type="primary", icon=":material/play_arrow:", key="btn_start",

@@ -39,6 +39,7 @@ def test_front_table_sorted_best_first_with_the_knee(points):
 def test_clicked_number_reads_customdata():
     assert ev.clicked_number({"selection": {"points": [{"customdata": [7.0], "x": 1}]}}) == 7
     assert ev.clicked_number({"selection": {"points": [{"x": 1}, {"customdata": [3]}]}}) == 3
+    assert ev.clicked_number({"selection": {"points": [{"customdata": {"0": 12.0}}]}}) == 12  # from Chromium
     assert ev.clicked_number({"selection": {"points": []}}) is None
     assert ev.clicked_number(None) is None
 
@@ -67,13 +68,21 @@ def test_params_and_groups():
 def test_worker_liveness_local_and_remote():
     now = datetime.now(timezone.utc)
     me = {"state": "running", "host": socket.gethostname(), "pid": os.getpid()}
-    assert sv.worker_alive(me)
-    assert not sv.worker_alive({**me, "state": "finished: budget spent"})
+    assert sv.worker_alive(me) and sv.worker_alive({**me, "state": "waiting"})
+    for ended in ("finished", "interrupted", "failed", "finished: budget spent"):
+        assert not sv.worker_alive({**me, "state": ended})
+    assert not sv.worker_alive({**me, "pid": 2**22 + 12345})  # no such process here
+    # another machine: core.search.workers judges it by heartbeat ("lost")
+    assert sv.worker_alive({"state": "idle", "host": "elsewhere", "pid": 1, "lost": False})
+    assert not sv.worker_alive({"state": "running", "host": "elsewhere", "pid": 1, "lost": True})
+    # rows without the flag fall back to how long ago the worker reported
     remote = {"state": "idle", "host": "elsewhere", "pid": 1, "last_seen": now - timedelta(minutes=2)}
     assert sv.worker_alive(remote, now)
     assert not sv.worker_alive({**remote, "last_seen": now - timedelta(hours=1)}, now)
     naive = {**remote, "last_seen": (now - timedelta(minutes=1)).replace(tzinfo=None)}  # SQLite drops tz
     assert sv.worker_alive(naive, now)
+    table = sv.workers_table([{**me, "worker_id": "w1", "status": "running", "age_s": 2.4, "message": None}])
+    assert table.iloc[0]["last seen (s ago)"] == 2 and bool(table.iloc[0]["alive"])
 
 
 def test_status_progress_eta_and_states():

@@ -85,3 +85,22 @@ def test_group_without_positives_is_left_out_of_worst_recall():
 def test_single_group_has_no_gaps():
     m = fairness_metrics(Y, PRED, ["all"] * len(Y))
     assert m["dp_diff"] == 0.0 and m["eo_diff"] == 0.0 and m["dp_ratio"] == 1.0
+
+
+@pytest.mark.parametrize(("y", "pred", "g"), [
+    ([0, 0, 0, 1, 0, 1], [1, 0, 0, 1, 0, 1], list("aabbcc")),   # group a has no positives
+    ([1, 1, 0, 1, 0, 1], [1, 0, 0, 1, 1, 1], list("aabbcc")),   # group a has no negatives
+    ([0, 1, 0, 1], [0, 0, 0, 0], list("abab")),                  # nobody selected
+])
+def test_degenerate_groups_match_fairlearn_where_fairlearn_is_defined(y, pred, g):
+    ours = fairness_metrics(y, pred, g)
+    assert ours["eo_diff"] == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=g))
+    assert ours["dp_diff"] == pytest.approx(demographic_parity_difference(y, pred, sensitive_features=g))
+
+
+def test_report_is_metrics_and_table_in_one_pass():
+    from core.fairness import fairness_report
+
+    gaps, table = fairness_report(Y, PRED, G)
+    assert gaps == fairness_metrics(Y, PRED, G)
+    assert table.equals(group_table(Y, PRED, G))

@@ -54,6 +54,11 @@ def test_conditional_space_prefixes_and_round_trips():
         assert ("naive_bayes.alpha" in t.params) == (variant == "complement")
 
 
+# ensembles at their typical size fit 16 member models per trial; smaller ones test the same code
+SMALL = {"stacking": {"rf_trees": 10, "rf_depth": 4, "gb_iter": 20},
+         "voting": {"gb_iter": 20}, "random_forest": {"n_estimators": 20}}
+
+
 def _n_jobs_values(est: BaseEstimator) -> list:
     return [v for k, v in est.get_params(deep=True).items() if k.endswith("n_jobs") and v is not None]
 
@@ -61,7 +66,7 @@ def _n_jobs_values(est: BaseEstimator) -> list:
 @pytest.mark.parametrize("name", list(fam.REGISTRY))
 def test_every_family_fits_predicts_and_is_seeded(tiny, name):
     ds, train, test = tiny
-    params = typical_params(name)
+    params = {**typical_params(name), **SMALL.get(name, {})}
     est = fam.get(name).build(params, 0)
     assert all(v == 1 for v in _n_jobs_values(est)), "one thread per fit: parallelism comes from trials"
     a = make_pipeline(name, params, ds, 0).fit(ds.X.iloc[train], ds.y[train])

@@ -111,9 +111,6 @@ def test_resume_keeps_finished_trials_and_tops_up_to_the_new_budget(small_csv, u
         search.create_study(other, url, "resume")
 
 
-@pytest.mark.xfail(strict=True, reason="core/search.py: create_study keeps the stored trial budget when "
-                   "an existing study is reopened with a spec whose budget.n_trials is larger (reported "
-                   "in issue 3's report; remove this marker when fixed)")
 def test_resume_with_a_larger_budget_in_the_spec(small_csv, url):
     spec = make_small_spec(small_csv, families=("naive_bayes",), trials=1)
     search.create_study(spec, url, "spec-budget")

@@ -117,3 +117,33 @@ def test_study_attrs_match_optuna(empty_study):
     got = study_reader.study_attrs(url, study.study_name)
     assert got == search.open_study(url, study.study_name).user_attrs
     assert got["cancel_requested"] is True and "spec" in got
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_counted_follows_the_budget_rule(empty_study, finished_study):
+    url, study, _ = empty_study
+    name = study.study_name
+    assert study_reader.counted(url, name) == (0, 0)
+    study.add_trial(_finished(0.0))
+    boom = study.ask()  # failed after choosing a family: counts, as a failure
+    boom.suggest_categorical("family", ["logreg", "decision_tree"])
+    boom.set_user_attr("family", "logreg")
+    study.tell(boom, state=TrialState.FAIL)
+    stopped = study.ask()  # interrupted by Ctrl-C: gave its slot back
+    stopped.suggest_categorical("family", ["logreg", "decision_tree"])
+    stopped.set_user_attr("interrupted", True)
+    study.tell(stopped, state=TrialState.FAIL)
+    early = study.ask()  # failed before choosing anything (lost its database): abandoned
+    study.tell(early, state=TrialState.FAIL)
+    died = study.ask()  # its worker died; the retry (below) counts instead
+    died.suggest_categorical("family", ["logreg", "decision_tree"])
+    died.set_user_attr("family", "logreg")
+    study.tell(died, state=TrialState.FAIL)
+    retry = study.ask()
+    retry.suggest_categorical("family", ["logreg", "decision_tree"])
+    search.optuna_storage(url).set_trial_system_attr(retry._trial_id, "failed_trial", died.number)
+    study.tell(retry, state=TrialState.FAIL)
+    trials = search.open_study(url, name).get_trials()
+    assert study_reader.counted(url, name) == search.counted(trials) == (3, 2)
+    f_url, f_name, _ = finished_study
+    assert study_reader.counted(f_url, f_name) == search.counted(search.open_study(f_url, f_name).get_trials())
