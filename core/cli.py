@@ -147,6 +147,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     url = st.resolve(args.storage)
     study = search.create_study(spec, url, args.study, n_trials=args.trials)
     print(f"study {study.study_name!r} in {st.mask(url)}")
+    if args.create_only:
+        print(f"created; start workers with: tradeoff worker --study {study.study_name} --storage <URL>")
+        return 0
     result = _run_with_bar(study.study_name, url, max_trials=None, timeout=args.timeout, quiet=args.quiet)
     _print_summary(study.study_name, url, result)
     return 0
@@ -317,6 +320,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--trials", type=int, help="the study's total trial budget (overrides the spec)")
     sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
     sp.add_argument("--sampler", help="nsga2, tpe, random or gp (overrides the spec)")
+    sp.add_argument("--create-only", action="store_true",
+                    help="create the study (or set its budget) and exit; start workers with `tradeoff worker`")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_search)
 
@@ -387,7 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
-        print("\ninterrupted: finished trials are kept; the running trial was marked failed.",
+        print("\ninterrupted: finished trials are kept; a trial that was running was abandoned "
+              "(marked failed, not counted, its budget slot given back).",
               file=sys.stderr)
         return EXIT_INTERRUPTED
 
