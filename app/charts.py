@@ -275,10 +275,13 @@ def class_balance(counts: Mapping[str, int], *, positive: str | None = None) -> 
     labels = [str(k) for k in counts]
     values = [int(v) for v in counts.values()]
     total = max(sum(values), 1)
-    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h",
+    fig = go.Figure(go.Bar(x=values, y=[f"{k} (positive)" if k == positive else k for k in labels],
+                           orientation="h",
                            marker_color=["#0072B2" if k == positive else "#A6BDD7" for k in labels],
                            text=[f"{v:,} ({v / total:.1%})" for v in values], textposition="auto"))
-    fig.update_layout(**_LAYOUT, height=60 + 40 * len(labels), xaxis_title="rows", showlegend=False)
+    # labels such as "0"/"1" must stay categories, not become a numeric axis
+    fig.update_layout(**_LAYOUT, height=120 + 50 * len(labels), xaxis_title="rows", showlegend=False,
+                      yaxis=dict(type="category", ticksuffix="  "))
     return fig
 
 
@@ -292,7 +295,8 @@ def group_bars(stats: pd.DataFrame, *, overall_rate: float | None = None) -> go.
                          text=[f"{v:.1%}" for v in stats["base_rate"]], textposition="auto"), row=1, col=2)
     if overall_rate is not None:
         fig.add_hline(y=overall_rate, line=dict(color="#333", dash="dot"), row=1, col=2,
-                      annotation_text=f"overall {overall_rate:.1%}")
+                      annotation_text=f"overall {overall_rate:.1%}", annotation_position="top left",
+                      annotation_yshift=8)
     fig.update_layout(**_LAYOUT, height=320, showlegend=False)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     return fig

@@ -7,6 +7,7 @@ filled) until it is saved as part of a study's spec; the Objectives page reads i
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,12 +41,10 @@ def prepare(path: str, ref: dict[str, Any], mtime: float = 0.0) -> Dataset:
 def store_upload(raw: bytes, name: str) -> dict[str, Any]:
     up = uploads.save(raw, name)
     return {"path": str(up.path), "name": up.original_name, "fingerprint": up.fingerprint,
-            "notes": up.notes, "rows": up.n_rows}
+            "notes": up.notes}
 
 
 def mtime(path: str) -> float:
-    from pathlib import Path
-
     p = core_data.DEMO_PATH if path == core_data.DEMO else Path(path)
     try:
         return p.stat().st_mtime
@@ -69,6 +68,29 @@ def index_of(options: list, value: Any, default: int | None = 0) -> int | None:
 
 def stored_ref() -> dict[str, Any] | None:
     return st.session_state.get(DATA_REF)
+
+
+def start_from(current: tuple[str, str] | None) -> dict[str, Any]:
+    """The column choices the page opens with: this session's, else the current study's data.
+
+    So a second browser opening ``?study=NAME`` sees that study's table and roles, not the demo;
+    a study on an uploaded table points at its stored Parquet file, offered as the upload.
+    """
+    chosen = stored_ref()
+    if chosen is not None or current is None:
+        return chosen or {}
+    from app import ui
+    from core.errors import UserInputError
+
+    try:
+        data = dict(ui.load_spec(*current).to_dict()["data"])
+    except UserInputError:
+        return {}
+    path = str(data.get("path", ""))
+    if path != core_data.DEMO and UPLOAD not in st.session_state and Path(path).is_file():
+        st.session_state[UPLOAD] = {"path": path, "name": Path(path).name,
+                                    "fingerprint": data.get("fingerprint") or "", "notes": []}
+    return data
 
 
 def ref_key(ref: DataRef) -> dict[str, Any]:

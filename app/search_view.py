@@ -20,6 +20,8 @@ from core import search, study_reader, workers
 from core.spec import Spec
 
 REMOTE_STALE_S = 15 * 60  # fallback when a row carries no ``lost`` flag (older workers)
+LAUNCH_ATTR = "app_launch"  # study user attribute: workers started from the Search page
+LAUNCH_GRACE_S = 90  # a launched worker needs a few seconds (imports) before it registers
 ENDED_STATES = ("finished", "interrupted", "failed")
 
 
@@ -106,6 +108,29 @@ class Status:
         return "not started" if self.done == 0 else "paused"
 
 
+def record_launch(study: Any, pids: list[int], now: float | None = None) -> None:
+    """Write the launch into the study, so every browser (and a reload) knows workers are coming."""
+    study.set_user_attr(LAUNCH_ATTR, {"at": now or time.time(), "host": socket.gethostname(),
+                                      "pids": [int(p) for p in pids]})
+
+
+def pending_pids(attrs: dict[str, Any], worker_rows: list[dict[str, Any]], now: float | None = None) -> list[int]:
+    """Workers launched from the app that have not registered yet and are still starting.
+
+    On this machine a launched process is checked by its id; a launch from another machine counts
+    for ``LAUNCH_GRACE_S`` seconds. Without this, a reload or a second browser in the seconds before
+    the workers register would show "not started" and offer to start them again.
+    """
+    launch = attrs.get(LAUNCH_ATTR) or {}
+    registered = {int(r["pid"]) for r in worker_rows if r.get("pid") and r.get("host") == launch.get("host")}
+    pids = [int(p) for p in launch.get("pids", []) if int(p) not in registered]
+    if not pids:
+        return []
+    if launch.get("host") == socket.gethostname():
+        return [p for p in pids if workers.alive(p)]
+    return pids if (now or time.time()) - float(launch.get("at", 0)) < LAUNCH_GRACE_S else []
+
+
 def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str, Any]],
            spec: Spec) -> Status:
     attrs = study_reader.study_attrs(url, name)
@@ -119,7 +144,7 @@ def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str,
                   started_at=float(started) if started is not None else None,
                   last_complete=None if last is None or pd.isna(last) else last.timestamp(),
                   cancelled=bool(attrs.get(search.ATTR_CANCEL)),
-                  live_workers=sum(worker_alive(r) for r in worker_rows))
+                  live_workers=sum(worker_alive(r) for r in worker_rows) + len(pending_pids(attrs, worker_rows)))
 
 
 def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -159,8 +184,11 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
                          "error": rows["error"].fillna("(no message)")})
 
 
-def local_pids(worker_rows: list[dict[str, Any]]) -> list[int]:
-    """Process ids of this machine's live workers (what "stop now" may signal)."""
+def local_pids(worker_rows: list[dict[str, Any]], attrs: dict[str, Any] | None = None) -> list[int]:
+    """Process ids of this machine's live workers, registered or still starting ("stop now")."""
     host = socket.gethostname()
-    return [int(r["pid"]) for r in worker_rows
-            if r.get("host") == host and r.get("pid") and worker_alive(r)]
+    pids = [int(r["pid"]) for r in worker_rows if r.get("host") == host and r.get("pid") and worker_alive(r)]
+    launch = (attrs or {}).get(LAUNCH_ATTR) or {}
+    if launch.get("host") == host:
+        pids += [p for p in pending_pids(attrs or {}, worker_rows) if p not in pids]
+    return pids

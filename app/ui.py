@@ -17,7 +17,8 @@ Public API (all safe to call from any page, with or without the router's sidebar
   (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
   the study again. Treat the result as read-only (copy before adding columns).
 - ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate).
-- ``trial_detail(url, name, number) -> dict`` — one trial's params and user attributes (cached).
+- ``trial_detail(url, name, number) -> dict`` — one finished trial's params and user attributes
+  (cached for good: Optuna never changes a finished trial).
 - ``list_study_names(url) -> list[str]`` — study names in storage (cached a few seconds).
 - ``show_error(err, where=None)`` — a readable message for a ``UserInputError`` (escaped), never a
   traceback. ``ErrorSlots`` places it next to the widget its ``field`` names.

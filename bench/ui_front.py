@@ -224,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     db = Path(args.home) / "ui_front.db"
     if args.rebuild and db.exists():
         db.unlink()
-    url = f"sqlite:///{db}"
+    from core import storage
+
+    url = storage.resolve(f"sqlite:///{db}")  # creates the folder
     os.environ["TRADEOFF_STORAGE"] = url
 
     import optuna

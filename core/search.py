@@ -482,7 +482,7 @@ def create_study(spec: Spec, url: str | None = None, name: str | None = None, *,
     spec = spec.with_fingerprint(ds.fingerprint)
     name = name or default_study_name(spec)
     storage = optuna_storage(url)
-    existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    existing = set(optuna.get_all_study_names(storage))  # summaries scan every trial: slow
     if name in existing:
         study = optuna.load_study(study_name=name, storage=storage)
         stored = study.user_attrs.get(ATTR_SPEC)
@@ -521,7 +521,7 @@ def load_spec(study: optuna.Study) -> Spec:
 def open_study(url: str | None, name: str) -> optuna.Study:
     url = st.resolve(url)
     storage = optuna_storage(url)
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    names = optuna.get_all_study_names(storage)
     if name not in names:
         listing = ", ".join(names) if names else "none yet"
         raise UserInputError(f"No study named {name!r} in {st.mask(url)}. Studies: {listing}.",

@@ -18,7 +18,7 @@ st.caption("Load the table the team wants a model for, then tell Tradeoff Room w
            "which columns describe people who must be treated fairly, and which one holds money.")
 
 slots = ui.ErrorSlots()
-prev = dv.stored_ref() or {}
+prev = dv.start_from(ui.current_study())
 SOURCES = ("Demo: ad conversions (20,000 impressions)", "Upload CSV or Parquet")
 source = st.radio("Source", SOURCES, horizontal=True, key="data_source",
                   index=0 if prev.get("path", core_data.DEMO) == core_data.DEMO else 1)
@@ -44,8 +44,7 @@ else:
         st.info("Upload a table with a header row and one row per case.", icon=":material/upload:")
         st.stop()
     path = upload["path"]
-    st.caption(f"Using **{ui.esc(upload['name'])}** ({upload['rows']:,} rows), stored as "
-               f"`{upload['fingerprint']}`.")
+    st.caption(f"Using **{ui.esc(upload['name'])}**, stored as `{ui.esc(upload['fingerprint'])}`.")
 
 mtime = dv.mtime(path)
 try:

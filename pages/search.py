@@ -8,11 +8,9 @@ import streamlit as st
 
 from app import charts, ui
 from app import search_view as sv
-from core import front, search, workers
+from core import front, search, study_reader, workers
 from core import objectives as obj
 from core.errors import UserInputError
-
-LAUNCHED = "_search_launched"  # {study: [pid, …]} started from this session (alive before they register)
 
 st.title("Search")
 url, name = ui.require_study()
@@ -25,17 +23,9 @@ st.caption(f"Study **{ui.esc(name)}** · objectives: {', '.join(ui.esc(obj.get(n
            "worker processes: switching pages, reloading or closing the browser does not stop it.")
 
 
-def _launched() -> list[int]:
-    return [p for p in st.session_state.get(LAUNCHED, {}).get(name, []) if workers.alive(p)]
-
-
 def _status() -> tuple[sv.Status, list[dict]]:
     rows = search.workers(url, name)
-    frame = ui.load_frame(url, name)
-    s = sv.status(url, name, frame, rows, spec)
-    registered = {int(r["pid"]) for r in rows if r.get("pid")}
-    s.live_workers += len(set(_launched()) - registered)
-    return s, rows
+    return sv.status(url, name, ui.load_frame(url, name), rows, spec), rows
 
 
 s, rows = _status()
@@ -49,24 +39,23 @@ start = c2.button("Start search", type="primary", icon=":material/play_arrow:", 
                   disabled=s.active or s.state == "finished")
 cancel = c3.button("Cancel", icon=":material/stop:", key="btn_cancel", disabled=not s.active,
                    help="Workers stop after their current trial; finished trials are kept.")
-registered = {int(r["pid"]) for r in rows if r.get("pid")}
-stop_now = c4.button("Stop now", icon=":material/cancel:", key="btn_stop",
-                     disabled=not (sv.local_pids(rows) or set(_launched()) - registered),
+local = sv.local_pids(rows, study_reader.study_attrs(url, name))
+stop_now = c4.button("Stop now", icon=":material/cancel:", key="btn_stop", disabled=not local,
                      help="Ends this machine's workers at once; their running trials are marked failed.")
 slot = st.empty()
 
 try:
     if start:
-        search.request_cancel(ui.open_study(url, name), False)
-        started = workers.start(name, url, int(n))
-        st.session_state.setdefault(LAUNCHED, {})[name] = [w.pid for w in started]
+        study = ui.open_study(url, name)
+        search.request_cancel(study, False)
+        sv.record_launch(study, [w.pid for w in workers.start(name, url, int(n))])
         st.rerun()
     if cancel:
         search.request_cancel(ui.open_study(url, name))
         st.rerun()
     if stop_now:
         search.request_cancel(ui.open_study(url, name))
-        for pid in set(sv.local_pids(rows)) | set(_launched()):
+        for pid in local:
             workers.stop(pid)
         time.sleep(0.5)
         st.rerun()
@@ -124,7 +113,10 @@ def live() -> None:
             st.dataframe(fails, hide_index=True)
     st.subheader("Workers")
     table = sv.workers_table(rows)
-    st.dataframe(table, hide_index=True) if len(table) else st.caption("No worker has joined yet.")
+    if len(table):
+        st.dataframe(table, hide_index=True)
+    else:
+        st.caption("No worker has joined yet.")
 
 
 live()

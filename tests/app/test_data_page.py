@@ -87,3 +87,15 @@ def test_sensitive_intersections_and_a_refused_sensitive_column(demo_frame):
     errors = [e.value for e in at.columns[1].error]  # under the sensitive picker, not elsewhere
     assert errors and "at most 50" in errors[0]
     assert not at.columns[0].error and not at.metric
+
+
+def test_a_new_browser_on_a_study_sees_that_studys_data(small_csv):
+    from core import search
+    from tests.app.helpers import synthetic_study
+
+    synthetic_study(search.st.resolve(None), "theirs", small_csv, [])
+    at = run_page("data", study="theirs")
+    assert at.radio(key="data_source").value == "Upload CSV or Parquet"
+    assert at.selectbox(key="data_target").value == "converted"
+    assert at.multiselect(key="data_sensitive").value == ["age_band"]
+    assert {m.label: m.value for m in at.metric}["Rows"] == "1,500"

@@ -54,8 +54,11 @@ def test_start_watch_and_cancel_a_real_worker(small_csv):
     at.number_input(key="search_n_workers").set_value(1).run()
     at.button(key="btn_start").click().run()
     assert_ok(at)
-    pids = at.session_state["_search_launched"]["live"]
+    launch = study_reader.study_attrs(url, "live")["app_launch"]  # every browser can see the launch
+    pids = launch["pids"]
     assert len(pids) == 1
+    fresh = run_page("search", study="live")  # a reload before the worker registered: not "not started"
+    assert fresh.button(key="btn_start").disabled
     try:
         assert at.button(key="btn_start").disabled and not at.button(key="btn_cancel").disabled
         deadline = time.time() + 120

@@ -85,6 +85,18 @@ def test_worker_liveness_local_and_remote():
     assert table.iloc[0]["last seen (s ago)"] == 2 and bool(table.iloc[0]["alive"])
 
 
+def test_launched_workers_count_until_they_register():
+    me = socket.gethostname()
+    attrs = {sv.LAUNCH_ATTR: {"at": 1000.0, "host": me, "pids": [os.getpid(), 2**22 + 54321]}}
+    assert sv.pending_pids(attrs, []) == [os.getpid()]  # the other pid is no process here
+    assert sv.pending_pids(attrs, [{"pid": os.getpid(), "host": me}]) == []  # registered: counted there
+    remote = {sv.LAUNCH_ATTR: {"at": 1000.0, "host": "elsewhere", "pids": [7, 8]}}
+    assert sv.pending_pids(remote, [], now=1000.0 + sv.LAUNCH_GRACE_S - 1) == [7, 8]
+    assert sv.pending_pids(remote, [], now=1000.0 + sv.LAUNCH_GRACE_S + 1) == []
+    assert sv.pending_pids({}, []) == []
+    assert sv.local_pids([], attrs) == [os.getpid()] and sv.local_pids([], remote) == []
+
+
 def test_status_progress_eta_and_states():
     s = sv.Status(done=5, failed=1, running=1, budget=20, timeout_s=None, started_at=1000.0,
                   last_complete=1040.0, cancelled=False, live_workers=2, now=1050.0)

@@ -168,6 +168,10 @@ def test_meeting_flow_in_chromium(server):
             _commit(page, "Local worker processes", role="spinbutton", value="2")
             page.get_by_role("button", name="Start search").click()
             page.get_by_text(re.compile(r"Running|Search finished")).first.wait_for(timeout=60_000)
+            page.reload()  # a reload starts a new session: the study comes back from the address
+            page.get_by_text(re.compile(r"of 4 trials")).first.wait_for(timeout=60_000)
+            assert page.get_by_role("button", name="Start search").is_disabled() or \
+                page.get_by_text("Search finished").count() > 0  # the search was not restarted
             second_ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
             second = second_ctx.new_page()
             second.goto(page.url)
