@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-repeats", type=int, default=100)
     ap.add_argument("--sampler", default="nsga2")
     ap.add_argument("--storage", default=None)
+    ap.add_argument("--sqlite-synchronous", choices=("default", "NORMAL"), default="default",
+                    help="NORMAL: try SQLite's synchronous=NORMAL (WAL: no fsync per commit) for this "
+                         "run only, to measure what that change to core/search.py would save")
     args = ap.parse_args(argv)
     sensitive = tuple(args.sensitive or (DEMO_SENSITIVE if args.data == DEMO else ()))
     objectives = ("roc_auc", "latency_p95_ms") + (("dp_diff",) if sensitive else ())
@@ -66,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
                 budget=Budget(n_trials=args.trials), sampler=args.sampler, seed=0,
                 validation=Validation(max_train_rows=args.max_train_rows,
                                       latency_repeats=args.latency_repeats))
+    if args.sqlite_synchronous == "NORMAL" and url.startswith("sqlite"):
+        import sqlalchemy as sa
+
+        engine = search.optuna_storage(url).engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _normal(dbapi_con, _record) -> None:  # noqa: ANN001
+            dbapi_con.execute("PRAGMA synchronous=NORMAL")
+
+        engine.dispose()  # new connections get the pragma
     study = search.create_study(spec, url, f"overhead-{stamp}")
     t0 = time.perf_counter()
     search.run(study.study_name, url)
@@ -87,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     def ms(a: np.ndarray) -> str:
         return f"median {np.median(a) * 1000:7.1f}  mean {np.mean(a) * 1000:7.1f}  max {np.max(a) * 1000:7.1f} ms"
 
-    print(f"{len(done)} complete trials ({len(trials) - len(done)} other) of {spec.families}; storage {url}")
+    print(f"{len(done)} complete trials ({len(trials) - len(done)} other) of {spec.families}; storage {url}; "
+          f"SQLite synchronous: {args.sqlite_synchronous}")
     print(f"search.run wall time {run_wall:.1f} s; first start → last completion {span:.1f} s")
     print(f"evaluate total per trial      {ms(ev)}")
     for k, v in parts.items():

@@ -40,14 +40,14 @@ sys.path.insert(0, str(ROOT))
 METHODS = ("ours", "optuna", "random")
 
 
-def _spec(args: argparse.Namespace, seed: int):
+def _spec(args: argparse.Namespace, seed: int, sampler: str = "nsga2"):
     from core.spec import Budget, DataRef, Objective, Spec, Validation
 
     return Spec(
         data=DataRef(path=args.data, target=args.target, sensitive=tuple(args.sensitive or ()),
                      value_column=args.value),
         objectives=tuple(Objective(n) for n in args.objectives),
-        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials), sampler="nsga2",
+        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials), sampler=sampler,
         seed=seed, validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows,
                                          latency_repeats=args.latency_repeats))
 
@@ -87,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", default="", help="comma-separated (default: all)")
     ap.add_argument("--max-train-rows", type=int, default=2000)
     ap.add_argument("--cv-folds", type=int, default=3)
-    ap.add_argument("--latency-repeats", type=int, default=60)
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--latency-repeats", type=int, default=100)
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help="comma-separated from ours, optuna, random; 'ours:tpe' runs our search with "
+                         "another spec sampler (nsga2, tpe, random, gp)")
+    ap.add_argument("--sampler", default="nsga2", help="the spec's sampler for 'ours' (default nsga2)")
     ap.add_argument("--storage", default=None, help="SQLAlchemy URL (default: a new SQLite file in var/bench)")
     args = ap.parse_args(argv)
     if args.data == DEMO:
@@ -125,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         for method in order:
             name = f"{method}-s{seed}-{stamp}"
             t0 = time.perf_counter()
-            if method == "ours":
-                run_ours(spec, url, name)
+            if method == "ours" or method.startswith("ours:"):
+                sampler = method.split(":", 1)[1] if ":" in method else args.sampler
+                run_ours(_spec(args, seed, sampler).with_fingerprint(ds.fingerprint), url,
+                         name.replace(":", "-"))
+                name = name.replace(":", "-")
             elif method == "optuna":
                 run_plain(spec, url, name, optuna.samplers.NSGAIISampler(seed=seed), ds, train_idx, test_idx)
             elif method == "random":
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
             names[(method, seed)] = name
             wall[(method, seed)] = time.perf_counter() - t0
-            print(f"  seed {seed} {method:<6} done in {wall[(method, seed)]:.0f} s", flush=True)
+            print(f"  seed {seed} {method:<9} done in {wall[(method, seed)]:.0f} s", flush=True)
 
     frames = {}
     for key, name in names.items():
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nhypervolume (normalised with bounds from all {len(union)} trials, reference point {front.REF}; "
           f"max {front.REF ** len(args.objectives):.3f})")
-    header = f"{'seed':>4}  {'method':<7}" + "".join(f"{'@' + str(n):>9}" for n in checkpoints) + \
+    header = f"{'seed':>4}  {'method':<9}" + "".join(f"{'@' + str(n):>9}" for n in checkpoints) + \
         f"{'failed':>8}{'time s':>8}"
     print(header)
     table: dict[str, dict[int, list[float]]] = {m: {n: [] for n in checkpoints} for m in methods}
@@ -165,21 +171,23 @@ def main(argv: list[str] | None = None) -> int:
             for n, v in zip(checkpoints, vals):
                 table[m][n].append(v)
             failed = int((fr["state"] == "FAIL").sum())
-            print(f"{seed:>4}  {m:<7}" + "".join(f"{v:9.4f}" for v in vals) + f"{failed:>8}"
+            print(f"{seed:>4}  {m:<9}" + "".join(f"{v:9.4f}" for v in vals) + f"{failed:>8}"
                   f"{wall[(m, seed)]:8.0f}")
     print("mean  " + " " * 7)
     for m in methods:
-        print(f"{'':>4}  {m:<7}" + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints) +
+        print(f"{'':>4}  {m:<9}" + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints) +
               "   ± " + f"{np.std(table[m][args.trials], ddof=1) if args.seeds > 1 else 0.0:.4f} (sd @{args.trials})")
-    if "ours" in methods:
+    mine = [m for m in methods if m == "ours" or m.startswith("ours:")]
+    if mine:
         print(f"\nratios at {args.trials} trials (mean of ours / mean of other; per-seed ratios in brackets):")
+    for m in mine:
         for other, goal in (("optuna", 1.00), ("random", 1.05)):
             if other not in methods:
                 continue
-            ours, theirs = np.array(table["ours"][args.trials]), np.array(table[other][args.trials])
+            ours, theirs = np.array(table[m][args.trials]), np.array(table[other][args.trials])
             ratio = ours.mean() / theirs.mean() if theirs.mean() > 0 else math.inf
             per_seed = ", ".join(f"{o / t:.3f}" if t > 0 else "inf" for o, t in zip(ours, theirs))
-            print(f"  ours / {other:<6} = {ratio:.3f}  [{per_seed}]  goal ≥ {goal:.2f}: "
+            print(f"  {m} / {other:<6} = {ratio:.3f}  [{per_seed}]  goal ≥ {goal:.2f}: "
                   f"{'met' if ratio >= goal else 'MISSED'}")
     return 0
 

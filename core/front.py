@@ -24,7 +24,7 @@ from core.spec import Objective, Spec
 
 REF = 1.1
 BASE_COLUMNS = ["number", "state", "family", "family_class", "threshold", "error", "datetime_start",
-                "datetime_complete", "duration_s", "params", "feasible"]
+                "datetime_complete", "duration_s", "params", "retry_of", "feasible"]
 
 
 def trials_frame(trials: Iterable[FrozenTrial], spec: Spec | None = None) -> pd.DataFrame:

@@ -20,11 +20,14 @@ ranked with Spearman ρ ≈ 0.0–0.7 by wall time (see ``bench/latency_stabilit
 2. CPU time itself still varies ±30 % with contention (caches, frequency, the host). So every
    second call to the measured pipeline is followed by a call to a fixed *reference pipeline*
    (impute + scale + one-hot + logistic regression on a small synthetic frame), and each measured
-   call's time is divided by the median of the 8 reference calls nearest to it in time, then
-   multiplied by ``REFERENCE_MS``, the reference's cost on the machine the numbers are quoted for.
-   A figure thus reads "ms on the reference machine", stays comparable across time, workers and
-   machines, and ranks repeatably (round-to-round p50 differences ~1 % instead of ~10–40 %, with
-   the machine at load 6 on 2 cores). The price: measuring takes 1.5× the calls.
+   call's time is divided by the mean of the two reference calls nearest to it in time (the one
+   just before and just after), then multiplied by ``REFERENCE_MS``, the reference's cost on the
+   machine the numbers are quoted for. A figure thus reads "ms on the reference machine", stays
+   comparable across time, workers and machines, and ranks repeatably (round-to-round p50
+   differences ~1–2 % instead of ~10–40 %, with the machine at load 6 on 2 cores). Pairing each
+   call with its immediate neighbours matters most for the tail: a burst of contention that slows a
+   call slows the reference calls beside it too, so p95 ranked with ρ ≈ 0.9 this way against
+   ≈ 0.6–0.7 with a wider window of 8 reference calls. The price: measuring takes 1.5× the calls.
 
 ``REFERENCE_MS`` defaults to the reference pipeline's median CPU time measured on the project's
 2-vCPU AMD EPYC development VM (Python 3.12, scikit-learn 1.9, pandas 3.1); set
@@ -52,7 +55,7 @@ from threadpoolctl import threadpool_limits
 
 N_BLOCKS = 5
 PAIR = 2              # measured calls between two reference calls
-REF_WINDOW = 8        # reference calls (nearest in time) that scale each measured call
+REF_WINDOW = 2        # reference calls (nearest in time: the one before and after) per measured call
 REFERENCE_MS_DEFAULT = 3.0
 ENV_REFERENCE = "TRADEOFF_LATENCY_REFERENCE_MS"
 NAN = float("nan")

@@ -130,3 +130,11 @@ def test_real_study_frame_and_rechosen_objectives(finished_study):
         assert sorted(pf["number"].tolist()) == sorted(_dominated_by_brute_force(done, names)), names
     hv = front.current_hypervolume(frame, spec)
     assert 0 < hv <= 1.1 ** 3
+
+
+def test_empty_study_gives_an_empty_frame_with_every_column():
+    frame = front.trials_frame([])
+    assert frame.empty
+    assert set(front.BASE_COLUMNS) <= set(frame.columns) and set(obj.REGISTRY) <= set(frame.columns)
+    assert front.front(frame, NAMES).empty
+    assert front.hypervolume_history(frame, NAMES).empty

@@ -8,72 +8,29 @@ page is saved under ``artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
+
 STUDY = "e2e-demo"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
 def server(tmp_path):
     """``streamlit run app/main.py`` on an empty SQLite database under a temporary data directory."""
     home = tmp_path / "home"
-    env = dict(os.environ, TRADEOFF_HOME=str(home), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    env.pop("TRADEOFF_STORAGE", None)
-    port = _free_port()
-    log_path = tmp_path / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    url = f"sqlite:///{home / 'tradeoff.db'}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + log_path.read_text())
-            time.sleep(0.3)
-        yield base, f"sqlite:///{home / 'tradeoff.db'}"
+        with serve(tmp_path, {"TRADEOFF_HOME": str(home)}) as base:
+            yield base, url
     finally:
-        _stop_workers(f"sqlite:///{home / 'tradeoff.db'}")
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        _stop_workers(url)
 
 
 def _stop_workers(url: str) -> None:
@@ -124,7 +81,7 @@ def test_meeting_flow_in_chromium(server):
 
     base, url = server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         try:
             ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
             page = ctx.new_page()

@@ -7,66 +7,23 @@ bootstraps, so the wait for the verdict is generous.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-SHOT = ROOT / "artifacts" / "screenshots" / "compare.png"
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin"),
-]
+SHOT = SHOTS / "compare.png"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on the finished study (the page only reads it)."""
     url, name, _ = finished_study
-    env = dict(os.environ, TRADEOFF_STORAGE=url, TRADEOFF_HOME=str(tmp_path / "home"))
-    port = _free_port()
-    log_path = tmp_path / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + log_path.read_text())
-            time.sleep(0.3)
+    with serve(tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")},
+               start_timeout=60) as base:
         yield base, name
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_compare_page_shows_the_verdict(server):
@@ -74,7 +31,7 @@ def test_compare_page_shows_the_verdict(server):
 
     base, study = server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2400})
             page.goto(f"{base}/compare?study={study}")

@@ -6,71 +6,27 @@ Debian's /usr/bin/chromium with two browser contexts (two separate sessions, lik
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.core.test_decide import copy_study
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-SHOT = ROOT / "artifacts" / "screenshots" / "decide.png"
+SHOT = SHOTS / "decide.png"
 COMMENT = "<b>x</b> **y**"
 LIVE_MS = 8_000  # polling every 2 s: a change must show within a few seconds, no reload
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on a private copy of the study; yields (base_url, study)."""
     url, name, _ = finished_study
-    env = dict(os.environ, TRADEOFF_STORAGE=copy_study(url, tmp_path / "study.db"),
-               TRADEOFF_HOME=str(tmp_path / "home"))
-    port = _free_port()
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
+    env = {"TRADEOFF_STORAGE": copy_study(url, tmp_path / "study.db"), "TRADEOFF_HOME": str(tmp_path / "home")}
+    with serve(tmp_path, env, start_timeout=60) as base:
         yield base, name
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _enter(page, base: str, study: str, name: str, button: str) -> None:
@@ -85,7 +41,7 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
 
     base, study = server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         try:
             alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
