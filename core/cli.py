@@ -11,6 +11,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import math
 import signal
 import sys
@@ -282,8 +283,13 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     root = Path(__file__).resolve().parents[1]
     cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app" / "main.py"),
-           "--server.port", str(args.port), "--server.headless", "true" if args.headless else "false"]
-    return subprocess.call(cmd, cwd=root)
+           "--server.port", str(args.port)]
+    print(f"Tradeoff Room on http://localhost:{args.port} (data in {st.home()}; Ctrl-C stops the app, "
+          "not running searches)", flush=True)
+    # the app runs from the project folder (for .streamlit/config.toml) but keeps the data directory
+    # of the folder it was started from, so `tradeoff demo` and `tradeoff app` there share a database
+    env = dict(os.environ, TRADEOFF_HOME=str(st.home()))
+    return subprocess.call(cmd, cwd=root, env=env)
 
 
 # -- parser -----------------------------------------------------------------------------------------
@@ -355,7 +361,6 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("app", help="start the Streamlit app")
     sp.add_argument("--port", type=int, default=8501)
-    sp.add_argument("--headless", action="store_true")
     sp.set_defaults(func=cmd_app)
 
     for module in _EXTENSIONS:
