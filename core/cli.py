@@ -53,11 +53,12 @@ def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: 
                positive: str | None = None, objectives: Sequence[str] | None = None,
                families: Sequence[str] | None = None, trials: int | None = None,
                timeout: float | None = None, sampler: str = "nsga2", seed: int = 0,
-               limits: dict[str, str] | None = None, exclude: Sequence[str] = ()) -> Any:
+               limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
+               validation: Any = None) -> Any:
     """A spec with sensible defaults for a data file, validated against the data itself."""
     from core import value as value_mod
     from core.data import load_dataset
-    from core.spec import Budget, DataRef, Objective, Spec
+    from core.spec import Budget, DataRef, Objective, Spec, Validation
 
     ref = DataRef(path=data, target=target, positive_label=positive, sensitive=tuple(sensitive),
                   value_column=value, exclude=tuple(exclude))
@@ -75,6 +76,7 @@ def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: 
         trials = 60
     return Spec(data=ref, objectives=objs, families=tuple(families or ()),
                 budget=Budget(n_trials=trials, timeout_s=timeout), sampler=sampler, seed=seed,
+                validation=validation or Validation(),
                 value_model=value_mod.default_value_model(ds)).with_fingerprint(ds.fingerprint)
 
 
@@ -264,10 +266,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core import families as fam
     from core import search
     from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE
+    from core.spec import Validation
 
     spec = build_spec(DEMO, DEMO_TARGET, sensitive=DEMO_SENSITIVE, value=DEMO_VALUE,
                       objectives=["roc_auc", "latency_p95_ms", "dp_diff"],
-                      families=fam.FAST_FAMILIES if args.fast else None, trials=args.trials, seed=args.seed)
+                      families=fam.FAST_FAMILIES if args.fast else None, trials=args.trials, seed=args.seed,
+                      # --fast is a quick look: a 5,000-row training sample keeps a trial to seconds
+                      validation=Validation(max_train_rows=5000) if args.fast else None)
     url = st.resolve(args.storage)
     default_name = f"demo-{args.trials}-{'fast' if args.fast else 'all'}" + (f"-s{args.seed}" if args.seed else "")
     study = search.create_study(spec, url, args.study or default_name)
@@ -355,7 +360,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--trials", type=int, default=12)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--study")
-    sp.add_argument("--fast", action="store_true", help="only fast families")
+    sp.add_argument("--fast", action="store_true", help="only fast families, trained on a 5,000-row sample")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_demo)
 

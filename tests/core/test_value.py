@@ -102,3 +102,15 @@ def test_every_combination_of_outcomes_is_priced():
     for yt, yp in itertools.product([0, 1], repeat=2):
         v = row_values(np.array([yt]), np.array([yp]), VM)[0]
         assert v == {(1, 1): 10.0, (0, 1): -2.0, (1, 0): -1.0, (0, 0): 0.5}[(yt, yp)]
+
+
+def test_the_cut_never_selects_everyone_or_no_one():
+    """A tree gives many rows exactly 0; selecting everyone may pay more, but decides nothing."""
+    y = np.array([0, 1, 0, 0, 1, 1, 0, 1, 1, 1])
+    p = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.6, 0.6, 0.8, 0.8, 0.9])
+    vm = ValueModel(value_tp=10.0, value_fp=-1.0)  # a positive pays ten false alarms
+    t = tune_threshold(y, p, vm)
+    assert row_values(y, p >= 0, vm).sum() > row_values(y, p >= t, vm).sum()  # 'everyone' pays more…
+    assert 0.0 < t <= 0.6 and set(np.flatnonzero(p >= t)) == {5, 6, 7, 8, 9}  # …the best real cut
+    assert tune_threshold(y, np.full(10, 0.3), vm) == 0.5  # constant scores: nothing to cut
+    assert 0.0 < tune_threshold(y, np.where(p > 0, 1.0, 0.0), ValueModel(value_tp=1.0, value_fp=-100.0)) < 1.0
