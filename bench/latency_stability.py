@@ -45,6 +45,7 @@ def configurations(n: int, seed: int) -> list[tuple[str, dict]]:
 
 def main(argv: list[str] | None = None) -> int:
     from scipy.stats import spearmanr
+    from threadpoolctl import threadpool_limits
 
     from core import latency
     from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE, load_dataset, split
@@ -65,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     configs = configurations(args.configs, args.seed)
     pipes = []
     t0 = time.perf_counter()
-    for family, params in configs:
-        pipes.append(make_pipeline(family, params, ds, args.seed).fit(ds.X.iloc[train], ds.y[train]))
+    with threadpool_limits(limits=1):  # fit as evaluate() does
+        for family, params in configs:
+            pipes.append(make_pipeline(family, params, ds, args.seed).fit(ds.X.iloc[train], ds.y[train]))
     print(f"fitted {len(pipes)} configurations in {time.perf_counter() - t0:.1f} s; "
           f"{args.repeats} single-row calls per measurement")
 
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     cvs = np.array([rounds[r][i].cv for r in (0, 1) for i in idx])
     rho50 = float(spearmanr(p50[0], p50[1]).statistic)
     rho95 = float(spearmanr(p95[0], p95[1]).statistic)
+    wall50 = [np.array([rounds[r][i].wall_p50_ms for i in idx]) for r in (0, 1)]
+    rho_wall = float(spearmanr(wall50[0], wall50[1]).statistic)
 
     print(f"\n{'#':>2}  {'family':<14} {'p50 r1':>8} {'p50 r2':>8} {'p95 r1':>8} {'p95 r2':>8} "
           f"{'CV r1':>6} {'CV r2':>6}")
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median CV reported by the harness:        {med_cv:.2%}  (goal <= 5 %) "
           f"{'OK' if med_cv <= 0.05 else 'MISSED'}")
     print(f"median |p50 r1 - p50 r2| / p50:           {float(np.median(rel)):.2%}")
+    wall_rel = np.abs(wall50[0] - wall50[1]) / np.minimum(wall50[0], wall50[1])
+    print(f"for comparison, plain wall-clock p50 of the same calls: rho {rho_wall:.3f}, median "
+          f"|r1 - r2| / p50 {float(np.median(wall_rel)):.2%}; machine slowdown (reference now / "
+          f"REFERENCE_MS) {np.median([rounds[r][i].ref_ratio for r in (0, 1) for i in idx]):.2f}×")
     return 0
 
 
