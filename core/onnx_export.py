@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import gc
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -227,24 +226,6 @@ def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: l
 
 # -- latency ----------------------------------------------------------------------------------------
 
-def _time_calls(fn: Callable[[Any], Any], rows: list, repeats: int, warmup: int) -> np.ndarray:
-    for i in range(warmup):
-        fn(rows[i % len(rows)])
-    out = np.empty(repeats)
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        for i in range(repeats):
-            row = rows[i % len(rows)]
-            t0 = time.perf_counter_ns()
-            fn(row)
-            out[i] = time.perf_counter_ns() - t0
-    finally:
-        if gc_was:
-            gc.enable()
-    return out / 1e6
-
-
 def _summary(times_ms: np.ndarray) -> dict[str, float]:
     return {"p50_ms": float(np.percentile(times_ms, 50)), "p95_ms": float(np.percentile(times_ms, 95)),
             "p99_ms": float(np.percentile(times_ms, 99)), "mean_ms": float(times_ms.mean()),
@@ -269,8 +250,10 @@ def compare_latency(pipeline: Any, sess: Any, X: pd.DataFrame, numeric: list[str
     per = max(repeats // blocks, 5)
     with threadpool_limits(limits=1):
         for b in range(blocks):
-            sk.append(_time_calls(pipeline.predict_proba, df_rows, per, warmup if b == 0 else 2))
-            ox.append(_time_calls(lambda feed: sess.run([OUTPUT], feed), feeds, per, warmup if b == 0 else 2))
+            sk.append(latency_mod.time_calls(pipeline.predict_proba, df_rows, per, warmup if b == 0 else 2,
+                                             clock=time.perf_counter_ns))
+            ox.append(latency_mod.time_calls(lambda feed: sess.run([OUTPUT], feed), feeds, per,
+                                             warmup if b == 0 else 2, clock=time.perf_counter_ns))
     return _summary(np.concatenate(sk)), _summary(np.concatenate(ox))
 
 
