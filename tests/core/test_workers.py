@@ -96,8 +96,14 @@ def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(ur
 
     ts = _trials(url, "local")
     stopped = next(t for t in ts if t.number == trial.number)
-    assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"] is True
-    assert "SIGTERM" in stopped.user_attrs["error"]
+    # On a busy machine the fit may end between our look and the signal: then the worker must stop
+    # cleanly *between* trials, with that trial complete; otherwise the trial is abandoned.
+    in_fit = stopped.state != TrialState.COMPLETE
+    if in_fit:
+        assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"] is True
+        assert "SIGTERM" in stopped.user_attrs["error"]
+    else:
+        assert {"metrics", "test_metrics", "groups_test"} <= set(stopped.user_attrs)
     # the abandoned trial gave its slot back: the other worker ran the budget to exactly 6
     assert search.counted(ts) == (6, 0)
     assert sum(t.state == TrialState.COMPLETE for t in ts) == 6
@@ -114,7 +120,10 @@ def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(ur
     assert rows[pid]["state"] == "interrupted" and "SIGTERM" in rows[pid]["message"]
     assert rows[other.pid]["state"] == "finished" and rows[other.pid]["trials_done"] >= 1
     log = next(w.log for w in started if w.pid == pid).read_text()
-    assert "interrupted: trial" in log and "budget slot given back" in log
+    if in_fit:
+        assert "interrupted: trial" in log and "budget slot given back" in log
+    else:
+        assert "interrupted between trials" in log
     assert "Traceback" not in log
 
 
