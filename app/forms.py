@@ -20,7 +20,7 @@ from core import data as core_data
 from core import families as fam
 from core import objectives as obj
 from core import value as core_value
-from core.spec import Budget, DataRef, Objective, Spec, Validation, ValueModel
+from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation, ValueModel
 
 PREFIX = "obj_"
 SOURCE = "_obj_source"
@@ -40,8 +40,8 @@ VALUE_HELP = {
 VALUE_LABELS = {"value_tp": "Correct 'yes' (€)", "value_fp": "Wrong 'yes' (€)", "value_fn": "Missed 'yes' (€)",
                 "value_tn": "Correct 'no' (€)", "conversion_loss_per_100ms": "Conversions lost / +100 ms",
                 "vcpu_hour_price": "vCPU-hour price (€)"}
-SAMPLER_HELP = {"nsga2": "NSGA-II: genetic, good default for 2–3 objectives",
-                "tpe": "TPE (multivariate): sample-efficient for small budgets",
+SAMPLER_HELP = {"tpe": "TPE (multivariate): the default, sample-efficient for meeting-sized budgets",
+                "nsga2": "NSGA-II: genetic, for budgets of several hundred trials",
                 "random": "Random: a baseline, no model of the space",
                 "gp": "Gaussian process (needs PyTorch)"}
 BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")
@@ -132,7 +132,7 @@ def init_all(d: dict[str, Any]) -> None:
     init("obj_budget_kind", BUDGET_KINDS[kind])
     init("obj_trials", int(b.get("n_trials") or 60))
     init("obj_minutes", float(b["timeout_s"]) / 60 if b.get("timeout_s") else 10.0)
-    init("obj_sampler", d.get("sampler", "nsga2"))
+    init("obj_sampler", d.get("sampler", DEFAULT_SAMPLER))
     init("obj_seed", int(d.get("seed", 0)))
     v = d.get("validation") or {}
     init("obj_cv", int(v.get("cv_folds", 3)))

@@ -4,16 +4,25 @@ For each seed, on the same data, split, families, objectives and objective funct
 (``core.search.make_objective``: the same fits and measurements), three searches of N trials each:
 
 - **ours**: ``core.search`` exactly as ``tradeoff search`` runs it: the spec's sampler from
-  ``make_sampler`` (NSGA-II with a budget-sized population) and the per-family warm start of
+  ``make_sampler`` (the default: multivariate TPE; ``--sampler nsga2`` for NSGA-II with a
+  budget-sized population) and the per-family warm start of
   ``create_study``, through ``search.run``;
 - **optuna**: ``optuna.samplers.NSGAIISampler(seed=seed)`` with Optuna's default settings, no warm
   start;
 - **random**: ``optuna.samplers.RandomSampler(seed=seed)``.
 
 The order of the three rotates from seed to seed, so a slow drift of the machine does not favour one.
-Hypervolume uses one normalisation for every run (``core.front``): objectives as losses, min–max
-scaled with bounds from the union of all finished trials of all runs, reference point 1.1 in every
-coordinate. Printed: hypervolume after N/3, 2N/3 and N trials per run, the mean over seeds, and the
+Hypervolume is printed under two normalisations (``core.front``), the same for every method:
+objectives as losses, min–max scaled, reference point 1.1 in every coordinate, with bounds either
+
+- **front** (the headline): the ideal and nadir point of the pooled Pareto front of all methods of
+  that seed (each seed has its own split, so its own front): the usual normalisation in the
+  multi-objective literature; it measures how much of the best known front each method found;
+- **range**: the min and max of every finished trial of every run, as this benchmark printed
+  before; one slow or poor trial stretches an axis, so most of the volume is easy and methods
+  differ by a few per cent at most.
+
+``--analyse STAMP --storage URL`` re-reads an earlier run's studies without fitting anything. Printed: hypervolume after N/3, 2N/3 and N trials per run, the mean over seeds, and the
 ratios ours / optuna and ours / random (goal on the demo, 3 objectives, 60 trials: ≥ 1.00× and
 ≥ 1.05×).
 
@@ -40,14 +49,14 @@ sys.path.insert(0, str(ROOT))
 METHODS = ("ours", "optuna", "random")
 
 
-def _spec(args: argparse.Namespace, seed: int, sampler: str = "nsga2"):
-    from core.spec import Budget, DataRef, Objective, Spec, Validation
+def _spec(args: argparse.Namespace, seed: int, sampler: str | None = None):
+    from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
 
     return Spec(
         data=DataRef(path=args.data, target=args.target, sensitive=tuple(args.sensitive or ()),
                      value_column=args.value),
         objectives=tuple(Objective(n) for n in args.objectives),
-        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials), sampler=sampler,
+        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials), sampler=sampler or DEFAULT_SAMPLER,
         seed=seed, validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows,
                                          latency_repeats=args.latency_repeats))
 
@@ -91,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(METHODS),
                     help="comma-separated from ours, optuna, random; 'ours:tpe' runs our search with "
                          "another spec sampler (nsga2, tpe, random, gp)")
-    ap.add_argument("--sampler", default="nsga2", help="the spec's sampler for 'ours' (default nsga2)")
+    ap.add_argument("--sampler", default=None, help="the spec's sampler for 'ours' (default: the spec's default)")
+    ap.add_argument("--analyse", metavar="STAMP", default=None,
+                    help="re-read the studies of an earlier run (its time stamp, with --storage) instead "
+                         "of running new searches")
     ap.add_argument("--storage", default=None, help="SQLAlchemy URL (default: a new SQLite file in var/bench)")
     args = ap.parse_args(argv)
     if args.data == DEMO:
@@ -105,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = args.analyse or time.strftime("%Y%m%d-%H%M%S")
+    if args.analyse and not args.storage:
+        ap.error("--analyse needs the --storage of that run")
     if args.storage:
         url = args.storage
     else:
@@ -127,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         order = methods[seed % len(methods):] + methods[: seed % len(methods)]
         for method in order:
             name = f"{method}-s{seed}-{stamp}"
+            if args.analyse:
+                names[(method, seed)] = name.replace(":", "-")
+                continue
             t0 = time.perf_counter()
             if method == "ours" or method.startswith("ours:"):
                 sampler = method.split(":", 1)[1] if ":" in method else args.sampler
@@ -149,47 +166,68 @@ def main(argv: list[str] | None = None) -> int:
         frames[key] = front.trials_frame(study.get_trials(deepcopy=False), spec0).sort_values("number")
     import pandas as pd
 
-    union = pd.concat(list(frames.values()), ignore_index=True)
-    b = front.bounds(union, args.objectives)
     checkpoints = sorted({max(1, args.trials // 3), max(1, 2 * args.trials // 3), args.trials})
+    per_seed_union = {seed: pd.concat([frames[(m, seed)] for m in methods], ignore_index=True)
+                      for seed in range(args.seeds)}
+    everything = pd.concat(list(frames.values()), ignore_index=True)
+    everything = everything[everything["state"] == "COMPLETE"]
+    global_range = front.bounds(everything, args.objectives)
+    normalisations = (
+        ("front", "bounds: ideal and nadir of the pooled Pareto front of all methods, per seed "
+                  "(core.front.front_bounds)",
+         {seed: front.front_bounds(u, args.objectives) for seed, u in per_seed_union.items()}),
+        ("range", f"bounds: min and max over all {len(everything)} trials of all seeds "
+                  "(core.front.bounds; the figure this benchmark printed before)",
+         {seed: global_range for seed in range(args.seeds)}),
+    )
+    print(f"\nhypervolume, reference point {front.REF} in every coordinate "
+          f"(max {front.REF ** len(args.objectives):.3f}), two normalisations:")
+    for label, what, b_of in normalisations:
+        print(f"\n[{label}] {what}")
+        table = _table(frames, methods, args, checkpoints, b_of, wall)
+        _ratios(table, methods, args.trials, label)
+    return 0
 
-    def hv_at(frame, n: int) -> float:
+
+def _table(frames, methods, args, checkpoints, b_of, wall) -> dict[str, dict[int, list[float]]]:
+    from core import front
+
+    def hv_at(frame, n: int, b) -> float:
         first = frame.iloc[:n]
-        ok = first[(first["state"] == "COMPLETE")]
-        return front.hypervolume(ok, args.objectives, b)
+        return front.hypervolume(first[first["state"] == "COMPLETE"], args.objectives, b)
 
-    print(f"\nhypervolume (normalised with bounds from all {len(union)} trials, reference point {front.REF}; "
-          f"max {front.REF ** len(args.objectives):.3f})")
-    header = f"{'seed':>4}  {'method':<9}" + "".join(f"{'@' + str(n):>9}" for n in checkpoints) + \
-        f"{'failed':>8}{'time s':>8}"
-    print(header)
+    print(f"{'seed':>4}  {'method':<9}" + "".join(f"{'@' + str(n):>9}" for n in checkpoints) +
+          f"{'failed':>8}{'time s':>8}")
     table: dict[str, dict[int, list[float]]] = {m: {n: [] for n in checkpoints} for m in methods}
     for seed in range(args.seeds):
         for m in methods:
             fr = frames[(m, seed)]
-            vals = [hv_at(fr, n) for n in checkpoints]
+            vals = [hv_at(fr, n, b_of[seed]) for n in checkpoints]
             for n, v in zip(checkpoints, vals):
                 table[m][n].append(v)
             failed = int((fr["state"] == "FAIL").sum())
             print(f"{seed:>4}  {m:<9}" + "".join(f"{v:9.4f}" for v in vals) + f"{failed:>8}"
-                  f"{wall[(m, seed)]:8.0f}")
-    print("mean  " + " " * 7)
+                  f"{wall.get((m, seed), float('nan')):8.0f}")
     for m in methods:
-        print(f"{'':>4}  {m:<9}" + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints) +
-              "   ± " + f"{np.std(table[m][args.trials], ddof=1) if args.seeds > 1 else 0.0:.4f} (sd @{args.trials})")
+        sd = np.std(table[m][args.trials], ddof=1) if args.seeds > 1 else 0.0
+        print(f"{'mean':>4}  {m:<9}" + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints) +
+              f"   ± {sd:.4f} (sd @{args.trials})")
+    return table
+
+
+def _ratios(table, methods, n_trials: int, label: str) -> None:
     mine = [m for m in methods if m == "ours" or m.startswith("ours:")]
     if mine:
-        print(f"\nratios at {args.trials} trials (mean of ours / mean of other; per-seed ratios in brackets):")
+        print(f"ratios at {n_trials} trials [{label}] (mean of ours / mean of other; per seed in brackets):")
     for m in mine:
         for other, goal in (("optuna", 1.00), ("random", 1.05)):
             if other not in methods:
                 continue
-            ours, theirs = np.array(table[m][args.trials]), np.array(table[other][args.trials])
+            ours, theirs = np.array(table[m][n_trials]), np.array(table[other][n_trials])
             ratio = ours.mean() / theirs.mean() if theirs.mean() > 0 else math.inf
             per_seed = ", ".join(f"{o / t:.3f}" if t > 0 else "inf" for o, t in zip(ours, theirs))
             print(f"  {m} / {other:<6} = {ratio:.3f}  [{per_seed}]  goal ≥ {goal:.2f}: "
                   f"{'met' if ratio >= goal else 'MISSED'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -52,13 +52,28 @@ def _sigterm_to_interrupt() -> None:
 def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: str | None = None,
                positive: str | None = None, objectives: Sequence[str] | None = None,
                families: Sequence[str] | None = None, trials: int | None = None,
-               timeout: float | None = None, sampler: str = "nsga2", seed: int = 0,
+               timeout: float | None = None, sampler: str | None = None, seed: int = 0,
                limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
                validation: Any = None) -> Any:
     """A spec with sensible defaults for a data file, validated against the data itself."""
+    return build_spec_with_data(data, target, sensitive=sensitive, value=value, positive=positive,
+                                objectives=objectives, families=families, trials=trials,
+                                timeout=timeout, sampler=sampler, seed=seed, limits=limits,
+                                exclude=exclude, validation=validation)[0]
+
+
+def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (),
+                         value: str | None = None, positive: str | None = None,
+                         objectives: Sequence[str] | None = None,
+                         families: Sequence[str] | None = None, trials: int | None = None,
+                         timeout: float | None = None, sampler: str | None = None, seed: int = 0,
+                         limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
+                         validation: Any = None) -> tuple[Any, Any]:
+    """:func:`build_spec` and the prepared data set, whose notes (dropped columns, merged labels)
+    the user should read before searching."""
     from core import value as value_mod
     from core.data import load_dataset
-    from core.spec import Budget, DataRef, Objective, Spec, Validation
+    from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
 
     ref = DataRef(path=data, target=target, positive_label=positive, sensitive=tuple(sensitive),
                   value_column=value, exclude=tuple(exclude))
@@ -74,10 +89,11 @@ def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: 
     objs = tuple(Objective(n, limit=limits.get(n)) for n in names)
     if trials is None and timeout is None:
         trials = 60
-    return Spec(data=ref, objectives=objs, families=tuple(families or ()),
-                budget=Budget(n_trials=trials, timeout_s=timeout), sampler=sampler, seed=seed,
-                validation=validation or Validation(),
+    spec = Spec(data=ref, objectives=objs, families=tuple(families or ()),
+                budget=Budget(n_trials=trials, timeout_s=timeout), sampler=sampler or DEFAULT_SAMPLER,
+                seed=seed, validation=validation or Validation(),
                 value_model=value_mod.default_value_model(ds)).with_fingerprint(ds.fingerprint)
+    return spec, ds
 
 
 def _parse_limits(items: Sequence[str]) -> dict[str, str]:
@@ -92,7 +108,7 @@ def _parse_limits(items: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    spec = build_spec(args.data, args.target, sensitive=args.sensitive or (), value=args.value,
+    spec, ds = build_spec_with_data(args.data, args.target, sensitive=args.sensitive or (), value=args.value,
                       positive=args.positive, objectives=args.objectives, families=args.families,
                       trials=args.trials, timeout=args.timeout, sampler=args.sampler, seed=args.seed,
                       limits=_parse_limits(args.limit), exclude=args.exclude or ())
@@ -104,7 +120,12 @@ def cmd_init(args: argparse.Namespace) -> int:
                              field="output")
     spec.save(out)
     print(f"wrote {out}: target {spec.data.target!r}, objectives {', '.join(spec.objective_names)}, "
-          f"{len(spec.families)} families, fingerprint {spec.data.fingerprint}")
+          f"{len(spec.families)} famil{'y' if len(spec.families) == 1 else 'ies'}, "
+          f"fingerprint {spec.data.fingerprint}")
+    print(f"data: {ds.n_rows} rows, {len(ds.numeric)} numeric and {len(ds.categorical)} categorical "
+          "feature(s)")
+    for note in ds.notes:  # what was dropped, merged or converted: read before searching
+        print(f"  - {note}")
     return 0
 
 
@@ -319,7 +340,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--exclude", action="append", help="column to leave out (repeat)")
     sp.add_argument("--trials", type=int)
     sp.add_argument("--timeout", type=float, help="time budget in seconds")
-    sp.add_argument("--sampler", default="nsga2")
+    sp.add_argument("--sampler", default=None, help="tpe (default), nsga2, random or gp")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("-o", "--output", default="spec.json")
     sp.set_defaults(func=cmd_init)
@@ -330,7 +351,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--study", help="study name (default: derived from the data file and spec)")
     sp.add_argument("--trials", type=int, help="the study's total trial budget (overrides the spec)")
     sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
-    sp.add_argument("--sampler", help="nsga2, tpe, random or gp (overrides the spec)")
+    sp.add_argument("--sampler", help="tpe, nsga2, random or gp (overrides the spec)")
     sp.add_argument("--create-only", action="store_true",
                     help="create the study (or set its budget) and exit; start workers with `tradeoff worker`")
     sp.add_argument("--quiet", action="store_true")
@@ -387,9 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _sigterm_to_interrupt()
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
+        import optuna
         from optuna.exceptions import ExperimentalWarning
 
         warnings.filterwarnings("ignore", category=ExperimentalWarning)
+        # the bar and the summary say what happened; Optuna's INFO lines would repeat it, per trial
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     except ImportError:
         pass
     try:

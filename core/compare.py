@@ -52,6 +52,8 @@ MIN_ROUND_REPEATS = 20  # single-row calls per model per latency round, at least
 COST_TOLERANCE = 0.05  # cost ratios within 5 % of 1 are "no difference" even when consistent
 UNREPLICATED_TOLERANCE = 0.5  # a single timing per model: only a ratio beyond 1.5× (or 1/1.5) counts
 KLASS_RANK = {"simple": 0, "complex": 1, "ensemble": 2}
+# what a cascade's routing band can be judged by: money, or a quality metric of the decisions
+CASCADE_CRITERIA = ("value_per_1k",) + tuple(n for n, m in obj.REGISTRY.items() if m.group == "quality")
 KLASS_NOUN = {"simple": "simple model", "complex": "complex model", "ensemble": "ensemble"}
 BETTER, SAME, WORSE = "significantly better", "no significant difference", "significantly worse"
 EPS = 1e-15
@@ -945,6 +947,15 @@ def training_predictions(simple, complex_) -> tuple[np.ndarray, np.ndarray, np.n
     return np.asarray(train.y[val_i]), probs[0], probs[1], tp, "validation slice (25 % of training part)"
 
 
+def _check_cascade_settings(criterion: str, keep: float) -> None:
+    if criterion not in CASCADE_CRITERIA:
+        raise UserInputError(f"The cascade criterion must be value_per_1k or a quality metric "
+                             f"({', '.join(CASCADE_CRITERIA[1:])}), got {criterion!r}.", field="criterion")
+    if not 0 < keep <= 1:
+        raise UserInputError(f"keep is the share of the complex model's gain to keep, in (0, 1]; got {keep}.",
+                             field="keep")
+
+
 def cascade(simple, complex_, *, simple_info: CandidateInfo | None = None,
             complex_info: CandidateInfo | None = None, criterion: str = "value_per_1k",
             keep: float = 0.9) -> CascadeResult:
@@ -957,12 +968,7 @@ def cascade(simple, complex_, *, simple_info: CandidateInfo | None = None,
     from core.evaluate import quality
     from core.value import value_per_1k
 
-    if criterion != "value_per_1k" and obj.get(criterion).group != "quality":
-        raise UserInputError(f"The cascade criterion must be value_per_1k or a quality metric, got "
-                             f"{criterion!r}.", field="criterion")
-    if not 0 < keep <= 1:
-        raise UserInputError(f"keep is the share of the complex model's gain to keep, in (0, 1]; got {keep}.",
-                             field="keep")
+    _check_cascade_settings(criterion, keep)
     inf_s = simple_info or candidate_info(simple)
     inf_c = complex_info or candidate_info(complex_)
     vm = simple.spec.value_model
@@ -1055,15 +1061,17 @@ def load_candidates(url: str | None, study_name: str, numbers: Sequence[int],
 
 def report(cands: Sequence, *, baseline: int | None = None, n_boot: int = N_BOOT, alpha: float = ALPHA,
            seed: int | None = None, latency_rounds: int = 3, fit_repeats: int = 0,
-           with_cascade: bool = True, with_explain: bool = True, on_progress: ProgressFn | None = None
-           ) -> Report:
+           with_cascade: bool = True, with_explain: bool = True, on_progress: ProgressFn | None = None,
+           cascade_criterion: str = "value_per_1k", cascade_keep: float = 0.9) -> Report:
     """Compare each re-fitted candidate with the baseline; fairness detail, cascade, explanations.
 
     ``baseline`` (a trial number) defaults to the simplest candidate. The cascade pairs the baseline
-    with the first challenger of another class.
+    with the first challenger of another class; its band keeps ``cascade_keep`` of the complex
+    model's gain on ``cascade_criterion`` (see :func:`cascade`).
     """
     if len(cands) < 2:
         raise UserInputError("Pick at least two trials to compare.", field="candidates")
+    _check_cascade_settings(cascade_criterion, cascade_keep)  # before minutes of work, not after
     progress = on_progress or (lambda msg, frac: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -1098,7 +1106,8 @@ def report(cands: Sequence, *, baseline: int | None = None, n_boot: int = N_BOOT
             t2 = time.perf_counter()
             progress("Cascade: simple when confident, complex otherwise", 0.7)
             s, c = sorted(pair, key=lambda x: KLASS_RANK.get(x.klass, 1))
-            casc = cascade(s, c, simple_info=infos.get(s.number), complex_info=infos.get(c.number))
+            casc = cascade(s, c, simple_info=infos.get(s.number), complex_info=infos.get(c.number),
+                           criterion=cascade_criterion, keep=cascade_keep)
             timings["cascade_s"] = time.perf_counter() - t2
         expl: tuple = ()
         if with_explain:

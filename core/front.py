@@ -8,6 +8,12 @@ each objective is turned into a loss (negated when maximised), min-max scaled to
 taken from all finished trials being compared (or given explicitly, as the benchmarks do to compare
 several searches), and the reference point is 1.1 in every coordinate. The hypervolume is computed by
 ``moocore`` (maintained WFG-style algorithms); the non-dominated filter also by ``moocore``.
+
+To compare searches, :func:`front_bounds` gives the stricter normalisation common in the
+evolutionary multi-objective literature: bounds from the ideal and nadir point of the best known
+front (the non-dominated set of all runs pooled), not from the range of every trial. One very slow
+or very poor trial then no longer stretches an axis and squeezes the region where the searches
+differ into a corner; what is worse than the pooled front's nadir scores nothing.
 """
 
 from __future__ import annotations
@@ -114,6 +120,17 @@ def bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     if len(L) == 0:
         return np.vstack([np.zeros(len(names)), np.ones(len(names))])
     return np.vstack([L.min(axis=0), L.max(axis=0)])
+
+
+def front_bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """(2, k) loss-space ideal and nadir point of the non-dominated finished trials of ``frame``."""
+    done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
+    L = losses(done, names)
+    L = L[np.isfinite(L).all(axis=1)] if len(L) else L
+    if len(L) == 0:
+        return np.vstack([np.zeros(len(names)), np.ones(len(names))])
+    P = L[moocore.is_nondominated(L, keep_weakly=True)]
+    return np.vstack([P.min(axis=0), P.max(axis=0)])
 
 
 def normalise(L: np.ndarray, b: np.ndarray) -> np.ndarray:

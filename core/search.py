@@ -413,8 +413,9 @@ def make_sampler(spec: Spec, *, n_trials: int | None = None,
                  seed: int | None = None) -> optuna.samplers.BaseSampler:
     """Samplers tuned to a meeting-sized budget (tens of trials, not thousands).
 
-    NSGA-II's default population (50) spends a 60-trial budget almost entirely on its random first
-    generation; we size the population to the budget instead. ``seed`` overrides the spec's seed:
+    TPE is the default (``core.spec.DEFAULT_SAMPLER``): multivariate and grouped, because the space
+    is conditional on the family. NSGA-II's default population (50) spends a 60-trial budget almost
+    entirely on its random first generation; we size the population to the budget instead. ``seed`` overrides the spec's seed:
     workers on one study must not share a seed, or each would propose the same configurations.
     """
     k = len(spec.objectives)
@@ -427,7 +428,10 @@ def make_sampler(spec: Spec, *, n_trials: int | None = None,
         return optuna.samplers.NSGAIISampler(population_size=pop, seed=spec.seed,
                                              constraints_func=constraints)
     if spec.sampler == "tpe":
+        # constant_liar: parallel workers treat each other's running trials as bad results, so
+        # two workers do not propose the same configuration at the same moment.
         return optuna.samplers.TPESampler(seed=spec.seed, multivariate=True, group=True,
+                                          constant_liar=True,
                                           n_startup_trials=int(max(5, min(20, budget_n // 5))),
                                           constraints_func=constraints)
     if spec.sampler == "random":

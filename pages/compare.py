@@ -28,9 +28,9 @@ from core.errors import UserInputError  # noqa: E402
 @st.cache_data(show_spinner="Re-fitting the candidates, timing them side by side and bootstrapping…",
                max_entries=16)
 def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int, n_boot: int, alpha: float,
-                  rounds: int) -> dict:
+                  rounds: int, criterion: str, keep: float) -> dict:
     return compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
-                       latency_rounds=rounds).to_dict()
+                       latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep).to_dict()
 
 
 st.title("Compare: is the complexity worth it?")
@@ -67,18 +67,24 @@ with right:
         base_default = pair.baseline if pair.baseline in numbers else min(
             numbers, key=lambda n: compare.KLASS_RANK.get(frame.set_index("number").loc[n, "family_class"], 1))
         baseline = st.selectbox("Baseline", numbers, index=numbers.index(base_default), format_func=lambda n: f"#{n}")
-with st.expander("Statistics settings"):
+with st.expander("Statistics and cascade settings"):
     c1, c2, c3 = st.columns(3)
     n_boot = c1.number_input("Bootstrap resamples", 1000, 20000, 1000, step=1000)
     alpha = c2.selectbox("Significance level α", [0.01, 0.05, 0.10], index=1)
     rounds = c3.slider("Latency rounds (interleaved)", 3, 9, 3)
+    c4, c5 = st.columns(2)
+    criteria = compare.CASCADE_CRITERIA
+    criterion = c4.selectbox("Cascade: judge the routing by", criteria, key="cmp_cascade_criterion",
+                             format_func=lambda n: obj.get(n).label)
+    keep = c5.slider("Cascade: keep this share of the complex model's gain", 0.5, 1.0, 0.9, 0.05,
+                     key="cmp_cascade_keep", format="%.2f")
 if len(numbers) < 2:
     st.info("Pick at least two candidates.")
     st.stop()
 
 try:
     rep = cached_report(url, study_name, tuple(sorted(numbers)), int(baseline), int(n_boot), float(alpha),
-                        int(rounds))
+                        int(rounds), str(criterion), float(keep))
 except UserInputError as exc:
     ui.show_error(exc)
     st.stop()

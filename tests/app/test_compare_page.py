@@ -7,6 +7,7 @@ import json
 from streamlit.testing.v1 import AppTest
 
 from core import compare, front, search
+from core import objectives as obj
 
 PAGE = "../../pages/compare.py"
 
@@ -62,6 +63,13 @@ def test_compare_on_a_finished_study(finished_study, monkeypatch):
     assert all("error_y" in tr for tr in fairness["data"])
     # the JSON export is offered
     assert any(b.proto.label.startswith("Download the comparison") for b in at.get("download_button"))
+    # the cascade's criterion and kept share are the room's choice: they reach the cascade's note
+    assert any("keep 90%" in c.value and obj.get("value_per_1k").label in c.value for c in at.caption)
+    at.selectbox(key="cmp_cascade_criterion").set_value("accuracy")
+    at.slider(key="cmp_cascade_keep").set_value(0.6)
+    at.run()
+    _ok(at)
+    assert any("keep 60%" in c.value and obj.get("accuracy").label in c.value for c in at.caption)
     # one candidate left: the page asks for a second instead of failing
     at.multiselect[0].set_value([pair.baseline]).run()
     _ok(at)

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from core import cli, front, search
@@ -41,6 +43,27 @@ def test_init_writes_a_valid_spec(capsys, small_csv, tmp_path):
     assert spec.data.fingerprint and spec.data.fingerprint in out
     assert spec.objectives[1].limit == pytest.approx(50.0) and spec.budget.n_trials == 9
     assert spec.value_model.value_tp == 0.0 and spec.value_model.value_fp < 0  # the value column prices TPs
+
+
+def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
+    # an ID, a date, a leak and ' >50K.'-style labels: init must say what it dropped and merged
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.random(n) < 0.4
+    df = pd.DataFrame({"row_id": np.arange(n), "signup": pd.date_range("2024-01-01", periods=n).astype(str),
+                       "age": rng.integers(18, 80, n), "sex": rng.choice(["F", "M"], n),
+                       "income": np.where(y, " >50K.", "<=50K"), "income_code": y.astype(int)})
+    csv = tmp_path / "messy.csv"
+    df.to_csv(csv, index=False)
+    code, out, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
+                         "-o", str(tmp_path / "s.json"))
+    assert code == 0, err
+    assert f"data: {n} rows, 1 numeric and 0 categorical feature(s)" in out
+    assert "Dropped column 'row_id': identifier" in out
+    assert "Dropped column 'signup': date/time column" in out
+    assert "Dropped column 'income_code': suspected target leak" in out
+    assert "Positive class of 'income': '>50K" in out
+    assert Spec.load(tmp_path / "s.json").sampler == "tpe"
 
 
 def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path):

@@ -365,6 +365,27 @@ def test_cascade_sits_between_its_parents_and_never_looks_at_test(report, loaded
     assert again.band == casc.band and again.share_routed_train == casc.share_routed_train
 
 
+def test_report_passes_the_cascade_settings_through(loaded):
+    simple, complex_ = loaded
+    rep = cmp.report(loaded, n_boot=200, latency_rounds=3, with_explain=False,
+                     cascade_criterion="accuracy", cascade_keep=0.6)
+    casc = rep.cascade
+    assert casc.criterion == "accuracy" and casc.keep == 0.6
+    # the same band as choose_band on the training-part predictions with those settings
+    y, ps, pc, tp, _ = cmp.training_predictions(simple, complex_)
+    band, share, _ = cmp.choose_band(y, ps, pc, simple.threshold, complex_.threshold, tp_values=tp,
+                                     vm=simple.spec.value_model, criterion="accuracy", keep=0.6,
+                                     mean_simple_ms=casc_info(rep, simple).latency_mean_ms,
+                                     mean_complex_ms=casc_info(rep, complex_).latency_mean_ms)
+    assert casc.band == pytest.approx(band) and casc.share_routed_train == pytest.approx(share)
+    with pytest.raises(UserInputError, match="cascade criterion must be value_per_1k or a quality metric"):
+        cmp.report(loaded, n_boot=200, with_explain=False, cascade_criterion="latency_p95_ms")
+
+
+def casc_info(rep, cand):
+    return next(i for i in rep.candidates if i.number == cand.number)
+
+
 def test_choose_band_routes_nothing_when_complex_is_not_better():
     y, p, _ = synthetic(n=400, seed=9)
     band, share, curve = cmp.choose_band(y, p, np.full(len(y), 0.5), 0.5, 0.5, criterion="roc_auc")

@@ -73,6 +73,20 @@ def test_hypervolume_is_invariant_to_units_but_not_to_bounds():
     assert front.hypervolume(df, NAMES, wider) > front.hypervolume(df, NAMES)
 
 
+def test_front_bounds_ignore_dominated_outliers():
+    # #2 (0.6, 40 ms) is dominated: the full range stretches latency to 40 ms, the front's to 10 ms
+    df = trials([(0, 0.9, 10.0), (1, 0.7, 2.0), (2, 0.6, 40.0), (3, 0.8, 5.0)])
+    assert np.allclose(front.bounds(df, NAMES), [[-0.9, 2.0], [-0.6, 40.0]])
+    fb = front.front_bounds(df, NAMES)
+    assert np.allclose(fb, [[-0.9, 2.0], [-0.7, 10.0]])
+    # normalised to the front: (0, 1), (0.5, 0.375), (1, 0); #2 lies beyond the reference point.
+    # Staircase to (1.1, 1.1): 0.5·0.1 + 0.5·0.725 + 0.1·1.1
+    assert front.hypervolume(df, NAMES, fb) == pytest.approx(0.05 + 0.3625 + 0.11)
+    # without the outlier the front bounds do not change, the full-range ones do
+    assert np.allclose(front.front_bounds(df[df["number"] != 2], NAMES), fb)
+    assert not np.allclose(front.bounds(df[df["number"] != 2], NAMES), front.bounds(df, NAMES))
+
+
 def test_knee_of_a_convex_front():
     # the middle trial gives up 0.01 AUC for 9 ms: the obvious knee
     pf = trials([(10, 0.90, 10.0), (11, 0.89, 1.0), (12, 0.80, 0.0)])

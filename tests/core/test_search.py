@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from core import families as fam
 from core import front, search
 from core.errors import UserInputError
-from core.spec import Budget
+from core.spec import Budget, Spec
 from tests.conftest import make_small_spec
 
 TWO = ("logreg", "decision_tree")
@@ -130,7 +130,11 @@ def test_warm_start_enqueues_one_typical_configuration_per_family(small_csv, url
 
 def test_samplers(small_csv):
     spec = make_small_spec(small_csv)
-    assert isinstance(search.make_sampler(replace(spec, sampler="tpe")), optuna.samplers.TPESampler)
+    tpe = search.make_sampler(replace(spec, sampler="tpe"), n_trials=60)
+    assert isinstance(tpe, optuna.samplers.TPESampler)
+    # parallel workers must not propose the same configuration at once; 12 random trials first
+    assert tpe._constant_liar and tpe._n_startup_trials == 12
+    assert Spec(data=spec.data).sampler == "tpe"  # the default: it led on bench/search_quality.py
     assert isinstance(search.make_sampler(replace(spec, sampler="random")), optuna.samplers.RandomSampler)
     nsga = search.make_sampler(spec, n_trials=60)
     assert nsga._population_size == 15  # sized to the budget, not Optuna's 50
