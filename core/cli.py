@@ -54,12 +54,12 @@ def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: 
                families: Sequence[str] | None = None, trials: int | None = None,
                timeout: float | None = None, sampler: str | None = None, seed: int = 0,
                limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
-               validation: Any = None) -> Any:
+               validation: Any = None, data_options: dict[str, Any] | None = None) -> Any:
     """A spec with sensible defaults for a data file, validated against the data itself."""
     return build_spec_with_data(data, target, sensitive=sensitive, value=value, positive=positive,
                                 objectives=objectives, families=families, trials=trials,
                                 timeout=timeout, sampler=sampler, seed=seed, limits=limits,
-                                exclude=exclude, validation=validation)[0]
+                                exclude=exclude, validation=validation, data_options=data_options)[0]
 
 
 def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (),
@@ -68,15 +68,17 @@ def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (
                          families: Sequence[str] | None = None, trials: int | None = None,
                          timeout: float | None = None, sampler: str | None = None, seed: int = 0,
                          limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
-                         validation: Any = None) -> tuple[Any, Any]:
+                         validation: Any = None, data_options: dict[str, Any] | None = None
+                         ) -> tuple[Any, Any]:
     """:func:`build_spec` and the prepared data set, whose notes (dropped columns, merged labels)
-    the user should read before searching."""
+    the user should read before searching. ``data_options``: further :class:`DataRef` fields
+    (min_group_rows, merge_small_groups, keep_suspected_leaks, sensitive_as_feature)."""
     from core import value as value_mod
     from core.data import load_dataset
     from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
 
     ref = DataRef(path=data, target=target, positive_label=positive, sensitive=tuple(sensitive),
-                  value_column=value, exclude=tuple(exclude))
+                  value_column=value, exclude=tuple(exclude), **(data_options or {}))
     ds = load_dataset(ref)
     names = list(objectives or obj.DEFAULT_OBJECTIVES)
     if not sensitive and not objectives:  # the defaults; fairness needs groups to compare
@@ -108,10 +110,17 @@ def _parse_limits(items: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    spec, ds = build_spec_with_data(args.data, args.target, sensitive=args.sensitive or (), value=args.value,
-                      positive=args.positive, objectives=args.objectives, families=args.families,
-                      trials=args.trials, timeout=args.timeout, sampler=args.sampler, seed=args.seed,
-                      limits=_parse_limits(args.limit), exclude=args.exclude or ())
+    from core.spec import Validation
+
+    spec, ds = build_spec_with_data(
+        args.data, args.target, sensitive=args.sensitive or (), value=args.value,
+        positive=args.positive, objectives=args.objectives, families=args.families,
+        trials=args.trials, timeout=args.timeout, sampler=args.sampler, seed=args.seed,
+        limits=_parse_limits(args.limit), exclude=args.exclude or (),
+        validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows),
+        data_options={"min_group_rows": args.min_group_rows, "merge_small_groups": args.merge_small_groups,
+                      "keep_suspected_leaks": args.keep_suspected_leaks,
+                      "sensitive_as_feature": args.sensitive_as_feature})
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         raise UserInputError(f"The folder {str(out.parent)!r} does not exist.", field="output")
@@ -342,6 +351,17 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--timeout", type=float, help="time budget in seconds")
     sp.add_argument("--sampler", default=None, help="tpe (default), nsga2, random or gp")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--cv-folds", type=int, default=3, help="cross-validation folds for the search (default 3)")
+    sp.add_argument("--max-train-rows", type=int, help="subsample the training part for the search "
+                                                       "(stratified, seeded) to keep trials short")
+    sp.add_argument("--min-group-rows", type=int, default=30,
+                    help="smallest sensitive group to compare (default 30)")
+    sp.add_argument("--merge-small-groups", action="store_true",
+                    help="pool sensitive groups under --min-group-rows into one 'other' group")
+    sp.add_argument("--keep-suspected-leaks", action="store_true",
+                    help="keep columns that alone separate the classes (dropped by default)")
+    sp.add_argument("--sensitive-as-feature", action="store_true",
+                    help="let models use the sensitive column(s) as features")
     sp.add_argument("-o", "--output", default="spec.json")
     sp.set_defaults(func=cmd_init)
 

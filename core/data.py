@@ -446,12 +446,27 @@ def _groups(df: pd.DataFrame, ref: DataRef, notes: list[str]) -> pd.Series:
             f"The sensitive attribute {' × '.join(ref.sensitive)} has a single group "
             f"({counts.index[0]!r}); fairness needs at least two.", field="data.sensitive")
     small = counts[counts < ref.min_group_rows]
+    if len(small) and ref.merge_small_groups:
+        pooled = f"other (groups under {ref.min_group_rows} rows)"
+        groups = groups.where(~groups.isin(small.index), pooled)
+        notes.append(f"Sensitive groups with fewer than {ref.min_group_rows} rows pooled into "
+                     f"{pooled!r}: " + ", ".join(f"{g!r} ({n})" for g, n in small.items()) + ".")
+        counts = groups.value_counts()
+        small = counts[counts < ref.min_group_rows]
+        if len(counts) < 2:
+            raise UserInputError(
+                f"Every group of {' × '.join(ref.sensitive)} has fewer than {ref.min_group_rows} rows; "
+                "pooled, they leave a single group and nothing to compare. Lower min_group_rows "
+                "(--min-group-rows) or choose another sensitive column.", field="data.sensitive")
     if len(small):
         listing = ", ".join(f"{g!r} ({n} rows)" for g, n in small.items())
+        fix = ("even pooled they are too few: merge them into a broader group in the file, or lower "
+               "min_group_rows (--min-group-rows)" if ref.merge_small_groups else
+               "pool small groups into one (merge_small_groups, --merge-small-groups), merge them "
+               "into a broader group in the file, or lower min_group_rows (--min-group-rows)")
         raise UserInputError(
             f"Sensitive group(s) with fewer than {ref.min_group_rows} rows: {listing}. Fairness "
-            "numbers for so few rows are noise: merge small groups into a broader one, drop them, "
-            "or lower min_group_rows.", field="data.sensitive")
+            f"numbers for so few rows are noise: {fix}.", field="data.sensitive")
     return groups
 
 

@@ -162,6 +162,9 @@ class DataRef:
     sensitive_as_feature: bool = False
     min_group_rows: int = 30
     keep_suspected_leaks: bool = False
+    # real tables often have a few tiny groups (e.g. 11 rows of one race): pool them into one
+    # "other" group instead of refusing the table
+    merge_small_groups: bool = False
 
     def __post_init__(self) -> None:
         # a single name is a one-element tuple, not a tuple of its characters

@@ -100,6 +100,8 @@ with st.expander("More options"):
     slots.here("data.exclude")
     min_rows = st.number_input("Smallest group to compare (rows)", 1, 10_000, key="data_min_rows",
                                value=int(_default("min_group_rows", 30) or 30))
+    merge_small = st.checkbox("Pool smaller groups into one 'other' group", key="data_merge_small",
+                              value=bool(_default("merge_small_groups", False)))
     keep_leaks = st.checkbox("Keep columns that look like target leaks", key="data_keep_leaks",
                              value=bool(_default("keep_suspected_leaks", False)))
     as_feature = st.checkbox("Let models use the sensitive attribute as a feature", key="data_sens_feat",
@@ -110,7 +112,7 @@ try:
     ref = DataRef(path=path, target=target, positive_label=None if positive == "(automatic)" else positive,
                   sensitive=tuple(sensitive), value_column=None if value == "(none)" else value,
                   exclude=tuple(exclude), min_group_rows=int(min_rows), keep_suspected_leaks=keep_leaks,
-                  sensitive_as_feature=as_feature)
+                  sensitive_as_feature=as_feature, merge_small_groups=merge_small)
     ds = dv.prepare(path, dv.ref_key(ref), mtime)
 except UserInputError as err:
     slots.show(err)

@@ -89,6 +89,20 @@ def test_sensitive_intersections_and_a_refused_sensitive_column(demo_frame):
     assert not at.columns[0].error and not at.metric
 
 
+def test_small_groups_refused_then_pooled(demo_frame):
+    sizes = demo_frame["age_band"].value_counts().sort_values()
+    cut = int(sizes.iloc[1]) + 1  # the two smallest bands fall under it, the rest do not
+    at = run_page("data")
+    at.number_input(key="data_min_rows").set_value(cut).run()
+    assert_ok(at)
+    errors = [e.value for e in at.columns[1].error]
+    assert errors and f"fewer than {cut} rows" in errors[0]
+    at.checkbox(key="data_merge_small").check().run()
+    assert_ok(at)
+    assert {m.label: m.value for m in at.metric}["Sensitive groups"] == str(len(sizes) - 1)
+    assert at.session_state[dv.DATA_REF]["merge_small_groups"] is True
+
+
 def test_a_new_browser_on_a_study_sees_that_studys_data(small_csv):
     from core import search
     from tests.app.helpers import synthetic_study

@@ -64,6 +64,21 @@ def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
     assert "Dropped column 'income_code': suspected target leak" in out
     assert "Positive class of 'income': '>50K" in out
     assert Spec.load(tmp_path / "s.json").sampler == "tpe"
+    # two tiny groups: refused with the flag that fixes it, then pooled (15 + 16 rows) with it
+    df.loc[:14, "sex"] = "X"
+    df.loc[15:30, "sex"] = "Y"
+    df.to_csv(csv, index=False)
+    code, _, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
+                       "-o", str(tmp_path / "s.json"))
+    assert code == 2 and "'Y' (16 rows), 'X' (15 rows)" in err and "--merge-small-groups" in err
+    code, out, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
+                         "--merge-small-groups", "--max-train-rows", "200", "--cv-folds", "4",
+                         "-o", str(tmp_path / "s.json"))
+    assert code == 0, err
+    assert "pooled into 'other (groups under 30 rows)': 'Y' (16), 'X' (15)." in out
+    spec = Spec.load(tmp_path / "s.json")
+    assert spec.data.merge_small_groups and spec.validation.max_train_rows == 200
+    assert spec.validation.cv_folds == 4
 
 
 def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path):

@@ -170,9 +170,26 @@ def test_small_sensitive_group(frame):
     with pytest.raises(UserInputError) as err:
         prepare(df, ref(sensitive=("age_band",)))
     assert str(err.value).startswith("Sensitive group(s) with fewer than 30 rows: '90+' (5 rows).")
-    assert "merge small groups" in str(err.value) and err.value.field == "data.sensitive"
+    assert "--merge-small-groups" in str(err.value) and err.value.field == "data.sensitive"
     ds = prepare(df, ref(sensitive=("age_band",), min_group_rows=5))
     assert set(ds.groups) == {"18-24", "25-34", "35-44", "45-54", "55+", "90+"}
+
+
+def test_small_sensitive_groups_pooled(frame):
+    df = frame.copy()
+    df.loc[:19, "age_band"] = "90+"     # 20 rows
+    df.loc[20:34, "age_band"] = "80-89"  # 15 rows: alone each is too small, pooled 35 ≥ 30
+    ds = prepare(df, ref(sensitive=("age_band",), merge_small_groups=True))
+    pooled = "other (groups under 30 rows)"
+    assert (ds.groups == pooled).sum() == 35 and not ds.groups.isin(["90+", "80-89"]).any()
+    assert any(n.startswith(f"Sensitive groups with fewer than 30 rows pooled into {pooled!r}")
+               and "'90+' (20)" in n for n in ds.notes)
+    # one tiny group pooled alone is still too small: say so, not "pool them"
+    tiny = frame.copy()
+    tiny.loc[:9, "age_band"] = "90+"
+    with pytest.raises(UserInputError) as err:
+        prepare(tiny, ref(sensitive=("age_band",), merge_small_groups=True))
+    assert f"{pooled!r} (10 rows)" in str(err.value) and "even pooled they are too few" in str(err.value)
 
 
 def test_no_features_left(frame):
