@@ -112,25 +112,27 @@ def annotate(frame: pd.DataFrame, names: Sequence[str], limits: Sequence[Objecti
     return out
 
 
-def bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """(2, k) array of loss-space min/max over finished trials: the normalisation of the hypervolume."""
+def _finished_losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
     L = losses(done, names)
-    L = L[np.isfinite(L).all(axis=1)] if len(L) else L
+    return L[np.isfinite(L).all(axis=1)] if len(L) else L
+
+
+def _min_max(L: np.ndarray, k: int) -> np.ndarray:
     if len(L) == 0:
-        return np.vstack([np.zeros(len(names)), np.ones(len(names))])
+        return np.vstack([np.zeros(k), np.ones(k)])
     return np.vstack([L.min(axis=0), L.max(axis=0)])
+
+
+def bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """(2, k) array of loss-space min/max over finished trials: the normalisation of the hypervolume."""
+    return _min_max(_finished_losses(frame, names), len(names))
 
 
 def front_bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     """(2, k) loss-space ideal and nadir point of the non-dominated finished trials of ``frame``."""
-    done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
-    L = losses(done, names)
-    L = L[np.isfinite(L).all(axis=1)] if len(L) else L
-    if len(L) == 0:
-        return np.vstack([np.zeros(len(names)), np.ones(len(names))])
-    P = L[moocore.is_nondominated(L, keep_weakly=True)]
-    return np.vstack([P.min(axis=0), P.max(axis=0)])
+    L = _finished_losses(frame, names)
+    return _min_max(L[moocore.is_nondominated(L, keep_weakly=True)] if len(L) else L, len(names))
 
 
 def normalise(L: np.ndarray, b: np.ndarray) -> np.ndarray:
