@@ -163,7 +163,9 @@ def _run_with_bar(study_name: str, url: str, *, max_trials: int | None, timeout:
         bar.refresh()
 
     try:
-        return search.run(study_name, url, max_trials=max_trials, timeout_s=timeout, on_progress=on_progress)
+        # quiet workers skip the progress summary: it re-reads every trial and its hypervolume
+        return search.run(study_name, url, max_trials=max_trials, timeout_s=timeout,
+                          on_progress=None if quiet else on_progress)
     finally:
         bar.close()
 
