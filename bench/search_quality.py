@@ -186,7 +186,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{label}] {what}")
         table = _table(frames, methods, args, checkpoints, b_of, wall)
         _ratios(table, methods, args.trials, label)
+    _front_shares(frames, methods, args)
     return 0
+
+
+def _front_shares(frames, methods, args) -> None:
+    """How many of the pooled front's trials each method found: the options a room can choose from."""
+    import pandas as pd
+
+    from core import front
+
+    print(f"\ntrials on the pooled Pareto front of all methods (per seed), after {args.trials} trials:")
+    print(f"{'seed':>4}" + "".join(f"{m:>10}" for m in methods) + f"{'front':>8}")
+    totals = {m: 0 for m in methods}
+    for seed in range(args.seeds):
+        pool = pd.concat([frames[(m, seed)].assign(_method=m) for m in methods], ignore_index=True)
+        pool = pool[pool["state"] == "COMPLETE"]
+        on = pool[front.pareto_mask(pool, args.objectives)]
+        counts = on["_method"].value_counts()
+        for m in methods:
+            totals[m] += int(counts.get(m, 0))
+        print(f"{seed:>4}" + "".join(f"{int(counts.get(m, 0)):>10}" for m in methods) + f"{len(on):>8}")
+    print(f"{'sum':>4}" + "".join(f"{totals[m]:>10}" for m in methods))
 
 
 def _table(frames, methods, args, checkpoints, b_of, wall) -> dict[str, dict[int, list[float]]]:

@@ -17,9 +17,10 @@ from core import mcdm
 from core import room as room_mod
 from core.errors import UserInputError
 from core.room import RoomStore
-from tests.core.pg import throwaway_database
+from tests.core.pg import MARIADB, POSTGRES, throwaway_database
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+            pytest.param("mariadb", marks=pytest.mark.mysql)]
 
 
 @pytest.fixture
@@ -29,11 +30,11 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture(params=BACKENDS)
 def any_url(request, tmp_path):
-    """The same test on a SQLite file and on a fresh PostgreSQL database."""
+    """The same test on a SQLite file and on fresh PostgreSQL and MariaDB databases."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tradeoff.db'}"
     else:
-        with throwaway_database() as url:
+        with throwaway_database(server=POSTGRES if request.param == "postgres" else MARIADB) as url:
             yield url
 
 

@@ -1,5 +1,7 @@
 """One study, many workers, on a real PostgreSQL server: exact budget, dead workers, lost connections.
 
+The budget and the dead-worker tests run on MariaDB too (the same code through SQLAlchemy).
+
 Workers are real ``python -m core.cli worker`` processes. Heartbeat and grace are lowered through
 the environment (TRADEOFF_HEARTBEAT_S=1, TRADEOFF_GRACE_S=3) so a dead worker's trial is retried in
 seconds, not the production 20 s. Every test makes and drops its own database (tests/core/pg.py).
@@ -26,6 +28,7 @@ from sqlalchemy.engine import make_url
 from core import search
 from core import storage as st
 from tests.conftest import make_small_spec
+from tests.core.pg import MARIADB, POSTGRES, throwaway_database
 from tests.core.pg import pg_url  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +86,9 @@ def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
         storage.engine.dispose()
 
 
-def running_in_fit(url: str, name: str):
+def running_in_fit(url: str, name: str, ts: list[optuna.trial.FrozenTrial] | None = None):
     """A RUNNING trial that has started its fit (its family is recorded), after ≥1 finished trial."""
-    ts = trials(url, name)
+    ts = trials(url, name) if ts is None else ts
     if not any(t.state == TrialState.COMPLETE for t in ts):
         return None
     return next((t for t in ts if t.state == TrialState.RUNNING and "family" in t.user_attrs), None)
@@ -116,8 +119,23 @@ def pg(pg_url):  # noqa: F811
     search.dispose(url)
 
 
-def make_study(url: str, small_csv: Path, name: str, trials_: int) -> None:
+@pytest.fixture(params=[pytest.param(POSTGRES, id="postgres", marks=pytest.mark.postgres),
+                        pytest.param(MARIADB, id="mariadb", marks=pytest.mark.mysql)])
+def shared_db(request):
+    """A throwaway database on each server kind a team may share; on PostgreSQL with a password
+    in its URL (trust auth ignores it, MariaDB would refuse it) that must never be printed."""
+    with throwaway_database(server=request.param) as raw:
+        url = raw if request.param is MARIADB else \
+            make_url(raw).set(password=PASSWORD).render_as_string(hide_password=False)
+        yield url
+        search.dispose(url)
+
+
+def make_study(url: str, small_csv: Path, name: str, trials_: int, latency_repeats: int = 20) -> None:
+    from dataclasses import replace
+
     spec = make_small_spec(small_csv, families=QUICK, trials=trials_)
+    spec = replace(spec, validation=replace(spec.validation, latency_repeats=latency_repeats))
     search.create_study(spec, url, name)
 
 
@@ -152,16 +170,17 @@ def outage(db: str, seconds: float = 0, until: Callable[[], object] | None = Non
 
 # -- tests ------------------------------------------------------------------------------------------
 
-@pytest.mark.postgres
 @pytest.mark.slow
-def test_two_workers_reach_exactly_the_budget(pg, small_csv):
+def test_two_workers_reach_exactly_the_budget(shared_db, small_csv):
+    pg = shared_db
     make_study(pg, small_csv, "two", 6)
     procs = [worker(pg, "two"), worker(pg, "two")]
     results = [finish(p) for p in procs]
     for rc, out, err in results:
         assert rc == 0, err
         assert PASSWORD not in out + err
-        assert "postgres:***@" in out  # the URL is shown, masked
+        if make_url(pg).password:
+            assert f"{make_url(pg).username}:***@" in out  # the URL is shown, masked
 
     ts = trials(pg, "two")
     assert len(ts) == 6 and [t.number for t in ts] == list(range(6))
@@ -182,14 +201,25 @@ def test_two_workers_reach_exactly_the_budget(pg, small_csv):
     assert all(r["trials_done"] >= 1 for r in rows), "both workers should have shared the work"
 
 
-@pytest.mark.postgres
 @pytest.mark.slow
-def test_killed_worker_loses_nothing_and_its_trial_is_retried(pg, small_csv):
-    make_study(pg, small_csv, "fault", 4)
+def test_killed_worker_loses_nothing_and_its_trial_is_retried(shared_db, small_csv):
+    pg = shared_db
+    # longer trials (more latency calls) and the kill in the same poll that saw the trial running:
+    # a kill that lands after the trial finished would test nothing
+    make_study(pg, small_csv, "fault", 4, latency_repeats=400)
     a = worker(pg, "fault")
-    victim = wait_for("a trial in its fit", lambda: running_in_fit(pg, "fault"), timeout=90)
-    before = {t.number: t for t in trials(pg, "fault") if t.state == TrialState.COMPLETE}
-    os.killpg(a.pid, signal.SIGKILL)
+    seen: dict[str, object] = {}
+
+    def kill_in_fit():
+        ts = trials(pg, "fault")
+        victim = running_in_fit(pg, "fault", ts)
+        if victim is not None:
+            os.killpg(a.pid, signal.SIGKILL)
+            seen["before"] = {t.number: t for t in ts if t.state == TrialState.COMPLETE}
+        return victim
+
+    victim = wait_for("a trial in its fit", kill_in_fit, timeout=90)
+    before = seen["before"]
     a.wait(timeout=10)
 
     b = worker(pg, "fault")
