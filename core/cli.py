@@ -49,17 +49,10 @@ def _sigterm_to_interrupt() -> None:
 
 # -- init -------------------------------------------------------------------------------------------
 
-def build_spec(data: str, target: str, *, sensitive: Sequence[str] = (), value: str | None = None,
-               positive: str | None = None, objectives: Sequence[str] | None = None,
-               families: Sequence[str] | None = None, trials: int | None = None,
-               timeout: float | None = None, sampler: str | None = None, seed: int = 0,
-               limits: dict[str, str] | None = None, exclude: Sequence[str] = (),
-               validation: Any = None, data_options: dict[str, Any] | None = None) -> Any:
-    """A spec with sensible defaults for a data file, validated against the data itself."""
-    return build_spec_with_data(data, target, sensitive=sensitive, value=value, positive=positive,
-                                objectives=objectives, families=families, trials=trials,
-                                timeout=timeout, sampler=sampler, seed=seed, limits=limits,
-                                exclude=exclude, validation=validation, data_options=data_options)[0]
+def build_spec(data: str, target: str, **options: Any) -> Any:
+    """A spec with sensible defaults for a data file, validated against the data itself
+    (options as :func:`build_spec_with_data`)."""
+    return build_spec_with_data(data, target, **options)[0]
 
 
 def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (),
