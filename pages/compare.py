@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -25,12 +26,27 @@ from core import objectives as obj  # noqa: E402
 from core.errors import UserInputError  # noqa: E402
 
 
-@st.cache_data(show_spinner="Re-fitting the candidates, timing them side by side and bootstrapping…",
-               max_entries=16)
+@st.cache_resource
+def _reports() -> OrderedDict:
+    """Finished reports by settings, shared by every session (a report is only ever read)."""
+    return OrderedDict()
+
+
 def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int, n_boot: int, alpha: float,
                   rounds: int, criterion: str, keep: float) -> dict:
-    return compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
-                       latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep).to_dict()
+    """The report for these settings; the first time with a progress bar (re-fits take a while)."""
+    key = (url, study, numbers, baseline, n_boot, alpha, rounds, criterion, keep)
+    cache = _reports()
+    if key not in cache:
+        bar = st.progress(0.0, text="Re-fitting the candidates…")
+        rep = compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
+                          latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep,
+                          on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        bar.empty()
+        cache[key] = rep.to_dict()
+        while len(cache) > 16:
+            cache.popitem(last=False)
+    return cache[key]
 
 
 st.title("Compare: is the complexity worth it?")

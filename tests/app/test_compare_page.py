@@ -33,8 +33,23 @@ def test_empty_storage_says_what_to_do_first():
 def test_compare_on_a_finished_study(finished_study, monkeypatch):
     url, name, spec = finished_study
     monkeypatch.setenv("TRADEOFF_STORAGE", url)
+    runs, real_run = [], compare.run
+
+    def counted_run(*a, **kw):  # the real comparison, counted, with its progress reports
+        steps = []
+        rep = real_run(*a, on_progress=lambda m, f: (steps.append(f), kw["on_progress"](m, f)),
+                       **{k: v for k, v in kw.items() if k != "on_progress"})
+        runs.append(steps)
+        return rep
+
+    monkeypatch.setattr(compare, "run", counted_run)
     at = _page(name)
     _ok(at)
+    # one comparison, whose progress went from re-fitting to done
+    assert len(runs) == 1 and runs[0][-1] == 1.0 and len(runs[0]) >= 4
+    assert runs[0] == sorted(runs[0])
+    at.run()  # a rerun with the same settings reuses the report
+    assert len(runs) == 1
     # the default pair: best complex vs best simple within the limits
     frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
     pair = compare.default_pair(frame, spec)
@@ -69,6 +84,7 @@ def test_compare_on_a_finished_study(finished_study, monkeypatch):
     at.slider(key="cmp_cascade_keep").set_value(0.6)
     at.run()
     _ok(at)
+    assert len(runs) == 2  # new settings, new comparison
     assert any("keep 60%" in c.value and obj.get("accuracy").label in c.value for c in at.caption)
     # one candidate left: the page asks for a second instead of failing
     at.multiselect[0].set_value([pair.baseline]).run()
