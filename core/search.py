@@ -792,14 +792,18 @@ class _Registry:
         self._thread.start()
 
     def _ordinal(self, study_name: str) -> int:
-        """How many workers joined this study before this one (by start time, then id)."""
+        """How many other workers this one sees registered on the study, counted after its own
+        registration was committed.
+
+        Not by start time: MySQL/MariaDB store it to the second, and two workers started together
+        both counted 0 and drew the same seed. Counting every other committed row makes 0 unique:
+        of two workers, the one that committed later always sees the other (both may see each
+        other and both count 1, which only means neither keeps the spec's seed).
+        """
         t = workers_table
         with engine(self.url).connect() as con:
-            mine = con.execute(sa.select(t.c.started_at).where(t.c.worker_id == self.id)).scalar_one()
             return int(con.execute(sa.select(sa.func.count()).select_from(t).where(
-                t.c.study_name == study_name,
-                sa.or_(t.c.started_at < mine,
-                       sa.and_(t.c.started_at == mine, t.c.worker_id < self.id)))).scalar_one())
+                t.c.study_name == study_name, t.c.worker_id != self.id)).scalar_one())
 
     def _beat(self) -> None:
         interval = heartbeat_settings()[0]

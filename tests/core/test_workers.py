@@ -162,3 +162,25 @@ def test_run_in_process_registers_and_finishes(url, small_csv):
     assert row["message"] == "worker trial limit reached" and row["trials_done"] == 1
     assert row["current_trial"] is None and not row["lost"]
     assert search.budget(url, "inproc") == (2, 1)
+
+
+def test_two_workers_started_in_the_same_second_never_share_a_seed(url, small_csv, monkeypatch):
+    """MariaDB keeps start times to the second: the second worker, registered in the same second
+    with a smaller id, once counted 0 workers before it and drew the spec's seed like the first."""
+    import uuid
+
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=4), url, "same-second")
+    first = search._Registry(url, "same-second")
+    with search.engine(url).connect() as con:
+        started = con.execute(sa.select(search.workers_table.c.started_at)).scalar_one()
+    monkeypatch.setattr(search, "_db_time", lambda con: started)  # the same second
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=1))  # and an id that sorts first
+    second = search._Registry(url, "same-second")
+    try:
+        assert second.id < first.id
+        assert (first.ordinal, second.ordinal) == (0, 1)
+        seeds = {search.worker_seed(7, r.ordinal, r.id) for r in (first, second)}
+        assert len(seeds) == 2 and 7 in seeds  # the first keeps the spec's seed, the second does not
+    finally:
+        first.close(state="finished")
+        second.close(state="finished")
