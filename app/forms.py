@@ -40,8 +40,8 @@ VALUE_HELP = {
 VALUE_LABELS = {"value_tp": "Correct 'yes' (€)", "value_fp": "Wrong 'yes' (€)", "value_fn": "Missed 'yes' (€)",
                 "value_tn": "Correct 'no' (€)", "conversion_loss_per_100ms": "Conversions lost / +100 ms",
                 "vcpu_hour_price": "vCPU-hour price (€)"}
-SAMPLER_HELP = {"tpe": "TPE (multivariate): the default, sample-efficient for meeting-sized budgets",
-                "nsga2": "NSGA-II: genetic, for budgets of several hundred trials",
+SAMPLER_HELP = {"nsga2": "NSGA-II: genetic, the default (population sized to the budget)",
+                "tpe": "TPE (multivariate): models the space, can help with larger budgets",
                 "random": "Random: a baseline, no model of the space",
                 "gp": "Gaussian process (needs PyTorch)"}
 BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")

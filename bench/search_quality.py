@@ -4,9 +4,8 @@ For each seed, on the same data, split, families, objectives and objective funct
 (``core.search.make_objective``: the same fits and measurements), three searches of N trials each:
 
 - **ours**: ``core.search`` exactly as ``tradeoff search`` runs it: the spec's sampler from
-  ``make_sampler`` (the default: multivariate TPE; ``--sampler nsga2`` for NSGA-II with a
-  budget-sized population) and the per-family warm start of
-  ``create_study``, through ``search.run``;
+  ``make_sampler`` (the default: NSGA-II with a budget-sized population; ``--sampler tpe`` for
+  multivariate TPE) and the per-family warm start of ``create_study``, through ``search.run``;
 - **optuna**: ``optuna.samplers.NSGAIISampler(seed=seed)`` with Optuna's default settings, no warm
   start;
 - **random**: ``optuna.samplers.RandomSampler(seed=seed)``.

@@ -344,7 +344,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--exclude", action="append", help="column to leave out (repeat)")
     sp.add_argument("--trials", type=int)
     sp.add_argument("--timeout", type=float, help="time budget in seconds")
-    sp.add_argument("--sampler", default=None, help="tpe (default), nsga2, random or gp")
+    sp.add_argument("--sampler", default=None, help="nsga2 (default), tpe, random or gp")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--cv-folds", type=int, default=3, help="cross-validation folds for the search (default 3)")
     sp.add_argument("--max-train-rows", type=int, help="subsample the training part for the search "
@@ -366,7 +366,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--study", help="study name (default: derived from the data file and spec)")
     sp.add_argument("--trials", type=int, help="the study's total trial budget (overrides the spec)")
     sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
-    sp.add_argument("--sampler", help="tpe, nsga2, random or gp (overrides the spec)")
+    sp.add_argument("--sampler", help="nsga2, tpe, random or gp (overrides the spec)")
     sp.add_argument("--create-only", action="store_true",
                     help="create the study (or set its budget) and exit; start workers with `tradeoff worker`")
     sp.add_argument("--quiet", action="store_true")

@@ -413,10 +413,11 @@ def make_sampler(spec: Spec, *, n_trials: int | None = None,
                  seed: int | None = None) -> optuna.samplers.BaseSampler:
     """Samplers tuned to a meeting-sized budget (tens of trials, not thousands).
 
-    TPE is the default (``core.spec.DEFAULT_SAMPLER``): multivariate and grouped, because the space
-    is conditional on the family. NSGA-II's default population (50) spends a 60-trial budget almost
-    entirely on its random first generation; we size the population to the budget instead. ``seed`` overrides the spec's seed:
-    workers on one study must not share a seed, or each would propose the same configurations.
+    NSGA-II is the default (``core.spec.DEFAULT_SAMPLER``). Its default population (50) spends a
+    60-trial budget almost entirely on its random first generation; we size the population to the
+    budget instead. TPE is multivariate and grouped, because the space is conditional on the family.
+    ``seed`` overrides the spec's seed: workers on one study must not share a seed, or each would
+    propose the same configurations.
     """
     k = len(spec.objectives)
     spec_seed = spec.seed if seed is None else seed

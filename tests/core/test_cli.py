@@ -63,7 +63,7 @@ def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
     assert "Dropped column 'signup': date/time column" in out
     assert "Dropped column 'income_code': suspected target leak" in out
     assert "Positive class of 'income': '>50K" in out
-    assert Spec.load(tmp_path / "s.json").sampler == "tpe"
+    assert Spec.load(tmp_path / "s.json").sampler == "nsga2"
     # two tiny groups: refused with the flag that fixes it, then pooled (15 + 16 rows) with it
     df.loc[:14, "sex"] = "X"
     df.loc[15:30, "sex"] = "Y"

@@ -134,7 +134,7 @@ def test_samplers(small_csv):
     assert isinstance(tpe, optuna.samplers.TPESampler)
     # parallel workers must not propose the same configuration at once; 12 random trials first
     assert tpe._constant_liar and tpe._n_startup_trials == 12
-    assert Spec(data=spec.data).sampler == "tpe"  # the default: it led on bench/search_quality.py
+    assert Spec(data=spec.data).sampler == "nsga2"  # the default the engine issue names
     assert isinstance(search.make_sampler(replace(spec, sampler="random")), optuna.samplers.RandomSampler)
     nsga = search.make_sampler(spec, n_trials=60)
     assert nsga._population_size == 15  # sized to the budget, not Optuna's 50
