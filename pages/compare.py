@@ -39,10 +39,12 @@ def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int,
     cache = _reports()
     if key not in cache:
         bar = st.progress(0.0, text="Re-fitting the candidates…")
-        rep = compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
-                          latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep,
-                          on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
-        bar.empty()
+        try:
+            rep = compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
+                              latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep,
+                              on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        finally:
+            bar.empty()  # also when the comparison is refused: the error replaces the bar
         cache[key] = rep.to_dict()
         while len(cache) > 16:
             cache.popitem(last=False)
