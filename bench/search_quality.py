@@ -83,7 +83,8 @@ class SharedMeasurements:
         self.cache: dict[tuple, object] = {}
         self.hits = self.calls = 0
 
-    def __enter__(self) -> "SharedMeasurements":
+    def install(self) -> None:
+        """From now on every evaluate() of the search goes through the shared measurements."""
         def shared(family, params, ds, train_idx, test_idx, spec):
             key = (spec.seed, family, self._json.dumps(params, sort_keys=True, default=str))
             self.calls += 1
@@ -95,9 +96,8 @@ class SharedMeasurements:
             return ev
 
         self._search.evaluate = shared
-        return self
 
-    def __exit__(self, *exc) -> None:
+    def uninstall(self) -> None:
         self._search.evaluate = self._real
 
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     wall: dict[tuple[str, int], float] = {}
     shared = SharedMeasurements()
     if not (args.fresh_measurements or args.analyse):
-        shared.__enter__()
+        shared.install()
     for seed in range(args.seeds):
         spec = _spec(args, seed).with_fingerprint(ds.fingerprint)
         train_idx, test_idx = split(ds, spec.validation, spec.seed)
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             wall[(method, seed)] = time.perf_counter() - t0
             print(f"  seed {seed} {method:<9} done in {wall[(method, seed)]:.0f} s", flush=True)
 
-    shared.__exit__()
+    shared.uninstall()
     if shared.calls:
         print(f"measurements shared between methods: {shared.hits} of {shared.calls} evaluations "
               f"were a configuration another method (or trial) of the same seed had measured")
