@@ -24,9 +24,10 @@ objectives as losses, min–max scaled, reference point 1.1 in every coordinate,
   before; one slow or poor trial stretches an axis, so most of the volume is easy and methods
   differ by a few per cent at most.
 
-``--analyse STAMP --storage URL`` re-reads an earlier run's studies without fitting anything. Printed: hypervolume after N/3, 2N/3 and N trials per run, the mean over seeds, and the
-ratios ours / optuna and ours / random (goal on the demo, 3 objectives, 60 trials: ≥ 1.00× and
-≥ 1.05×).
+``--analyse STAMP --storage URL`` re-reads an earlier run's studies without fitting anything.
+
+Printed: hypervolume after N/3, 2N/3 and N trials per run, the mean over seeds, and the ratios
+ours / optuna and ours / random (goal on the demo, 3 objectives, 60 trials: ≥ 1.00× and ≥ 1.05×).
 
     .venv/bin/python bench/search_quality.py --data demo --target converted --sensitive age_band \\
         --trials 60 --seeds 3 [--value fee_eur] [--max-train-rows 2000]
@@ -58,8 +59,8 @@ def _spec(args: argparse.Namespace, seed: int, sampler: str | None = None):
         data=DataRef(path=args.data, target=args.target, sensitive=tuple(args.sensitive or ()),
                      value_column=args.value),
         objectives=tuple(Objective(n) for n in args.objectives),
-        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials), sampler=sampler or DEFAULT_SAMPLER,
-        seed=seed, validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows,
+        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials),
+        sampler=sampler or DEFAULT_SAMPLER, seed=seed, validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows,
                                          latency_repeats=args.latency_repeats))
 
 
@@ -68,7 +69,7 @@ class SharedMeasurements:
 
     Fits are seeded, so quality and fairness metrics of a configuration are the same whoever
     proposes it; latency is a fresh noisy measurement each time. Without sharing, plain NSGA-II and
-    random search, which propose the *same* 50 configurations, differed by up to 15 % in
+    random search, which propose the *same* 50 configurations, differed by up to 17 % in
     front-normalised hypervolume on one seed: pure measurement noise, larger than the differences
     between samplers. Sharing makes the comparison one of the samplers' choices only.
     """

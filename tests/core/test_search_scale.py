@@ -86,9 +86,8 @@ def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
         storage.engine.dispose()
 
 
-def running_in_fit(url: str, name: str, ts: list[optuna.trial.FrozenTrial] | None = None):
+def running_in_fit(ts: list[optuna.trial.FrozenTrial]):
     """A RUNNING trial that has started its fit (its family is recorded), after ≥1 finished trial."""
-    ts = trials(url, name) if ts is None else ts
     if not any(t.state == TrialState.COMPLETE for t in ts):
         return None
     return next((t for t in ts if t.state == TrialState.RUNNING and "family" in t.user_attrs), None)
@@ -111,10 +110,15 @@ def fast_heartbeat(monkeypatch):
         monkeypatch.setenv(k, v)
 
 
+def with_password(url: str) -> str:
+    """The URL with a password in it (PostgreSQL's trust auth ignores it; it must never be printed)."""
+    return make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def pg(pg_url):  # noqa: F811
-    """The throwaway database's URL with a password in it (ignored by trust auth, never printed)."""
-    url = make_url(pg_url).set(password=PASSWORD).render_as_string(hide_password=False)
+    """The throwaway PostgreSQL database's URL, with a password."""
+    url = with_password(pg_url)
     yield url
     search.dispose(url)
 
@@ -125,8 +129,7 @@ def shared_db(request):
     """A throwaway database on each server kind a team may share; on PostgreSQL with a password
     in its URL (trust auth ignores it, MariaDB would refuse it) that must never be printed."""
     with throwaway_database(server=request.param) as raw:
-        url = raw if request.param is MARIADB else \
-            make_url(raw).set(password=PASSWORD).render_as_string(hide_password=False)
+        url = raw if request.param is MARIADB else with_password(raw)
         yield url
         search.dispose(url)
 
@@ -212,7 +215,7 @@ def test_killed_worker_loses_nothing_and_its_trial_is_retried(shared_db, small_c
 
     def kill_in_fit():
         ts = trials(pg, "fault")
-        victim = running_in_fit(pg, "fault", ts)
+        victim = running_in_fit(ts)
         if victim is not None:
             os.killpg(a.pid, signal.SIGKILL)
             seen["before"] = {t.number: t for t in ts if t.state == TrialState.COMPLETE}
@@ -259,7 +262,7 @@ def test_worker_rides_out_a_database_restart(pg, small_csv, monkeypatch, caplog)
     cuts: list[int] = []
 
     def cut() -> None:
-        wait_for("a running trial", lambda: running_in_fit(pg, "restart"), timeout=90)
+        wait_for("a running trial", lambda: running_in_fit(trials(pg, "restart")), timeout=90)
         outage(db, 3)
         cuts.append(1)
 
@@ -283,7 +286,7 @@ def test_worker_exits_clearly_when_the_database_stays_away(pg, small_csv):
     make_study(pg, small_csv, "away", 3)
     db = make_url(pg).database
     a = worker(pg, "away", env=_env(**{search.ENV_DB_RETRY: "1"}))
-    wait_for("a trial in its fit", lambda: running_in_fit(pg, "away"), timeout=90)
+    wait_for("a trial in its fit", lambda: running_in_fit(trials(pg, "away")), timeout=90)
     outage(db, until=lambda: a.poll() is not None)  # the database stays away until the worker gives up
     rc, out, err = finish(a)
     assert rc == 2, (out, err)
