@@ -1,9 +1,10 @@
 """The latency harness: how long one prediction takes, measured so that rankings repeat.
 
 What is measured (the team chooses which figure is the objective):
-- ``latency_p50/p95/p99_ms``: the whole pipeline, one pandas row in, ``predict_proba`` out. This is
-  what a Python service pays, and it is dominated by DataFrame/preprocessing overhead (~4 ms here),
-  which is why it separates models less than people expect.
+- ``latency_p50/p95/p99_ms``: the whole pipeline, one pandas row in, ``predict_proba`` out, as
+  percentiles over the test rows (point 3 below). This is what a Python service pays, and it is
+  dominated by DataFrame/preprocessing overhead (~4 ms here), which is why it separates models less
+  than people expect. ``latency_calls_p95_ms``: the p95 over every timed call, for information.
 - ``model_latency_p95_ms``: the estimator alone on an already-encoded numpy row; separates models.
 - ``throughput_rps``: one batch of up to 1,000 rows, best of three.
 - ``latency_wall_p50_ms`` / ``latency_wall_p95_ms``: plain wall-clock time of the same calls, as
@@ -37,6 +38,17 @@ to :func:`calibrate`'s result on the serving hardware to quote that machine's mi
 instead. ``LatencyReport.ref_ratio`` records how slow the machine was while measuring
 (reference time now / ``REFERENCE_MS``); ``wall_p50_ms``/``wall_p95_ms`` what a clock on the wall
 saw.
+
+3. The percentiles are taken over *rows*, each row at its best call. The calls cycle over
+   ``n_distinct_rows`` rows, so every row is called ``repeats / n_distinct_rows`` times; a row's
+   cost is its fastest normalised call (as ``timeit`` advises: noise only ever adds time), and
+   p50/p95/p99 are percentiles of those per-row costs. What varies from row to row (a deep tree
+   path, a long one-hot) stays in the tail; what a neighbour's burst added to one call does not.
+   The tail of all calls measured the machine instead: the same 20 demo pipelines measured twice,
+   100 calls each, gave p95 ranks with Spearman ρ 0.967 and round-to-round differences up to 16 %
+   over all calls, against ρ 0.995 and at most 3.5 % over per-row best calls; the same 60 search
+   trials measured in two processes differed by 7 % in p95 over all calls while their p50 agreed
+   to 0.5 %. The p95 over all calls is still recorded, as ``latency_calls_p95_ms``.
 
 Other honest-measurement rules from the design notes: warm-up calls first, garbage collection
 paused while timing, rows pre-sliced so slicing is not timed, and a coefficient of variation over
@@ -78,13 +90,15 @@ class LatencyReport:
     wall_p50_ms: float = NAN
     wall_p95_ms: float = NAN
     ref_ratio: float = NAN
+    calls_p95_ms: float = NAN
 
     def as_metrics(self) -> dict[str, float]:
         return {"latency_p50_ms": self.p50_ms, "latency_p95_ms": self.p95_ms,
                 "latency_p99_ms": self.p99_ms, "model_latency_p95_ms": self.model_p95_ms,
                 "throughput_rps": self.throughput_rps, "latency_mean_ms": self.mean_ms,
                 "latency_cv": self.cv, "latency_wall_p50_ms": self.wall_p50_ms,
-                "latency_wall_p95_ms": self.wall_p95_ms, "latency_ref_ratio": self.ref_ratio}
+                "latency_wall_p95_ms": self.wall_p95_ms, "latency_ref_ratio": self.ref_ratio,
+                "latency_calls_p95_ms": self.calls_p95_ms}
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -189,6 +203,14 @@ def normalise(cpu: np.ndarray, pos: np.ndarray, ref: np.ndarray, ref_pos: np.nda
     return out
 
 
+def per_row_best(times_ms: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each row's fastest call, for calls that cycled over ``n_rows`` rows (call k used row k mod
+    n_rows); see the module docstring, point 3."""
+    times_ms = np.ravel(times_ms)
+    n_rows = max(1, min(n_rows, len(times_ms)))
+    return np.array([times_ms[j::n_rows].min() for j in range(n_rows)])
+
+
 def time_calls(fn: Callable, rows: list, repeats: int, warmup: int,
                clock: Callable[[], int] = time.thread_time_ns) -> np.ndarray:
     """Milliseconds per call of ``fn`` on pre-sliced rows, after warm-up, with GC paused.
@@ -260,10 +282,11 @@ def measure(pipeline, X: pd.DataFrame, *, repeats: int = 200, warmup: int = 10,
             pipeline.predict_proba(batch)
             best = min(best, time.thread_time() - t0)
         best *= scale
+    per_row = per_row_best(times, n)
     return LatencyReport(
-        p50_ms=float(np.percentile(times, 50)), p95_ms=float(np.percentile(times, 95)),
-        p99_ms=float(np.percentile(times, 99)), mean_ms=float(times.mean()), cv=block_cv(times),
+        p50_ms=float(np.percentile(per_row, 50)), p95_ms=float(np.percentile(per_row, 95)),
+        p99_ms=float(np.percentile(per_row, 99)), mean_ms=float(times.mean()), cv=block_cv(times),
         n_calls=int(times.size), model_p50_ms=model_p50, model_p95_ms=model_p95,
         throughput_rps=float(len(batch) / best) if best > 0 else float("inf"),
         wall_p50_ms=float(np.percentile(wall, 50)), wall_p95_ms=float(np.percentile(wall, 95)),
-        ref_ratio=ref_median / ref_ms)
+        ref_ratio=ref_median / ref_ms, calls_p95_ms=float(np.percentile(times, 95)))

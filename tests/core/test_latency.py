@@ -72,6 +72,45 @@ def test_normalise_scales_by_the_nearest_reference_calls():
     assert both.tolist() == pytest.approx([2.4, 2.4, 9.6, 9.6])  # median of both = 2.5
 
 
+class _Spiky:
+    """Every ``every``-th call burns ``spike``× the work (a neighbour's burst); ``slow_row`` is a row
+    that always costs ``spike``× (a genuinely expensive input)."""
+
+    def __init__(self, every: int = 0, spike: int = 20, slow_row: float | None = None) -> None:
+        self.every, self.spike, self.slow_row, self.calls = every, spike, slow_row, 0
+        self.a = np.random.default_rng(0).normal(size=(60, 60))
+
+    def predict_proba(self, X):
+        heavy = (self.every and self.calls % self.every == 0) or (
+            self.slow_row is not None and len(X) == 1 and X["x"].iloc[0] == self.slow_row)
+        self.calls += 1
+        for _ in range(self.spike if heavy else 1):
+            self.a = np.tanh(self.a @ self.a * 1e-3)
+        return np.full((len(X), 2), 0.5)
+
+
+def test_per_row_best_takes_each_rows_fastest_call():
+    times = np.array([1.0, 5.0, 2.0, 3.0, 1.0, 9.0])  # calls cycle over rows 0, 1, 2, 0, 1, 2
+    assert latency.per_row_best(times, 3).tolist() == [1.0, 1.0, 2.0]
+    assert latency.per_row_best(times, 10).tolist() == times.tolist()  # each call its own row
+
+
+def test_a_burst_on_some_calls_does_not_make_the_tail(rows):
+    """15 % of calls hit by a burst: the tail over all calls shows the burst, the per-row tail does
+    not, because every row also had calls the burst missed."""
+    X = rows.iloc[:20]
+    rep = latency.measure(_Spiky(every=7), X, repeats=60, warmup=0)
+    assert rep.calls_p95_ms > 5 * rep.p50_ms
+    assert rep.p95_ms < 2 * rep.p50_ms
+    assert rep.as_metrics()["latency_calls_p95_ms"] == rep.calls_p95_ms
+
+
+def test_an_expensive_row_stays_in_the_tail(rows):
+    X = rows.iloc[:20]
+    rep = latency.measure(_Spiky(slow_row=0.0), X, repeats=60, warmup=0)
+    assert rep.p99_ms > 5 * rep.p50_ms
+
+
 def test_block_cv():
     assert latency.block_cv(np.full(50, 3.0)) == 0.0
     times = np.repeat([1.0, 1.0, 1.0, 1.0, 2.0], 10)  # one block of five twice as slow
