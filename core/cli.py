@@ -65,7 +65,8 @@ def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (
                          ) -> tuple[Any, Any]:
     """:func:`build_spec` and the prepared data set, whose notes (dropped columns, merged labels)
     the user should read before searching. ``data_options``: further :class:`DataRef` fields
-    (min_group_rows, merge_small_groups, keep_suspected_leaks, sensitive_as_feature)."""
+    (min_group_rows, merge_small_groups, keep_suspected_leaks, sensitive_as_feature, entity_column,
+    detect_entity)."""
     from core import value as value_mod
     from core.data import load_dataset
     from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
@@ -113,7 +114,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows),
         data_options={"min_group_rows": args.min_group_rows, "merge_small_groups": args.merge_small_groups,
                       "keep_suspected_leaks": args.keep_suspected_leaks,
-                      "sensitive_as_feature": args.sensitive_as_feature})
+                      "sensitive_as_feature": args.sensitive_as_feature,
+                      "entity_column": args.entity, "detect_entity": not args.no_entity_detection})
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         raise UserInputError(f"The folder {str(out.parent)!r} does not exist.", field="output")
@@ -357,6 +359,10 @@ def parser() -> argparse.ArgumentParser:
                     help="keep columns that alone separate the classes (dropped by default)")
     sp.add_argument("--sensitive-as-feature", action="store_true",
                     help="let models use the sensitive column(s) as features")
+    sp.add_argument("--entity", help="column saying whose row it is (a person or customer ID in panel "
+                                     "data): an entity's rows are never split between train and test")
+    sp.add_argument("--no-entity-detection", action="store_true",
+                    help="do not treat a repeating ID-named column (nr, person_id…) as the entity column")
     sp.add_argument("-o", "--output", default="spec.json")
     sp.set_defaults(func=cmd_init)
 

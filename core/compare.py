@@ -935,10 +935,10 @@ def training_predictions(simple, complex_) -> tuple[np.ndarray, np.ndarray, np.n
     if oof_s is not None and oof_c is not None:
         return np.asarray(train.y), np.asarray(oof_s), np.asarray(oof_c), train.value, "out-of-fold"
     from sklearn.base import clone
-    from sklearn.model_selection import train_test_split
 
-    fit_i, val_i = train_test_split(np.arange(len(train.y)), test_size=0.25, stratify=train.y,
-                                    random_state=simple.spec.seed)
+    from core.data import holdout
+
+    fit_i, val_i = holdout(train, np.arange(len(train.y)), 0.25, simple.spec.seed)
     probs = []
     for cand in (simple, complex_):
         model = clone(cand.pipeline).fit(train.X.iloc[fit_i], train.y[fit_i])

@@ -38,6 +38,7 @@ _POSITIVE_WORDS = {"1", "yes", "y", "true", "t", "positive", "pos", ">50k", "con
 MAX_SENSITIVE_GROUPS = 50
 MIN_ROWS = 40
 MIN_CLASS_ROWS = 10
+MIN_ENTITIES = 10
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".npy", ".npz", ".sav", ".dill")
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
 
@@ -62,6 +63,9 @@ class Dataset:
     fingerprint: str
     notes: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
+    # whose row it is (panel data: a person or customer ID), so splits keep an entity's rows together
+    entity: np.ndarray | None = None
+    entity_column: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -74,7 +78,8 @@ class Dataset:
             value=None if self.value is None else self.value[idx],
             positive_label=self.positive_label, negative_label=self.negative_label,
             numeric=self.numeric, categorical=self.categorical, fingerprint=self.fingerprint,
-            notes=self.notes, dropped=self.dropped)
+            notes=self.notes, dropped=self.dropped,
+            entity=None if self.entity is None else self.entity[idx], entity_column=self.entity_column)
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -268,6 +273,8 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     for e in ref.exclude:
         if e not in df.columns:
             raise missing(e, "excluded", "data.exclude")
+    if ref.entity_column is not None and ref.entity_column not in df.columns:
+        raise missing(ref.entity_column, "entity", "data.entity_column")
 
     # target ----------------------------------------------------------------------------------
     target = df[ref.target]
@@ -337,6 +344,9 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     if not ref.sensitive_as_feature:
         reserved |= set(ref.sensitive)
     dropped: dict[str, str] = {e: "excluded by you" for e in ref.exclude}
+    entity, entity_col = _entity(df, ref, reserved | set(ref.sensitive), notes)
+    if entity_col is not None:
+        reserved.add(entity_col)
     X = df[[c for c in df.columns if c not in reserved]].copy()
     numeric, categorical = [], []
     for col in list(X.columns):
@@ -376,7 +386,63 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     return Dataset(X=X.reset_index(drop=True), y=y, groups=groups, value=value,
                    positive_label=str(positive), negative_label=str(negative),
                    numeric=numeric, categorical=categorical, fingerprint=fp,
-                   notes=notes, dropped=dropped)
+                   notes=notes, dropped=dropped, entity=entity, entity_column=entity_col)
+
+
+_ENTITY_NAME = re.compile(
+    r"(^|[_\W])(id|nr|no)$|^(id|nr)([_\W]|$)|^(person|patient|customer|client|user|subject|household|"
+    r"member|account|student|pupil|firm|company|participant|respondent|individual|pid|uid)"
+    r"([_\W]?(id|nr|no|number|key))?$", re.I)
+
+
+def _entity_like(s: pd.Series, col: str) -> str | None:
+    """Why ``s`` looks like the ID of an entity that has several rows (a panel), or None.
+
+    Only a column *named* like an ID counts (``nr``, ``person_id``, ``customer``): values that
+    repeat are common in real features, so the name is the evidence that they mean "the same
+    person". It must also repeat: on average at least two rows per value, most rows sharing their
+    value with another row, and hardly any missing.
+    """
+    if not _ENTITY_NAME.search(str(col)) or s.isna().mean() > 0.05:
+        return None
+    values = s.dropna()
+    if pd.api.types.is_float_dtype(values) and not np.all(np.mod(values.to_numpy(), 1) == 0):
+        return None  # a measurement, not an ID
+    counts = values.astype(str).value_counts()
+    k = len(counts)
+    if k < MIN_ENTITIES or k > len(values) / 2 or counts[counts >= 2].sum() < 0.8 * len(values):
+        return None
+    return f"{k} values, {len(values) / k:.1f} rows each on average"
+
+
+def _entity(df: pd.DataFrame, ref: DataRef, reserved: set[str],
+            notes: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """The entity label of every row, and the column it came from (see ``DataRef.entity_column``)."""
+    col, why = ref.entity_column, None
+    if col is None and ref.detect_entity:
+        found = [(c, w) for c in df.columns if c not in reserved and (w := _entity_like(df[c], c))]
+        if not found:
+            return None, None
+        col, why = found[0]
+    if col is None:
+        return None, None
+    raw = df[col]
+    labels = raw.astype(str).where(raw.notna(), pd.Series([f"(row {i} without an ID)" for i in range(len(raw))],
+                                                           index=raw.index))
+    k = labels.nunique()
+    if k < MIN_ENTITIES:
+        raise UserInputError(
+            f"The entity column {col!r} has only {k} distinct value(s); keeping each entity's rows "
+            f"together needs at least {MIN_ENTITIES} entities to split into training, test and CV "
+            "folds. Choose the column that identifies a person, customer or item, or none.",
+            field="data.entity_column")
+    where = (f"Column {col!r} looks like the ID of an entity with several rows ({why})" if why else
+             f"Rows are grouped by the entity column {col!r} ({k} entities)")
+    notes.append(where + ": each entity's rows stay together in the train/test split and in the CV "
+                 "folds, so scores are for entities the model has not seen, and the column is not a "
+                 "feature." + (" Name another entity column (--entity), or turn detection off "
+                               "(--no-entity-detection), if that is wrong." if why else ""))
+    return labels.to_numpy(dtype=object), col
 
 
 def _normalise_labels(target: pd.Series, notes: list[str], name: str) -> pd.Series:
@@ -565,8 +631,23 @@ def load_dataset(ref: DataRef) -> Dataset:
 # -- split and preprocessing ----------------------------------------------------------------------
 
 def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train/test indices; the test part is never shown to the search."""
+    """Stratified train/test indices; the test part is never shown to the search.
+
+    With an entity column the split is by entity (each person's rows all train or all test), and
+    ``max_train_rows`` keeps whole entities.
+    """
     idx = np.arange(ds.n_rows)
+    if ds.entity is not None:
+        train, test = holdout(ds, idx, validation.test_size, seed)
+        if validation.max_train_rows and len(train) > validation.max_train_rows:
+            train = _whole_entities(ds.entity, train, validation.max_train_rows, seed)
+        n_train = len(set(ds.entity[train]))
+        if n_train < validation.cv_folds:
+            raise UserInputError(
+                f"Only {n_train} entities ({ds.entity_column!r}) are in the training part, fewer than "
+                f"the {validation.cv_folds} CV folds. Use fewer folds, allow more training rows, or "
+                "choose another entity column.", field="validation.cv_folds")
+        return np.sort(train), np.sort(test)
     strat = ds.y
     combo = pd.Series(ds.y.astype(str)) + "|" + ds.groups.astype(str)
     if combo.value_counts().min() >= 2:
@@ -581,6 +662,44 @@ def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, n
         train, _ = train_test_split(train, train_size=validation.max_train_rows, random_state=seed,
                                     stratify=ds.y[train])
     return np.sort(train), np.sort(test)
+
+
+def holdout(ds: Dataset, idx: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows ``idx`` of ``ds`` into a fitting and a held-out part, stratified by the target
+    and, with an entity column, by entity (``StratifiedGroupKFold``: one fold held out)."""
+    if ds.entity is None:
+        return tuple(train_test_split(idx, test_size=test_size, random_state=seed, stratify=ds.y[idx]))
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_splits = max(2, int(round(1 / test_size)))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    fit, held = next(folds.split(idx, ds.y[idx], groups=ds.entity[idx]))
+    return idx[fit], idx[held]
+
+
+def cv_folds(n_splits: int, seed: int, y: np.ndarray, entity: np.ndarray | None):
+    """The CV folds of a training part: stratified, and grouped by entity when there is one."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if entity is None:
+        return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+        np.zeros(len(y)), y, groups=entity)
+
+
+def _whole_entities(entity: np.ndarray, rows: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """A seeded random set of whole entities from ``rows`` with at most ``max_rows`` rows (at least one)."""
+    rng = np.random.default_rng(seed)
+    ids = pd.unique(entity[rows])
+    rng.shuffle(ids)
+    sizes = pd.Series(entity[rows]).value_counts()
+    keep, total = set(), 0
+    for e in ids:
+        if keep and total + sizes[e] > max_rows:
+            continue
+        keep.add(e)
+        total += sizes[e]
+    return rows[np.isin(entity[rows], list(keep))]
 
 
 def build_preprocessor(numeric: list[str], categorical: list[str], *, scale: bool) -> ColumnTransformer:

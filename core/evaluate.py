@@ -16,13 +16,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score,
                              f1_score, log_loss, roc_auc_score)
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from core import families as fam
 from core import latency
-from core.data import Dataset, build_preprocessor
+from core.data import Dataset, build_preprocessor, cv_folds
 from core.fairness import fairness_metrics, fairness_report
 from core.spec import Spec
 from core.value import tune_threshold, value_per_1k
@@ -88,10 +87,9 @@ def _evaluate(family: str, params: dict[str, Any], ds: Dataset, train_idx: np.nd
     seed = spec.seed
     train, test = ds.subset(train_idx), ds.subset(test_idx)
     pipe = make_pipeline(family, params, ds, seed)
-    folds = StratifiedKFold(n_splits=spec.validation.cv_folds, shuffle=True, random_state=seed)
     oof = np.zeros(len(train.y))
     fold_ids = np.zeros(len(train.y), dtype=int)
-    for k, (a, b) in enumerate(folds.split(train.X, train.y)):
+    for k, (a, b) in enumerate(cv_folds(spec.validation.cv_folds, seed, train.y, train.entity)):
         model = clone(pipe).fit(train.X.iloc[a], train.y[a])
         oof[b] = model.predict_proba(train.X.iloc[b])[:, 1]
         fold_ids[b] = k

@@ -166,6 +166,13 @@ class DataRef:
     # real tables often have a few tiny groups (e.g. 11 rows of one race): pool them into one
     # "other" group instead of refusing the table
     merge_small_groups: bool = False
+    # panel data: the rows of one person, customer or item must not be split between the training
+    # and test parts (or across CV folds), or the model is scored on people it has already seen.
+    # ``entity_column`` names the column that says whose row it is; when it is None and
+    # ``detect_entity`` is on, a column named like an ID that repeats over rows is used. A spec
+    # saved without ``detect_entity`` (older than this) reads as False: it reproduces as it ran.
+    entity_column: str | None = None
+    detect_entity: bool = True
 
     def __post_init__(self) -> None:
         # a single name is a one-element tuple, not a tuple of its characters
@@ -188,6 +195,15 @@ class DataRef:
             _fail("data.value_column", "the value column cannot be the target.")
         if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
             _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
+        if self.entity_column is not None:
+            if not isinstance(self.entity_column, str) or not self.entity_column.strip():
+                _fail("data.entity_column", f"expected a column name or nothing, got {self.entity_column!r}.")
+            other = {self.target: "the target", self.value_column: "the value column",
+                     **{c: "a sensitive attribute" for c in self.sensitive},
+                     **{c: "an excluded column" for c in self.exclude}}
+            if self.entity_column in other:
+                _fail("data.entity_column", f"{self.entity_column!r} is {other[self.entity_column]}; the "
+                      "entity column says whose row it is (a person or customer ID).")
 
 
 @dataclass(frozen=True)
@@ -350,7 +366,12 @@ class Spec:
         if "data" not in raw:
             _fail("data", "missing; a spec needs at least data.path and data.target.")
         kwargs: dict[str, Any] = dict(raw)
-        kwargs["data"] = _build(DataRef, raw["data"], "data")
+        data = raw["data"]
+        if isinstance(data, dict) and "detect_entity" not in data:
+            # written before entity detection existed: its studies and bundles used row splits,
+            # and must reproduce with them
+            data = {**data, "detect_entity": False}
+        kwargs["data"] = _build(DataRef, data, "data")
         if "objectives" in raw:
             if not isinstance(raw["objectives"], (list, tuple)):
                 _fail("objectives", "expected a list of {name, owner, limit, aspiration}.")

@@ -20,6 +20,7 @@ st.caption("Load the table the team wants a model for, then tell Tradeoff Room w
 slots = ui.ErrorSlots()
 prev = dv.start_from(ui.current_study())
 SOURCES = ("Demo: ad conversions (20,000 impressions)", "Upload CSV or Parquet")
+ENTITY_DETECT, ENTITY_NONE = "(detect)", "(none: every row is its own case)"
 source = st.radio("Source", SOURCES, horizontal=True, key="data_source",
                   index=0 if prev.get("path", core_data.DEMO) == core_data.DEMO else 1)
 
@@ -106,13 +107,25 @@ with st.expander("More options"):
                              value=bool(_default("keep_suspected_leaks", False)))
     as_feature = st.checkbox("Let models use the sensitive attribute as a feature", key="data_sens_feat",
                              value=bool(_default("sensitive_as_feature", False)))
+    ent_options = [ENTITY_DETECT, ENTITY_NONE, *[c for c in others if c not in sensitive and c != value]]
+    ent_default = _default("entity_column", None) or (
+        ENTITY_DETECT if _default("detect_entity", True) else ENTITY_NONE)
+    entity = st.selectbox("Rows that belong together (person or customer ID)", ent_options,
+                          key="data_entity", index=dv.index_of(ent_options, ent_default),
+                          help="Panel data has several rows per person. Their rows are kept together, "
+                               "all in training or all in test, so the scores are for people the model "
+                               "has not seen. Detect: a repeating column named like an ID (nr, "
+                               "person_id…).")
+    slots.here("data.entity_column")
 slots.here("default")
 
 try:
     ref = DataRef(path=path, target=target, positive_label=None if positive == "(automatic)" else positive,
                   sensitive=tuple(sensitive), value_column=None if value == "(none)" else value,
                   exclude=tuple(exclude), min_group_rows=int(min_rows), keep_suspected_leaks=keep_leaks,
-                  sensitive_as_feature=as_feature, merge_small_groups=merge_small)
+                  sensitive_as_feature=as_feature, merge_small_groups=merge_small,
+                  entity_column=None if entity in (ENTITY_DETECT, ENTITY_NONE) else entity,
+                  detect_entity=entity == ENTITY_DETECT)
     ds = dv.prepare(path, dv.ref_key(ref), mtime)
 except UserInputError as err:
     slots.show(err)

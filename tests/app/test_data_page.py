@@ -113,3 +113,24 @@ def test_a_new_browser_on_a_study_sees_that_studys_data(small_csv):
     assert at.selectbox(key="data_target").value == "converted"
     assert at.multiselect(key="data_sensitive").value == ["age_band"]
     assert {m.label: m.value for m in at.metric}["Rows"] == "1,500"
+
+
+def test_panel_upload_keeps_each_persons_rows_together():
+    from tests.core.test_data import _panel
+
+    at = _upload(run_page("data"), "males.csv", _panel().to_csv(index=False).encode())
+    assert_ok(at)
+    at.selectbox(key="data_target").set_value("union").run()
+    assert_ok(at)
+    notes = " ".join(texts(at, "markdown"))
+    assert "looks like the ID of an entity" in notes
+    ref = at.session_state[dv.DATA_REF]
+    assert ref["entity_column"] is None and ref["detect_entity"] is True
+    at.selectbox(key="data_entity").set_value("(none: every row is its own case)").run()
+    assert_ok(at)
+    assert "looks like the ID of an entity" not in " ".join(texts(at, "markdown"))
+    assert at.session_state[dv.DATA_REF]["detect_entity"] is False
+    at.selectbox(key="data_entity").set_value("nr").run()
+    assert_ok(at)
+    assert "grouped by the entity column" in " ".join(texts(at, "markdown"))
+    assert at.session_state[dv.DATA_REF]["entity_column"] == "nr"

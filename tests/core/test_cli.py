@@ -81,6 +81,27 @@ def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
     assert spec.validation.cv_folds == 4
 
 
+def test_init_on_panel_data_groups_by_the_person(capsys, tmp_path):
+    from tests.core.test_data import _panel
+
+    csv = tmp_path / "males.csv"
+    _panel().to_csv(csv, index=False)
+    code, out, err = run(capsys, "init", str(csv), "--target", "union", "-o", str(tmp_path / "a.json"))
+    assert code == 0, err
+    assert "Column 'nr' looks like the ID of an entity" in out
+    assert Spec.load(tmp_path / "a.json").data.detect_entity is True
+    code, out, err = run(capsys, "init", str(csv), "--target", "union", "--no-entity-detection",
+                         "-o", str(tmp_path / "b.json"))
+    assert code == 0 and "entity" not in out
+    assert Spec.load(tmp_path / "b.json").data.detect_entity is False
+    code, out, err = run(capsys, "init", str(csv), "--target", "union", "--entity", "nr",
+                         "-o", str(tmp_path / "c.json"))
+    assert code == 0 and "grouped by the entity column 'nr' (300 entities)" in out
+    assert Spec.load(tmp_path / "c.json").data.entity_column == "nr"
+    code, _, err = run(capsys, "init", str(csv), "--target", "union", "--entity", "union")
+    assert code == 2 and "'union' is the target" in err
+
+
 def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path):
     code, _, err = run(capsys, "init", str(small_csv), "--target", "converted", "-o", str(tmp_path / "s.json"))
     assert code == 0, err

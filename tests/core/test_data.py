@@ -360,3 +360,116 @@ def test_preprocessor_handles_missing_and_unseen_categories(frame):
 
 def test_min_rows_constant_is_what_the_message_says():
     assert data.MIN_ROWS == 40 and data.MIN_CLASS_ROWS == 10
+
+
+# -- panel data: an entity's rows stay together ---------------------------------------------------
+
+def _panel(n_people: int = 300, years: int = 6, id_name: str = "nr") -> pd.DataFrame:
+    """A panel like Ecdat's Males: one row per person and year; whether a person is in a union
+    mostly follows who they are, so a split that puts one person's years on both sides scores a
+    model on people it has memorised."""
+    rng = np.random.default_rng(0)
+    person = np.repeat(np.arange(1, n_people + 1), years)
+    who = np.repeat(rng.normal(size=n_people), years)
+    df = pd.DataFrame({id_name: person, "year": np.tile(np.arange(1980, 1980 + years), n_people),
+                       "school": np.repeat(rng.integers(8, 16, n_people), years),
+                       "exper": rng.integers(0, 20, n_people * years)})
+    df["union"] = np.where(who + 0.3 * rng.normal(size=len(df)) > 0.5, "yes", "no")
+    return df
+
+
+def test_a_repeating_id_column_is_detected_as_the_entity():
+    ds = data.prepare(_panel(), DataRef(path="males.csv", target="union"))
+    assert ds.entity_column == "nr" and "nr" not in ds.X.columns
+    assert len(set(ds.entity)) == 300
+    assert any("'nr' looks like the ID of an entity" in n and "--entity" in n for n in ds.notes)
+
+
+@pytest.mark.parametrize("name", ["person_id", "customer", "PID", "household_nr"])
+def test_entity_names_that_are_detected(name):
+    assert data.prepare(_panel(id_name=name), DataRef(path="p.csv", target="union")).entity_column == name
+
+
+@pytest.mark.parametrize("name", ["customer_age", "number", "idle_time"])
+def test_a_repeating_column_not_named_like_an_id_is_a_feature(name):
+    ds = data.prepare(_panel(id_name=name), DataRef(path="p.csv", target="union"))
+    assert ds.entity is None and name in ds.X.columns
+
+
+def test_detection_can_be_turned_off_and_an_entity_named():
+    off = data.prepare(_panel(), DataRef(path="p.csv", target="union", detect_entity=False))
+    assert off.entity is None and "nr" in off.X.columns
+    named = data.prepare(_panel(id_name="who"), DataRef(path="p.csv", target="union", entity_column="who"))
+    assert named.entity_column == "who" and "who" not in named.X.columns
+    assert any("grouped by the entity column 'who' (300 entities)" in n for n in named.notes)
+
+
+def test_the_demo_has_no_entity(frame):
+    assert data.prepare(frame, ref()).entity is None
+
+
+def test_split_and_cv_folds_never_share_an_entity():
+    ds = data.prepare(_panel(), DataRef(path="p.csv", target="union"))
+    for seed in (0, 1):
+        train, test = data.split(ds, Validation(test_size=0.25), seed)
+        assert not set(ds.entity[train]) & set(ds.entity[test])
+        assert 0.2 < len(test) / ds.n_rows < 0.3
+        assert abs(ds.y[test].mean() - ds.y.mean()) < 0.05  # still stratified by the target
+        folds = list(data.cv_folds(3, seed, ds.y[train], ds.entity[train]))
+        assert len(folds) == 3
+        for a, b in folds:
+            assert not set(ds.entity[train][a]) & set(ds.entity[train][b])
+    # a row split without the entity puts most people on both sides
+    rows = data.prepare(_panel(), DataRef(path="p.csv", target="union", detect_entity=False))
+    train, test = data.split(rows, Validation(), 0)
+    people = _panel()["nr"].to_numpy()
+    assert len(set(people[train]) & set(people[test])) > 200
+
+
+def test_max_train_rows_keeps_whole_entities():
+    ds = data.prepare(_panel(), DataRef(path="p.csv", target="union"))
+    train, test = data.split(ds, Validation(max_train_rows=500), 0)
+    assert len(train) <= 500 and len(train) % 6 == 0  # six years per person, all or none
+    assert not set(ds.entity[train]) & set(ds.entity[test])
+
+
+def test_grouped_scores_are_not_inflated_by_memorised_people():
+    """The point of it: a deep tree that memorises people looks far better on a row split."""
+    from dataclasses import replace as _replace
+
+    from core.evaluate import evaluate
+    from core.spec import Objective, Spec
+
+    def test_auc(detect: bool) -> float:
+        dref = DataRef(path="p.csv", target="union", detect_entity=detect)
+        ds = data.prepare(_panel(), dref)
+        spec = Spec(data=dref, objectives=(Objective("roc_auc"),), families=("decision_tree",))
+        spec = _replace(spec, validation=Validation(latency_repeats=20))
+        train, test = data.split(ds, spec.validation, 0)
+        params = {"max_depth": 12, "min_samples_leaf": 1, "criterion": "gini", "class_weight": "none"}
+        return evaluate("decision_tree", params, ds, train, test, spec).test["roc_auc"]
+
+    assert test_auc(detect=False) > test_auc(detect=True) + 0.1
+
+
+def test_entity_errors_say_what_to_do():
+    with pytest.raises(UserInputError, match=r"entity column 'nope' is not in the table. Columns: nr"):
+        data.prepare(_panel(), DataRef(path="p.csv", target="union", entity_column="nope"))
+    with pytest.raises(UserInputError, match=r"'union' is the target; the entity column says whose row"):
+        DataRef(path="p.csv", target="union", entity_column="union")
+    with pytest.raises(UserInputError, match=r"only 6 distinct value\(s\).*at least 10 entities"):
+        data.prepare(_panel(), DataRef(path="p.csv", target="union", entity_column="year"))
+    ds = data.prepare(_panel(n_people=12), DataRef(path="p.csv", target="union"))
+    with pytest.raises(UserInputError, match=r"Only \d entities \('nr'\) are in the training part, fewer "
+                                             r"than the 10 CV folds"):
+        data.split(ds, Validation(cv_folds=10), 0)
+
+
+def test_a_spec_saved_before_entity_detection_keeps_its_row_split():
+    from core.spec import Spec
+
+    new = Spec(data=DataRef(path="p.csv", target="union"))
+    assert Spec.from_dict(new.to_dict()).data.detect_entity is True
+    old = new.to_dict()
+    del old["data"]["detect_entity"], old["data"]["entity_column"]
+    assert Spec.from_dict(old).data.detect_entity is False
