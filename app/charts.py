@@ -141,7 +141,7 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
             fig.add_trace(go.Scatter(x=f[x], y=f[y], mode="lines", name="Pareto front",
                                      line=dict(color="#555", width=1, dash="dot", shape="hv"),
                                      hoverinfo="skip", meta="front_line"))
-    _mark(fig, frame, (x, y), knee, "knee", "star", KNEE_COLOR, 20)
+    _mark(fig, frame, (x, y), knee, "knee", "star-open", KNEE_COLOR, 22)
     _mark(fig, frame, (x, y), selected, "selected", "circle-open", "#E4003A", 22)
     for name, axis in ((x, "x"), (y, "y")):
         limit = (limits or {}).get(name)
@@ -169,7 +169,8 @@ def _mark(fig: go.Figure, frame: pd.DataFrame, names: Sequence[str], number: int
     coords = {d: row[n].to_numpy(float) for d, n in zip(("x", "y", "z"), names)}
     trace = go.Scatter3d if len(names) == 3 else go.Scatter
     mode = "markers+text" if label == "knee" else "markers"
-    marker = dict(symbol=symbol if len(names) == 2 else "diamond", size=size if len(names) == 2 else 9,
+    # open symbols: the marked trial's own point (its family's colour) stays visible inside
+    marker = dict(symbol=symbol if len(names) == 2 else "diamond-open", size=size if len(names) == 2 else 9,
                   color=color, line=dict(width=2, color=color))
     fig.add_trace(trace(**coords, mode=mode, name=label, text=[label] if label == "knee" else _text(row),
                         textposition="top center", marker=marker, customdata=_customdata(row),
@@ -192,7 +193,7 @@ def scatter_3d(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "fa
                         symbol="x" if symbol == "x" else "circle"),
             customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover(names, ("x", "y", "z")),
             meta=kind))
-    _mark(fig, frame, names, knee, "knee", "diamond", KNEE_COLOR, 9)
+    _mark(fig, frame, names, knee, "knee", "diamond-open", KNEE_COLOR, 9)
     fig.update_layout(**_LAYOUT, height=600, scene=dict(
         xaxis_title=obj.get(names[0]).label, yaxis_title=obj.get(names[1]).label,
         zaxis_title=obj.get(names[2]).label))

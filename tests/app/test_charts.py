@@ -37,6 +37,8 @@ def test_scatter_2d_front_faded_limit_and_knee(points):
     assert sorted(by_kind["front"]) == [0, 1, 4]
     assert by_kind["dominated"] == [2] and by_kind["infeasible"] == [3]
     assert by_kind["knee"] == [0] and by_kind["selected"] == [2]
+    marks = {t.meta: t.marker.symbol for t in fig.data if t.meta in ("knee", "selected")}
+    assert all(sym.endswith("-open") for sym in marks.values())  # the marked point shows through
     # one front trace per family, each in its family's colour, named by the family label
     front_traces = [t for t in fig.data if t.meta == "front"]
     assert {t.name for t in front_traces} == {"Logistic regression", "Histogram gradient boosting",
