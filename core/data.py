@@ -390,7 +390,7 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
 
 
 _ENTITY_NAME = re.compile(
-    r"(^|[_\W])(id|nr|no)$|^(id|nr)([_\W]|$)|^(person|patient|customer|client|user|subject|household|"
+    r"(^|[_\W])(id|nr)$|[_\W]no$|^(id|nr)([_\W]|$)|^(person|patient|customer|client|user|subject|household|"
     r"member|account|student|pupil|firm|company|participant|respondent|individual|pid|uid)"
     r"([_\W]?(id|nr|no|number|key))?$", re.I)
 
@@ -398,7 +398,8 @@ _ENTITY_NAME = re.compile(
 def _entity_like(s: pd.Series, col: str) -> str | None:
     """Why ``s`` looks like the ID of an entity that has several rows (a panel), or None.
 
-    Only a column *named* like an ID counts (``nr``, ``person_id``, ``customer``): values that
+    Only a column *named* like an ID counts (``nr``, ``person_id``, ``customer``, ``account_no``;
+    not a bare ``NO``, which in an air-quality table is nitric oxide): values that
     repeat are common in real features, so the name is the evidence that they mean "the same
     person". It must also repeat: on average at least two rows per value, most rows sharing their
     value with another row, and hardly any missing.

@@ -415,7 +415,12 @@ def make_sampler(spec: Spec, *, n_trials: int | None = None,
 
     NSGA-II is the default (``core.spec.DEFAULT_SAMPLER``). Its default population (50) spends a
     60-trial budget almost entirely on its random first generation; we size the population to the
-    budget instead. TPE is multivariate and grouped, because the space is conditional on the family.
+    budget instead. On our conditional space Optuna's NSGA-II crosses over only what every trial
+    shares, ``family``, and draws each family parameter at random: in effect random search with an
+    elite choice of family. A variant that bred family parameters from same-family parents (tried
+    2026-12-01, bench/README.md) concentrated on a few families and did worse than random search on
+    the demo (0.97×), so the default stays this. TPE is multivariate and grouped, because the space
+    is conditional on the family.
     ``seed`` overrides the spec's seed: workers on one study must not share a seed, or each would
     propose the same configurations.
     """

@@ -385,12 +385,12 @@ def test_a_repeating_id_column_is_detected_as_the_entity():
     assert any("'nr' looks like the ID of an entity" in n and "--entity" in n for n in ds.notes)
 
 
-@pytest.mark.parametrize("name", ["person_id", "customer", "PID", "household_nr"])
+@pytest.mark.parametrize("name", ["person_id", "customer", "PID", "household_nr", "account_no", "Tuna.id"])
 def test_entity_names_that_are_detected(name):
     assert data.prepare(_panel(id_name=name), DataRef(path="p.csv", target="union")).entity_column == name
 
 
-@pytest.mark.parametrize("name", ["customer_age", "number", "idle_time"])
+@pytest.mark.parametrize("name", ["customer_age", "number", "idle_time", "NO"])
 def test_a_repeating_column_not_named_like_an_id_is_a_feature(name):
     ds = data.prepare(_panel(id_name=name), DataRef(path="p.csv", target="union"))
     assert ds.entity is None and name in ds.X.columns
