@@ -96,8 +96,8 @@ _DEFS: list[MetricDef] = [
     # latency: full pipeline (DataFrame row in, probability out), single thread; CPU time normalised
     # to the reference machine so trials measured at different times compare (see core.latency)
     MetricDef("latency_p50_ms", "Latency p50", "ms", "minimize", "latency",
-              "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread, "
-              "each test row at its best call; CPU time in reference-machine ms (core.latency).",
+              "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread; "
+              "CPU time in reference-machine ms (core.latency).",
               (0.0, INF), "Product"),
     MetricDef("latency_p95_ms", "Latency p95", "ms", "minimize", "latency",
               "95th percentile over test rows of the whole pipeline's single-row latency (each row at "
