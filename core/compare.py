@@ -166,10 +166,16 @@ class Context:
     groups: np.ndarray | None = None
     tp_values: np.ndarray | None = None
     value_model: ValueModel = field(default_factory=ValueModel)
+    # panel data: the entity (0..k-1) of every test row; the bootstrap then resamples entities
+    clusters: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return len(self.y)
+
+    @property
+    def n_clusters(self) -> int:
+        return 0 if self.clusters is None else int(np.max(self.clusters)) + 1
 
 
 @dataclass(frozen=True)
@@ -185,21 +191,28 @@ class Scored:
         return (np.asarray(self.proba) >= self.threshold).astype(int)
 
 
-def resample_counts(n: int, n_boot: int, seed: int, *, max_cells: int = 2_000_000) -> Iterator[np.ndarray]:
+def resample_counts(n: int, n_boot: int, seed: int, *, clusters: np.ndarray | None = None,
+                    max_cells: int = 2_000_000) -> Iterator[np.ndarray]:
     """Bootstrap resamples of ``n`` rows as count matrices (how often each row was drawn), in chunks.
 
     Counts rather than index lists turn every metric into a weighted sum (a matrix product), which
     numpy does for all resamples at once. Chunks keep memory bounded for large test sets; the
     random stream depends only on (n, n_boot, seed), so results repeat exactly.
+
+    With ``clusters`` (the entity 0..k-1 of each row) whole entities are drawn and each row counts
+    as often as its entity (the cluster bootstrap): the rows of one person are not independent
+    evidence, and resampling them one by one would make every interval too narrow.
     """
     rng = np.random.default_rng(seed)
+    k = n if clusters is None else int(np.max(clusters)) + 1
     chunk = max(1, min(n_boot, max_cells // max(n, 1)))
     done = 0
     while done < n_boot:
         m = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(m, n))
-        flat = (idx + (np.arange(m) * n)[:, None]).ravel()
-        yield np.bincount(flat, minlength=m * n).reshape(m, n).astype(float)
+        idx = rng.integers(0, k, size=(m, k))
+        flat = (idx + (np.arange(m) * k)[:, None]).ravel()
+        counts = np.bincount(flat, minlength=m * k).reshape(m, k).astype(float)
+        yield counts if clusters is None else counts[:, clusters]
         done += m
 
 
@@ -394,7 +407,7 @@ def paired_bootstrap(ctx: Context, challenger: Scored, baseline: Scored, *, n_bo
     point_c, point_b = metric_arrays(ones, ctx, challenger), metric_arrays(ones, ctx, baseline)
     names = [m for m in (metrics or BOOT_METRICS) if m in point_c]
     diffs: dict[str, list[np.ndarray]] = {m: [] for m in names}
-    for W in resample_counts(ctx.n, n_boot, seed):
+    for W in resample_counts(ctx.n, n_boot, seed, clusters=ctx.clusters):
         a, b = metric_arrays(W, ctx, challenger), metric_arrays(W, ctx, baseline)
         for m in names:
             diffs[m].append(a[m] - b[m])
@@ -450,12 +463,21 @@ def mcnemar_table(b: int, c: int, *, both_right: int = 0, both_wrong: int = 0,
                    "chi-square, continuity-corrected")
 
 
-def mcnemar(y: np.ndarray, pred_challenger: np.ndarray, pred_baseline: np.ndarray) -> McNemar:
-    """McNemar's test on two models' test decisions (each at its own threshold)."""
+def mcnemar(y: np.ndarray, pred_challenger: np.ndarray, pred_baseline: np.ndarray, *,
+            clustered: bool = False) -> McNemar:
+    """McNemar's test on two models' test decisions (each at its own threshold).
+
+    It takes rows as independent; ``clustered`` (panel data) says so in ``method``, because the
+    rows of one entity are not, and the p-value is then optimistic (the bootstrap is not).
+    """
     y = np.asarray(y)
     ra, rb = np.asarray(pred_challenger) == y, np.asarray(pred_baseline) == y
-    return mcnemar_table(int((ra & ~rb).sum()), int((~ra & rb).sum()),
-                         both_right=int((ra & rb).sum()), both_wrong=int((~ra & ~rb).sum()))
+    mc = mcnemar_table(int((ra & ~rb).sum()), int((~ra & rb).sum()),
+                       both_right=int((ra & rb).sum()), both_wrong=int((~ra & ~rb).sum()))
+    if clustered:
+        mc = replace(mc, method=mc.method + "; rows taken as independent, which the rows of one "
+                                            "entity are not: optimistic, trust the intervals")
+    return mc
 
 
 # -- cost ratios ------------------------------------------------------------------------------------
@@ -586,6 +608,7 @@ class Comparison:
     mcnemar: McNemar
     objectives: tuple[ObjectiveVerdict, ...]
     sentence: str
+    n_entities: int = 0  # > 0: the bootstrap resampled this many entities (panel data), not rows
 
     def difference(self, metric: str) -> Difference | None:
         return next((d for d in self.differences if d.metric == metric), None)
@@ -706,7 +729,7 @@ def compare(challenger, baseline, *, n_boot: int = N_BOOT, alpha: float = ALPHA,
     sa = Scored(a.evaluation.test_proba, a.threshold, mean_a)
     sb = Scored(b.evaluation.test_proba, b.threshold, mean_b)
     diffs = paired_bootstrap(ctx, sa, sb, n_boot=n_boot, seed=seed, alpha=alpha)
-    mc = mcnemar(ctx.y, sa.pred, sb.pred)
+    mc = mcnemar(ctx.y, sa.pred, sb.pred, clustered=ctx.clusters is not None)
     fixed = lambda c: {m: c.evaluation.metrics[m] for m in FIXED_METRICS}  # noqa: E731
     ratios = cost_ratios(lat_a, lat_b, fixed(a), fixed(b), fit_a, fit_b, spec.value_model)
     primary = primary_metric(spec)
@@ -717,7 +740,7 @@ def compare(challenger, baseline, *, n_boot: int = N_BOOT, alpha: float = ALPHA,
                                 by_r.get("latency_p95_ms"), by_r.get("model_size_bytes"), alpha)
     progress("Done", 1.0)
     return Comparison(info_a, info_b, primary, alpha, n_boot, seed, ctx.n, diffs, ratios, mc,
-                      objective_verdicts(spec, diffs, ratios), sentence)
+                      objective_verdicts(spec, diffs, ratios), sentence, ctx.n_clusters)
 
 
 def _check_same_split(a, b) -> None:
@@ -728,8 +751,9 @@ def _check_same_split(a, b) -> None:
 
 def context_of(cand) -> Context:
     test = cand.dataset.subset(cand.test_idx)
+    clusters = None if test.entity is None else pd.factorize(test.entity)[0]
     return Context(y=np.asarray(test.y), groups=np.asarray(test.groups).astype(str),
-                   tp_values=test.value, value_model=cand.spec.value_model)
+                   tp_values=test.value, value_model=cand.spec.value_model, clusters=clusters)
 
 
 def candidate_info(cand, lat: Sequence[latency.LatencyReport] = ()) -> CandidateInfo:
@@ -796,11 +820,12 @@ class FairnessDetail:
 
 
 def fairness_detail(y, pred, groups, *, label: str = "", n_boot: int = N_BOOT, seed: int = 0,
-                    alpha: float = ALPHA) -> FairnessDetail:
+                    alpha: float = ALPHA, clusters: np.ndarray | None = None) -> FairnessDetail:
     """Per-group selection rate, recall, precision and accuracy, and the gap metrics, with intervals.
 
     Point values come from fairlearn (the numbers an auditor would compute with the same library);
-    the intervals resample test rows (all groups together, so group sizes vary as in a new sample).
+    the intervals resample test rows (all groups together, so group sizes vary as in a new sample),
+    or whole entities with ``clusters`` (see :func:`resample_counts`).
     """
     y, pred = np.asarray(y).astype(int), np.asarray(pred).astype(int)
     groups = np.asarray(groups).astype(str)
@@ -809,7 +834,7 @@ def fairness_detail(y, pred, groups, *, label: str = "", n_boot: int = N_BOOT, s
     labels, _ = group_counts(np.ones((1, len(y))), y, pred, groups)
     per_group: dict[str, list[np.ndarray]] = {m: [] for m in GROUP_METRICS}
     per_gap: dict[str, list[np.ndarray]] = {m: [] for m in gaps_point}
-    for W in resample_counts(len(y), n_boot, seed):
+    for W in resample_counts(len(y), n_boot, seed, clusters=clusters):
         _, counts = group_counts(W, y, pred, groups)
         rates = group_rates(counts)
         for m in GROUP_METRICS:
@@ -838,7 +863,8 @@ def candidate_fairness(cand, *, n_boot: int = N_BOOT, seed: int | None = None, a
     ctx = context_of(cand)
     pred = (cand.evaluation.test_proba >= cand.threshold).astype(int)
     return fairness_detail(ctx.y, pred, ctx.groups, label=cand.label, n_boot=n_boot,
-                           seed=cand.spec.seed if seed is None else seed, alpha=alpha)
+                           seed=cand.spec.seed if seed is None else seed, alpha=alpha,
+                           clusters=ctx.clusters)
 
 
 # -- cascade ----------------------------------------------------------------------------------------

@@ -121,7 +121,10 @@ with tabs[0]:
         m = c["mcnemar"]
         st.caption(f"McNemar ({m['method']}): only the challenger right on {m['only_challenger_right']} rows, "
                    f"only the baseline on {m['only_baseline_right']}; p = {m['p_value']:.3g}. "
-                   f"{c['n_boot']:,} paired bootstrap resamples of {c['n_test']:,} test rows, seed {c['seed']}, "
+                   f"{c['n_boot']:,} paired bootstrap resamples of "
+                   + (f"the {c['n_entities']:,} entities ({c['n_test']:,} rows; an entity's rows are drawn "
+                      "together)" if c.get("n_entities") else f"{c['n_test']:,} test rows")
+                   + f", seed {c['seed']}, "
                    f"bias-corrected {1 - c['alpha']:.0%} intervals.")
         st.dataframe(charts.ratio_table(c), hide_index=True, width="stretch")
     st.plotly_chart(charts.forest(rep["comparisons"]), width="stretch")

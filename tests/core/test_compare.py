@@ -78,6 +78,34 @@ def test_resample_counts_repeat_and_sum_to_n():
     assert not np.array_equal(a, c)
 
 
+def test_cluster_resamples_draw_whole_entities():
+    clusters = np.repeat(np.arange(10), 4)  # 10 entities of 4 rows
+    W = np.vstack(list(cmp.resample_counts(40, 200, seed=3, clusters=clusters, max_cells=1000)))
+    assert W.shape == (200, 40)
+    per_entity = W.reshape(200, 10, 4)
+    assert (per_entity == per_entity[:, :, :1]).all()  # an entity's rows are drawn together
+    assert (W.sum(axis=1) == 40).all()  # 10 entities drawn, 4 rows each
+    assert (per_entity[:, :, 0] == 0).any()  # some entities left out of a resample
+
+
+def test_cluster_bootstrap_keeps_its_coverage_on_panel_data():
+    """Five rows per person that share the person's outcome are one piece of evidence, not five:
+    resampling rows makes the 90 % interval far too narrow, resampling people does not."""
+    rng = np.random.default_rng(7)
+    truth, sims, k, rows = 0.05, 80, 80, 5
+    hits = {"rows": 0, "entities": 0}
+    clusters = np.repeat(np.arange(k), rows)
+    for s in range(sims):
+        y_e, pa_e, pb_e = _paired_accuracy_data(k, 0.75, 0.70, rng)
+        y, pa, pb = (np.repeat(v, rows) for v in (y_e, pa_e, pb_e))
+        for name, ctx in (("rows", cmp.Context(y=y)), ("entities", cmp.Context(y=y, clusters=clusters))):
+            d = cmp.paired_bootstrap(ctx, cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=600, seed=s,
+                                     alpha=0.10, metrics=["accuracy"])[0]
+            hits[name] += d.low <= truth <= d.high
+    assert 0.80 <= hits["entities"] / sims <= 0.98
+    assert hits["rows"] / sims < 0.75
+
+
 # -- the bootstrap ----------------------------------------------------------------------------------
 
 
@@ -398,3 +426,27 @@ def test_choose_band_routes_nothing_when_complex_is_not_better():
     chosen = next(c for c in curve if c["share_routed"] == share)
     assert chosen["value"] >= need - 1e-12
     assert all(c["value"] < need for c in curve if c["share_routed"] < share)
+
+
+def test_a_panel_study_is_compared_by_entity(tmp_path):
+    """On panel data the comparison resamples people, and says that McNemar's rows are not
+    independent; every test person is one the models never trained on."""
+    from core.spec import Budget, DataRef, Objective, Spec, Validation
+    from tests.core.test_data import _panel
+
+    csv = tmp_path / "males.csv"
+    _panel().to_csv(csv, index=False)
+    spec = Spec(data=DataRef(path=str(csv), target="union"),
+                objectives=(Objective("roc_auc"), Objective("latency_p95_ms")),
+                families=("logreg", "hist_gb"), budget=Budget(n_trials=2),
+                validation=Validation(cv_folds=2, latency_repeats=20))
+    url = f"sqlite:///{tmp_path / 'panel.db'}"
+    study = search.create_study(spec, url, "panel")
+    search.run(study.study_name, url)
+    simple, complex_ = cmp.load_candidates(url, "panel", [0, 1])
+    test_people = set(simple.dataset.entity[simple.test_idx])
+    assert not test_people & set(simple.dataset.entity[simple.train_idx])
+    comp = cmp.compare(simple, complex_, n_boot=200, latency_rounds=1, latency_repeats=20)
+    assert comp.n_entities == len(test_people) and comp.n_test == 6 * len(test_people)
+    assert "rows taken as independent" in comp.mcnemar.method
+    assert comp.to_dict()["n_entities"] == comp.n_entities
