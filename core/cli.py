@@ -66,7 +66,7 @@ def build_spec_with_data(data: str, target: str, *, sensitive: Sequence[str] = (
     """:func:`build_spec` and the prepared data set, whose notes (dropped columns, merged labels)
     the user should read before searching. ``data_options``: further :class:`DataRef` fields
     (min_group_rows, merge_small_groups, keep_suspected_leaks, sensitive_as_feature, entity_column,
-    detect_entity)."""
+    detect_entity, time_column)."""
     from core import value as value_mod
     from core.data import load_dataset
     from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
@@ -115,7 +115,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         data_options={"min_group_rows": args.min_group_rows, "merge_small_groups": args.merge_small_groups,
                       "keep_suspected_leaks": args.keep_suspected_leaks,
                       "sensitive_as_feature": args.sensitive_as_feature,
-                      "entity_column": args.entity, "detect_entity": not args.no_entity_detection})
+                      "entity_column": args.entity, "detect_entity": not args.no_entity_detection,
+                      "time_column": args.time_column})
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         raise UserInputError(f"The folder {str(out.parent)!r} does not exist.", field="output")
@@ -363,6 +364,8 @@ def parser() -> argparse.ArgumentParser:
                                      "data): an entity's rows are never split between train and test")
     sp.add_argument("--no-entity-detection", action="store_true",
                     help="do not treat a repeating ID-named column (nr, person_id…) as the entity column")
+    sp.add_argument("--time-column", help="column saying when a row happened (dates or a year): the test "
+                                          "part is then the most recent rows, not a random sample")
     sp.add_argument("-o", "--output", default="spec.json")
     sp.set_defaults(func=cmd_init)
 

@@ -39,6 +39,8 @@ MAX_SENSITIVE_GROUPS = 50
 MIN_ROWS = 40
 MIN_CLASS_ROWS = 10
 MIN_ENTITIES = 10
+DATE_DROPPED = ("date/time column (dates rarely generalise; derive features if needed; to test on the "
+                "most recent rows, make it the time column: --time-column)")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".npy", ".npz", ".sav", ".dill")
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
 
@@ -66,6 +68,9 @@ class Dataset:
     # whose row it is (panel data: a person or customer ID), so splits keep an entity's rows together
     entity: np.ndarray | None = None
     entity_column: str | None = None
+    # when each row happened (seconds, or the column's own numbers; missing = -inf): time split
+    time: np.ndarray | None = None
+    time_column: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -79,7 +84,8 @@ class Dataset:
             positive_label=self.positive_label, negative_label=self.negative_label,
             numeric=self.numeric, categorical=self.categorical, fingerprint=self.fingerprint,
             notes=self.notes, dropped=self.dropped,
-            entity=None if self.entity is None else self.entity[idx], entity_column=self.entity_column)
+            entity=None if self.entity is None else self.entity[idx], entity_column=self.entity_column,
+            time=None if self.time is None else self.time[idx], time_column=self.time_column)
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -275,6 +281,8 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
             raise missing(e, "excluded", "data.exclude")
     if ref.entity_column is not None and ref.entity_column not in df.columns:
         raise missing(ref.entity_column, "entity", "data.entity_column")
+    if ref.time_column is not None and ref.time_column not in df.columns:
+        raise missing(ref.time_column, "time", "data.time_column")
 
     # target ----------------------------------------------------------------------------------
     target = df[ref.target]
@@ -344,6 +352,9 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     if not ref.sensitive_as_feature:
         reserved |= set(ref.sensitive)
     dropped: dict[str, str] = {e: "excluded by you" for e in ref.exclude}
+    time = _time(df, ref, notes)
+    if time is not None:
+        reserved.add(ref.time_column)
     entity, entity_col = _entity(df, ref, reserved | set(ref.sensitive), notes)
     if entity_col is not None:
         reserved.add(entity_col)
@@ -386,7 +397,48 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     return Dataset(X=X.reset_index(drop=True), y=y, groups=groups, value=value,
                    positive_label=str(positive), negative_label=str(negative),
                    numeric=numeric, categorical=categorical, fingerprint=fp,
-                   notes=notes, dropped=dropped, entity=entity, entity_column=entity_col)
+                   notes=notes, dropped=dropped, entity=entity, entity_column=entity_col,
+                   time=time, time_column=ref.time_column if time is not None else None)
+
+
+def _time(df: pd.DataFrame, ref: DataRef, notes: list[str]) -> np.ndarray | None:
+    """When each row happened, as sortable numbers (see ``DataRef.time_column``).
+
+    Dates become seconds since 1970 (UTC); a numeric column (a year, a week number) is used as it
+    is. A row without a time counts as the oldest, so it can only ever be trained on.
+    """
+    col = ref.time_column
+    if col is None:
+        return None
+    raw = df[col]
+    text = raw.astype(str).str.strip().where(raw.notna())
+    as_num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        kind, values = "dates", _seconds(raw)
+    elif pd.api.types.is_numeric_dtype(raw) or as_num.notna().sum() >= 0.95 * raw.notna().sum():
+        kind, values = "numbers", as_num.to_numpy(dtype=float)
+    else:
+        kind, values = "dates", _seconds(pd.to_datetime(text, errors="coerce", utc=True, format="mixed"))
+    unreadable = np.isnan(values) & raw.notna().to_numpy()
+    if unreadable.sum() > 0.05 * len(raw):
+        example = raw[unreadable].iloc[0]
+        raise UserInputError(
+            f"The time column {col!r} has {int(unreadable.sum())} value(s) that are not dates or numbers, "
+            f"e.g. {example!r}. Choose a column of dates (2024-03-01) or of numbers such as a year.",
+            field="data.time_column")
+    n_missing = int(np.isnan(values).sum())
+    if n_missing == len(values) or np.nanmin(values) == np.nanmax(values):
+        raise UserInputError(f"The time column {col!r} has a single point in time; a time split needs "
+                             "rows from different times.", field="data.time_column")
+    notes.append(f"Time split on {col!r} ({kind}): the test part is the most recent rows and the "
+                 "training part the rows before them, as when the model goes live; the column is not "
+                 "a feature." + (f" {n_missing} row(s) without a time count as the oldest." if n_missing else ""))
+    return np.where(np.isnan(values), -np.inf, values)
+
+
+def _seconds(ts: pd.Series) -> np.ndarray:
+    ts = pd.to_datetime(ts, utc=True)
+    return ((ts - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
 
 
 _ENTITY_NAME = re.compile(
@@ -547,7 +599,7 @@ def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
     if pd.api.types.is_bool_dtype(s):
         return "numeric", "", s.astype(float)
     if pd.api.types.is_datetime64_any_dtype(s):
-        return "drop", "date/time column (dates rarely generalise; derive features if needed)", s
+        return "drop", DATE_DROPPED, s
     if pd.api.types.is_numeric_dtype(s):
         unique_share = non_null.nunique() / max(len(non_null), 1)
         if pd.api.types.is_integer_dtype(non_null) and unique_share > 0.99 and n > 50 and (
@@ -564,7 +616,7 @@ def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
             f" ({lost} value(s) that are not numbers treated as missing)" if lost else "")
         return "numeric", why, converted
     if _looks_like_date(text):
-        return "drop", "date/time column (dates rarely generalise; derive features if needed)", s
+        return "drop", DATE_DROPPED, s
     unique_share = text.nunique() / len(text)
     if unique_share > 0.9 and n > 50:
         return "drop", "identifier or free text (almost every value is different)", s
@@ -635,19 +687,25 @@ def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, n
     """Stratified train/test indices; the test part is never shown to the search.
 
     With an entity column the split is by entity (each person's rows all train or all test), and
-    ``max_train_rows`` keeps whole entities.
+    ``max_train_rows`` keeps whole entities. With a time column the test part is the most recent
+    rows instead (the CV folds inside the training part stay grouped by entity when there is one).
     """
     idx = np.arange(ds.n_rows)
+    if ds.time is not None:
+        train, test = _time_split(ds, validation)
     if ds.entity is not None:
-        train, test = holdout(ds, idx, validation.test_size, seed)
-        if validation.max_train_rows and len(train) > validation.max_train_rows:
-            train = _whole_entities(ds.entity, train, validation.max_train_rows, seed)
+        if ds.time is None:
+            train, test = holdout(ds, idx, validation.test_size, seed)
+            if validation.max_train_rows and len(train) > validation.max_train_rows:
+                train = _whole_entities(ds.entity, train, validation.max_train_rows, seed)
         n_train = len(set(ds.entity[train]))
         if n_train < validation.cv_folds:
             raise UserInputError(
                 f"Only {n_train} entities ({ds.entity_column!r}) are in the training part, fewer than "
                 f"the {validation.cv_folds} CV folds. Use fewer folds, allow more training rows, or "
                 "choose another entity column.", field="validation.cv_folds")
+        return np.sort(train), np.sort(test)
+    if ds.time is not None:
         return np.sort(train), np.sort(test)
     strat = ds.y
     combo = pd.Series(ds.y.astype(str)) + "|" + ds.groups.astype(str)
@@ -663,6 +721,26 @@ def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, n
         train, _ = train_test_split(train, train_size=validation.max_train_rows, random_state=seed,
                                     stratify=ds.y[train])
     return np.sort(train), np.sort(test)
+
+
+def _time_split(ds: Dataset, validation: Validation) -> tuple[np.ndarray, np.ndarray]:
+    """The most recent ``test_size`` of rows (all rows of the cut's moment included) as the test
+    part, the rows before as training; ``max_train_rows`` keeps the most recent training rows."""
+    n = ds.n_rows
+    order = np.argsort(ds.time, kind="stable")
+    cut = ds.time[order[n - max(1, int(round(validation.test_size * n)))]]
+    test, train = np.flatnonzero(ds.time >= cut), np.flatnonzero(ds.time < cut)
+    if validation.max_train_rows and len(train) > validation.max_train_rows:
+        train = train[np.argsort(ds.time[train], kind="stable")[-validation.max_train_rows:]]
+    for part, rows in (("training", train), ("test", test)):
+        counts = np.bincount(ds.y[rows], minlength=2)
+        if len(rows) < MIN_ROWS // 2 or counts.min() < MIN_CLASS_ROWS // 2:
+            raise UserInputError(
+                f"The time split on {ds.time_column!r} leaves {len(rows)} row(s) in the {part} part "
+                f"({int(counts[1])} {ds.positive_label!r}, {int(counts[0])} {ds.negative_label!r}): too "
+                "few to train and test on. Use a time column with more distinct times, another test "
+                "size, or no time split.", field="data.time_column")
+    return train, test
 
 
 def holdout(ds: Dataset, idx: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

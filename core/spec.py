@@ -173,6 +173,9 @@ class DataRef:
     # saved without ``detect_entity`` (older than this) reads as False: it reproduces as it ran.
     entity_column: str | None = None
     detect_entity: bool = True
+    # a model is used on tomorrow's rows: with ``time_column`` the test part is the most recent rows
+    # (and the training part everything before), instead of a random sample of all of them
+    time_column: str | None = None
 
     def __post_init__(self) -> None:
         # a single name is a one-element tuple, not a tuple of its characters
@@ -195,6 +198,16 @@ class DataRef:
             _fail("data.value_column", "the value column cannot be the target.")
         if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
             _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
+        if self.time_column is not None:
+            if not isinstance(self.time_column, str) or not self.time_column.strip():
+                _fail("data.time_column", f"expected a column name or nothing, got {self.time_column!r}.")
+            other = {self.target: "the target", self.value_column: "the value column",
+                     self.entity_column: "the entity column",
+                     **{c: "a sensitive attribute" for c in self.sensitive},
+                     **{c: "an excluded column" for c in self.exclude}}
+            if self.time_column in other:
+                _fail("data.time_column", f"{self.time_column!r} is {other[self.time_column]}; the time "
+                      "column says when a row happened (a date, or a year).")
         if self.entity_column is not None:
             if not isinstance(self.entity_column, str) or not self.entity_column.strip():
                 _fail("data.entity_column", f"expected a column name or nothing, got {self.entity_column!r}.")

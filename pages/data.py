@@ -21,6 +21,7 @@ slots = ui.ErrorSlots()
 prev = dv.start_from(ui.current_study())
 SOURCES = ("Demo: ad conversions (20,000 impressions)", "Upload CSV or Parquet")
 ENTITY_DETECT, ENTITY_NONE = "(detect)", "(none: every row is its own case)"
+TIME_NONE = "(none: a random sample of rows)"
 source = st.radio("Source", SOURCES, horizontal=True, key="data_source",
                   index=0 if prev.get("path", core_data.DEMO) == core_data.DEMO else 1)
 
@@ -117,6 +118,13 @@ with st.expander("More options"):
                                "has not seen. Detect: a repeating column named like an ID (nr, "
                                "person_id…).")
     slots.here("data.entity_column")
+    time_options = [TIME_NONE, *[c for c in others if c not in sensitive and c != value and c != entity]]
+    time_col = st.selectbox("Test on the most recent rows by (time column)", time_options, key="data_time",
+                            index=dv.index_of(time_options, _default("time_column", None) or TIME_NONE),
+                            help="A model goes live on tomorrow's rows. With a time column the test part is "
+                                 "the latest rows and training uses the rows before them, instead of a "
+                                 "random sample of all of them.")
+    slots.here("data.time_column")
 slots.here("default")
 
 try:
@@ -125,7 +133,8 @@ try:
                   exclude=tuple(exclude), min_group_rows=int(min_rows), keep_suspected_leaks=keep_leaks,
                   sensitive_as_feature=as_feature, merge_small_groups=merge_small,
                   entity_column=None if entity in (ENTITY_DETECT, ENTITY_NONE) else entity,
-                  detect_entity=entity == ENTITY_DETECT)
+                  detect_entity=entity == ENTITY_DETECT,
+                  time_column=None if time_col == TIME_NONE else time_col)
     ds = dv.prepare(path, dv.ref_key(ref), mtime)
 except UserInputError as err:
     slots.show(err)

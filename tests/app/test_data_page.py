@@ -134,3 +134,14 @@ def test_panel_upload_keeps_each_persons_rows_together():
     assert_ok(at)
     assert "grouped by the entity column" in " ".join(texts(at, "markdown"))
     assert at.session_state[dv.DATA_REF]["entity_column"] == "nr"
+
+
+def test_a_time_column_makes_the_latest_rows_the_test_part():
+    at = run_page("data")
+    at.selectbox(key="data_time").set_value("shown_at").run()
+    assert_ok(at)
+    assert "Time split on 'shown\\_at'" in " ".join(texts(at, "markdown"))
+    assert at.session_state[dv.DATA_REF]["time_column"] == "shown_at"
+    at.selectbox(key="data_time").set_value("(none: a random sample of rows)").run()
+    assert_ok(at)
+    assert at.session_state[dv.DATA_REF]["time_column"] is None

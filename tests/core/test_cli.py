@@ -102,6 +102,17 @@ def test_init_on_panel_data_groups_by_the_person(capsys, tmp_path):
     assert code == 2 and "'union' is the target" in err
 
 
+def test_init_with_a_time_column_tests_on_the_latest_rows(capsys, small_csv, tmp_path):
+    code, out, err = run(capsys, "init", str(small_csv), "--target", "converted", "--time-column", "shown_at",
+                         "-o", str(tmp_path / "t.json"))
+    assert code == 0, err
+    assert "Time split on 'shown_at' (dates): the test part is the most recent rows" in out
+    assert Spec.load(tmp_path / "t.json").data.time_column == "shown_at"
+    code, _, err = run(capsys, "init", str(small_csv), "--target", "converted", "--time-column", "fee_eur",
+                       "--value", "fee_eur")
+    assert code == 2 and "'fee_eur' is the value column" in err
+
+
 def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path):
     code, _, err = run(capsys, "init", str(small_csv), "--target", "converted", "-o", str(tmp_path / "s.json"))
     assert code == 0, err

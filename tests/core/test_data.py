@@ -473,3 +473,62 @@ def test_a_spec_saved_before_entity_detection_keeps_its_row_split():
     old = new.to_dict()
     del old["data"]["detect_entity"], old["data"]["entity_column"]
     assert Spec.from_dict(old).data.detect_entity is False
+
+
+# -- time split: test on the most recent rows -----------------------------------------------------
+
+def test_time_split_tests_on_the_most_recent_rows(frame):
+    ds = data.prepare(frame, ref(sensitive=DEMO_SENSITIVE, time_column="shown_at"))
+    assert "shown_at" not in ds.X and ds.time_column == "shown_at"
+    assert any(n.startswith("Time split on 'shown_at' (dates)") for n in ds.notes)
+    train, test = data.split(ds, Validation(test_size=0.25), 0)
+    assert ds.time[train].max() < ds.time[test].min()
+    assert len(test) == pytest.approx(0.25 * ds.n_rows, abs=5)
+    assert sorted(np.r_[train, test].tolist()) == list(range(ds.n_rows))
+    # the same whatever the seed: time, not chance, decides
+    assert all(np.array_equal(a, b) for a, b in zip(data.split(ds, Validation(), 0), data.split(ds, Validation(), 7)))
+
+
+def test_time_split_keeps_the_most_recent_training_rows(demo_frame):
+    ds = data.prepare(demo_frame.iloc[:4000], ref(time_column="shown_at"))
+    full, test = data.split(ds, Validation(), 0)
+    small, test2 = data.split(ds, Validation(max_train_rows=500), 0)
+    assert np.array_equal(test, test2) and len(small) == 500
+    assert set(small) <= set(full) and ds.time[small].min() >= np.sort(ds.time[full])[-500]
+
+
+def test_time_split_on_a_year_with_entity_folds():
+    """Panel data split by year: the last years are the test part; the CV folds inside the
+    training years still keep each person's rows together."""
+    ds = data.prepare(_panel(), DataRef(path="p.csv", target="union", time_column="year"))
+    assert ds.entity_column == "nr" and "year" not in ds.X
+    train, test = data.split(ds, Validation(test_size=0.25), 0)
+    years = _panel()["year"].to_numpy()
+    assert set(years[test]) == {1984, 1985} and set(years[train]) == {1980, 1981, 1982, 1983}
+    for a, b in data.cv_folds(3, 0, ds.y[train], ds.entity[train]):
+        assert not set(ds.entity[train][a]) & set(ds.entity[train][b])
+
+
+def test_rows_without_a_time_are_only_trained_on(frame):
+    f = frame.copy()
+    f.loc[:9, "shown_at"] = None
+    ds = data.prepare(f, ref(time_column="shown_at"))
+    assert any("10 row(s) without a time count as the oldest" in n for n in ds.notes)
+    train, test = data.split(ds, Validation(), 0)
+    assert set(range(10)) <= set(train)
+
+
+def test_time_split_errors_say_what_to_do(frame):
+    with pytest.raises(UserInputError, match=r"time column 'when' is not in the table"):
+        data.prepare(frame, ref(time_column="when"))
+    with pytest.raises(UserInputError, match=r"'converted' is the target; the time column says when"):
+        ref(time_column="converted")
+    f = frame.assign(when="soon")
+    with pytest.raises(UserInputError, match=r"400 value\(s\) that are not dates or numbers, e.g. 'soon'"):
+        data.prepare(f, ref(time_column="when"))
+    with pytest.raises(UserInputError, match=r"single point in time"):
+        data.prepare(frame.assign(when=2024), ref(time_column="when"))
+    late = frame.assign(when=np.where(np.arange(len(frame)) < 12, 2020, 2024))  # 97 % on the last day
+    ds = data.prepare(late, ref(time_column="when"))
+    with pytest.raises(UserInputError, match=r"leaves 12 row\(s\) in the training part"):
+        data.split(ds, Validation(), 0)
