@@ -480,9 +480,10 @@ def _entity(df: pd.DataFrame, ref: DataRef, reserved: set[str],
     if col is None:
         return None, None
     raw = df[col]
-    labels = raw.astype(str).where(raw.notna(), pd.Series([f"(row {i} without an ID)" for i in range(len(raw))],
-                                                           index=raw.index))
-    k = labels.nunique()
+    labels = raw.astype(str).to_numpy(dtype=object)
+    for i in np.flatnonzero(raw.isna().to_numpy()):  # a row without an ID is an entity of its own
+        labels[i] = f"(row {i} without an ID)"
+    k = len(set(labels))
     if k < MIN_ENTITIES:
         raise UserInputError(
             f"The entity column {col!r} has only {k} distinct value(s); keeping each entity's rows "
@@ -495,7 +496,7 @@ def _entity(df: pd.DataFrame, ref: DataRef, reserved: set[str],
                  "folds, so scores are for entities the model has not seen, and the column is not a "
                  "feature." + (" Name another entity column (--entity), or turn detection off "
                                "(--no-entity-detection), if that is wrong." if why else ""))
-    return labels.to_numpy(dtype=object), col
+    return labels, col
 
 
 def _normalise_labels(target: pd.Series, notes: list[str], name: str) -> pd.Series:
@@ -690,23 +691,27 @@ def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, n
     ``max_train_rows`` keeps whole entities. With a time column the test part is the most recent
     rows instead (the CV folds inside the training part stay grouped by entity when there is one).
     """
-    idx = np.arange(ds.n_rows)
     if ds.time is not None:
         train, test = _time_split(ds, validation)
+    elif ds.entity is not None:
+        train, test = holdout(ds, np.arange(ds.n_rows), validation.test_size, seed)
+        if validation.max_train_rows and len(train) > validation.max_train_rows:
+            train = _whole_entities(ds.entity, train, validation.max_train_rows, seed)
+    else:
+        train, test = _row_split(ds, validation, seed)
     if ds.entity is not None:
-        if ds.time is None:
-            train, test = holdout(ds, idx, validation.test_size, seed)
-            if validation.max_train_rows and len(train) > validation.max_train_rows:
-                train = _whole_entities(ds.entity, train, validation.max_train_rows, seed)
         n_train = len(set(ds.entity[train]))
         if n_train < validation.cv_folds:
             raise UserInputError(
                 f"Only {n_train} entities ({ds.entity_column!r}) are in the training part, fewer than "
                 f"the {validation.cv_folds} CV folds. Use fewer folds, allow more training rows, or "
                 "choose another entity column.", field="validation.cv_folds")
-        return np.sort(train), np.sort(test)
-    if ds.time is not None:
-        return np.sort(train), np.sort(test)
+    return np.sort(train), np.sort(test)
+
+
+def _row_split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows drawn at random, stratified by target and sensitive group where every pair has rows."""
+    idx = np.arange(ds.n_rows)
     strat = ds.y
     combo = pd.Series(ds.y.astype(str)) + "|" + ds.groups.astype(str)
     if combo.value_counts().min() >= 2:
@@ -720,7 +725,7 @@ def split(ds: Dataset, validation: Validation, seed: int) -> tuple[np.ndarray, n
     if validation.max_train_rows and len(train) > validation.max_train_rows:
         train, _ = train_test_split(train, train_size=validation.max_train_rows, random_state=seed,
                                     stratify=ds.y[train])
-    return np.sort(train), np.sort(test)
+    return train, test
 
 
 def _time_split(ds: Dataset, validation: Validation) -> tuple[np.ndarray, np.ndarray]:

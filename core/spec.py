@@ -198,25 +198,19 @@ class DataRef:
             _fail("data.value_column", "the value column cannot be the target.")
         if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
             _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
-        if self.time_column is not None:
-            if not isinstance(self.time_column, str) or not self.time_column.strip():
-                _fail("data.time_column", f"expected a column name or nothing, got {self.time_column!r}.")
-            other = {self.target: "the target", self.value_column: "the value column",
-                     self.entity_column: "the entity column",
-                     **{c: "a sensitive attribute" for c in self.sensitive},
-                     **{c: "an excluded column" for c in self.exclude}}
-            if self.time_column in other:
-                _fail("data.time_column", f"{self.time_column!r} is {other[self.time_column]}; the time "
-                      "column says when a row happened (a date, or a year).")
-        if self.entity_column is not None:
-            if not isinstance(self.entity_column, str) or not self.entity_column.strip():
-                _fail("data.entity_column", f"expected a column name or nothing, got {self.entity_column!r}.")
-            other = {self.target: "the target", self.value_column: "the value column",
-                     **{c: "a sensitive attribute" for c in self.sensitive},
-                     **{c: "an excluded column" for c in self.exclude}}
-            if self.entity_column in other:
-                _fail("data.entity_column", f"{self.entity_column!r} is {other[self.entity_column]}; the "
-                      "entity column says whose row it is (a person or customer ID).")
+        roles = {self.target: "the target", self.value_column: "the value column",
+                 **{c: "a sensitive attribute" for c in self.sensitive},
+                 **{c: "an excluded column" for c in self.exclude}}
+        for key, what in (("entity_column", "says whose row it is (a person or customer ID)"),
+                          ("time_column", "says when a row happened (a date, or a year)")):
+            col = getattr(self, key)
+            if col is None:
+                continue
+            if not isinstance(col, str) or not col.strip():
+                _fail(f"data.{key}", f"expected a column name or nothing, got {col!r}.")
+            if col in roles:
+                _fail(f"data.{key}", f"{col!r} is {roles[col]}; the {key.split('_')[0]} column {what}.")
+            roles[col] = f"the {key.split('_')[0]} column"
 
 
 @dataclass(frozen=True)

@@ -532,3 +532,17 @@ def test_time_split_errors_say_what_to_do(frame):
     ds = data.prepare(late, ref(time_column="when"))
     with pytest.raises(UserInputError, match=r"leaves 12 row\(s\) in the training part"):
         data.split(ds, Validation(), 0)
+
+
+def test_a_row_without_an_entity_id_is_an_entity_of_its_own():
+    df = _panel()
+    df["nr"] = df["nr"].astype(float)
+    df.loc[:3, "nr"] = np.nan  # the first person's first four years lost their ID
+    ds = data.prepare(df, DataRef(path="p.csv", target="union", entity_column="nr"))
+    assert len(set(ds.entity)) == 300 + 4
+    assert len(set(ds.entity[:4])) == 4 and not set(ds.entity[:4]) & set(ds.entity[4:])
+
+
+def test_one_column_cannot_be_both_entity_and_time():
+    with pytest.raises(UserInputError, match=r"'nr' is the entity column; the time column says when"):
+        DataRef(path="p.csv", target="union", entity_column="nr", time_column="nr")
