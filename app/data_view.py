@@ -104,6 +104,16 @@ def remember(ref: DataRef) -> None:
     st.session_state[DATA_REF] = asdict(ref)
 
 
+def split_summary(ds: Dataset) -> tuple[str, str]:
+    """How the held-out test part is chosen, as a metric value and its explanation."""
+    if ds.time_column is not None:
+        return "latest rows", f"The test part is the most recent rows by {ds.time_column!r}."
+    if ds.entity_column is not None:
+        n = len(set(ds.entity))
+        return "by entity", f"{n:,} entities in {ds.entity_column!r}: each one's rows are all training or all test."
+    return "random rows", "A random, stratified sample of rows is held out for the test part."
+
+
 def group_stats(ds: Dataset) -> pd.DataFrame:
     """Rows and base rate per sensitive group (the bar chart's data)."""
     frame = pd.DataFrame({"group": ds.groups.astype(str).to_numpy(), "y": ds.y})

@@ -144,12 +144,14 @@ ref = replace(ref, fingerprint=ds.fingerprint)
 dv.remember(ref)
 
 share = float(ds.y.mean())
-m1, m2, m3, m4 = st.columns(4)
+m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric("Rows", f"{ds.n_rows:,}")
 m2.metric("Features", f"{len(ds.numeric) + len(ds.categorical)}",
           help=f"{len(ds.numeric)} numeric, {len(ds.categorical)} categorical")
 m3.metric(f"Positive: {ds.positive_label}", f"{share:.1%}")
 m4.metric("Sensitive groups", f"{ds.groups.nunique()}" if sensitive else "none")
+split_value, split_help = dv.split_summary(ds)
+m5.metric("Test part", split_value, help=split_help)
 
 notes = list(dict.fromkeys([*ds.notes, *st.session_state.get(dv.UPLOAD, {}).get("notes", [])]))
 if notes:

@@ -126,10 +126,12 @@ def test_panel_upload_keeps_each_persons_rows_together():
     assert "looks like the ID of an entity" in notes
     ref = at.session_state[dv.DATA_REF]
     assert ref["entity_column"] is None and ref["detect_entity"] is True
+    assert {m.label: m.value for m in at.metric}["Test part"] == "by entity"
     at.selectbox(key="data_entity").set_value("(none: every row is its own case)").run()
     assert_ok(at)
     assert "looks like the ID of an entity" not in " ".join(texts(at, "markdown"))
     assert at.session_state[dv.DATA_REF]["detect_entity"] is False
+    assert {m.label: m.value for m in at.metric}["Test part"] == "random rows"
     at.selectbox(key="data_entity").set_value("nr").run()
     assert_ok(at)
     assert "grouped by the entity column" in " ".join(texts(at, "markdown"))
@@ -142,6 +144,7 @@ def test_a_time_column_makes_the_latest_rows_the_test_part():
     assert_ok(at)
     assert "Time split on 'shown\\_at'" in " ".join(texts(at, "markdown"))
     assert at.session_state[dv.DATA_REF]["time_column"] == "shown_at"
+    assert {m.label: m.value for m in at.metric}["Test part"] == "latest rows"
     at.selectbox(key="data_time").set_value("(none: a random sample of rows)").run()
     assert_ok(at)
     assert at.session_state[dv.DATA_REF]["time_column"] is None
