@@ -411,14 +411,17 @@ def _time(df: pd.DataFrame, ref: DataRef, notes: list[str]) -> np.ndarray | None
     if col is None:
         return None
     raw = df[col]
-    text = raw.astype(str).str.strip().where(raw.notna())
-    as_num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(raw):
         kind, values = "dates", _seconds(raw)
-    elif pd.api.types.is_numeric_dtype(raw) or as_num.notna().sum() >= 0.95 * raw.notna().sum():
-        kind, values = "numbers", as_num.to_numpy(dtype=float)
+    elif pd.api.types.is_numeric_dtype(raw):
+        kind, values = "numbers", raw.to_numpy(dtype=float, na_value=np.nan)
     else:
-        kind, values = "dates", _seconds(pd.to_datetime(text, errors="coerce", utc=True, format="mixed"))
+        text = raw.astype(str).str.strip().where(raw.notna())
+        as_num = _numbers_in_text(text)
+        if as_num.notna().sum() >= 0.95 * raw.notna().sum():
+            kind, values = "numbers", as_num.to_numpy(dtype=float)
+        else:
+            kind, values = "dates", _seconds(pd.to_datetime(text, errors="coerce", utc=True, format="mixed"))
     unreadable = np.isnan(values) & raw.notna().to_numpy()
     if unreadable.sum() > 0.05 * len(raw):
         example = raw[unreadable].iloc[0]
@@ -608,10 +611,9 @@ def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
             return "drop", "identifier (one distinct value per row)", s
         return "numeric", "", s.astype(float)
     text = non_null.astype(str).str.strip()
-    as_num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    as_num = _numbers_in_text(text)
     if as_num.notna().mean() >= 0.95:
-        converted = pd.to_numeric(s.astype(str).str.strip().str.replace(",", "", regex=False),
-                                  errors="coerce").astype(float)
+        converted = _numbers_in_text(s.astype(str).str.strip()).astype(float)
         lost = int((converted.isna() & s.notna()).sum())
         why = "numbers stored as text, converted to numbers" + (
             f" ({lost} value(s) that are not numbers treated as missing)" if lost else "")
@@ -626,6 +628,11 @@ def _infer(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
     out = s.astype(object).where(s.notna(), np.nan)
     out = out.map(lambda v: v if v is np.nan or isinstance(v, float) and v != v else str(v).strip())
     return "categorical", "", out.astype(object)
+
+
+def _numbers_in_text(text: pd.Series) -> pd.Series:
+    """Numbers written as text ("7,000" included); what is not a number becomes missing."""
+    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
 
 
 def _is_sequence(s: pd.Series) -> bool:
