@@ -9,8 +9,8 @@ the knee marker), and pages stay thin. Conventions shared by all figures:
   colour on every chart and page;
 - axis titles carry the unit and which way is better; faded = dominated or infeasible.
 
-Input frames are rows of :func:`core.front.trials_frame` with ``on_front`` and ``feasible``
-columns (see :func:`core.front.annotate`).
+Input frames are rows of :func:`core.decide.front.trials_frame` with ``on_front`` and ``feasible``
+columns (see :func:`core.decide.front.annotate`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,22 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core import families as fam
 from core import objectives as obj
+from core.models import families as fam
 
-SAFE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933",
-        "#882255", "#661100", "#888888"]
+SAFE = [
+    "#88CCEE",
+    "#CC6677",
+    "#DDCC77",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+    "#661100",
+    "#888888",
+]
 FAMILY_COLORS: dict[str, str] = {name: SAFE[i % len(SAFE)] for i, name in enumerate(fam.REGISTRY)}
 CLASS_COLORS: dict[str, str] = {"simple": "#0072B2", "complex": "#E69F00", "ensemble": "#CC79A7"}
 LIMIT_COLOR = "#C0392B"
@@ -35,8 +46,7 @@ GL_THRESHOLD = 1500  # above this many points a WebGL trace keeps the browser re
 COLOR_BY = ("family", "family_class")
 OTHERS = ("faded", "hidden")
 # no template: st.plotly_chart applies the app's theme, and a template costs ~0.1 s per figure to copy
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10),
-               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 
 def axis_title(name: str) -> str:
@@ -116,9 +126,18 @@ def _traces(frame: pd.DataFrame, color_by: str, others: str):
             yield kind, part, _colors(part, color_by), _STYLE[kind][3], kind
 
 
-def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family", others: str = "faded",
-               limits: Mapping[str, float | None] | None = None, knee: int | None = None,
-               selected: int | None = None, front_line: bool = False) -> go.Figure:
+def scatter_2d(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    color_by: str = "family",
+    others: str = "faded",
+    limits: Mapping[str, float | None] | None = None,
+    knee: int | None = None,
+    selected: int | None = None,
+    front_line: bool = False,
+) -> go.Figure:
     """Two objectives against each other: the front bold, the rest faded or hidden.
 
     ``limits`` draws a dashed line at each hard limit on these axes; ``knee`` and ``selected`` are
@@ -129,18 +148,40 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
     for kind, rows, color, name, group in _traces(frame, color_by, others):
         opacity, size, symbol, _ = _STYLE[kind]
         trace = go.Scattergl if len(rows) > GL_THRESHOLD else go.Scatter
-        fig.add_trace(trace(
-            x=rows[x].to_numpy(float), y=rows[y].to_numpy(float), mode="markers", name=name,
-            legendgroup=group, marker=dict(color=color, size=size, opacity=opacity, symbol=symbol,
-                                           line=dict(width=0.5 if kind == "front" else 0, color="#333")),
-            customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover((x, y), ("x", "y")),
-            meta=kind))
+        fig.add_trace(
+            trace(
+                x=rows[x].to_numpy(float),
+                y=rows[y].to_numpy(float),
+                mode="markers",
+                name=name,
+                legendgroup=group,
+                marker=dict(
+                    color=color,
+                    size=size,
+                    opacity=opacity,
+                    symbol=symbol,
+                    line=dict(width=0.5 if kind == "front" else 0, color="#333"),
+                ),
+                customdata=_customdata(rows),
+                text=_text(rows),
+                hovertemplate=_hover((x, y), ("x", "y")),
+                meta=kind,
+            )
+        )
     if front_line:
         f = frame[frame["on_front"]].sort_values(x)
         if len(f) > 1:
-            fig.add_trace(go.Scatter(x=f[x], y=f[y], mode="lines", name="Pareto front",
-                                     line=dict(color="#555", width=1, dash="dot", shape="hv"),
-                                     hoverinfo="skip", meta="front_line"))
+            fig.add_trace(
+                go.Scatter(
+                    x=f[x],
+                    y=f[y],
+                    mode="lines",
+                    name="Pareto front",
+                    line=dict(color="#555", width=1, dash="dot", shape="hv"),
+                    hoverinfo="skip",
+                    meta="front_line",
+                )
+            )
     _mark(fig, frame, (x, y), knee, "knee", "star-open", KNEE_COLOR, 22)
     _mark(fig, frame, (x, y), selected, "selected", "circle-open", "#E4003A", 22)
     for name, axis in ((x, "x"), (y, "y")):
@@ -149,18 +190,35 @@ def scatter_2d(frame: pd.DataFrame, x: str, y: str, *, color_by: str = "family",
             continue
         text = f"limit {obj.get(name).fmt(limit)}"
         if axis == "x":
-            fig.add_vline(x=limit, line=dict(color=LIMIT_COLOR, dash="dash", width=2),
-                          annotation_text=text, annotation_position="top right")
+            fig.add_vline(
+                x=limit,
+                line=dict(color=LIMIT_COLOR, dash="dash", width=2),
+                annotation_text=text,
+                annotation_position="top right",
+            )
         else:
-            fig.add_hline(y=limit, line=dict(color=LIMIT_COLOR, dash="dash", width=2),
-                          annotation_text=text, annotation_position="bottom right")
-    fig.update_layout(**_LAYOUT, xaxis_title=axis_title(x), yaxis_title=axis_title(y),
-                      hovermode="closest", height=520)  # clickmode/dragmode: left to st.plotly_chart
+            fig.add_hline(
+                y=limit,
+                line=dict(color=LIMIT_COLOR, dash="dash", width=2),
+                annotation_text=text,
+                annotation_position="bottom right",
+            )
+    fig.update_layout(
+        **_LAYOUT, xaxis_title=axis_title(x), yaxis_title=axis_title(y), hovermode="closest", height=520
+    )  # clickmode/dragmode: left to st.plotly_chart
     return fig
 
 
-def _mark(fig: go.Figure, frame: pd.DataFrame, names: Sequence[str], number: int | None, label: str,
-          symbol: str, color: str, size: int) -> None:
+def _mark(
+    fig: go.Figure,
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    number: int | None,
+    label: str,
+    symbol: str,
+    color: str,
+    size: int,
+) -> None:
     if number is None:
         return
     row = frame[frame["number"] == number]
@@ -170,15 +228,35 @@ def _mark(fig: go.Figure, frame: pd.DataFrame, names: Sequence[str], number: int
     trace = go.Scatter3d if len(names) == 3 else go.Scatter
     mode = "markers+text" if label == "knee" else "markers"
     # open symbols: the marked trial's own point (its family's colour) stays visible inside
-    marker = dict(symbol=symbol if len(names) == 2 else "diamond-open", size=size if len(names) == 2 else 9,
-                  color=color, line=dict(width=2, color=color))
-    fig.add_trace(trace(**coords, mode=mode, name=label, text=[label] if label == "knee" else _text(row),
-                        textposition="top center", marker=marker, customdata=_customdata(row),
-                        hovertemplate=_hover(names, tuple(coords)), meta=label))
+    marker = dict(
+        symbol=symbol if len(names) == 2 else "diamond-open",
+        size=size if len(names) == 2 else 9,
+        color=color,
+        line=dict(width=2, color=color),
+    )
+    fig.add_trace(
+        trace(
+            **coords,
+            mode=mode,
+            name=label,
+            text=[label] if label == "knee" else _text(row),
+            textposition="top center",
+            marker=marker,
+            customdata=_customdata(row),
+            hovertemplate=_hover(names, tuple(coords)),
+            meta=label,
+        )
+    )
 
 
-def scatter_3d(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "family", others: str = "faded",
-               knee: int | None = None) -> go.Figure:
+def scatter_3d(
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    *,
+    color_by: str = "family",
+    others: str = "faded",
+    knee: int | None = None,
+) -> go.Figure:
     """Three objectives in 3-D; faded points as for :func:`scatter_2d`."""
     if len(names) != 3:
         raise ValueError(f"scatter_3d needs exactly 3 objectives, got {list(names)}")
@@ -186,17 +264,33 @@ def scatter_3d(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "fa
     fig = go.Figure()
     for kind, rows, color, name, group in _traces(frame, color_by, others):
         opacity, size, symbol, _ = _STYLE[kind]
-        fig.add_trace(go.Scatter3d(
-            x=rows[names[0]].to_numpy(float), y=rows[names[1]].to_numpy(float),
-            z=rows[names[2]].to_numpy(float), mode="markers", name=name, legendgroup=group,
-            marker=dict(color=color, size=size / 2, opacity=max(opacity, 0.3),
-                        symbol="x" if symbol == "x" else "circle"),
-            customdata=_customdata(rows), text=_text(rows), hovertemplate=_hover(names, ("x", "y", "z")),
-            meta=kind))
+        fig.add_trace(
+            go.Scatter3d(
+                x=rows[names[0]].to_numpy(float),
+                y=rows[names[1]].to_numpy(float),
+                z=rows[names[2]].to_numpy(float),
+                mode="markers",
+                name=name,
+                legendgroup=group,
+                marker=dict(
+                    color=color, size=size / 2, opacity=max(opacity, 0.3), symbol="x" if symbol == "x" else "circle"
+                ),
+                customdata=_customdata(rows),
+                text=_text(rows),
+                hovertemplate=_hover(names, ("x", "y", "z")),
+                meta=kind,
+            )
+        )
     _mark(fig, frame, names, knee, "knee", "diamond-open", KNEE_COLOR, 9)
-    fig.update_layout(**_LAYOUT, height=600, scene=dict(
-        xaxis_title=obj.get(names[0]).label, yaxis_title=obj.get(names[1]).label,
-        zaxis_title=obj.get(names[2]).label))
+    fig.update_layout(
+        **_LAYOUT,
+        height=600,
+        scene=dict(
+            xaxis_title=obj.get(names[0]).label,
+            yaxis_title=obj.get(names[1]).label,
+            zaxis_title=obj.get(names[2]).label,
+        ),
+    )
     return fig
 
 
@@ -213,8 +307,14 @@ def parallel_coordinates(frame: pd.DataFrame, names: Sequence[str], *, color_by:
     for i, k in enumerate(keys):
         c = color_of(k, color_by)
         scale += [(i / n, c), ((i + 1) / n, c)]
-    dims = [dict(label="family" if color_by == "family" else "class", values=code,
-                 tickvals=list(range(len(keys))), ticktext=[_group_label(k, color_by) for k in keys])]
+    dims = [
+        dict(
+            label="family" if color_by == "family" else "class",
+            values=code,
+            tickvals=list(range(len(keys))),
+            ticktext=[_group_label(k, color_by) for k in keys],
+        )
+    ]
     for name in names:
         v = frame[name].to_numpy(float)
         finite = v[np.isfinite(v)]
@@ -225,48 +325,72 @@ def parallel_coordinates(frame: pd.DataFrame, names: Sequence[str], *, color_by:
         rng = [lo, hi] if m.direction == "maximize" else [hi, lo]
         dims.append(dict(label=f"{m.label} ({m.unit})", values=v, range=rng))
     # code + 0.5 sits in the middle of its colour band [i/n, (i+1)/n] of the stepped scale
-    fig = go.Figure(go.Parcoords(line=dict(color=code + 0.5, colorscale=scale or "Greys", cmin=0, cmax=n),
-                                 dimensions=dims))
+    fig = go.Figure(
+        go.Parcoords(line=dict(color=code + 0.5, colorscale=scale or "Greys", cmin=0, cmax=n), dimensions=dims)
+    )
     fig.update_layout(**{**_LAYOUT, "margin": dict(l=60, r=40, t=60, b=20)}, height=420)
     return fig
 
 
-def scatter_matrix(frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "family",
-                   others: str = "faded") -> go.Figure:
+def scatter_matrix(
+    frame: pd.DataFrame, names: Sequence[str], *, color_by: str = "family", others: str = "faded"
+) -> go.Figure:
     """Every pair of objectives at once (lower triangle)."""
     _check(frame, names, color_by, others)
     fig = go.Figure()
     for kind, rows, color, name, group in _traces(frame, color_by, others):
         opacity, size, symbol, _ = _STYLE[kind]
-        fig.add_trace(go.Splom(
-            dimensions=[dict(label=obj.get(n).label, values=rows[n].to_numpy(float)) for n in names],
-            name=name, legendgroup=group, showupperhalf=False, diagonal_visible=False,
-            customdata=_customdata(rows), text=_text(rows),
-            marker=dict(color=color, size=max(size - 3, 3), opacity=opacity, symbol=symbol), meta=kind))
+        fig.add_trace(
+            go.Splom(
+                dimensions=[dict(label=obj.get(n).label, values=rows[n].to_numpy(float)) for n in names],
+                name=name,
+                legendgroup=group,
+                showupperhalf=False,
+                diagonal_visible=False,
+                customdata=_customdata(rows),
+                text=_text(rows),
+                marker=dict(color=color, size=max(size - 3, 3), opacity=opacity, symbol=symbol),
+                meta=kind,
+            )
+        )
     fig.update_layout(**_LAYOUT, height=160 * max(len(names), 2) + 80)
     return fig
 
 
 def hypervolume_chart(history: pd.DataFrame) -> go.Figure:
     """Normalised hypervolume after each trial: rises while the search still finds better trade-offs."""
-    fig = go.Figure(go.Scatter(x=history["number"], y=history["hypervolume"], mode="lines+markers",
-                               line=dict(shape="hv", color="#0072B2"), marker=dict(size=5),
-                               name="hypervolume"))
-    fig.update_layout(**_LAYOUT, height=260, xaxis_title="trial", yaxis_title="hypervolume (normalised)",
-                      showlegend=False)
+    fig = go.Figure(
+        go.Scatter(
+            x=history["number"],
+            y=history["hypervolume"],
+            mode="lines+markers",
+            line=dict(shape="hv", color="#0072B2"),
+            marker=dict(size=5),
+            name="hypervolume",
+        )
+    )
+    fig.update_layout(
+        **_LAYOUT, height=260, xaxis_title="trial", yaxis_title="hypervolume (normalised)", showlegend=False
+    )
     return fig
 
 
 def trial_timeline(frame: pd.DataFrame) -> go.Figure:
     """Each trial's duration by number, coloured by state: failures and slow families stand out."""
-    colors = {"COMPLETE": "#117733", "FAIL": "#C0392B", "RUNNING": "#E69F00", "PRUNED": "#888888",
-              "WAITING": "#BBBBBB"}
+    colors = {"COMPLETE": "#117733", "FAIL": "#C0392B", "RUNNING": "#E69F00", "PRUNED": "#888888", "WAITING": "#BBBBBB"}
     fig = go.Figure()
     for state, rows in frame.groupby("state", sort=True):
-        fig.add_trace(go.Bar(x=rows["number"], y=rows["duration_s"].astype(float).fillna(0.0), name=str(state),
-                             marker_color=colors.get(str(state), "#7F7F7F"),
-                             text=rows["family"].astype(str).to_numpy().astype(str), textposition="none",
-                             hovertemplate="#%{x} %{text}: %{y:.1f} s<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=rows["number"],
+                y=rows["duration_s"].astype(float).fillna(0.0),
+                name=str(state),
+                marker_color=colors.get(str(state), "#7F7F7F"),
+                text=rows["family"].astype(str).to_numpy().astype(str),
+                textposition="none",
+                hovertemplate="#%{x} %{text}: %{y:.1f} s<extra></extra>",
+            )
+        )
     fig.update_layout(**_LAYOUT, height=240, xaxis_title="trial", yaxis_title="duration (s)", barmode="overlay")
     return fig
 
@@ -276,13 +400,24 @@ def class_balance(counts: Mapping[str, int], *, positive: str | None = None) -> 
     labels = [str(k) for k in counts]
     values = [int(v) for v in counts.values()]
     total = max(sum(values), 1)
-    fig = go.Figure(go.Bar(x=values, y=[f"{k} (positive)" if k == positive else k for k in labels],
-                           orientation="h",
-                           marker_color=["#0072B2" if k == positive else "#A6BDD7" for k in labels],
-                           text=[f"{v:,} ({v / total:.1%})" for v in values], textposition="auto"))
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=[f"{k} (positive)" if k == positive else k for k in labels],
+            orientation="h",
+            marker_color=["#0072B2" if k == positive else "#A6BDD7" for k in labels],
+            text=[f"{v:,} ({v / total:.1%})" for v in values],
+            textposition="auto",
+        )
+    )
     # labels such as "0"/"1" must stay categories, not become a numeric axis
-    fig.update_layout(**_LAYOUT, height=120 + 50 * len(labels), xaxis_title="rows", showlegend=False,
-                      yaxis=dict(type="category", ticksuffix="  "))
+    fig.update_layout(
+        **_LAYOUT,
+        height=120 + 50 * len(labels),
+        xaxis_title="rows",
+        showlegend=False,
+        yaxis=dict(type="category", ticksuffix="  "),
+    )
     return fig
 
 
@@ -290,14 +425,40 @@ def group_bars(stats: pd.DataFrame, *, overall_rate: float | None = None) -> go.
     """Group sizes and base rates side by side (``stats``: group, n, base_rate)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("rows per group", "base rate (share positive)"))
     groups = stats["group"].astype(str)
-    fig.add_trace(go.Bar(x=groups, y=stats["n"], marker_color="#88CCEE", name="rows",
-                         text=[f"{int(v):,}" for v in stats["n"]], textposition="auto"), row=1, col=1)
-    fig.add_trace(go.Bar(x=groups, y=stats["base_rate"], marker_color="#CC6677", name="base rate",
-                         text=[f"{v:.1%}" for v in stats["base_rate"]], textposition="auto"), row=1, col=2)
+    fig.add_trace(
+        go.Bar(
+            x=groups,
+            y=stats["n"],
+            marker_color="#88CCEE",
+            name="rows",
+            text=[f"{int(v):,}" for v in stats["n"]],
+            textposition="auto",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=groups,
+            y=stats["base_rate"],
+            marker_color="#CC6677",
+            name="base rate",
+            text=[f"{v:.1%}" for v in stats["base_rate"]],
+            textposition="auto",
+        ),
+        row=1,
+        col=2,
+    )
     if overall_rate is not None:
-        fig.add_hline(y=overall_rate, line=dict(color="#333", dash="dot"), row=1, col=2,
-                      annotation_text=f"overall {overall_rate:.1%}", annotation_position="top left",
-                      annotation_yshift=8)
+        fig.add_hline(
+            y=overall_rate,
+            line=dict(color="#333", dash="dot"),
+            row=1,
+            col=2,
+            annotation_text=f"overall {overall_rate:.1%}",
+            annotation_position="top left",
+            annotation_yshift=8,
+        )
     fig.update_layout(**_LAYOUT, height=320, showlegend=False)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     return fig
@@ -308,7 +469,8 @@ def group_metrics(groups: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for col, color in (("selection_rate", "#88CCEE"), ("recall", "#117733"), ("precision", "#CC6677")):
         if col in groups:
-            fig.add_trace(go.Bar(x=groups["group"].astype(str), y=groups[col], name=col.replace("_", " "),
-                                 marker_color=color))
+            fig.add_trace(
+                go.Bar(x=groups["group"].astype(str), y=groups[col], name=col.replace("_", " "), marker_color=color)
+            )
     fig.update_layout(**_LAYOUT, height=300, barmode="group", yaxis_tickformat=".0%")
     return fig

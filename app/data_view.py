@@ -14,8 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import data as core_data
-from core import uploads
-from core.data import Dataset
+from core.data import Dataset, uploads
 from core.spec import DataRef
 
 DATA_REF = "data_ref"  # session key: the last valid DataRef (dict) chosen on the Data page
@@ -40,8 +39,7 @@ def prepare(path: str, ref: dict[str, Any], mtime: float = 0.0) -> Dataset:
 @st.cache_data(max_entries=4, show_spinner="Storing the upload…")
 def store_upload(raw: bytes, name: str) -> dict[str, Any]:
     up = uploads.save(raw, name)
-    return {"path": str(up.path), "name": up.original_name, "fingerprint": up.fingerprint,
-            "notes": up.notes}
+    return {"path": str(up.path), "name": up.original_name, "fingerprint": up.fingerprint, "notes": up.notes}
 
 
 def mtime(path: str) -> float:
@@ -88,8 +86,12 @@ def start_from(current: tuple[str, str] | None) -> dict[str, Any]:
         return {}
     path = str(data.get("path", ""))
     if path != core_data.DEMO and UPLOAD not in st.session_state and Path(path).is_file():
-        st.session_state[UPLOAD] = {"path": path, "name": Path(path).name,
-                                    "fingerprint": data.get("fingerprint") or "", "notes": []}
+        st.session_state[UPLOAD] = {
+            "path": path,
+            "name": Path(path).name,
+            "fingerprint": data.get("fingerprint") or "",
+            "notes": [],
+        }
     return data
 
 

@@ -34,9 +34,13 @@ def _metric_label(name: str) -> str:
     return metric.label if metric else _esc(name)
 
 
-def regret_heatmap(normalised: pd.DataFrame, in_units: pd.DataFrame | None = None, *,
-                   labels: Mapping[int, str] | None = None,
-                   compromise: int | None = None) -> go.Figure:
+def regret_heatmap(
+    normalised: pd.DataFrame,
+    in_units: pd.DataFrame | None = None,
+    *,
+    labels: Mapping[int, str] | None = None,
+    compromise: int | None = None,
+) -> go.Figure:
     """Candidates (rows) × stakeholders (columns), colour = normalised regret in [0, 1].
 
     The cell text is the regret as a share of the range seen on the front; hovering shows the
@@ -44,26 +48,38 @@ def regret_heatmap(normalised: pd.DataFrame, in_units: pd.DataFrame | None = Non
     "who gives up least at most" is the question the table exists to answer.
     """
     rows = [int(t) for t in normalised.index]
-    y = [_label(labels, t) + (" ★" if compromise is not None and t == compromise else "")
-         for t in rows]
+    y = [_label(labels, t) + (" ★" if compromise is not None and t == compromise else "") for t in rows]
     x = [_esc(c) for c in normalised.columns]
     z = normalised.astype(float).to_numpy()
     hover = None
     if in_units is not None:
         hover = [[_esc(in_units.at[t, c]) for c in normalised.columns] for t in rows]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, zmin=0.0, zmax=1.0, colorscale=REGRET_SCALE,
-        text=[[f"{v:.0%}" for v in row] for row in z], texttemplate="%{text}",
-        customdata=hover,
-        hovertemplate=("<b>%{y}</b> for %{x}<br>regret %{z:.2f}"
-                       + ("<br>%{customdata}" if hover is not None else "") + "<extra></extra>"),
-        colorbar=dict(title="regret"),
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=x,
+            y=y,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=REGRET_SCALE,
+            text=[[f"{v:.0%}" for v in row] for row in z],
+            texttemplate="%{text}",
+            customdata=hover,
+            hovertemplate=(
+                "<b>%{y}</b> for %{x}<br>regret %{z:.2f}"
+                + ("<br>%{customdata}" if hover is not None else "")
+                + "<extra></extra>"
+            ),
+            colorbar=dict(title="regret"),
+        )
+    )
     fig.update_layout(
         title="What each stakeholder gives up (share of the front's range)",
         # stakeholder names sit above the grid (side="top"): leave room between them and the title
-        height=max(HEIGHT, 60 * len(rows) + 150), margin=dict(l=10, r=10, t=100, b=10),
-        yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
+        height=max(HEIGHT, 60 * len(rows) + 150),
+        margin=dict(l=10, r=10, t=100, b=10),
+        yaxis=dict(autorange="reversed", type="category"),
+        xaxis=dict(type="category", side="top"),
     )
     return fig
 
@@ -79,21 +95,27 @@ def radar(normalised: pd.DataFrame, *, labels: Mapping[int, str] | None = None) 
     fig = go.Figure()
     for t, row in normalised.astype(float).iterrows():
         r = [1.0 - float(row[c]) for c in cols]
-        fig.add_trace(go.Scatterpolar(
-            r=r + r[:1], theta=theta + theta[:1], name=_label(labels, int(t)), fill="toself",
-            opacity=0.55,
-            hovertemplate="%{theta}: %{r:.2f} (1 = best on the front)<extra>%{fullData.name}</extra>",
-        ))
+        fig.add_trace(
+            go.Scatterpolar(
+                r=r + r[:1],
+                theta=theta + theta[:1],
+                name=_label(labels, int(t)),
+                fill="toself",
+                opacity=0.55,
+                hovertemplate="%{theta}: %{r:.2f} (1 = best on the front)<extra>%{fullData.name}</extra>",
+            )
+        )
     fig.update_layout(
-        title="Shortlist over normalised objectives (outer = better)", height=HEIGHT + 60,
+        title="Shortlist over normalised objectives (outer = better)",
+        height=HEIGHT + 60,
         polar=dict(radialaxis=dict(range=[0, 1], tickvals=[0, 0.5, 1])),
-        margin=dict(l=30, r=30, t=60, b=30), legend=dict(orientation="h"),
+        margin=dict(l=30, r=30, t=60, b=30),
+        legend=dict(orientation="h"),
     )
     return fig
 
 
-def tally_bar(tally: pd.DataFrame, *, labels: Mapping[int, str] | None = None,
-              locked: int | None = None) -> go.Figure:
+def tally_bar(tally: pd.DataFrame, *, labels: Mapping[int, str] | None = None, locked: int | None = None) -> go.Figure:
     """Approvals, rejections and Borda points per candidate (``RoomStore.tally`` output).
 
     Two y-axes would suggest the counts are comparable; they are not, so approvals/rejections are
@@ -102,23 +124,35 @@ def tally_bar(tally: pd.DataFrame, *, labels: Mapping[int, str] | None = None,
     trials = [int(t) for t in tally.index]
     x = [_label(labels, t) + (" ✔" if locked is not None and t == locked else "") for t in trials]
     fig = go.Figure()
-    fig.add_bar(x=x, y=tally["approvals"].tolist(), name="approve", marker_color="#2a9d8f",
-                offsetgroup=0)
-    fig.add_bar(x=x, y=(-tally["rejections"]).tolist(), name="reject", marker_color="#e76f51",
-                offsetgroup=0, customdata=tally["rejections"].tolist(),
-                hovertemplate="%{x}: %{customdata} reject<extra></extra>")
-    fig.add_bar(x=x, y=tally["borda"].tolist(), name="Borda points", marker_color="#264653",
-                offsetgroup=1, yaxis="y2")
+    fig.add_bar(x=x, y=tally["approvals"].tolist(), name="approve", marker_color="#2a9d8f", offsetgroup=0)
+    fig.add_bar(
+        x=x,
+        y=(-tally["rejections"]).tolist(),
+        name="reject",
+        marker_color="#e76f51",
+        offsetgroup=0,
+        customdata=tally["rejections"].tolist(),
+        hovertemplate="%{x}: %{customdata} reject<extra></extra>",
+    )
+    fig.add_bar(x=x, y=tally["borda"].tolist(), name="Borda points", marker_color="#264653", offsetgroup=1, yaxis="y2")
     counts = [1, *tally["approvals"].tolist(), *tally["rejections"].tolist()]
     top_borda = max([1, *tally["borda"].tolist()])
     fig.update_layout(
-        title="Votes in this round", barmode="relative", height=HEIGHT,
+        title="Votes in this round",
+        barmode="relative",
+        height=HEIGHT,
         xaxis=dict(type="category"),
         # whole votes: integer ticks, never 0.5 of a person
-        yaxis=dict(title="approvals (up) / rejections (down)", zeroline=True,
-                   dtick=max(1, math.ceil(max(counts) / 5))),
-        yaxis2=dict(title="Borda points", overlaying="y", side="right", showgrid=False,
-                    range=[0, top_borda * 1.1], dtick=max(1, math.ceil(top_borda / 5))),
-        margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h"),
+        yaxis=dict(title="approvals (up) / rejections (down)", zeroline=True, dtick=max(1, math.ceil(max(counts) / 5))),
+        yaxis2=dict(
+            title="Borda points",
+            overlaying="y",
+            side="right",
+            showgrid=False,
+            range=[0, top_borda * 1.1],
+            dtick=max(1, math.ceil(top_borda / 5)),
+        ),
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h"),
     )
     return fig

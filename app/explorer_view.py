@@ -16,9 +16,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import charts, ui
-from core import families as fam
-from core import front
 from core import objectives as obj
+from core.decide import front
+from core.models import families as fam
 from core.spec import Objective
 
 PICK = "ex_pick"  # session key: a trial picked by clicking a chart, applied before the trial picker renders
@@ -45,18 +45,21 @@ def knee(points: pd.DataFrame, names: Sequence[str]) -> int | None:
         return int(pf["number"].iloc[0]) if len(pf) else None
 
 
-def front_table(points: pd.DataFrame, names: Sequence[str], knee_number: int | None,
-                sort_by: str | None = None) -> pd.DataFrame:
+def front_table(
+    points: pd.DataFrame, names: Sequence[str], knee_number: int | None, sort_by: str | None = None
+) -> pd.DataFrame:
     """The front, one row per trial, objective values in their units; best-first by ``sort_by``."""
     pf = points[points["on_front"]]
-    table = pd.DataFrame({"#": pf["number"].astype(int), "family": pf["family"].map(family_label),
-                          "class": pf["family_class"]})
+    table = pd.DataFrame(
+        {"#": pf["number"].astype(int), "family": pf["family"].map(family_label), "class": pf["family_class"]}
+    )
     for n in names:
         table[column_name(n)] = pf[n].astype(float)
     table["knee"] = pf["number"].eq(knee_number).map({True: "★", False: ""})
     if sort_by:
-        table = table.sort_values(column_name(sort_by), ascending=obj.get(sort_by).direction == "minimize",
-                                  kind="mergesort")
+        table = table.sort_values(
+            column_name(sort_by), ascending=obj.get(sort_by).direction == "minimize", kind="mergesort"
+        )
     return table.reset_index(drop=True)
 
 
@@ -100,11 +103,19 @@ def metric_rows(row: pd.Series, limits: Sequence[Objective], names: Sequence[str
         o = lim.get(m.name)
         limit = o.limit if o is not None else None
         ok = None if limit is None or v is None else (v >= limit if m.direction == "maximize" else v <= limit)
-        out.append({"objective": "★" if m.name in names else "", "metric": m.label, "unit": m.unit,
-                    "value (search)": m.fmt(v), "CV ± std": "" if std is None else f"± {std:.4f}",
-                    "held-out test": m.fmt(test) if m.on_test else "",
-                    "limit": "" if limit is None else m.fmt(limit),
-                    "meets limit": "" if ok is None else ("yes" if ok else "NO"), "group": m.group})
+        out.append(
+            {
+                "objective": "★" if m.name in names else "",
+                "metric": m.label,
+                "unit": m.unit,
+                "value (search)": m.fmt(v),
+                "CV ± std": "" if std is None else f"± {std:.4f}",
+                "held-out test": m.fmt(test) if m.on_test else "",
+                "limit": "" if limit is None else m.fmt(limit),
+                "meets limit": "" if ok is None else ("yes" if ok else "NO"),
+                "group": m.group,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -154,12 +165,21 @@ def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], o
     if kind == "scatter_2d":
         spec = ui.load_spec(url, name)
         limits = {o.name: o.limit for o in spec.objectives if o.limit is not None}
-        return charts.scatter_2d(points, opts["x"], opts["y"], color_by=opts["color_by"], others=opts["others"],
-                                 limits=limits, knee=knee_number, selected=opts.get("selected"),
-                                 front_line=set(names) == {opts["x"], opts["y"]})
+        return charts.scatter_2d(
+            points,
+            opts["x"],
+            opts["y"],
+            color_by=opts["color_by"],
+            others=opts["others"],
+            limits=limits,
+            knee=knee_number,
+            selected=opts.get("selected"),
+            front_line=set(names) == {opts["x"], opts["y"]},
+        )
     if kind == "scatter_3d":
-        return charts.scatter_3d(points, opts["three"], color_by=opts["color_by"], others=opts["others"],
-                                 knee=knee_number)
+        return charts.scatter_3d(
+            points, opts["three"], color_by=opts["color_by"], others=opts["others"], knee=knee_number
+        )
     if kind == "parallel":
         shown = points if opts.get("all") else points[points["on_front"]]
         return charts.parallel_coordinates(shown, list(names), color_by=opts["color_by"])

@@ -17,9 +17,9 @@ import streamlit as st
 
 from app import data_view as dv
 from core import data as core_data
-from core import families as fam
 from core import objectives as obj
-from core import value as core_value
+from core.metrics import value as core_value
+from core.models import families as fam
 from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation, ValueModel
 
 PREFIX = "obj_"
@@ -28,22 +28,29 @@ DRAFT = "_obj_draft"  # a spec dict from an uploaded JSON
 VALUE_HELP = {
     "value_tp": "€ earned by a correct 'yes' (replaced per row by the value column when there is one).",
     "value_fp": "€ of a wrong 'yes': e.g. a wasted ad slot (default: what an average shown ad earns "
-                "there = base rate × mean fee).",
+    "there = base rate × mean fee).",
     "value_fn": "€ of a missed 'yes' (usually 0: nothing happens).",
     "value_tn": "€ of a correct 'no' (usually 0).",
     "conversion_loss_per_100ms": "Share of conversions lost per +100 ms of latency. Default 0.002 "
-                                 "(0.2 %): the low end of Google's 0.2–0.6 % for 100–400 ms (Brutlag "
-                                 "2009) and Booking.com's ~0.5 % for +30 % latency (KDD 2019).",
+    "(0.2 %): the low end of Google's 0.2–0.6 % for 100–400 ms (Brutlag "
+    "2009) and Booking.com's ~0.5 % for +30 % latency (KDD 2019).",
     "vcpu_hour_price": "€ per vCPU-hour; one prediction costs its single-thread CPU time. Default "
-                       "€0.05, the order of an on-demand cloud vCPU.",
+    "€0.05, the order of an on-demand cloud vCPU.",
 }
-VALUE_LABELS = {"value_tp": "Correct 'yes' (€)", "value_fp": "Wrong 'yes' (€)", "value_fn": "Missed 'yes' (€)",
-                "value_tn": "Correct 'no' (€)", "conversion_loss_per_100ms": "Conversions lost / +100 ms",
-                "vcpu_hour_price": "vCPU-hour price (€)"}
-SAMPLER_HELP = {"nsga2": "NSGA-II: genetic, the default (population sized to the budget)",
-                "tpe": "TPE (multivariate): models the space, can help with larger budgets",
-                "random": "Random: a baseline, no model of the space",
-                "gp": "Gaussian process (needs PyTorch)"}
+VALUE_LABELS = {
+    "value_tp": "Correct 'yes' (€)",
+    "value_fp": "Wrong 'yes' (€)",
+    "value_fn": "Missed 'yes' (€)",
+    "value_tn": "Correct 'no' (€)",
+    "conversion_loss_per_100ms": "Conversions lost / +100 ms",
+    "vcpu_hour_price": "vCPU-hour price (€)",
+}
+SAMPLER_HELP = {
+    "nsga2": "NSGA-II: genetic, the default (population sized to the budget)",
+    "tpe": "TPE (multivariate): models the space, can help with larger budgets",
+    "random": "Random: a baseline, no model of the space",
+    "gp": "Gaussian process (needs PyTorch)",
+}
 BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")
 
 
@@ -60,14 +67,18 @@ def has_torch() -> bool:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def default_value_model(ref: dict[str, Any]) -> dict[str, float]:
-    """Value-model defaults that fit the data (see ``core.value.default_value_model``)."""
+    """Value-model defaults that fit the data (see ``core.metrics.value.default_value_model``)."""
     ds = dv.prepare(ref["path"], ref, dv.mtime(ref["path"]))
     return asdict(core_value.default_value_model(ds))
 
 
 def demo_ref() -> DataRef:
-    return DataRef(path=core_data.DEMO, target=core_data.DEMO_TARGET, sensitive=core_data.DEMO_SENSITIVE,
-                   value_column=core_data.DEMO_VALUE)
+    return DataRef(
+        path=core_data.DEMO,
+        target=core_data.DEMO_TARGET,
+        sensitive=core_data.DEMO_SENSITIVE,
+        value_column=core_data.DEMO_VALUE,
+    )
 
 
 def _data_key(d: dict[str, Any]) -> tuple:
@@ -88,8 +99,11 @@ def draft(study_spec: Spec | None, study_name: str | None) -> tuple[dict[str, An
     names = list(obj.DEFAULT_OBJECTIVES)
     if not ref.sensitive:
         names = [n for n in names if obj.get(n).group != "fairness"] + ["accuracy"]
-    base = Spec(data=ref, objectives=tuple(Objective(n) for n in names),
-                value_model=ValueModel(**default_value_model(dv.ref_key(ref))))
+    base = Spec(
+        data=ref,
+        objectives=tuple(Objective(n) for n in names),
+        value_model=ValueModel(**default_value_model(dv.ref_key(ref))),
+    )
     sd = json.loads(base.to_json())
     label = "the demo data" if ref.path == core_data.DEMO else "the data chosen on the Data page"
     return sd, f"data:{_data_key(sd['data'])}", label
@@ -150,22 +164,47 @@ def set_families(names: tuple[str, ...]) -> None:
 def build(d: dict[str, Any]) -> Spec:
     """The Spec the widgets describe (raises ``UserInputError`` naming the field)."""
     ss = st.session_state
-    data = DataRef(**{**d["data"], "sensitive": tuple(d["data"].get("sensitive") or ()),
-                      "exclude": tuple(d["data"].get("exclude") or ())})
-    objectives = tuple(Objective(n, owner=ss[f"obj_owner_{n}"].strip(), limit=ss[f"obj_limit_{n}"].strip() or None,
-                                 aspiration=ss[f"obj_asp_{n}"].strip() or None) for n in ss["obj_names"])
+    data = DataRef(
+        **{
+            **d["data"],
+            "sensitive": tuple(d["data"].get("sensitive") or ()),
+            "exclude": tuple(d["data"].get("exclude") or ()),
+        }
+    )
+    objectives = tuple(
+        Objective(
+            n,
+            owner=ss[f"obj_owner_{n}"].strip(),
+            limit=ss[f"obj_limit_{n}"].strip() or None,
+            aspiration=ss[f"obj_asp_{n}"].strip() or None,
+        )
+        for n in ss["obj_names"]
+    )
     kind = BUDGET_KINDS.index(ss["obj_budget_kind"])
-    budget = Budget(n_trials=int(ss["obj_trials"]) if kind in (0, 2) else None,
-                    timeout_s=float(ss["obj_minutes"]) * 60 if kind in (1, 2) else None)
-    validation = Validation(test_size=float(ss["obj_test_size"]), cv_folds=int(ss["obj_cv"]),
-                            max_train_rows=int(ss["obj_max_rows"]) or None,
-                            latency_repeats=int(ss["obj_latency_repeats"]))
+    budget = Budget(
+        n_trials=int(ss["obj_trials"]) if kind in (0, 2) else None,
+        timeout_s=float(ss["obj_minutes"]) * 60 if kind in (1, 2) else None,
+    )
+    validation = Validation(
+        test_size=float(ss["obj_test_size"]),
+        cv_folds=int(ss["obj_cv"]),
+        max_train_rows=int(ss["obj_max_rows"]) or None,
+        latency_repeats=int(ss["obj_latency_repeats"]),
+    )
     vm = ValueModel(**{k: float(ss[f"obj_vm_{k}"]) for k in VALUE_HELP})
     families = tuple(n for n in fam.REGISTRY if ss.get(f"obj_fam_{n}"))
     if not families:
         from core.errors import UserInputError
 
         raise UserInputError("families: tick at least one model family.", field="families")
-    spec = Spec(data=data, objectives=objectives, families=families, budget=budget,
-                sampler=ss["obj_sampler"], seed=int(ss["obj_seed"]), validation=validation, value_model=vm)
+    spec = Spec(
+        data=data,
+        objectives=objectives,
+        families=families,
+        budget=budget,
+        sampler=ss["obj_sampler"],
+        seed=int(ss["obj_seed"]),
+        validation=validation,
+        value_model=vm,
+    )
     return replace(spec, data=replace(spec.data, fingerprint=d["data"].get("fingerprint")))

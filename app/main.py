@@ -20,9 +20,14 @@ import streamlit as st  # noqa: E402
 
 from app import nav, ui  # noqa: E402
 
-st.set_page_config(page_title="Tradeoff Room", page_icon=":material/balance:", layout="wide",
-                   initial_sidebar_state="expanded")
-page = st.navigation([st.Page(f"../{p.path}", title=p.title, icon=p.icon, url_path=p.url_path, default=i == 0)
-                      for i, p in enumerate(nav.existing(ROOT))])
+st.set_page_config(
+    page_title="Tradeoff Room", page_icon=":material/balance:", layout="wide", initial_sidebar_state="expanded"
+)
+page = st.navigation(
+    [
+        st.Page(f"../{p.path}", title=p.title, icon=p.icon, url_path=p.url_path, default=i == 0)
+        for i, p in enumerate(nav.existing(ROOT))
+    ]
+)
 ui.sidebar()
 page.run()

@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 
 from core import objectives as obj
-from core import search, study_reader, workers
+from core import search
+from core.search import launcher as workers
+from core.search import reader as study_reader
 from core.spec import Spec
 
 REMOTE_STALE_S = 15 * 60  # fallback when a row carries no ``lost`` flag (older workers)
@@ -102,16 +104,18 @@ class Status:
             return "cancelling" if self.cancelled else "running"
         if self.cancelled:
             return "cancelled"
-        if (self.budget and self.done >= self.budget) or (self.timeout_s and self.elapsed_s is not None
-                                                          and self.elapsed_s >= self.timeout_s):
+        if (self.budget and self.done >= self.budget) or (
+            self.timeout_s and self.elapsed_s is not None and self.elapsed_s >= self.timeout_s
+        ):
             return "finished"
         return "not started" if self.done == 0 else "paused"
 
 
 def record_launch(study: Any, pids: list[int], now: float | None = None) -> None:
     """Write the launch into the study, so every browser (and a reload) knows workers are coming."""
-    study.set_user_attr(LAUNCH_ATTR, {"at": now or time.time(), "host": socket.gethostname(),
-                                      "pids": [int(p) for p in pids]})
+    study.set_user_attr(
+        LAUNCH_ATTR, {"at": now or time.time(), "host": socket.gethostname(), "pids": [int(p) for p in pids]}
+    )
 
 
 def pending_pids(attrs: dict[str, Any], worker_rows: list[dict[str, Any]], now: float | None = None) -> list[int]:
@@ -131,20 +135,24 @@ def pending_pids(attrs: dict[str, Any], worker_rows: list[dict[str, Any]], now: 
     return pids if (now or time.time()) - float(launch.get("at", 0)) < LAUNCH_GRACE_S else []
 
 
-def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str, Any]],
-           spec: Spec) -> Status:
+def status(url: str, name: str, frame: pd.DataFrame, worker_rows: list[dict[str, Any]], spec: Spec) -> Status:
     attrs = study_reader.study_attrs(url, name)
     n_budget, _ = search.budget(url, name)
     finished = frame[frame["state"].isin(["COMPLETE", "FAIL", "PRUNED"])]
     done, failed = study_reader.counted(url, name)  # the budget's own rule (retries, interruptions)
     last = pd.to_datetime(finished["datetime_complete"]).max() if len(finished) else None
     started = attrs.get(search.ATTR_STARTED)
-    return Status(done=done, failed=failed, running=int((frame["state"] == "RUNNING").sum()) if len(frame) else 0,
-                  budget=n_budget, timeout_s=spec.budget.timeout_s,
-                  started_at=float(started) if started is not None else None,
-                  last_complete=None if last is None or pd.isna(last) else last.timestamp(),
-                  cancelled=bool(attrs.get(search.ATTR_CANCEL)),
-                  live_workers=sum(worker_alive(r) for r in worker_rows) + len(pending_pids(attrs, worker_rows)))
+    return Status(
+        done=done,
+        failed=failed,
+        running=int((frame["state"] == "RUNNING").sum()) if len(frame) else 0,
+        budget=n_budget,
+        timeout_s=spec.budget.timeout_s,
+        started_at=float(started) if started is not None else None,
+        last_complete=None if last is None or pd.isna(last) else last.timestamp(),
+        cancelled=bool(attrs.get(search.ATTR_CANCEL)),
+        live_workers=sum(worker_alive(r) for r in worker_rows) + len(pending_pids(attrs, worker_rows)),
+    )
 
 
 def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -154,11 +162,19 @@ def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         age = r.get("age_s")
         if age is None and _utc(r.get("last_seen")) is not None:
             age = (now - _utc(r.get("last_seen"))).total_seconds()
-        out.append({"worker": r["worker_id"], "host": r.get("host"), "pid": r.get("pid"),
-                    "state": r.get("status") or r.get("state"), "alive": worker_alive(r, now),
-                    "running trial": r.get("current_trial"), "trials done": r.get("trials_done"),
-                    "last seen (s ago)": None if age is None else round(float(age)),
-                    "message": r.get("message") or ""})
+        out.append(
+            {
+                "worker": r["worker_id"],
+                "host": r.get("host"),
+                "pid": r.get("pid"),
+                "state": r.get("status") or r.get("state"),
+                "alive": worker_alive(r, now),
+                "running trial": r.get("current_trial"),
+                "trials done": r.get("trials_done"),
+                "last seen (s ago)": None if age is None else round(float(age)),
+                "message": r.get("message") or "",
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -177,11 +193,19 @@ def latest_trials(frame: pd.DataFrame, names: list[str], n: int = 10) -> pd.Data
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Failed trials with their error; a failure whose worker died is retried once (``retried as``)."""
     rows = frame[frame["state"] == "FAIL"].sort_values("number", ascending=False)
-    retries = {int(r): int(n) for r, n in zip(frame["retry_of"], frame["number"]) if pd.notna(r)} \
-        if "retry_of" in frame else {}
-    return pd.DataFrame({"#": rows["number"], "family": rows["family"],
-                         "retried as": [retries.get(int(n)) for n in rows["number"]],
-                         "error": rows["error"].fillna("(no message)")})
+    retries = (
+        {int(r): int(n) for r, n in zip(frame["retry_of"], frame["number"]) if pd.notna(r)}
+        if "retry_of" in frame
+        else {}
+    )
+    return pd.DataFrame(
+        {
+            "#": rows["number"],
+            "family": rows["family"],
+            "retried as": [retries.get(int(n)) for n in rows["number"]],
+            "error": rows["error"].fillna("(no message)"),
+        }
+    )
 
 
 def local_pids(worker_rows: list[dict[str, Any]], attrs: dict[str, Any] | None = None) -> list[int]:

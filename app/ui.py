@@ -13,7 +13,7 @@ Public API (all safe to call from any page, with or without the router's sidebar
 - ``load_spec(url, name) -> Spec`` — the study's spec (cached).
 - ``open_study(url, name) -> optuna.Study`` — the Optuna study, without listing every study's summary.
 - ``load_frame(url, name, n_trials=None) -> DataFrame`` — the study's trials as
-  :func:`core.front.trials_frame` columns; cached by study and by ``signature(url, name)``
+  :func:`core.decide.front.trials_frame` columns; cached by study and by ``signature(url, name)``
   (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
   the study again. Treat the result as read-only (copy before adding columns).
 - ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate).
@@ -36,9 +36,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import search, study_reader
+from core import search
 from core import storage as core_storage
 from core.errors import UserInputError
+from core.search import reader as study_reader
 from core.spec import Spec
 
 STUDY_KEY = "study"  # the sidebar picker's key, bound to the ?study= query parameter
@@ -48,6 +49,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
 # -- text -----------------------------------------------------------------------------------------
+
 
 def esc(text: Any) -> str:
     """Backslash-escape Markdown punctuation so user text (column names, owners) renders verbatim."""
@@ -91,14 +93,14 @@ class ErrorSlots:
 
     def show(self, err: UserInputError) -> None:
         field = err.field or ""
-        best = max((k for k in self._slots if field == k or field.startswith(k + ".")),
-                   key=len, default=None)
+        best = max((k for k in self._slots if field == k or field.startswith(k + ".")), key=len, default=None)
         slot = self._slots.get(best) if best else self._slots.get("default")
         self.shown.append(field)
         show_error(err, slot)
 
 
 # -- storage and the current study ----------------------------------------------------------------
+
 
 def storage_url() -> str:
     return core_storage.resolve(None)
@@ -149,11 +151,16 @@ def require_study() -> tuple[str, str]:
     if cur is None:
         name = _chosen_name() or st.session_state.get(_MISSING)
         if name:
-            st.warning(f"There is no study named **{esc(name)}** in this storage. Pick one in the "
-                       "sidebar, or create one on the Objectives page.")
+            st.warning(
+                f"There is no study named **{esc(name)}** in this storage. Pick one in the "
+                "sidebar, or create one on the Objectives page."
+            )
         else:
-            st.info("No study chosen yet. Pick one in the sidebar, or choose data and objectives "
-                    "first and save them as a study.", icon=":material/info:")
+            st.info(
+                "No study chosen yet. Pick one in the sidebar, or choose data and objectives "
+                "first and save them as a study.",
+                icon=":material/info:",
+            )
         page_link("pages/objectives.py", "Go to Objectives & stakeholders")
         st.stop()
     return cur
@@ -173,6 +180,7 @@ def page_link(path: str, label: str, icon: str = ":material/arrow_forward:") -> 
 
 
 # -- cached reads ---------------------------------------------------------------------------------
+
 
 def signature(url: str, name: str) -> tuple:
     return study_reader.signature(url, name)
@@ -223,6 +231,7 @@ def trial_detail(url: str, name: str, number: int) -> dict:
 
 # -- sidebar --------------------------------------------------------------------------------------
 
+
 def sidebar() -> None:
     """Study picker (bound to ``?study=``), what it holds, and where the data lives."""
     url = storage_url()
@@ -237,10 +246,16 @@ def sidebar() -> None:
         st.markdown("### :material/balance: Tradeoff Room")
         chosen = st.session_state.get(STUDY_KEY)
         options = names if (not chosen or chosen in names) else [*names, chosen]
-        st.selectbox("Study", options, index=None, key=STUDY_KEY, bind="query-params",
-                     placeholder="no study yet" if not names else "choose a study",
-                     help="Shared through the page address (?study=…): everyone who opens the same "
-                          "address sees the same study, its search and its front.")
+        st.selectbox(
+            "Study",
+            options,
+            index=None,
+            key=STUDY_KEY,
+            bind="query-params",
+            placeholder="no study yet" if not names else "choose a study",
+            help="Shared through the page address (?study=…): everyone who opens the same "
+            "address sees the same study, its search and its front.",
+        )
         cur = current_study()
         if cur is not None:
             _study_summary(*cur)

@@ -37,16 +37,23 @@ def make_demo_study(home: Path, trials: int, rows: int, seed: int) -> tuple[str,
     from core import search
     from core.cli import build_spec
     from core.data import DEMO, DEMO_PATH, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE
-    from core.families import FAST_FAMILIES
+    from core.models.families import FAST_FAMILIES
 
     data = DEMO
     if rows < 20_000:
         sample = pd.read_parquet(DEMO_PATH).sample(n=rows, random_state=seed)
         data = str(home / "demo_sample.csv")
         sample.to_csv(data, index=False)
-    spec = build_spec(data, DEMO_TARGET, sensitive=DEMO_SENSITIVE, value=DEMO_VALUE,
-                      objectives=["roc_auc", "latency_p95_ms", "dp_diff"], families=FAST_FAMILIES,
-                      trials=trials, seed=seed)
+    spec = build_spec(
+        data,
+        DEMO_TARGET,
+        sensitive=DEMO_SENSITIVE,
+        value=DEMO_VALUE,
+        objectives=["roc_auc", "latency_p95_ms", "dp_diff"],
+        families=FAST_FAMILIES,
+        trials=trials,
+        seed=seed,
+    )
     url = f"sqlite:///{home / 'bench.db'}"
     study = search.create_study(spec, url, "compare-bench")
     search.run(study.study_name, url)
@@ -69,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from core import compare as cmp
-    from core import front, search
+    from core import search
+    from core.decide import compare as cmp
+    from core.decide import front
     from core.storage import mask
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,9 +114,13 @@ def main(argv: list[str] | None = None) -> int:
 
         ctx = cmp.context_of(baseline)
         t = time.perf_counter()
-        cmp.paired_bootstrap(ctx, cmp.Scored(challenger.evaluation.test_proba, challenger.threshold),
-                             cmp.Scored(baseline.evaluation.test_proba, baseline.threshold),
-                             n_boot=args.n_boot, seed=spec.seed)
+        cmp.paired_bootstrap(
+            ctx,
+            cmp.Scored(challenger.evaluation.test_proba, challenger.threshold),
+            cmp.Scored(baseline.evaluation.test_proba, baseline.threshold),
+            n_boot=args.n_boot,
+            seed=spec.seed,
+        )
         t_boot = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -118,15 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"test rows: {comp.n_test:,}; bootstrap resamples: {args.n_boot:,}; latency rounds: {args.rounds}")
     print(f"{'stage':<52}{'seconds':>9}")
-    rows = [("re-fit both trials (search cost, not the comparison)", t_refit),
-            ("comparison: latency rounds + bootstrap + McNemar", t_compare),
-            ("  of which the paired bootstrap (all 12 metrics)", t_boot)]
+    rows = [
+        ("re-fit both trials (search cost, not the comparison)", t_refit),
+        ("comparison: latency rounds + bootstrap + McNemar", t_compare),
+        ("  of which the paired bootstrap (all 12 metrics)", t_boot),
+    ]
     rows += [(f"report: {k.removesuffix('_s')}", v) for k, v in rep.timings.items()]
     for label, secs in rows:
         print(f"{label:<52}{secs:>9.2f}")
     verdict = "meets" if t_compare <= GOAL_S else "misses"
-    print(f"\ncomparison {t_compare:.1f} s {verdict} the goal of ≤ {GOAL_S:.0f} s "
-          f"(with fairness, cascade and explanations: {rep.timings['total_s']:.1f} s)")
+    print(
+        f"\ncomparison {t_compare:.1f} s {verdict} the goal of ≤ {GOAL_S:.0f} s "
+        f"(with fairness, cascade and explanations: {rep.timings['total_s']:.1f} s)"
+    )
     print(f"\nverdict: {comp.sentence}")
     print(f"McNemar: {comp.mcnemar.method}, p = {comp.mcnemar.p_value:.3g}")
 
@@ -137,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncascade ({casc.chosen_on}; keep {casc.keep:.0%} of the gain in {casc.criterion}):")
     print(f"{'model':<38}{'AUC':>8}{'value/1k':>11}{'mean ms':>9}{'p95 ms':>9}{'model p95':>11}{'routed':>8}")
     for r in casc.rows:
-        print(f"{r['model']:<38}{r['roc_auc']:>8.4f}{r['value_per_1k']:>11.2f}{r['latency_mean_ms']:>9.2f}"
-              f"{r['latency_p95_ms']:>9.2f}{r['model_latency_p95_ms']:>11.3f}{r['share_routed']:>8.0%}")
+        print(
+            f"{r['model']:<38}{r['roc_auc']:>8.4f}{r['value_per_1k']:>11.2f}{r['latency_mean_ms']:>9.2f}"
+            f"{r['latency_p95_ms']:>9.2f}{r['model_latency_p95_ms']:>11.3f}{r['share_routed']:>8.0%}"
+        )
     print(casc.summary)
     if np.isfinite(casc.gain_kept):
         print(f"share of the complex model's gain kept on the test part: {casc.gain_kept:.0%}")

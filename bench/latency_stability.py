@@ -1,7 +1,7 @@
 """Benchmark: does the latency harness rank the same configurations the same way twice?
 
 Fits 20 configurations of the demo (every family at least once, the rest drawn at random from the
-search space with a fixed seed), then measures each with :func:`core.latency.measure` in two rounds
+search space with a fixed seed), then measures each with :func:`core.models.latency.measure` in two rounds
 (round 2 in reverse order, so a slow drift of the machine cannot fake agreement) and prints:
 
 - Spearman ρ between the two rounds' p50 ranks (goal ≥ 0.95), and of the p95 ranks beside the
@@ -29,7 +29,7 @@ def configurations(n: int, seed: int) -> list[tuple[str, dict]]:
     """``n`` configurations: each family once (in registry order), then random families/params."""
     import optuna
 
-    from core import families as fam
+    from core.models import families as fam
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     from scipy.stats import spearmanr
     from threadpoolctl import threadpool_limits
 
-    from core import latency
     from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE, load_dataset, split
-    from core.evaluate import make_pipeline
+    from core.models import latency
+    from core.models.evaluate import make_pipeline
     from core.spec import DataRef, Validation
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    ds = load_dataset(DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE,
-                              value_column=DEMO_VALUE))
+    ds = load_dataset(DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE, value_column=DEMO_VALUE))
     train, test = split(ds, Validation(max_train_rows=args.train_rows), args.seed)
     X_test = ds.X.iloc[test]
     configs = configurations(args.configs, args.seed)
@@ -70,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1):  # fit as evaluate() does
         for family, params in configs:
             pipes.append(make_pipeline(family, params, ds, args.seed).fit(ds.X.iloc[train], ds.y[train]))
-    print(f"fitted {len(pipes)} configurations in {time.perf_counter() - t0:.1f} s; "
-          f"{args.repeats} single-row calls per measurement")
+    print(
+        f"fitted {len(pipes)} configurations in {time.perf_counter() - t0:.1f} s; "
+        f"{args.repeats} single-row calls per measurement"
+    )
 
     rounds: list[dict[int, latency.LatencyReport]] = [{}, {}]
     t0 = time.perf_counter()
@@ -91,29 +92,40 @@ def main(argv: list[str] | None = None) -> int:
     wall50 = [np.array([rounds[r][i].wall_p50_ms for i in idx]) for r in (0, 1)]
     rho_wall = float(spearmanr(wall50[0], wall50[1]).statistic)
 
-    print(f"\n{'#':>2}  {'family':<14} {'p50 r1':>8} {'p50 r2':>8} {'p95 r1':>8} {'p95 r2':>8} "
-          f"{'CV r1':>6} {'CV r2':>6}")
+    print(
+        f"\n{'#':>2}  {'family':<14} {'p50 r1':>8} {'p50 r2':>8} {'p95 r1':>8} {'p95 r2':>8} {'CV r1':>6} {'CV r2':>6}"
+    )
     for i in idx:
-        print(f"{i:>2}  {configs[i][0]:<14} {p50[0][i]:8.3f} {p50[1][i]:8.3f} {p95[0][i]:8.3f} "
-              f"{p95[1][i]:8.3f} {rounds[0][i].cv:6.1%} {rounds[1][i].cv:6.1%}")
+        print(
+            f"{i:>2}  {configs[i][0]:<14} {p50[0][i]:8.3f} {p50[1][i]:8.3f} {p95[0][i]:8.3f} "
+            f"{p95[1][i]:8.3f} {rounds[0][i].cv:6.1%} {rounds[1][i].cv:6.1%}"
+        )
     med_cv = float(np.median(cvs))
     rel = np.abs(p50[0] - p50[1]) / np.minimum(p50[0], p50[1])
     print(f"\nmeasuring took {elapsed:.1f} s ({elapsed / (2 * len(pipes)):.2f} s per measurement)")
-    print(f"Spearman rho of p50 ranks (round 1 vs 2): {rho50:.3f}  (goal >= 0.95) "
-          f"{'OK' if rho50 >= 0.95 else 'MISSED'}")
+    print(
+        f"Spearman rho of p50 ranks (round 1 vs 2): {rho50:.3f}  (goal >= 0.95) {'OK' if rho50 >= 0.95 else 'MISSED'}"
+    )
     rel95 = np.abs(p95[0] - p95[1]) / np.minimum(p95[0], p95[1])
     rel_calls95 = np.abs(calls95[0] - calls95[1]) / np.minimum(calls95[0], calls95[1])
-    print(f"Spearman rho of p95 ranks (round 1 vs 2): {rho95:.3f}  (over test rows, each at its best "
-          f"call); median |r1 - r2| / p95 {float(np.median(rel95)):.2%}, max {float(rel95.max()):.1%}")
-    print(f"  baseline, p95 over all calls:           {rho_calls95:.3f}; median |r1 - r2| / p95 "
-          f"{float(np.median(rel_calls95)):.2%}, max {float(rel_calls95.max()):.1%}")
-    print(f"median CV reported by the harness:        {med_cv:.2%}  (goal <= 5 %) "
-          f"{'OK' if med_cv <= 0.05 else 'MISSED'}")
+    print(
+        f"Spearman rho of p95 ranks (round 1 vs 2): {rho95:.3f}  (over test rows, each at its best "
+        f"call); median |r1 - r2| / p95 {float(np.median(rel95)):.2%}, max {float(rel95.max()):.1%}"
+    )
+    print(
+        f"  baseline, p95 over all calls:           {rho_calls95:.3f}; median |r1 - r2| / p95 "
+        f"{float(np.median(rel_calls95)):.2%}, max {float(rel_calls95.max()):.1%}"
+    )
+    print(
+        f"median CV reported by the harness:        {med_cv:.2%}  (goal <= 5 %) {'OK' if med_cv <= 0.05 else 'MISSED'}"
+    )
     print(f"median |p50 r1 - p50 r2| / p50:           {float(np.median(rel)):.2%}")
     wall_rel = np.abs(wall50[0] - wall50[1]) / np.minimum(wall50[0], wall50[1])
-    print(f"for comparison, plain wall-clock p50 of the same calls: rho {rho_wall:.3f}, median "
-          f"|r1 - r2| / p50 {float(np.median(wall_rel)):.2%}; machine slowdown (reference now / "
-          f"REFERENCE_MS) {np.median([rounds[r][i].ref_ratio for r in (0, 1) for i in idx]):.2f}×")
+    print(
+        f"for comparison, plain wall-clock p50 of the same calls: rho {rho_wall:.3f}, median "
+        f"|r1 - r2| / p50 {float(np.median(wall_rel)):.2%}; machine slowdown (reference now / "
+        f"REFERENCE_MS) {np.median([rounds[r][i].ref_ratio for r in (0, 1) for i in idx]):.2f}×"
+    )
     return 0
 
 

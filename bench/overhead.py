@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
     from optuna.trial import TrialState
 
-    from core import families as fam
     from core import search
     from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE
+    from core.models import families as fam
     from core.spec import Budget, DataRef, Objective, Spec, Validation
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,15 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default=DEMO_TARGET)
     ap.add_argument("--sensitive", action="append")
     ap.add_argument("--trials", type=int, default=20)
-    ap.add_argument("--families", default=",".join(fam.FAST_FAMILIES),
-                    help="comma-separated; fast families are the worst case (overhead / short trials)")
+    ap.add_argument(
+        "--families",
+        default=",".join(fam.FAST_FAMILIES),
+        help="comma-separated; fast families are the worst case (overhead / short trials)",
+    )
     ap.add_argument("--max-train-rows", type=int, default=2000)
     ap.add_argument("--latency-repeats", type=int, default=100)
     ap.add_argument("--sampler", default="nsga2")
     ap.add_argument("--storage", default=None)
-    ap.add_argument("--sqlite-synchronous", choices=("default", "NORMAL"), default="default",
-                    help="NORMAL: try SQLite's synchronous=NORMAL (WAL: no fsync per commit) for this "
-                         "run only, to measure what that change to core/search.py would save")
+    ap.add_argument(
+        "--sqlite-synchronous",
+        choices=("default", "NORMAL"),
+        default="default",
+        help="NORMAL: try SQLite's synchronous=NORMAL (WAL: no fsync per commit) for this "
+        "run only, to measure what that change to core/search/__init__.py would save",
+    )
     args = ap.parse_args(argv)
     sensitive = tuple(args.sensitive or (DEMO_SENSITIVE if args.data == DEMO else ()))
     objectives = ("roc_auc", "latency_p95_ms") + (("dp_diff",) if sensitive else ())
@@ -62,13 +69,20 @@ def main(argv: list[str] | None = None) -> int:
         folder = ROOT / "var" / "bench"
         folder.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{folder / f'overhead-{stamp}.db'}"
-    spec = Spec(data=DataRef(path=args.data, target=args.target, sensitive=sensitive,
-                             value_column=DEMO_VALUE if args.data == DEMO else None),
-                objectives=tuple(Objective(n) for n in objectives),
-                families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
-                budget=Budget(n_trials=args.trials), sampler=args.sampler, seed=0,
-                validation=Validation(max_train_rows=args.max_train_rows,
-                                      latency_repeats=args.latency_repeats))
+    spec = Spec(
+        data=DataRef(
+            path=args.data,
+            target=args.target,
+            sensitive=sensitive,
+            value_column=DEMO_VALUE if args.data == DEMO else None,
+        ),
+        objectives=tuple(Objective(n) for n in objectives),
+        families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
+        budget=Budget(n_trials=args.trials),
+        sampler=args.sampler,
+        seed=0,
+        validation=Validation(max_train_rows=args.max_train_rows, latency_repeats=args.latency_repeats),
+    )
     if args.sqlite_synchronous == "NORMAL" and url.startswith("sqlite"):
         import sqlalchemy as sa
 
@@ -84,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     search.run(study.study_name, url)
     run_wall = time.perf_counter() - t0
 
-    trials = sorted(optuna.load_study(study_name=study.study_name, storage=search.optuna_storage(url))
-                    .get_trials(deepcopy=False), key=lambda t: t.number)
+    trials = sorted(
+        optuna.load_study(study_name=study.study_name, storage=search.optuna_storage(url)).get_trials(deepcopy=False),
+        key=lambda t: t.number,
+    )
     done = [t for t in trials if t.state == TrialState.COMPLETE and "timings" in t.user_attrs]
     dur = np.array([t.duration.total_seconds() for t in done])
     ev = np.array([t.user_attrs["timings"]["total_s"] for t in done])
@@ -94,14 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     ends = [t.datetime_complete for t in trials if t.datetime_start and t.datetime_complete]
     gaps = np.array([(s - e).total_seconds() for e, s in zip(ends[:-1], starts[1:])])
     span = (ends[-1] - starts[0]).total_seconds()
-    parts = {k: np.array([t.user_attrs["timings"].get(k, np.nan) for t in done])
-             for k in ("cv_s", "fit_test_s", "latency_s", "size_s")}
+    parts = {
+        k: np.array([t.user_attrs["timings"].get(k, np.nan) for t in done])
+        for k in ("cv_s", "fit_test_s", "latency_s", "size_s")
+    }
 
     def ms(a: np.ndarray) -> str:
         return f"median {np.median(a) * 1000:7.1f}  mean {np.mean(a) * 1000:7.1f}  max {np.max(a) * 1000:7.1f} ms"
 
-    print(f"{len(done)} complete trials ({len(trials) - len(done)} other) of {spec.families}; storage {url}; "
-          f"SQLite synchronous: {args.sqlite_synchronous}")
+    print(
+        f"{len(done)} complete trials ({len(trials) - len(done)} other) of {spec.families}; storage {url}; "
+        f"SQLite synchronous: {args.sqlite_synchronous}"
+    )
     print(f"search.run wall time {run_wall:.1f} s; first start → last completion {span:.1f} s")
     print(f"evaluate total per trial      {ms(ev)}")
     for k, v in parts.items():
@@ -113,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     total_over = inside.sum() + gaps.sum()
     share = total_over / span
     print(f"\nin-trial overhead / trial duration:                {in_share:.2%}")
-    print(f"(in-trial + between-trial overhead) / search span: {share:.2%}  (goal <= 5 %) "
-          f"{'OK' if share <= 0.05 else 'MISSED'}")
+    print(
+        f"(in-trial + between-trial overhead) / search span: {share:.2%}  (goal <= 5 %) "
+        f"{'OK' if share <= 0.05 else 'MISSED'}"
+    )
     return 0
 
 

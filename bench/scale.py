@@ -47,20 +47,28 @@ import optuna  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core import families as fam  # noqa: E402
 from core import search  # noqa: E402
 from core import storage as st  # noqa: E402
 from core.cli import build_spec  # noqa: E402
 from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE  # noqa: E402
+from core.models import families as fam
 from core.spec import Spec, Validation  # noqa: E402
 
 FAMILIES = ("logreg", "decision_tree", "naive_bayes")
 
 
 def demo_spec(n_trials: int, families: tuple[str, ...] = FAMILIES) -> Spec:
-    spec = build_spec(DEMO, DEMO_TARGET, sensitive=DEMO_SENSITIVE, value=DEMO_VALUE,
-                      objectives=["roc_auc", "latency_p95_ms", "dp_diff"], families=families,
-                      trials=n_trials, sampler="random", seed=0)
+    spec = build_spec(
+        DEMO,
+        DEMO_TARGET,
+        sensitive=DEMO_SENSITIVE,
+        value=DEMO_VALUE,
+        objectives=["roc_auc", "latency_p95_ms", "dp_diff"],
+        families=families,
+        trials=n_trials,
+        sampler="random",
+        seed=0,
+    )
     return replace(spec, validation=Validation(cv_folds=2, max_train_rows=6000, latency_repeats=50))
 
 
@@ -84,6 +92,7 @@ def make_study(url: str, name: str, spec: Spec, configs: list[dict]) -> None:
 
 
 # -- databases ----------------------------------------------------------------------------------------
+
 
 class Database:
     """A throwaway database for the benchmark: a temp SQLite file, or a new database on a server."""
@@ -124,13 +133,22 @@ class Database:
 
 # -- 1. throughput ------------------------------------------------------------------------------------
 
+
 def run_workers(url: str, name: str, n_workers: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env[st.ENV_STORAGE] = url  # not on the command line (ps shows it)
     t0 = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--study", name, "--quiet"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True) for _ in range(n_workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker", "--study", name, "--quiet"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n_workers)
+    ]
     for p in procs:
         _, err = p.communicate()
         if p.returncode != 0:
@@ -140,14 +158,20 @@ def run_workers(url: str, name: str, n_workers: int) -> dict:
     done = [t for t in trials if t.state.is_finished()]
     span = (max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)).total_seconds()
     fit = sum(float(t.user_attrs.get("timings", {}).get("total_s", 0.0)) for t in done)
-    return {"workers": n_workers, "trials": len(done), "span_s": span, "wall_s": wall,
-            "per_min": 60.0 * len(done) / span, "fit_s": fit}
+    return {
+        "workers": n_workers,
+        "trials": len(done),
+        "span_s": span,
+        "wall_s": wall,
+        "per_min": 60.0 * len(done) / span,
+        "fit_s": fit,
+    }
 
 
 def _baseline_process(spec: Spec, configs: list[dict]) -> list[tuple[float, float, float]]:
     """One plain process: the same evaluate() calls as a worker, no Optuna, no database."""
     from core.data import load_dataset, split
-    from core.evaluate import evaluate
+    from core.models.evaluate import evaluate
 
     ds = load_dataset(spec.data)
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
@@ -181,8 +205,13 @@ def run_baseline(spec: Spec, configs: list[dict], n_proc: int) -> dict:
                 os.environ[k] = v
     rows = [r for part in parts for r in part]
     span = max(r[1] for r in rows) - min(r[0] for r in rows)
-    return {"workers": n_proc, "trials": len(rows), "span_s": span, "per_min": 60.0 * len(rows) / span,
-            "fit_s": sum(r[2] for r in rows)}
+    return {
+        "workers": n_proc,
+        "trials": len(rows),
+        "span_s": span,
+        "per_min": 60.0 * len(rows) / span,
+        "fit_s": sum(r[2] for r in rows),
+    }
 
 
 def throughput(db: Database, n_trials: int, repeats: int) -> tuple[list[dict], list[dict]]:
@@ -191,24 +220,30 @@ def throughput(db: Database, n_trials: int, repeats: int) -> tuple[list[dict], l
     configs = fixed_configs(spec, n_trials)
     rows, base = [], []
     for r in range(repeats):
-        for k in ((1, 2) if r % 2 == 0 else (2, 1)):  # alternate, so drifting load hits both
+        for k in (1, 2) if r % 2 == 0 else (2, 1):  # alternate, so drifting load hits both
             name = f"scale-{k}w-{r}"
             make_study(db.url, name, spec, configs)
             res = run_workers(db.url, name, k)
             res["repeat"] = r
             rows.append(res)
-            print(f"  {db.kind:10s} {k} worker(s), repeat {r}: {res['trials']} trials in "
-                  f"{res['span_s']:6.1f} s ({res['per_min']:5.1f}/min; wall with start-up "
-                  f"{res['wall_s']:5.1f} s; fit time {res['fit_s']:5.1f} s)", flush=True)
+            print(
+                f"  {db.kind:10s} {k} worker(s), repeat {r}: {res['trials']} trials in "
+                f"{res['span_s']:6.1f} s ({res['per_min']:5.1f}/min; wall with start-up "
+                f"{res['wall_s']:5.1f} s; fit time {res['fit_s']:5.1f} s)",
+                flush=True,
+            )
             b = run_baseline(search.load_spec(search.open_study(db.url, name)), configs, k)
             base.append(b)
-            print(f"  {'baseline':10s} {k} process(es), repeat {r}: {b['trials']} evaluations in "
-                  f"{b['span_s']:6.1f} s ({b['per_min']:5.1f}/min; fit time {b['fit_s']:5.1f} s)",
-                  flush=True)
+            print(
+                f"  {'baseline':10s} {k} process(es), repeat {r}: {b['trials']} evaluations in "
+                f"{b['span_s']:6.1f} s ({b['per_min']:5.1f}/min; fit time {b['fit_s']:5.1f} s)",
+                flush=True,
+            )
     return rows, base
 
 
 # -- 2. storage overhead ------------------------------------------------------------------------------
+
 
 class SqlTimer:
     """Time spent in cursor executions on every SQLAlchemy engine of this process (all threads)."""
@@ -226,7 +261,7 @@ class SqlTimer:
             self.seconds += dt
             self.statements += 1
 
-    def __enter__(self) -> "SqlTimer":
+    def __enter__(self) -> SqlTimer:
         sa.event.listen(sa.Engine, "before_cursor_execute", self._before)
         sa.event.listen(sa.Engine, "after_cursor_execute", self._after)
         return self
@@ -264,17 +299,24 @@ def overhead(db: Database, n_trials: int) -> dict:
     n = len(trials)
     # from the first trial's start to the last one's end: leaves out loading the data set once
     span = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
-    return {"kind": db.kind, "trials": n, "sql_ms": 1000 * timer.seconds / n,
-            "statements": timer.statements / n, "non_fit_ms": 1000 * (span - fit) / n,
-            "wall_s": wall}
+    return {
+        "kind": db.kind,
+        "trials": n,
+        "sql_ms": 1000 * timer.seconds / n,
+        "statements": timer.statements / n,
+        "non_fit_ms": 1000 * (span - fit) / n,
+        "wall_s": wall,
+    }
 
 
 # -- main ---------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--storage", help="a server URL (PostgreSQL); a throwaway database is made on it. "
-                                     "Default: SQLite only")
+    p.add_argument(
+        "--storage", help="a server URL (PostgreSQL); a throwaway database is made on it. Default: SQLite only"
+    )
     p.add_argument("--trials", type=int, default=12, help="trials per throughput run (default 12)")
     p.add_argument("--repeats", type=int, default=1, help="throughput runs per worker count")
     p.add_argument("--overhead-trials", type=int, default=12)
@@ -282,46 +324,61 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = p.parse_args(argv)
 
-    print(f"cores usable: {len(os.sched_getaffinity(0))}; load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"cores usable: {len(os.sched_getaffinity(0))}; load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     target = Database(args.storage, keep=args.keep)
     sqlite = Database(None) if target.kind != "sqlite" else None
     try:
         print(f"storage: {st.mask(target.url)}")
         if not args.skip_throughput:
-            print(f"\n1. throughput, {args.trials} fixed configurations of {', '.join(FAMILIES)} "
-                  "on the 20,000-row demo:")
+            print(
+                f"\n1. throughput, {args.trials} fixed configurations of {', '.join(FAMILIES)} on the 20,000-row demo:"
+            )
             rows, base = throughput(target, args.trials, args.repeats)
 
             def med(rs: list[dict], k: int, key: str = "per_min") -> float:
-                return statistics.median(r[key] / (r["trials"] if key == "fit_s" else 1)
-                                         for r in rs if r["workers"] == k)
+                return statistics.median(
+                    r[key] / (r["trials"] if key == "fit_s" else 1) for r in rs if r["workers"] == k
+                )
 
             one, two = med(rows, 1), med(rows, 2)
             b1, b2 = med(base, 1), med(base, 2)
-            print(f"  -> 1 worker {one:.1f} trials/min, 2 workers {two:.1f} trials/min: "
-                  f"{two / one:.2f}x (goal >= 1.8x on 2 free cores)")
-            print(f"     baseline (plain processes, no database): {b1:.1f} -> {b2:.1f} evaluations/min: "
-                  f"{b2 / b1:.2f}x, the most 2 processes gain on this machine")
-            print(f"     workers' scaling as a share of the baseline's: {(two / one) / (b2 / b1):.0%}; "
-                  f"workers' throughput vs plain processes: 1: {one / b1:.0%}, 2: {two / b2:.0%}")
-            print(f"     fit time per trial: {med(rows, 1, 'fit_s'):.2f} s alone, "
-                  f"{med(rows, 2, 'fit_s'):.2f} s with 2 workers (baseline {med(base, 1, 'fit_s'):.2f} s, "
-                  f"{med(base, 2, 'fit_s'):.2f} s: >1 apart means the processes slowed each other down)")
+            print(
+                f"  -> 1 worker {one:.1f} trials/min, 2 workers {two:.1f} trials/min: "
+                f"{two / one:.2f}x (goal >= 1.8x on 2 free cores)"
+            )
+            print(
+                f"     baseline (plain processes, no database): {b1:.1f} -> {b2:.1f} evaluations/min: "
+                f"{b2 / b1:.2f}x, the most 2 processes gain on this machine"
+            )
+            print(
+                f"     workers' scaling as a share of the baseline's: {(two / one) / (b2 / b1):.0%}; "
+                f"workers' throughput vs plain processes: 1: {one / b1:.0%}, 2: {two / b2:.0%}"
+            )
+            print(
+                f"     fit time per trial: {med(rows, 1, 'fit_s'):.2f} s alone, "
+                f"{med(rows, 2, 'fit_s'):.2f} s with 2 workers (baseline {med(base, 1, 'fit_s'):.2f} s, "
+                f"{med(base, 2, 'fit_s'):.2f} s: >1 apart means the processes slowed each other down)"
+            )
 
-        print(f"\n2. storage overhead per trial ({args.overhead_trials} naive-Bayes trials, "
-              "1 in-process worker):")
+        print(f"\n2. storage overhead per trial ({args.overhead_trials} naive-Bayes trials, 1 in-process worker):")
         results = [overhead(db, args.overhead_trials) for db in (sqlite, target) if db is not None]
         for r in results:
-            print(f"  {r['kind']:10s} SQL time {r['sql_ms']:7.1f} ms/trial over "
-                  f"{r['statements']:5.1f} statements; everything but the fit "
-                  f"{r['non_fit_ms']:7.1f} ms/trial (wall {r['wall_s']:.1f} s)")
+            print(
+                f"  {r['kind']:10s} SQL time {r['sql_ms']:7.1f} ms/trial over "
+                f"{r['statements']:5.1f} statements; everything but the fit "
+                f"{r['non_fit_ms']:7.1f} ms/trial (wall {r['wall_s']:.1f} s)"
+            )
     finally:
         target.close()
         if sqlite is not None:
             sqlite.close()
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          "(other processes on this machine share the cores; compare figures from one run only)")
+    print(
+        f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(other processes on this machine share the cores; compare figures from one run only)"
+    )
     return 0
 
 

@@ -14,7 +14,7 @@ The order of the three rotates from seed to seed, so a slow drift of the machine
 A configuration is measured once per seed and its metrics shared by every method that proposes it
 (common random numbers, :class:`SharedMeasurements`; ``--fresh-measurements`` turns this off), so
 latency noise does not decide which sampler "wins".
-Hypervolume is printed under two normalisations (``core.front``), the same for every method:
+Hypervolume is printed under two normalisations (``core.decide.front``), the same for every method:
 objectives as losses, min–max scaled, reference point 1.1 in every coordinate, with bounds either
 
 - **front** (the headline): the ideal and nadir point of the pooled Pareto front of all methods of
@@ -56,12 +56,18 @@ def _spec(args: argparse.Namespace, seed: int, sampler: str | None = None):
     from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation
 
     return Spec(
-        data=DataRef(path=args.data, target=args.target, sensitive=tuple(args.sensitive or ()),
-                     value_column=args.value),
+        data=DataRef(
+            path=args.data, target=args.target, sensitive=tuple(args.sensitive or ()), value_column=args.value
+        ),
         objectives=tuple(Objective(n) for n in args.objectives),
-        families=tuple(args.families or ()), budget=Budget(n_trials=args.trials),
-        sampler=sampler or DEFAULT_SAMPLER, seed=seed, validation=Validation(cv_folds=args.cv_folds, max_train_rows=args.max_train_rows,
-                                         latency_repeats=args.latency_repeats))
+        families=tuple(args.families or ()),
+        budget=Budget(n_trials=args.trials),
+        sampler=sampler or DEFAULT_SAMPLER,
+        seed=seed,
+        validation=Validation(
+            cv_folds=args.cv_folds, max_train_rows=args.max_train_rows, latency_repeats=args.latency_repeats
+        ),
+    )
 
 
 class SharedMeasurements:
@@ -86,6 +92,7 @@ class SharedMeasurements:
 
     def install(self) -> None:
         """From now on every evaluate() of the search goes through the shared measurements."""
+
         def shared(family, params, ds, train_idx, test_idx, spec):
             key = (spec.seed, family, self._json.dumps(params, sort_keys=True, default=str))
             self.calls += 1
@@ -114,8 +121,9 @@ def run_plain(spec, url: str, name: str, sampler, ds, train_idx, test_idx) -> No
 
     from core import search
 
-    study = optuna.create_study(study_name=name, storage=search.optuna_storage(url), sampler=sampler,
-                                directions=spec.directions)
+    study = optuna.create_study(
+        study_name=name, storage=search.optuna_storage(url), sampler=sampler, directions=spec.directions
+    )
     objective = search.make_objective(spec, ds, train_idx, test_idx)
     study.optimize(objective, n_trials=spec.budget.n_trials, catch=(Exception,), gc_after_trial=False)
 
@@ -123,8 +131,9 @@ def run_plain(spec, url: str, name: str, sampler, ds, train_idx, test_idx) -> No
 def main(argv: list[str] | None = None) -> int:
     import optuna
 
-    from core import front, search
+    from core import search
     from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE, load_dataset, split
+    from core.decide import front
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=DEMO, help="CSV/Parquet file or 'demo'")
@@ -138,16 +147,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train-rows", type=int, default=2000)
     ap.add_argument("--cv-folds", type=int, default=3)
     ap.add_argument("--latency-repeats", type=int, default=100)
-    ap.add_argument("--methods", default=",".join(METHODS),
-                    help="comma-separated from ours, optuna, random; 'ours:tpe' runs our search with "
-                         "another spec sampler (nsga2, tpe, random, gp)")
+    ap.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="comma-separated from ours, optuna, random; 'ours:tpe' runs our search with "
+        "another spec sampler (nsga2, tpe, random, gp)",
+    )
     ap.add_argument("--sampler", default=None, help="the spec's sampler for 'ours' (default: the spec's default)")
-    ap.add_argument("--fresh-measurements", action="store_true",
-                    help="measure a configuration anew each time a method proposes it (default: "
-                         "measured once per seed and shared, see SharedMeasurements)")
-    ap.add_argument("--analyse", metavar="STAMP", default=None,
-                    help="re-read the studies of an earlier run (its time stamp, with --storage) instead "
-                         "of running new searches")
+    ap.add_argument(
+        "--fresh-measurements",
+        action="store_true",
+        help="measure a configuration anew each time a method proposes it (default: "
+        "measured once per seed and shared, see SharedMeasurements)",
+    )
+    ap.add_argument(
+        "--analyse",
+        metavar="STAMP",
+        default=None,
+        help="re-read the studies of an earlier run (its time stamp, with --storage) instead of running new searches",
+    )
     ap.add_argument("--storage", default=None, help="SQLAlchemy URL (default: a new SQLite file in var/bench)")
     args = ap.parse_args(argv)
     if args.data == DEMO:
@@ -172,10 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{folder / f'search_quality-{stamp}.db'}"
     spec0 = _spec(args, 0)
     ds = load_dataset(spec0.data)
-    print(f"data {args.data}: {ds.n_rows} rows; objectives {', '.join(args.objectives)}; "
-          f"{len(spec0.families)} families; {args.trials} trials × {args.seeds} seed(s) × {len(methods)} "
-          f"methods; training part ≤ {args.max_train_rows} rows, {args.cv_folds}-fold CV; storage {url}",
-          flush=True)
+    print(
+        f"data {args.data}: {ds.n_rows} rows; objectives {', '.join(args.objectives)}; "
+        f"{len(spec0.families)} families; {args.trials} trials × {args.seeds} seed(s) × {len(methods)} "
+        f"methods; training part ≤ {args.max_train_rows} rows, {args.cv_folds}-fold CV; storage {url}",
+        flush=True,
+    )
 
     names: dict[tuple[str, int], str] = {}
     wall: dict[tuple[str, int], float] = {}
@@ -185,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.seeds):
         spec = _spec(args, seed).with_fingerprint(ds.fingerprint)
         train_idx, test_idx = split(ds, spec.validation, spec.seed)
-        order = methods[seed % len(methods):] + methods[: seed % len(methods)]
+        order = methods[seed % len(methods) :] + methods[: seed % len(methods)]
         for method in order:
             name = f"{method}-s{seed}-{stamp}"
             if args.analyse:
@@ -194,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             if method == "ours" or method.startswith("ours:"):
                 sampler = method.split(":", 1)[1] if ":" in method else args.sampler
-                run_ours(_spec(args, seed, sampler).with_fingerprint(ds.fingerprint), url,
-                         name.replace(":", "-"))
+                run_ours(_spec(args, seed, sampler).with_fingerprint(ds.fingerprint), url, name.replace(":", "-"))
                 name = name.replace(":", "-")
             elif method == "optuna":
                 run_plain(spec, url, name, optuna.samplers.NSGAIISampler(seed=seed), ds, train_idx, test_idx)
@@ -209,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
 
     shared.uninstall()
     if shared.calls:
-        print(f"measurements shared between methods: {shared.hits} of {shared.calls} evaluations "
-              f"were a configuration another method (or trial) of the same seed had measured")
+        print(
+            f"measurements shared between methods: {shared.hits} of {shared.calls} evaluations "
+            f"were a configuration another method (or trial) of the same seed had measured"
+        )
     frames = {}
     for key, name in names.items():
         study = optuna.load_study(study_name=name, storage=search.optuna_storage(url))
@@ -218,21 +239,29 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     checkpoints = sorted({max(1, args.trials // 3), max(1, 2 * args.trials // 3), args.trials})
-    per_seed_union = {seed: pd.concat([frames[(m, seed)] for m in methods], ignore_index=True)
-                      for seed in range(args.seeds)}
+    per_seed_union = {
+        seed: pd.concat([frames[(m, seed)] for m in methods], ignore_index=True) for seed in range(args.seeds)
+    }
     everything = pd.concat(list(frames.values()), ignore_index=True)
     everything = everything[everything["state"] == "COMPLETE"]
     global_range = front.bounds(everything, args.objectives)
     normalisations = (
-        ("front", "bounds: ideal and nadir of the pooled Pareto front of all methods, per seed "
-                  "(core.front.front_bounds)",
-         {seed: front.front_bounds(u, args.objectives) for seed, u in per_seed_union.items()}),
-        ("range", f"bounds: min and max over all {len(everything)} trials of all seeds "
-                  "(core.front.bounds; the figure this benchmark printed before)",
-         {seed: global_range for seed in range(args.seeds)}),
+        (
+            "front",
+            "bounds: ideal and nadir of the pooled Pareto front of all methods, per seed (core.decide.front.front_bounds)",
+            {seed: front.front_bounds(u, args.objectives) for seed, u in per_seed_union.items()},
+        ),
+        (
+            "range",
+            f"bounds: min and max over all {len(everything)} trials of all seeds "
+            "(core.decide.front.bounds; the figure this benchmark printed before)",
+            {seed: global_range for seed in range(args.seeds)},
+        ),
     )
-    print(f"\nhypervolume, reference point {front.REF} in every coordinate "
-          f"(max {front.REF ** len(args.objectives):.3f}), two normalisations:")
+    print(
+        f"\nhypervolume, reference point {front.REF} in every coordinate "
+        f"(max {front.REF ** len(args.objectives):.3f}), two normalisations:"
+    )
     for label, what, b_of in normalisations:
         print(f"\n[{label}] {what}")
         table = _table(frames, methods, args, checkpoints, b_of, wall)
@@ -245,7 +274,7 @@ def _front_shares(frames, methods, args) -> None:
     """How many of the pooled front's trials each method found: the options a room can choose from."""
     import pandas as pd
 
-    from core import front
+    from core.decide import front
 
     print(f"\ntrials on the pooled Pareto front of all methods (per seed), after {args.trials} trials:")
     print(f"{'seed':>4}" + "".join(f"{m:>10}" for m in methods) + f"{'front':>8}")
@@ -262,14 +291,17 @@ def _front_shares(frames, methods, args) -> None:
 
 
 def _table(frames, methods, args, checkpoints, b_of, wall) -> dict[str, dict[int, list[float]]]:
-    from core import front
+    from core.decide import front
 
     def hv_at(frame, n: int, b) -> float:
         first = frame.iloc[:n]
         return front.hypervolume(first[first["state"] == "COMPLETE"], args.objectives, b)
 
-    print(f"{'seed':>4}  {'method':<9}" + "".join(f"{'@' + str(n):>9}" for n in checkpoints) +
-          f"{'failed':>8}{'time s':>8}")
+    print(
+        f"{'seed':>4}  {'method':<9}"
+        + "".join(f"{'@' + str(n):>9}" for n in checkpoints)
+        + f"{'failed':>8}{'time s':>8}"
+    )
     table: dict[str, dict[int, list[float]]] = {m: {n: [] for n in checkpoints} for m in methods}
     for seed in range(args.seeds):
         for m in methods:
@@ -278,12 +310,17 @@ def _table(frames, methods, args, checkpoints, b_of, wall) -> dict[str, dict[int
             for n, v in zip(checkpoints, vals):
                 table[m][n].append(v)
             failed = int((fr["state"] == "FAIL").sum())
-            print(f"{seed:>4}  {m:<9}" + "".join(f"{v:9.4f}" for v in vals) + f"{failed:>8}"
-                  f"{wall.get((m, seed), float('nan')):8.0f}")
+            print(
+                f"{seed:>4}  {m:<9}" + "".join(f"{v:9.4f}" for v in vals) + f"{failed:>8}"
+                f"{wall.get((m, seed), float('nan')):8.0f}"
+            )
     for m in methods:
         sd = np.std(table[m][args.trials], ddof=1) if args.seeds > 1 else 0.0
-        print(f"{'mean':>4}  {m:<9}" + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints) +
-              f"   ± {sd:.4f} (sd @{args.trials})")
+        print(
+            f"{'mean':>4}  {m:<9}"
+            + "".join(f"{np.mean(table[m][n]):9.4f}" for n in checkpoints)
+            + f"   ± {sd:.4f} (sd @{args.trials})"
+        )
     return table
 
 
@@ -298,8 +335,10 @@ def _ratios(table, methods, n_trials: int, label: str) -> None:
             ours, theirs = np.array(table[m][n_trials]), np.array(table[other][n_trials])
             ratio = ours.mean() / theirs.mean() if theirs.mean() > 0 else math.inf
             per_seed = ", ".join(f"{o / t:.3f}" if t > 0 else "inf" for o, t in zip(ours, theirs))
-            print(f"  {m} / {other:<6} = {ratio:.3f}  [{per_seed}]  goal ≥ {goal:.2f}: "
-                  f"{'met' if ratio >= goal else 'MISSED'}")
+            print(
+                f"  {m} / {other:<6} = {ratio:.3f}  [{per_seed}]  goal ≥ {goal:.2f}: "
+                f"{'met' if ratio >= goal else 'MISSED'}"
+            )
 
 
 if __name__ == "__main__":

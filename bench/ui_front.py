@@ -33,11 +33,16 @@ sys.path.insert(0, str(ROOT))
 
 STUDY = "bench-front"
 FAMILY_PROFILES = {  # family: (roc_auc mean, latency p95 ms, size bytes, dp_diff mean)
-    "logreg": (0.74, 3.0, 6e3, 0.05), "decision_tree": (0.71, 2.5, 4e4, 0.04),
-    "naive_bayes": (0.70, 2.2, 3e3, 0.09), "knn": (0.72, 9.0, 2e6, 0.06),
-    "linear_svm": (0.735, 3.2, 6e3, 0.05), "random_forest": (0.76, 14.0, 8e6, 0.06),
-    "extra_trees": (0.755, 13.0, 1e7, 0.05), "hist_gb": (0.77, 6.0, 6e5, 0.07),
-    "xgboost": (0.772, 5.0, 4e5, 0.07), "voting": (0.768, 12.0, 2e6, 0.06),
+    "logreg": (0.74, 3.0, 6e3, 0.05),
+    "decision_tree": (0.71, 2.5, 4e4, 0.04),
+    "naive_bayes": (0.70, 2.2, 3e3, 0.09),
+    "knn": (0.72, 9.0, 2e6, 0.06),
+    "linear_svm": (0.735, 3.2, 6e3, 0.05),
+    "random_forest": (0.76, 14.0, 8e6, 0.06),
+    "extra_trees": (0.755, 13.0, 1e7, 0.05),
+    "hist_gb": (0.77, 6.0, 6e5, 0.07),
+    "xgboost": (0.772, 5.0, 4e5, 0.07),
+    "voting": (0.768, 12.0, 2e6, 0.06),
     "stacking": (0.775, 20.0, 9e6, 0.065),
 }
 GROUPS = ("18-24", "25-34", "35-44", "45-54", "55+")
@@ -59,13 +64,19 @@ class _Recorder:
         return value
 
     def suggest_float(self, name, low, high, *, log=False):
-        v = float(math.exp(self.rng.uniform(math.log(low), math.log(high)))) if log else \
-            float(self.rng.uniform(low, high))
+        v = (
+            float(math.exp(self.rng.uniform(math.log(low), math.log(high))))
+            if log
+            else float(self.rng.uniform(low, high))
+        )
         return self._put(name, v, self.optuna.distributions.FloatDistribution(low, high, log=log))
 
     def suggest_int(self, name, low, high, *, log=False):
-        v = int(round(math.exp(self.rng.uniform(math.log(low), math.log(high))))) if log else \
-            int(self.rng.integers(low, high + 1))
+        v = (
+            int(round(math.exp(self.rng.uniform(math.log(low), math.log(high)))))
+            if log
+            else int(self.rng.integers(low, high + 1))
+        )
         v = min(max(v, low), high)
         return self._put(name, v, self.optuna.distributions.IntDistribution(low, high, log=log))
 
@@ -78,8 +89,8 @@ def fake_trial(rng: np.random.Generator, spec, number: int):
     """A finished trial with realistic user attributes (every metric of the catalogue)."""
     import optuna
 
-    from core import families as fam
     from core import objectives as obj
+    from core.models import families as fam
 
     names = list(FAMILY_PROFILES)
     family = names[int(rng.integers(len(names)))]
@@ -91,31 +102,59 @@ def fake_trial(rng: np.random.Generator, spec, number: int):
     auc = float(np.clip(auc0 + rng.normal(0, 0.02), 0.5, 0.99))
     lat = float(lat0 * rng.lognormal(0, 0.35))
     m: dict[str, float] = {
-        "roc_auc": auc, "pr_auc": auc - 0.35 + rng.normal(0, 0.01), "accuracy": auc - 0.05,
-        "balanced_accuracy": auc - 0.04, "f1": auc - 0.3, "log_loss": 0.9 - auc / 2,
-        "latency_p50_ms": lat * 0.7, "latency_p95_ms": lat, "latency_p99_ms": lat * 1.3,
-        "model_latency_p95_ms": lat * 0.2, "throughput_rps": 1000 / lat * 50,
-        "value_per_1k": 40 * auc - 0.1 * lat + rng.normal(0, 1), "infra_cost_per_1m": lat * 0.014,
+        "roc_auc": auc,
+        "pr_auc": auc - 0.35 + rng.normal(0, 0.01),
+        "accuracy": auc - 0.05,
+        "balanced_accuracy": auc - 0.04,
+        "f1": auc - 0.3,
+        "log_loss": 0.9 - auc / 2,
+        "latency_p50_ms": lat * 0.7,
+        "latency_p95_ms": lat,
+        "latency_p99_ms": lat * 1.3,
+        "model_latency_p95_ms": lat * 0.2,
+        "throughput_rps": 1000 / lat * 50,
+        "value_per_1k": 40 * auc - 0.1 * lat + rng.normal(0, 1),
+        "infra_cost_per_1m": lat * 0.014,
         "dp_diff": float(np.clip(dp0 + rng.normal(0, 0.02), 0, 1)),
         "dp_ratio": float(np.clip(0.9 + rng.normal(0, 0.05), 0, 1)),
         "eo_diff": float(np.clip(dp0 + rng.normal(0, 0.03), 0, 1)),
         "worst_group_recall": float(np.clip(0.6 + rng.normal(0, 0.05), 0, 1)),
         "worst_group_accuracy": float(np.clip(0.6 + rng.normal(0, 0.05), 0, 1)),
-        "model_size_bytes": float(size0 * rng.lognormal(0, 0.5)), "fit_time_s": lat * 0.3,
+        "model_size_bytes": float(size0 * rng.lognormal(0, 0.5)),
+        "fit_time_s": lat * 0.3,
         "n_parameters": float(int(size0 / 8)),
     }
     test = {k: m[k] + rng.normal(0, 0.005) for k in obj.TEST_METRICS}
     cv_std = {k: abs(rng.normal(0.01, 0.003)) for k in obj.QUALITY}
-    groups = [{"group": g, "n": int(rng.integers(300, 1500)), "base_rate": 0.2 + 0.01 * i,
-               "selection_rate": 0.45 + rng.normal(0, 0.03), "recall": 0.8, "precision": 0.36,
-               "accuracy": 0.64} for i, g in enumerate(GROUPS)]
+    groups = [
+        {
+            "group": g,
+            "n": int(rng.integers(300, 1500)),
+            "base_rate": 0.2 + 0.01 * i,
+            "selection_rate": 0.45 + rng.normal(0, 0.03),
+            "recall": 0.8,
+            "precision": 0.36,
+            "accuracy": 0.64,
+        }
+        for i, g in enumerate(GROUPS)
+    ]
     values = [m[n] for n in spec.objective_names]
     return optuna.trial.create_trial(
-        params=params, distributions=dists, values=values,
-        user_attrs={"family": family, "family_class": fam.get(family).klass, "metrics": m,
-                    "test_metrics": test, "cv_std": cv_std, "threshold": 0.3, "groups_test": groups,
-                    "constraints": [-1.0],
-                    "timings": {"cv_s": 3.0, "fit_test_s": 1.0, "latency_s": 0.5, "total_s": 4.6}})
+        params=params,
+        distributions=dists,
+        values=values,
+        user_attrs={
+            "family": family,
+            "family_class": fam.get(family).klass,
+            "metrics": m,
+            "test_metrics": test,
+            "cv_std": cv_std,
+            "threshold": 0.3,
+            "groups_test": groups,
+            "constraints": [-1.0],
+            "timings": {"cv_s": 3.0, "fit_test_s": 1.0, "latency_s": 0.5, "total_s": 4.6},
+        },
+    )
 
 
 def build_study(url: str, n_trials: int, *, name: str = STUDY, seed: int = 0) -> str:
@@ -127,16 +166,19 @@ def build_study(url: str, n_trials: int, *, name: str = STUDY, seed: int = 0) ->
     from core.spec import Budget, DataRef, Objective, Spec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from core import study_reader
+    from core.search import reader as study_reader
 
     storage = search.optuna_storage(url)
     if name in optuna.get_all_study_names(storage):
         if study_reader.signature(url, name)[1] >= n_trials:
             return name
         optuna.delete_study(study_name=name, storage=storage)
-    spec = Spec(data=DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE, value_column=DEMO_VALUE),
-                objectives=(Objective("roc_auc"), Objective("latency_p95_ms", limit=25.0), Objective("dp_diff")),
-                budget=Budget(n_trials=n_trials), seed=seed)
+    spec = Spec(
+        data=DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE, value_column=DEMO_VALUE),
+        objectives=(Objective("roc_auc"), Objective("latency_p95_ms", limit=25.0), Objective("dp_diff")),
+        budget=Budget(n_trials=n_trials),
+        seed=seed,
+    )
     study = search.create_study(spec, url, name, warm_start=False)
     rng = np.random.default_rng(seed)
     trials = [fake_trial(rng, spec, i) for i in range(n_trials)]
@@ -166,8 +208,9 @@ def _bulk_add(url: str, study_name: str, trials: list) -> None:
     md.reflect(eng, only=["studies", "trials", "trial_params", "trial_values", "trial_user_attributes"])
     T = md.tables
     with eng.begin() as con:
-        sid = con.execute(sa.select(T["studies"].c.study_id)
-                          .where(T["studies"].c.study_name == study_name)).scalar_one()
+        sid = con.execute(
+            sa.select(T["studies"].c.study_id).where(T["studies"].c.study_name == study_name)
+        ).scalar_one()
         first_id = int(con.execute(sa.select(sa.func.coalesce(sa.func.max(T["trials"].c.trial_id), 0))).scalar())
         first_no = int(con.execute(sa.select(sa.func.count()).where(T["trials"].c.study_id == sid)).scalar())
         t0 = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=3 * len(trials))
@@ -175,13 +218,26 @@ def _bulk_add(url: str, study_name: str, trials: list) -> None:
         for i, t in enumerate(trials):
             tid = first_id + 1 + i
             start = t0 + timedelta(seconds=3 * i)
-            rows.append({"trial_id": tid, "number": first_no + i, "study_id": sid, "state": "COMPLETE",
-                         "datetime_start": start,
-                         "datetime_complete": start + timedelta(seconds=t.user_attrs["timings"]["total_s"])})
+            rows.append(
+                {
+                    "trial_id": tid,
+                    "number": first_no + i,
+                    "study_id": sid,
+                    "state": "COMPLETE",
+                    "datetime_start": start,
+                    "datetime_complete": start + timedelta(seconds=t.user_attrs["timings"]["total_s"]),
+                }
+            )
             for k, v in t.params.items():
                 d = t.distributions[k]
-                params.append({"trial_id": tid, "param_name": k, "param_value": d.to_internal_repr(v),
-                               "distribution_json": distribution_to_json(d)})
+                params.append(
+                    {
+                        "trial_id": tid,
+                        "param_name": k,
+                        "param_value": d.to_internal_repr(v),
+                        "distribution_json": distribution_to_json(d),
+                    }
+                )
             for j, v in enumerate(t.values):
                 values.append({"trial_id": tid, "objective": j, "value": v, "value_type": "FINITE"})
             for k, v in t.user_attrs.items():
@@ -195,9 +251,9 @@ def _bulk_add(url: str, study_name: str, trials: list) -> None:
 
 def add_one(url: str, name: str = STUDY, seed: int = 1) -> None:
     """One more finished trial, as a worker would write it."""
-    from core import search
-
     import optuna
+
+    from core import search
 
     study = optuna.load_study(study_name=name, storage=search.optuna_storage(url))
     study.add_trial(fake_trial(np.random.default_rng(seed), search.load_spec(study), 0))
@@ -263,9 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  rerun, nothing changed           {fmt(same)}   goal <= 0.5 s")
     print(f"  rerun after one new trial        {fmt(new)}   goal <= 2 s")
     print(f"optuna.visualization.plot_pareto_front (load_study + plot): {fmt(base)}")
-    print(f"ratio plot_pareto_front / explorer rerun (nothing changed): "
-          f"{statistics.median(base) / statistics.median(same):.1f}x; "
-          f"(one new trial): {statistics.median(base) / statistics.median(new):.1f}x")
+    print(
+        f"ratio plot_pareto_front / explorer rerun (nothing changed): "
+        f"{statistics.median(base) / statistics.median(same):.1f}x; "
+        f"(one new trial): {statistics.median(base) / statistics.median(new):.1f}x"
+    )
     ok = statistics.median(same) <= 0.5 and statistics.median(new) <= 2.0
     print("goals met" if ok else "GOALS MISSED")
     return 0 if ok else 1

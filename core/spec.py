@@ -31,13 +31,33 @@ def _fail(field_name: str, message: str) -> None:
 
 
 _UNIT_ALIASES = {
-    "ms": "ms", "millisecond": "ms", "milliseconds": "ms",
-    "s": "s", "sec": "s", "second": "s", "seconds": "s",
-    "min": "min", "minute": "min", "minutes": "min", "h": "h", "hour": "h", "hours": "h",
-    "%": "%", "percent": "%",
-    "b": "bytes", "byte": "bytes", "bytes": "bytes", "kb": "KB", "mb": "MB", "gb": "GB",
-    "€": "€", "eur": "€", "euro": "€", "euros": "€",
-    "rows/s": "rows/s", "rps": "rows/s",
+    "ms": "ms",
+    "millisecond": "ms",
+    "milliseconds": "ms",
+    "s": "s",
+    "sec": "s",
+    "second": "s",
+    "seconds": "s",
+    "min": "min",
+    "minute": "min",
+    "minutes": "min",
+    "h": "h",
+    "hour": "h",
+    "hours": "h",
+    "%": "%",
+    "percent": "%",
+    "b": "bytes",
+    "byte": "bytes",
+    "bytes": "bytes",
+    "kb": "KB",
+    "mb": "MB",
+    "gb": "GB",
+    "€": "€",
+    "eur": "€",
+    "euro": "€",
+    "euros": "€",
+    "rows/s": "rows/s",
+    "rps": "rows/s",
 }
 _BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 _SECONDS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
@@ -60,8 +80,10 @@ def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
     elif isinstance(raw, str):
         m = _NUMBER_UNIT.fullmatch(raw)
         if not m:
-            _fail(field_name, f"could not read {raw!r} as a number (unit: {metric.unit}). "
-                              f"Write e.g. '{_example(metric)}'.")
+            _fail(
+                field_name,
+                f"could not read {raw!r} as a number (unit: {metric.unit}). Write e.g. '{_example(metric)}'.",
+            )
         value = float(m.group(1))
         written = (m.group(2) or "").strip()
         unit = _UNIT_ALIASES.get(written.lower(), written)
@@ -73,14 +95,16 @@ def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
         _fail(field_name, f"must be a finite number, got {value!r}.")
     lo, hi = metric.bounds
     if not (lo <= value <= hi):
-        _fail(field_name, f"{value:g} is outside the possible range of {name} "
-                          f"[{lo:g}, {hi:g}] {metric.unit}. Check the sign and the unit "
-                          f"(e.g. '{_example(metric)}').")
+        _fail(
+            field_name,
+            f"{value:g} is outside the possible range of {name} "
+            f"[{lo:g}, {hi:g}] {metric.unit}. Check the sign and the unit "
+            f"(e.g. '{_example(metric)}').",
+        )
     return value
 
 
-def _convert(value: float, unit: str, metric: obj.MetricDef, name: str, written: str,
-             field_name: str) -> float:
+def _convert(value: float, unit: str, metric: obj.MetricDef, name: str, written: str, field_name: str) -> float:
     """Convert within one dimension (time, bytes, fraction, money); refuse across dimensions."""
     if metric.unit in ("ms", "s") and unit in _SECONDS:
         return value * _SECONDS[unit] / _SECONDS[metric.unit]
@@ -92,16 +116,19 @@ def _convert(value: float, unit: str, metric: obj.MetricDef, name: str, written:
         return value
     if unit == metric.unit:
         return value
-    _fail(field_name, f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. "
-                      f"Write e.g. '{_example(metric)}'.")
+    _fail(
+        field_name,
+        f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. Write e.g. '{_example(metric)}'.",
+    )
     raise AssertionError  # unreachable: _fail raises
 
 
 def _example(metric: obj.MetricDef) -> str:
     if metric.unit.startswith("€"):
         return "20 €"
-    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)",
-            "rows/s": "1000 rows/s"}.get(metric.unit, "0.5")
+    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)", "rows/s": "1000 rows/s"}.get(
+        metric.unit, "0.5"
+    )
 
 
 @dataclass(frozen=True)
@@ -121,18 +148,22 @@ class Objective:
         if not self.direction:
             object.__setattr__(self, "direction", metric.direction)
         elif self.direction != metric.direction:
-            _fail(f"objectives.{self.name}.direction",
-                  f"{self.name} can only be '{metric.direction}'d (got {self.direction!r}).")
+            _fail(
+                f"objectives.{self.name}.direction",
+                f"{self.name} can only be '{metric.direction}'d (got {self.direction!r}).",
+            )
         if not self.owner:
             object.__setattr__(self, "owner", metric.default_owner)
         for key in ("limit", "aspiration"):
             raw = getattr(self, key)
             object.__setattr__(self, key, parse_limit(self.name, raw, f"objectives.{self.name}.{key}"))
         if self.limit is not None and self.aspiration is not None and self.violation(self.aspiration) > 0:
-            _fail(f"objectives.{self.name}.aspiration",
-                  f"the aspiration {metric.fmt(self.aspiration)} is worse than the hard limit "
-                  f"{metric.fmt(self.limit)}; an aspiration is the value hoped for, inside the limit "
-                  f"({'≤' if self.direction == 'minimize' else '≥'} {metric.fmt(self.limit)}).")
+            _fail(
+                f"objectives.{self.name}.aspiration",
+                f"the aspiration {metric.fmt(self.aspiration)} is worse than the hard limit "
+                f"{metric.fmt(self.limit)}; an aspiration is the value hoped for, inside the limit "
+                f"({'≤' if self.direction == 'minimize' else '≥'} {metric.fmt(self.limit)}).",
+            )
 
     @property
     def metric(self) -> obj.MetricDef:
@@ -198,11 +229,16 @@ class DataRef:
             _fail("data.value_column", "the value column cannot be the target.")
         if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
             _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
-        roles = {self.target: "the target", self.value_column: "the value column",
-                 **{c: "a sensitive attribute" for c in self.sensitive},
-                 **{c: "an excluded column" for c in self.exclude}}
-        for key, what in (("entity_column", "says whose row it is (a person or customer ID)"),
-                          ("time_column", "says when a row happened (a date, or a year)")):
+        roles = {
+            self.target: "the target",
+            self.value_column: "the value column",
+            **{c: "a sensitive attribute" for c in self.sensitive},
+            **{c: "an excluded column" for c in self.exclude},
+        }
+        for key, what in (
+            ("entity_column", "says whose row it is (a person or customer ID)"),
+            ("time_column", "says when a row happened (a date, or a year)"),
+        ):
             col = getattr(self, key)
             if col is None:
                 continue
@@ -220,7 +256,7 @@ class ValueModel:
     The ad marketplace reading: predicting "converts" means showing the ad. A shown ad that converts
     earns its fee (``value_tp``, or the per-row value column); one that does not costs the slot
     (``value_fp``). ``conversion_loss_per_100ms`` and ``vcpu_hour_price`` price latency and compute;
-    see :mod:`core.value` for their sources.
+    see :mod:`core.metrics.value` for their sources.
     """
 
     value_tp: float = 1.0
@@ -237,9 +273,11 @@ class ValueModel:
                 _fail(f"value_model.{f.name}", f"must be a finite number, got {v!r}.")
             object.__setattr__(self, f.name, float(v))
         if not 0 <= self.conversion_loss_per_100ms < 1:
-            _fail("value_model.conversion_loss_per_100ms",
-                  f"is a fraction of conversions lost per +100 ms, in [0, 1); got "
-                  f"{self.conversion_loss_per_100ms:g} (0.002 means 0.2 %).")
+            _fail(
+                "value_model.conversion_loss_per_100ms",
+                f"is a fraction of conversions lost per +100 ms, in [0, 1); got "
+                f"{self.conversion_loss_per_100ms:g} (0.002 means 0.2 %).",
+            )
         if self.vcpu_hour_price < 0:
             _fail("value_model.vcpu_hour_price", "a price cannot be negative.")
 
@@ -254,13 +292,13 @@ class Budget:
     def __post_init__(self) -> None:
         if self.n_trials is None and self.timeout_s is None:
             _fail("budget", "give n_trials, timeout_s or both.")
-        if self.n_trials is not None and (isinstance(self.n_trials, bool)
-                                          or not isinstance(self.n_trials, int)
-                                          or self.n_trials <= 0):
+        if self.n_trials is not None and (
+            isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials <= 0
+        ):
             _fail("budget.n_trials", f"must be a whole number > 0, got {self.n_trials!r}.")
-        if self.timeout_s is not None and (isinstance(self.timeout_s, bool)
-                                           or not isinstance(self.timeout_s, (int, float))
-                                           or not self.timeout_s > 0):
+        if self.timeout_s is not None and (
+            isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or not self.timeout_s > 0
+        ):
             _fail("budget.timeout_s", f"must be a number of seconds > 0, got {self.timeout_s!r}.")
 
 
@@ -282,8 +320,7 @@ class Validation:
             _fail("validation.test_size", f"must be between 0.05 and 0.5, got {self.test_size!r}.")
         if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or not 2 <= self.cv_folds <= 10:
             _fail("validation.cv_folds", f"must be a whole number from 2 to 10, got {self.cv_folds!r}.")
-        if self.max_train_rows is not None and (not isinstance(self.max_train_rows, int)
-                                                or self.max_train_rows < 100):
+        if self.max_train_rows is not None and (not isinstance(self.max_train_rows, int) or self.max_train_rows < 100):
             _fail("validation.max_train_rows", f"must be ≥ 100 or empty, got {self.max_train_rows!r}.")
         if not isinstance(self.latency_repeats, int) or self.latency_repeats < 20:
             _fail("validation.latency_repeats", f"must be a whole number ≥ 20, got {self.latency_repeats!r}.")
@@ -304,13 +341,19 @@ class Spec:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        from core import families as fam
+        from core.models import families as fam
 
         object.__setattr__(self, "objectives", tuple(self.objectives))
         if not self.objectives:  # defaults; fairness ones only when there are groups to compare
-            object.__setattr__(self, "objectives", tuple(
-                Objective(n) for n in obj.DEFAULT_OBJECTIVES
-                if self.data.sensitive or obj.get(n).group != "fairness"))
+            object.__setattr__(
+                self,
+                "objectives",
+                tuple(
+                    Objective(n)
+                    for n in obj.DEFAULT_OBJECTIVES
+                    if self.data.sensitive or obj.get(n).group != "fairness"
+                ),
+            )
         if isinstance(self.families, str):
             object.__setattr__(self, "families", (self.families,))
         if not self.families:
@@ -318,19 +361,27 @@ class Spec:
         object.__setattr__(self, "families", tuple(self.families))
         names = [o.name for o in self.objectives]
         if not 1 <= len(names) <= 5:
-            _fail("objectives", f"choose 1 to 5 objectives to optimise, got {len(names)}. "
-                                f"Allowed: {', '.join(obj.REGISTRY)}.")
+            _fail(
+                "objectives",
+                f"choose 1 to 5 objectives to optimise, got {len(names)}. Allowed: {', '.join(obj.REGISTRY)}.",
+            )
         if len(set(names)) != len(names):
             _fail("objectives", f"each objective may appear once; got {names}.")
         group_metrics = [n for n in names if obj.get(n).group == "fairness"]
         if group_metrics and not self.data.sensitive:
-            _fail("objectives", f"{', '.join(group_metrics)} measure{'s' if len(group_metrics) == 1 else ''} "
-                                "gaps between sensitive groups, but no sensitive column is named: set "
-                                "data.sensitive or choose other objectives.")
+            _fail(
+                "objectives",
+                f"{', '.join(group_metrics)} measure{'s' if len(group_metrics) == 1 else ''} "
+                "gaps between sensitive groups, but no sensitive column is named: set "
+                "data.sensitive or choose other objectives.",
+            )
         unknown = [f for f in self.families if f not in fam.REGISTRY]
         if unknown:
-            _fail("families", f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
-                              f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(fam.REGISTRY)}.")
+            _fail(
+                "families",
+                f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(fam.REGISTRY)}.",
+            )
         if len(set(self.families)) != len(self.families):
             _fail("families", "each family may appear once.")
         if self.sampler not in SAMPLERS:
@@ -338,8 +389,10 @@ class Spec:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             _fail("seed", f"must be a whole number ≥ 0, got {self.seed!r}.")
         if self.schema_version != SCHEMA_VERSION:
-            _fail("schema_version", f"this Tradeoff Room reads spec version {SCHEMA_VERSION}, "
-                                    f"the file has {self.schema_version!r}.")
+            _fail(
+                "schema_version",
+                f"this Tradeoff Room reads spec version {SCHEMA_VERSION}, the file has {self.schema_version!r}.",
+            )
 
     # -- derived -------------------------------------------------------------------------------
     @property
@@ -383,8 +436,8 @@ class Spec:
             if not isinstance(raw["objectives"], (list, tuple)):
                 _fail("objectives", "expected a list of {name, owner, limit, aspiration}.")
             kwargs["objectives"] = tuple(
-                _build(Objective, o if isinstance(o, dict) else {"name": o}, "objectives")
-                for o in raw["objectives"])
+                _build(Objective, o if isinstance(o, dict) else {"name": o}, "objectives") for o in raw["objectives"]
+            )
         for key, klass in (("budget", Budget), ("validation", Validation), ("value_model", ValueModel)):
             if key in raw:
                 kwargs[key] = _build(klass, raw[key], key)
@@ -399,8 +452,9 @@ class Spec:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"The spec is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                 f"column {exc.colno}.", field="spec") from None
+            raise UserInputError(
+                f"The spec is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.", field="spec"
+            ) from None
         return cls.from_dict(raw)
 
     @classmethod
@@ -422,17 +476,20 @@ def _reject_unknown(raw: dict, klass: type, where: str) -> None:
     allowed = [f.name for f in fields(klass)]
     unknown = [k for k in raw if k not in allowed]
     if unknown:
-        _fail(where, f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}. "
-                     f"Allowed: {', '.join(allowed)}.")
+        _fail(
+            where,
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}. "
+            f"Allowed: {', '.join(allowed)}.",
+        )
 
 
 def _build(klass: type, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
         _fail(where, f"expected an object with fields {', '.join(f.name for f in fields(klass))}.")
     _reject_unknown(raw, klass, where)
-    required = [f.name for f in fields(klass)
-                if f.default is MISSING and f.default_factory is MISSING and f.name not in raw]
+    required = [
+        f.name for f in fields(klass) if f.default is MISSING and f.default_factory is MISSING and f.name not in raw
+    ]
     if required:
-        _fail(where, f"missing {', '.join(map(repr, required))}; fields: "
-                     f"{', '.join(f.name for f in fields(klass))}.")
+        _fail(where, f"missing {', '.join(map(repr, required))}; fields: {', '.join(f.name for f in fields(klass))}.")
     return klass(**raw)

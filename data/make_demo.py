@@ -38,13 +38,15 @@ def make(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
     device = np.where(u < p_mobile, "mobile", np.where(u < p_mobile + (1 - p_mobile) * 0.8, "desktop", "tablet"))
     sessions = rng.poisson(np.array([14, 11, 9, 7, 6])[age_i]) + 1
     past_clicks = rng.poisson(0.3 * sessions)
-    cat_pref = np.array([
-        [0.30, 0.20, 0.10, 0.03, 0.25, 0.05, 0.07],
-        [0.20, 0.22, 0.15, 0.10, 0.13, 0.10, 0.10],
-        [0.12, 0.18, 0.18, 0.17, 0.07, 0.18, 0.10],
-        [0.08, 0.12, 0.22, 0.22, 0.03, 0.20, 0.13],
-        [0.06, 0.08, 0.24, 0.22, 0.02, 0.18, 0.20],
-    ])
+    cat_pref = np.array(
+        [
+            [0.30, 0.20, 0.10, 0.03, 0.25, 0.05, 0.07],
+            [0.20, 0.22, 0.15, 0.10, 0.13, 0.10, 0.10],
+            [0.12, 0.18, 0.18, 0.17, 0.07, 0.18, 0.10],
+            [0.08, 0.12, 0.22, 0.22, 0.03, 0.20, 0.13],
+            [0.06, 0.08, 0.24, 0.22, 0.02, 0.18, 0.20],
+        ]
+    )
     cat_i = np.array([rng.choice(len(CATEGORIES), p=cat_pref[a]) for a in age_i])
     category = np.array(CATEGORIES)[cat_i]
     region = rng.choice(REGIONS, size=n, p=[0.2, 0.2, 0.2, 0.2, 0.2])
@@ -60,40 +62,42 @@ def make(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
     evening = ((hour >= 18) & (hour <= 23)).astype(float)
     logit = (
         -3.4
-        + 2.6 * relevance * (0.5 + intent)           # interaction: linear models miss part of it
+        + 2.6 * relevance * (0.5 + intent)  # interaction: linear models miss part of it
         + 1.2 * np.sin(np.pi * relevance) * page_quality
-        + 0.9 * evening * (device == "mobile")        # device × time interaction
+        + 0.9 * evening * (device == "mobile")  # device × time interaction
         - 0.35 * (position - 1)
         + 18.0 * hist_ctr
         - 0.25 * np.log1p(bid_cpc)
-        + np.array([-0.45, -0.1, 0.15, 0.35, 0.55])[age_i]   # base rates differ by age band
+        + np.array([-0.45, -0.1, 0.15, 0.35, 0.55])[age_i]  # base rates differ by age band
         + 0.25 * (device == "desktop")
         + np.array([0.2, -0.1, 0.3, 0.0, -0.3, 0.1, 0.0])[cat_i]
-        + 0.6 * (relevance > 0.7) * (past_clicks >= 3)       # a threshold effect trees find
+        + 0.6 * (relevance > 0.7) * (past_clicks >= 3)  # a threshold effect trees find
     )
     p = 1 / (1 + np.exp(-logit))
     converted = (rng.random(n) < p).astype(int)
 
     start = np.datetime64("2026-09-01T00:00:00")
     shown_at = start + rng.integers(0, 60 * 24 * 3600, size=n).astype("timedelta64[s]")
-    df = pd.DataFrame({
-        "ad_id": np.arange(100_000, 100_000 + n),
-        "shown_at": pd.to_datetime(shown_at).strftime("%Y-%m-%d %H:%M:%S"),
-        "age_band": age,
-        "device": device,
-        "region": region,
-        "ad_category": category,
-        "hour": hour,
-        "slot_position": position,
-        "relevance": np.round(relevance, 4),
-        "page_quality": np.round(page_quality, 4),
-        "hist_ctr": np.round(hist_ctr, 5),
-        "bid_cpc": bid_cpc,
-        "user_sessions_30d": sessions,
-        "user_past_clicks": past_clicks,
-        "fee_eur": fee,
-        "converted": converted,
-    })
+    df = pd.DataFrame(
+        {
+            "ad_id": np.arange(100_000, 100_000 + n),
+            "shown_at": pd.to_datetime(shown_at).strftime("%Y-%m-%d %H:%M:%S"),
+            "age_band": age,
+            "device": device,
+            "region": region,
+            "ad_category": category,
+            "hour": hour,
+            "slot_position": position,
+            "relevance": np.round(relevance, 4),
+            "page_quality": np.round(page_quality, 4),
+            "hist_ctr": np.round(hist_ctr, 5),
+            "bid_cpc": bid_cpc,
+            "user_sessions_30d": sessions,
+            "user_past_clicks": past_clicks,
+            "fee_eur": fee,
+            "converted": converted,
+        }
+    )
     # a little honest mess: missing values in two features
     miss = rng.random(n)
     df.loc[miss < 0.03, "page_quality"] = np.nan

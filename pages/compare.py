@@ -1,6 +1,6 @@
 """Compare: is the complex model's complexity worth it? Honest statistics, fairness, explanations.
 
-Reads the widgets, calls :func:`core.compare.run` (re-fits the chosen trials and compares each with
+Reads the widgets, calls :func:`core.decide.compare.run` (re-fits the chosen trials and compares each with
 the baseline) and draws :mod:`app.compare_charts`. The report is cached by (study, candidates,
 baseline, settings), so switching tabs or coming back costs nothing.
 """
@@ -20,10 +20,10 @@ if str(ROOT) not in sys.path:
 
 from app import compare_charts as charts  # noqa: E402
 from app import ui  # noqa: E402
-from core import compare  # noqa: E402
-from core import families as fam  # noqa: E402
 from core import objectives as obj  # noqa: E402
+from core.decide import compare
 from core.errors import UserInputError  # noqa: E402
+from core.models import families as fam
 
 
 @st.cache_resource
@@ -32,17 +32,35 @@ def _reports() -> OrderedDict:
     return OrderedDict()
 
 
-def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int, n_boot: int, alpha: float,
-                  rounds: int, criterion: str, keep: float) -> dict:
+def cached_report(
+    url: str,
+    study: str,
+    numbers: tuple[int, ...],
+    baseline: int,
+    n_boot: int,
+    alpha: float,
+    rounds: int,
+    criterion: str,
+    keep: float,
+) -> dict:
     """The report for these settings; the first time with a progress bar (re-fits take a while)."""
     key = (url, study, numbers, baseline, n_boot, alpha, rounds, criterion, keep)
     cache = _reports()
     if key not in cache:
         bar = st.progress(0.0, text="Re-fitting the candidates…")
         try:
-            rep = compare.run(url, study, list(numbers), baseline=baseline, n_boot=n_boot, alpha=alpha,
-                              latency_rounds=rounds, cascade_criterion=criterion, cascade_keep=keep,
-                              on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+            rep = compare.run(
+                url,
+                study,
+                list(numbers),
+                baseline=baseline,
+                n_boot=n_boot,
+                alpha=alpha,
+                latency_rounds=rounds,
+                cascade_criterion=criterion,
+                cascade_keep=keep,
+                on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg),
+            )
         finally:
             bar.empty()  # also when the comparison is refused: the error replaces the bar
         cache[key] = rep.to_dict()
@@ -52,8 +70,10 @@ def cached_report(url: str, study: str, numbers: tuple[int, ...], baseline: int,
 
 
 st.title("Compare: is the complexity worth it?")
-st.caption("A complex model must be *significantly* better than a simple one to justify its latency, "
-           "size and harder deployment. Both are re-fitted on the same split and judged on the same test rows.")
+st.caption(
+    "A complex model must be *significantly* better than a simple one to justify its latency, "
+    "size and harder deployment. Both are re-fitted on the same split and judged on the same test rows."
+)
 url, study_name = ui.require_study()
 try:
     spec = ui.load_spec(url, study_name)
@@ -63,27 +83,33 @@ except UserInputError as exc:
     st.stop()
 done = frame[frame["state"] == "COMPLETE"]
 if len(done) < 2:
-    st.info(f"Study {ui.esc(study_name)} has {len(done)} finished trial(s); comparing needs two. "
-            "Let the search run a little longer.")
+    st.info(
+        f"Study {ui.esc(study_name)} has {len(done)} finished trial(s); comparing needs two. "
+        "Let the search run a little longer."
+    )
     st.stop()
 
 primary = compare.primary_metric(spec)
 pair = compare.default_pair(frame, spec)
 st.caption(ui.esc(pair.note))
-labels = {int(r["number"]): f"#{r['number']} {fam.get(r['family']).label} ({r['family_class']}) · "
-                            f"{obj.get(primary).label} {obj.get(primary).fmt(r[primary])}"
-                            + ("" if r["feasible"] else " · outside the limits") for _, r in done.iterrows()}
+labels = {
+    int(r["number"]): f"#{r['number']} {fam.get(r['family']).label} ({r['family_class']}) · "
+    f"{obj.get(primary).label} {obj.get(primary).fmt(r[primary])}" + ("" if r["feasible"] else " · outside the limits")
+    for _, r in done.iterrows()
+}
 defaults = [n for n in (pair.challenger, pair.baseline) if n is not None]
 if len(defaults) < 2:  # fall back to the two best finished trials
     ranked = done.assign(_l=done[primary].astype(float) * obj.get(primary).sign).sort_values("_l")
     defaults = list(dict.fromkeys(defaults + [int(n) for n in ranked["number"]]))[:2]
 left, right = st.columns([3, 1])
-numbers = left.multiselect("Candidates (two or more)", list(labels), default=defaults,
-                           format_func=lambda n: labels[n])
+numbers = left.multiselect("Candidates (two or more)", list(labels), default=defaults, format_func=lambda n: labels[n])
 with right:
     if len(numbers) >= 2:
-        base_default = pair.baseline if pair.baseline in numbers else min(
-            numbers, key=lambda n: compare.KLASS_RANK.get(frame.set_index("number").loc[n, "family_class"], 1))
+        base_default = (
+            pair.baseline
+            if pair.baseline in numbers
+            else min(numbers, key=lambda n: compare.KLASS_RANK.get(frame.set_index("number").loc[n, "family_class"], 1))
+        )
         baseline = st.selectbox("Baseline", numbers, index=numbers.index(base_default), format_func=lambda n: f"#{n}")
 with st.expander("Statistics and cascade settings"):
     c1, c2, c3 = st.columns(3)
@@ -92,24 +118,40 @@ with st.expander("Statistics and cascade settings"):
     rounds = c3.slider("Latency rounds (interleaved)", 3, 9, 3)
     c4, c5 = st.columns(2)
     criteria = compare.CASCADE_CRITERIA
-    criterion = c4.selectbox("Cascade: judge the routing by", criteria, key="cmp_cascade_criterion",
-                             format_func=lambda n: obj.get(n).label)
-    keep = c5.slider("Cascade: keep this share of the complex model's gain", 0.5, 1.0, 0.9, 0.05,
-                     key="cmp_cascade_keep", format="%.2f")
+    criterion = c4.selectbox(
+        "Cascade: judge the routing by", criteria, key="cmp_cascade_criterion", format_func=lambda n: obj.get(n).label
+    )
+    keep = c5.slider(
+        "Cascade: keep this share of the complex model's gain",
+        0.5,
+        1.0,
+        0.9,
+        0.05,
+        key="cmp_cascade_keep",
+        format="%.2f",
+    )
 if len(numbers) < 2:
     st.info("Pick at least two candidates.")
     st.stop()
 
 try:
-    rep = cached_report(url, study_name, tuple(sorted(numbers)), int(baseline), int(n_boot), float(alpha),
-                        int(rounds), str(criterion), float(keep))
+    rep = cached_report(
+        url,
+        study_name,
+        tuple(sorted(numbers)),
+        int(baseline),
+        int(n_boot),
+        float(alpha),
+        int(rounds),
+        str(criterion),
+        float(keep),
+    )
 except UserInputError as exc:
     ui.show_error(exc)
     st.stop()
 
 for c in rep["comparisons"]:
-    better = c["objectives"] and any(o["name"] == primary and o["verdict"] == compare.BETTER
-                                     for o in c["objectives"])
+    better = c["objectives"] and any(o["name"] == primary and o["verdict"] == compare.BETTER for o in c["objectives"])
     (st.success if better else st.info)(ui.esc(c["sentence"]))
 
 tabs = st.tabs(["Statistics", "Fronts per class", "Fairness", "Interpretability", "Cascade", "Export"])
@@ -119,13 +161,18 @@ with tabs[0]:
         st.dataframe(charts.objective_table(c), hide_index=True, width="stretch")
         st.dataframe(charts.metric_table(c), hide_index=True, width="stretch")
         m = c["mcnemar"]
-        st.caption(f"McNemar ({m['method']}): only the challenger right on {m['only_challenger_right']} rows, "
-                   f"only the baseline on {m['only_baseline_right']}; p = {m['p_value']:.3g}. "
-                   f"{c['n_boot']:,} paired bootstrap resamples of "
-                   + (f"the {c['n_entities']:,} entities ({c['n_test']:,} rows; an entity's rows are drawn "
-                      "together)" if c.get("n_entities") else f"{c['n_test']:,} test rows")
-                   + f", seed {c['seed']}, "
-                   f"bias-corrected {1 - c['alpha']:.0%} intervals.")
+        st.caption(
+            f"McNemar ({m['method']}): only the challenger right on {m['only_challenger_right']} rows, "
+            f"only the baseline on {m['only_baseline_right']}; p = {m['p_value']:.3g}. "
+            f"{c['n_boot']:,} paired bootstrap resamples of "
+            + (
+                f"the {c['n_entities']:,} entities ({c['n_test']:,} rows; an entity's rows are drawn together)"
+                if c.get("n_entities")
+                else f"{c['n_test']:,} test rows"
+            )
+            + f", seed {c['seed']}, "
+            f"bias-corrected {1 - c['alpha']:.0%} intervals."
+        )
         st.dataframe(charts.ratio_table(c), hide_index=True, width="stretch")
     st.plotly_chart(charts.forest(rep["comparisons"]), width="stretch")
     st.plotly_chart(charts.ratios(rep["comparisons"]), width="stretch")
@@ -159,6 +206,10 @@ with tabs[4]:
         st.caption(ui.esc(charts.cascade_note(casc)))
         st.plotly_chart(charts.cascade_curve(casc), width="stretch")
 with tabs[5]:
-    st.download_button("Download the comparison (JSON)", json.dumps(rep, indent=2),
-                       file_name=f"compare-{study_name}.json", mime="application/json")
+    st.download_button(
+        "Download the comparison (JSON)",
+        json.dumps(rep, indent=2),
+        file_name=f"compare-{study_name}.json",
+        mime="application/json",
+    )
     st.caption("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in rep["timings"].items()))

@@ -1,7 +1,7 @@
 """Decide: stakeholders' picks, method winners, regret, live votes and comments, the final lock.
 
 All shared state (room, stakeholders, votes, comments, lock) lives in the database via
-``core.room.RoomStore``; ``st.session_state`` only remembers who this browser is. Votes, comments
+``core.decide.room.RoomStore``; ``st.session_state`` only remembers who this browser is. Votes, comments
 and the tally refresh every POLL_S seconds in a fragment, so every open browser sees them without a
 reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or ``esc()``).
 """
@@ -13,10 +13,11 @@ import streamlit as st
 from app import decide_charts as charts
 from app import ui
 from app.ui import esc
-from core import decide, mcdm
 from core import objectives as obj
+from core.decide import mcdm
+from core.decide import view as decide
+from core.decide.room import RoomStore
 from core.errors import UserInputError
-from core.room import RoomStore
 
 POLL_S = 2
 
@@ -49,9 +50,13 @@ store = room_store(url)
 room_id = store.room_id(study)
 try:
     spec = ui.load_spec(url, study)
-    view = decide.build(spec, ui.load_frame(url, study), study_name=study,
-                        stakeholders=store.stakeholders(room_id) if room_id else None,
-                        proposed=store.candidates(room_id) if room_id else ())
+    view = decide.build(
+        spec,
+        ui.load_frame(url, study),
+        study_name=study,
+        stakeholders=store.stakeholders(room_id) if room_id else None,
+        proposed=store.candidates(room_id) if room_id else (),
+    )
 except UserInputError as exc:
     ui.show_error(exc)
     st.stop()
@@ -99,23 +104,41 @@ for i, s in enumerate(view.stakeholders):
         weights = mcdm.check_weights(s.objectives, s.weights)
         for o in s.objectives:
             aim = s.aspirations.get(o)
-            st.caption(esc(f"{obj.get(o).label}: weight {weights[o]:.0%}"
-                          + (f", aims for {obj.get(o).fmt(aim)}" if aim is not None else "")))
+            st.caption(
+                esc(
+                    f"{obj.get(o).label}: weight {weights[o]:.0%}"
+                    + (f", aims for {obj.get(o).fmt(aim)}" if aim is not None else "")
+                )
+            )
         st.caption(esc(pick.why))
         if decide.can_edit(room, me, s.name):
             with st.expander("Edit my preferences"), st.form(f"edit_{i}"):
                 new_w, new_a = {}, {}
                 for o in view.objectives:
                     a, b = st.columns(2)
-                    new_w[o] = a.number_input(f"{obj.get(o).label} weight %", 0.0, 100.0,
-                                              float(round(weights.get(o, 0.0) * 100)), 5.0, key=f"w{i}{o}")
-                    new_a[o] = b.number_input(f"aim ({obj.get(o).unit})", value=s.aspirations.get(o),
-                                              format="%.4g", key=f"a{i}{o}")
+                    new_w[o] = a.number_input(
+                        f"{obj.get(o).label} weight %",
+                        0.0,
+                        100.0,
+                        float(round(weights.get(o, 0.0) * 100)),
+                        5.0,
+                        key=f"w{i}{o}",
+                    )
+                    new_a[o] = b.number_input(
+                        f"aim ({obj.get(o).unit})", value=s.aspirations.get(o), format="%.4g", key=f"a{i}{o}"
+                    )
                 if st.form_submit_button("Save"):
                     owned = [o for o in view.objectives if new_w[o] > 0]
-                    if act(lambda: store.save_stakeholder(
-                            room_id, s.name, owned, {o: new_w[o] for o in owned},
-                            {o: v for o, v in new_a.items() if v is not None and o in owned}, by=me)):
+                    if act(
+                        lambda: store.save_stakeholder(
+                            room_id,
+                            s.name,
+                            owned,
+                            {o: new_w[o] for o in owned},
+                            {o: v for o, v in new_a.items() if v is not None and o in owned},
+                            by=me,
+                        )
+                    ):
                         st.rerun()
 if me and not room.locked and me not in view.picks and st.button("Add a stakeholder card for me"):
     if act(lambda: store.save_stakeholder(room_id, me, list(view.objectives))):
@@ -130,8 +153,11 @@ st.caption(esc(f"Compromise suggestion (smallest worst regret): {view.label(view
 if view.off_front:
     st.caption(esc("Proposed but no longer on the front: " + ", ".join(map(str, view.off_front))))
 left, right = st.columns(2)
-left.plotly_chart(charts.regret_heatmap(view.regret.normalised, view.regret.in_units,
-                                        labels=labels, compromise=view.regret.compromise))
+left.plotly_chart(
+    charts.regret_heatmap(
+        view.regret.normalised, view.regret.in_units, labels=labels, compromise=view.regret.compromise
+    )
+)
 right.plotly_chart(charts.radar(view.normalised.loc[list(view.shortlist)], labels=labels))
 
 if me and not room.locked:
@@ -139,8 +165,13 @@ if me and not room.locked:
     mine = mine[(mine["voter"] == me) & (mine["kind"] == "approval") & mine["approve"].eq(True)]
     vote_col, comment_col = st.columns(2)
     with vote_col.form("vote"):
-        approved = st.pills("I approve", cands, selection_mode="multi", format_func=view.label,
-                            default=[int(t) for t in mine["trial_number"] if int(t) in cands])
+        approved = st.pills(
+            "I approve",
+            cands,
+            selection_mode="multi",
+            format_func=view.label,
+            default=[int(t) for t in mine["trial_number"] if int(t) in cands],
+        )
         ranked = st.multiselect("My ranking, best first (optional)", cands, format_func=view.label)
         if st.form_submit_button("Cast my vote", type="primary"):
             ok = all(act(lambda t=t: store.vote_approval(room_id, me, t, t in approved)) for t in cands)
@@ -148,8 +179,9 @@ if me and not room.locked:
                 st.toast("Vote saved")
     with comment_col.form("comment", clear_on_submit=True):
         body = st.text_area("Comment", max_chars=2000)
-        about = st.selectbox("About", [None] + cands,
-                             format_func=lambda t: "the decision" if t is None else view.label(t))
+        about = st.selectbox(
+            "About", [None] + cands, format_func=lambda t: "the decision" if t is None else view.label(t)
+        )
         if st.form_submit_button("Post comment"):
             act(lambda: store.comment(room_id, me, about, body))
     if me == room.facilitator:
@@ -173,13 +205,19 @@ def live() -> None:
     if now.locked != room.locked or store.candidates(room_id) != cands:
         st.rerun()  # the lock or a new proposal changes the forms above: redraw the whole page
     if now.lock:
-        st.success(esc(f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
-                      f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"))
+        st.success(
+            esc(
+                f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
+                f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"
+            )
+        )
         st.text(now.lock.rationale)
     tally, locked = store.tally(room_id), now.lock.trial_number if now.lock else None
     st.plotly_chart(charts.tally_bar(tally, labels=labels, locked=locked))
-    counts = [f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, Borda {r.borda}"
-              for t, r in tally.iterrows()]
+    counts = [
+        f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, Borda {r.borda}"
+        for t, r in tally.iterrows()
+    ]
     st.caption(esc(f"Tally (round {now.current_round}): " + "; ".join(counts)))
     st.markdown("**Comments**")
     for c in store.comments(room_id)[-30:]:
@@ -188,8 +226,9 @@ def live() -> None:
         st.text(c.text)
     with st.expander("Decision log"):
         for e in store.log(room_id):
-            st.text(f"{e.at[:19].replace('T', ' ')}  {e.who}: "
-                    f"{decide.describe_event(e.kind, e.trial_number, e.detail)}")
+            st.text(
+                f"{e.at[:19].replace('T', ' ')}  {e.who}: {decide.describe_event(e.kind, e.trial_number, e.detail)}"
+            )
 
 
 st.subheader("Votes and comments (live)")

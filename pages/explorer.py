@@ -6,10 +6,10 @@ import streamlit as st
 
 from app import charts, ui
 from app import explorer_view as ev
-from core import families as fam
-from core import front
 from core import objectives as obj
+from core.decide import front
 from core.errors import UserInputError
+from core.models import families as fam
 
 st.title("Pareto explorer")
 url, name = ui.require_study()
@@ -27,10 +27,20 @@ if st.session_state.get("_ex_study") != name:  # another study: start from its o
     st.session_state["ex_names"] = [n for n in spec.objective_names if n in choices]
 label = {n: f"{obj.get(n).label} ({obj.get(n).unit})" for n in choices}
 c1, c2, c3 = st.columns([3, 1, 1])
-names = c1.multiselect("Objectives (re-computes the front from stored metrics, no re-run)", choices,
-                       key="ex_names", max_selections=5, format_func=label.get)
-color_by = c2.radio("Colour by", ("family", "family_class"), key="ex_color", horizontal=True,
-                    format_func={"family": "family", "family_class": "class"}.get)
+names = c1.multiselect(
+    "Objectives (re-computes the front from stored metrics, no re-run)",
+    choices,
+    key="ex_names",
+    max_selections=5,
+    format_func=label.get,
+)
+color_by = c2.radio(
+    "Colour by",
+    ("family", "family_class"),
+    key="ex_color",
+    horizontal=True,
+    format_func={"family": "family", "family_class": "class"}.get,
+)
 others = c3.radio("Dominated & infeasible", ("faded", "hidden"), key="ex_others", horizontal=True)
 if len(names) < 2:
     ui.show_error(UserInputError("Choose at least two objectives to see a trade-off.", field="objectives"))
@@ -43,16 +53,22 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Finished trials", f"{len(points):,}")
 m2.metric("Within hard limits", f"{int(points['feasible'].sum()):,}")
 m3.metric("On the front", f"{len(pf):,}")
-m4.metric("Hypervolume", f"{front.hypervolume(pf, names, front.bounds(points, names)):.3f}",
-          help=f"Normalised over these trials, reference point {front.REF}.")
+m4.metric(
+    "Hypervolume",
+    f"{front.hypervolume(pf, names, front.bounds(points, names)):.3f}",
+    help=f"Normalised over these trials, reference point {front.REF}.",
+)
 if pf.empty:
-    st.warning("No finished trial meets every hard limit, so there is no feasible front. Faded "
-               "points show how far off they are; relax a limit on the Objectives page.")
+    st.warning(
+        "No finished trial meets every hard limit, so there is no feasible front. Faded "
+        "points show how far off they are; relax a limit on the Objectives page."
+    )
 
 look = (("color_by", color_by), ("others", others))
 # only the open tab is drawn: with thousands of trials each figure costs real server time
-tab2, tab3, tabp, tabm = st.tabs(["2-D", "3-D", "Parallel coordinates", "Scatter matrix"], key="ex_view",
-                                 on_change="rerun")
+tab2, tab3, tabp, tabm = st.tabs(
+    ["2-D", "3-D", "Parallel coordinates", "Scatter matrix"], key="ex_view", on_change="rerun"
+)
 if tab2.open:
     with tab2:
         a1, a2 = st.columns(2)
@@ -67,23 +83,28 @@ if tab2.open:
         ringed = st.session_state.get(ev.PICK, st.session_state.get("ex_trial"))
         fig = ev.figure("scatter_2d", url, name, sig, names_t, (("x", x), ("y", y), ("selected", ringed), *look))
         st.plotly_chart(fig, key="ex_scatter", on_select="rerun", selection_mode="points")
-        st.caption("Click a point for its details. ★ marks the knee: where moving along the front costs "
-                   "the most for what it gains. Dashed lines are hard limits.")
+        st.caption(
+            "Click a point for its details. ★ marks the knee: where moving along the front costs "
+            "the most for what it gains. Dashed lines are hard limits."
+        )
 if tab3.open:
     with tab3:
         if len(names) >= 3:
-            three = st.multiselect("Three objectives", names, default=names[:3], max_selections=3,
-                                   key="ex_three", format_func=label.get)
+            three = st.multiselect(
+                "Three objectives", names, default=names[:3], max_selections=3, key="ex_three", format_func=label.get
+            )
             if len(three) == 3:
-                st.plotly_chart(ev.figure("scatter_3d", url, name, sig, names_t, (("three", tuple(three)), *look)),
-                                key="ex_3d")
+                st.plotly_chart(
+                    ev.figure("scatter_3d", url, name, sig, names_t, (("three", tuple(three)), *look)), key="ex_3d"
+                )
         else:
             st.caption("Choose three or more objectives for a 3-D view.")
 if tabp.open:
     with tabp:
         everything = st.checkbox("Include dominated trials", key="ex_pc_all")
-        st.plotly_chart(ev.figure("parallel", url, name, sig, names_t, (("all", everything), *look)),
-                        key="ex_parcoords")
+        st.plotly_chart(
+            ev.figure("parallel", url, name, sig, names_t, (("all", everything), *look)), key="ex_parcoords"
+        )
         st.caption("One line per trial; each axis is oriented so that up is better; drag on an axis to filter.")
 if tabm.open:
     with tabm:
@@ -92,8 +113,11 @@ if tabm.open:
 st.subheader("The front")
 sort_by = st.selectbox("Sort by", names, key="ex_sort", format_func=label.get)
 table = ev.front_table(points, names, knee, sort_by=sort_by)
-st.dataframe(table, hide_index=True, column_config={ev.column_name(n): st.column_config.NumberColumn(
-    format="%.4g") for n in names})
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={ev.column_name(n): st.column_config.NumberColumn(format="%.4g") for n in names},
+)
 
 st.subheader("Trial details")
 on_front = [int(n) for n in table["#"]]
@@ -101,20 +125,28 @@ front_set = set(on_front)
 if st.session_state.get(ev.PICK) is not None:  # a click in a chart picks the trial to detail
     st.session_state["ex_trial"] = int(st.session_state.pop(ev.PICK))
 picked = st.session_state.get("ex_trial")
-numbers = on_front + ([picked] if picked is not None and picked not in front_set
-                      and picked in set(points["number"]) else [])
+numbers = on_front + (
+    [picked] if picked is not None and picked not in front_set and picked in set(points["number"]) else []
+)
 if picked not in numbers:
     st.session_state["ex_trial"] = knee if knee in numbers else (numbers[0] if numbers else None)
-number = st.selectbox("Trial (the front; click any point in the 2-D chart for others)", numbers, key="ex_trial",
-                      format_func=lambda n: f"#{n}" + (" ★ knee" if n == knee else "") +
-                      ("" if n in front_set else " (dominated or infeasible)"))
+number = st.selectbox(
+    "Trial (the front; click any point in the 2-D chart for others)",
+    numbers,
+    key="ex_trial",
+    format_func=lambda n: (
+        f"#{n}" + (" ★ knee" if n == knee else "") + ("" if n in front_set else " (dominated or infeasible)")
+    ),
+)
 if number is not None:
     row = points[points["number"] == number].iloc[0]
     detail = ui.trial_detail(url, name, int(number))
     family = str(row["family"])
     klass = fam.get(family).klass if family in fam.REGISTRY else row["family_class"]
-    flags = ["on the front" if row["on_front"] else "not on the front",
-             "meets every hard limit" if row["feasible"] else "breaks a hard limit"]
+    flags = [
+        "on the front" if row["on_front"] else "not on the front",
+        "meets every hard limit" if row["feasible"] else "breaks a hard limit",
+    ]
     if row["threshold"] == row["threshold"] and row["threshold"] is not None:
         flags.append(f"decision threshold {float(row['threshold']):.3f}")
     st.markdown(f"#### #{int(number)} · {ui.esc(ev.family_label(family))} ({klass})")
@@ -132,6 +164,9 @@ if number is not None:
         st.caption("No per-group table stored for this trial.")
     else:
         g1, g2 = st.columns([1, 1])
-        g1.dataframe(groups, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                             for c in ev.GROUP_COLUMNS[2:]})
+        g1.dataframe(
+            groups,
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ev.GROUP_COLUMNS[2:]},
+        )
         g2.plotly_chart(charts.group_metrics(groups), key="ex_groups")

@@ -18,15 +18,19 @@ if str(ROOT) not in sys.path:
 
 from app import export_ui as ui  # noqa: E402
 from app import ui as app_ui  # noqa: E402
-from core import bundle, onnx_export, report, study_compare  # noqa: E402
+from core.decide import study_compare
 from core.errors import UserInputError  # noqa: E402
-from core.safety import md  # noqa: E402
+from core.export import bundle, report
+from core.export import onnx as onnx_export
+from core.export.safety import md  # noqa: E402
 
 
 def export_tab(url: str, names: list[str]) -> None:
     if not names:
-        st.info("No study in this storage yet: run a search, decide, then export here. "
-                "You can still import a bundle or a spec in the next tab.")
+        st.info(
+            "No study in this storage yet: run a search, decide, then export here. "
+            "You can still import a bundle or a spec in the next tab."
+        )
         return
     cur = app_ui.current_study()
     if cur is None:
@@ -51,15 +55,17 @@ def export_tab(url: str, names: list[str]) -> None:
     st.caption(md(f"Default: trial #{default}, {why}." if default is not None else f"Default: {why}."))
     st.dataframe(ui.trial_metrics(frame, number, spec.objective_names), hide_index=True)
     key = f"bundle:{study}:{number}"
-    verdict_file = st.file_uploader("Ensembles-vs-simple comparison (optional: the JSON downloaded from "
-                                    "the Compare page)", type=["json"], key="export_verdict")
+    verdict_file = st.file_uploader(
+        "Ensembles-vs-simple comparison (optional: the JSON downloaded from the Compare page)",
+        type=["json"],
+        key="export_verdict",
+    )
     if st.button("Build bundle", type="primary", key="build_bundle"):
         steps = st.empty()
         try:
             verdict = bundle.verdict_text(verdict_file.getvalue()) if verdict_file else None
             with st.spinner("Re-fitting the trial, exporting ONNX, writing the report…"):
-                res = bundle.build(url, study, number, verdict=verdict,
-                                   on_step=lambda m: steps.caption(md(m)))
+                res = bundle.build(url, study, number, verdict=verdict, on_step=lambda m: steps.caption(md(m)))
         except UserInputError as exc:
             app_ui.show_error(exc)
         else:
@@ -69,37 +75,52 @@ def export_tab(url: str, names: list[str]) -> None:
         data, config = st.session_state[key]
         ok, text = ui.onnx_summary(config["onnx"])
         (st.success if ok else st.warning)(text)
-        st.caption(f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
-                   f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
-                   "`tradeoff reproduce BUNDLE --data FILE`.")
-        st.download_button("Download bundle (.zip)", data, file_name=ui.bundle_filename(study, number),
-                           mime="application/zip", key="download_bundle")
+        st.caption(
+            f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
+            f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
+            "`tradeoff reproduce BUNDLE --data FILE`."
+        )
+        st.download_button(
+            "Download bundle (.zip)",
+            data,
+            file_name=ui.bundle_filename(study, number),
+            mime="application/zip",
+            key="download_bundle",
+        )
     with st.expander("Which model families export to ONNX, and why not"):
         st.dataframe(onnx_export.exportability(), hide_index=True)
 
 
 def import_tab(url: str, names: list[str]) -> None:
-    st.write("Start a new study from an exported bundle (its chosen configuration runs first) or "
-             "from a spec JSON (the usual warm start).")
+    st.write(
+        "Start a new study from an exported bundle (its chosen configuration runs first) or "
+        "from a spec JSON (the usual warm start)."
+    )
     up = st.file_uploader("Bundle (.zip) or spec (.json)", type=["zip", "json"], key="import_file")
     name = st.text_input("Name of the new study", key="import_name")
-    data = st.text_input("Data file for the new study (leave empty to use the spec's own file)",
-                         key="import_data")
+    data = st.text_input("Data file for the new study (leave empty to use the spec's own file)", key="import_data")
     trials = st.number_input("Trial budget (0 = the spec's)", min_value=0, value=0, step=1, key="import_trials")
     if st.button("Create the study", key="import_go"):
         if up is None:
             st.error("Choose a bundle or spec file first.")
             return
         try:
-            res = bundle.import_study(up.getvalue(), url, name.strip(), data=data.strip() or None,
-                                      trials=int(trials) or None, filename=up.name)
+            res = bundle.import_study(
+                up.getvalue(),
+                url,
+                name.strip(),
+                data=data.strip() or None,
+                trials=int(trials) or None,
+                filename=up.name,
+            )
         except UserInputError as exc:
             app_ui.show_error(exc)
             return
         app_ui.list_study_names.clear()
         first = f" Its first trial is the chosen configuration ({res.enqueued['family']})." if res.enqueued else ""
-        st.success(md(f"Created study {res.study_name!r} from a {res.source_kind}.{first} "
-                      "Start it on the Search page."))
+        st.success(
+            md(f"Created study {res.study_name!r} from a {res.source_kind}.{first} Start it on the Search page.")
+        )
 
 
 def compare_tab(url: str, names: list[str]) -> None:

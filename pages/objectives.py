@@ -8,16 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from app import forms, ui
-from core import families as fam
 from core import objectives as obj
 from core import search
 from core.errors import UserInputError
+from core.models import families as fam
 from core.spec import SAMPLERS, Spec
 
 st.title("Objectives & stakeholders")
-st.caption("Pick the 2–5 things the room will trade off, who speaks for each, and the red lines. "
-           "Every trial measures every metric below, so the room can change its mind later without "
-           "re-running.")
+st.caption(
+    "Pick the 2–5 things the room will trade off, who speaks for each, and the red lines. "
+    "Every trial measures every metric below, so the room can change its mind later without "
+    "re-running."
+)
 
 slots = ui.ErrorSlots()
 cur = ui.current_study()
@@ -29,8 +31,9 @@ if cur is not None:
         ui.show_error(err)
 
 with st.expander("Load a spec from JSON"):
-    spec_file = st.file_uploader("Spec JSON", type=["json"], key="spec_upload",
-                                 help="A spec downloaded here or written by `tradeoff init`.")
+    spec_file = st.file_uploader(
+        "Spec JSON", type=["json"], key="spec_upload", help="A spec downloaded here or written by `tradeoff init`."
+    )
     slots.here("spec")
     if spec_file is not None and st.session_state.get("_spec_file_id") != spec_file.file_id:
         try:
@@ -46,19 +49,37 @@ d, source, described = forms.draft(study_spec, cur[1] if cur else None)
 forms.reset_if_new(source)
 forms.init_all(d)
 sensitive = tuple(d["data"].get("sensitive") or ())
-st.caption(f"Starting from {ui.esc(described)}: data `{ui.esc(d['data']['path'])}`, target "
-           f"`{ui.esc(d['data']['target'])}`.")
+st.caption(
+    f"Starting from {ui.esc(described)}: data `{ui.esc(d['data']['path'])}`, target `{ui.esc(d['data']['target'])}`."
+)
 
 with st.expander("The objective catalogue (what every trial measures)"):
-    st.dataframe(pd.DataFrame([{"objective": m.label, "name": m.name, "unit": m.unit,
-                                "better": "higher" if m.direction == "maximize" else "lower",
-                                "group": m.group, "usual owner": m.default_owner,
-                                "what it measures": m.description} for m in obj.REGISTRY.values()]),
-                 hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "objective": m.label,
+                    "name": m.name,
+                    "unit": m.unit,
+                    "better": "higher" if m.direction == "maximize" else "lower",
+                    "group": m.group,
+                    "usual owner": m.default_owner,
+                    "what it measures": m.description,
+                }
+                for m in obj.REGISTRY.values()
+            ]
+        ),
+        hide_index=True,
+    )
 
 st.subheader("1 · Objectives and owners")
-names = st.multiselect("Objectives to optimise (2–5)", list(obj.REGISTRY), key="obj_names", max_selections=5,
-                       format_func=lambda n: f"{obj.get(n).label} ({obj.get(n).unit})")
+names = st.multiselect(
+    "Objectives to optimise (2–5)",
+    list(obj.REGISTRY),
+    key="obj_names",
+    max_selections=5,
+    format_func=lambda n: f"{obj.get(n).label} ({obj.get(n).unit})",
+)
 slots.here("objectives")
 if any(obj.get(n).group == "fairness" for n in names) and not sensitive:
     st.warning("Fairness objectives need a sensitive attribute (Data page); without one they are 0.")
@@ -68,20 +89,35 @@ for n in names:
     c0.markdown(f"**{m.label}**  \n{m.unit}, {'higher' if m.direction == 'maximize' else 'lower'} is better")
     c1.text_input("Owner", key=f"obj_owner_{n}", help="Who speaks for this objective in the room.")
     word = "at least" if m.direction == "maximize" else "at most"
-    c2.text_input(f"Hard limit ({word})", key=f"obj_limit_{n}", placeholder=f"e.g. {forms.example(m)}",
-                  help="Trials that break a hard limit stay visible but are marked infeasible.")
-    c3.text_input("Aspiration", key=f"obj_asp_{n}", placeholder="optional",
-                  help="The level the owner would be happy with (used by the Decide page).")
+    c2.text_input(
+        f"Hard limit ({word})",
+        key=f"obj_limit_{n}",
+        placeholder=f"e.g. {forms.example(m)}",
+        help="Trials that break a hard limit stay visible but are marked infeasible.",
+    )
+    c3.text_input(
+        "Aspiration",
+        key=f"obj_asp_{n}",
+        placeholder="optional",
+        help="The level the owner would be happy with (used by the Decide page).",
+    )
     slots.here(f"objectives.{n}")
 
 st.subheader("2 · Money: the value model")
-st.caption("Turns decisions into € per 1,000 requests (objective *Net value*). Defaults fit the data; "
-           "hover for each constant's source.")
+st.caption(
+    "Turns decisions into € per 1,000 requests (objective *Net value*). Defaults fit the data; "
+    "hover for each constant's source."
+)
 vm_cols = st.columns(len(forms.VALUE_HELP))
 for col, key in zip(vm_cols, forms.VALUE_HELP):
     step = 0.001 if key == "conversion_loss_per_100ms" else 0.01
-    col.number_input(forms.VALUE_LABELS[key], key=f"obj_vm_{key}", step=step, format="%.4f" if step < 0.01 else "%.2f",
-                     help=forms.VALUE_HELP[key])
+    col.number_input(
+        forms.VALUE_LABELS[key],
+        key=f"obj_vm_{key}",
+        step=step,
+        format="%.4f" if step < 0.01 else "%.2f",
+        help=forms.VALUE_HELP[key],
+    )
 slots.here("value_model")
 
 st.subheader("3 · Candidate model families")
@@ -98,8 +134,7 @@ st.subheader("4 · Budget and search")
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1.5, 1])
 kind = c1.radio("Stop after", forms.BUDGET_KINDS, key="obj_budget_kind", horizontal=True)
 c2.number_input("Trials", 1, 100_000, key="obj_trials", disabled=kind == forms.BUDGET_KINDS[1])
-c3.number_input("Minutes", 0.5, 24 * 60.0, key="obj_minutes", step=1.0,
-                disabled=kind == forms.BUDGET_KINDS[0])
+c3.number_input("Minutes", 0.5, 24 * 60.0, key="obj_minutes", step=1.0, disabled=kind == forms.BUDGET_KINDS[0])
 c4.selectbox("Sampler", SAMPLERS, key="obj_sampler", format_func=lambda s: forms.SAMPLER_HELP[s])
 c5.number_input("Seed", 0, 2**31 - 1, key="obj_seed")
 slots.here("budget")
@@ -109,8 +144,14 @@ with st.expander("Validation (how each trial is measured)"):
     v1, v2, v3, v4 = st.columns(4)
     v1.number_input("CV folds", 2, 10, key="obj_cv")
     v2.number_input("Held-out test share", 0.05, 0.5, key="obj_test_size", step=0.05)
-    v3.number_input("Max training rows (0 = all)", 0, 10_000_000, key="obj_max_rows", step=500,
-                    help="Subsample the training part to keep big tables meeting-fast (≥ 100).")
+    v3.number_input(
+        "Max training rows (0 = all)",
+        0,
+        10_000_000,
+        key="obj_max_rows",
+        step=500,
+        help="Subsample the training part to keep big tables meeting-fast (≥ 100).",
+    )
     v4.number_input("Latency repeats", 20, 10_000, key="obj_latency_repeats")
 slots.here("validation")
 
@@ -119,20 +160,34 @@ slots.here("default")
 try:
     spec = forms.build(d)
     if len(spec.objectives) < 2:
-        raise UserInputError("objectives: choose at least 2 objectives, the room is here to trade off.",
-                             field="objectives")
+        raise UserInputError(
+            "objectives: choose at least 2 objectives, the room is here to trade off.", field="objectives"
+        )
 except UserInputError as err:
     slots.show(err)
     st.stop()
 
 default_name = search.default_study_name(spec)
-name = st.text_input("Study name", key="obj_study_name", placeholder=default_name,
-                     help="Everyone who opens the app with ?study=<name> sees this study.").strip() or default_name
+name = (
+    st.text_input(
+        "Study name",
+        key="obj_study_name",
+        placeholder=default_name,
+        help="Everyone who opens the app with ?study=<name> sees this study.",
+    ).strip()
+    or default_name
+)
 slots.here("study")
 s1, s2, _ = st.columns([1, 1, 3])
 save = s1.button("Save and use this study", type="primary", key="btn_save", icon=":material/save:")
-s2.download_button("Download spec JSON", spec.to_json(), file_name=f"{name}.spec.json",
-                   mime="application/json", key="btn_download", on_click="ignore")
+s2.download_button(
+    "Download spec JSON",
+    spec.to_json(),
+    file_name=f"{name}.spec.json",
+    mime="application/json",
+    key="btn_download",
+    on_click="ignore",
+)
 if save:
     try:
         with st.spinner("Checking the data and saving the study…"):

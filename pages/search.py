@@ -8,19 +8,30 @@ import streamlit as st
 
 from app import charts, ui
 from app import search_view as sv
-from core import front, search, study_reader, workers
 from core import objectives as obj
+from core import search
+from core.decide import front
 from core.errors import UserInputError
+from core.search import launcher as workers
+from core.search import reader as study_reader
 
 st.title("Search")
 url, name = ui.require_study()
 spec = ui.load_spec(url, name)
 names = spec.objective_names
-budget_txt = " / ".join(x for x in (f"{spec.budget.n_trials} trials" if spec.budget.n_trials else "",
-                                    ui.fmt_duration(spec.budget.timeout_s) if spec.budget.timeout_s else "") if x)
-st.caption(f"Study **{ui.esc(name)}** · objectives: {', '.join(ui.esc(obj.get(n).label) for n in names)} · "
-           f"{len(spec.families)} families · budget {budget_txt} · sampler {spec.sampler}. The search runs in "
-           "worker processes: switching pages, reloading or closing the browser does not stop it.")
+budget_txt = " / ".join(
+    x
+    for x in (
+        f"{spec.budget.n_trials} trials" if spec.budget.n_trials else "",
+        ui.fmt_duration(spec.budget.timeout_s) if spec.budget.timeout_s else "",
+    )
+    if x
+)
+st.caption(
+    f"Study **{ui.esc(name)}** · objectives: {', '.join(ui.esc(obj.get(n).label) for n in names)} · "
+    f"{len(spec.families)} families · budget {budget_txt} · sampler {spec.sampler}. The search runs in "
+    "worker processes: switching pages, reloading or closing the browser does not stop it."
+)
 
 
 def _status() -> tuple[sv.Status, list[dict]]:
@@ -32,16 +43,37 @@ s, rows = _status()
 st.session_state["_search_was_active"] = s.active
 
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
-n = c1.number_input("Local worker processes", 1, 64, value=workers.default_count(), key="search_n_workers",
-                    help="Each worker runs one trial at a time; they share the study's budget. More machines "
-                         "can join with `tradeoff worker --study NAME --storage URL`.")
-start = c2.button("Start search", type="primary", icon=":material/play_arrow:", key="btn_start",
-                  disabled=s.active or s.state == "finished")
-cancel = c3.button("Cancel", icon=":material/stop:", key="btn_cancel", disabled=not s.active,
-                   help="Workers stop after their current trial; finished trials are kept.")
+n = c1.number_input(
+    "Local worker processes",
+    1,
+    64,
+    value=workers.default_count(),
+    key="search_n_workers",
+    help="Each worker runs one trial at a time; they share the study's budget. More machines "
+    "can join with `tradeoff worker --study NAME --storage URL`.",
+)
+start = c2.button(
+    "Start search",
+    type="primary",
+    icon=":material/play_arrow:",
+    key="btn_start",
+    disabled=s.active or s.state == "finished",
+)
+cancel = c3.button(
+    "Cancel",
+    icon=":material/stop:",
+    key="btn_cancel",
+    disabled=not s.active,
+    help="Workers stop after their current trial; finished trials are kept.",
+)
 local = sv.local_pids(rows, study_reader.study_attrs(url, name))
-stop_now = c4.button("Stop now", icon=":material/cancel:", key="btn_stop", disabled=not local,
-                     help="Ends this machine's workers at once; their running trials are marked failed.")
+stop_now = c4.button(
+    "Stop now",
+    icon=":material/cancel:",
+    key="btn_stop",
+    disabled=not local,
+    help="Ends this machine's workers at once; their running trials are marked failed.",
+)
 slot = st.empty()
 
 try:
@@ -86,16 +118,24 @@ def live() -> None:
     frame = ui.load_frame(url, name)
     budget = f"{s.done} of {s.budget} trials" if s.budget else f"{s.done} trials"
     st.progress(s.fraction, text=f"{budget} · {s.failed} failed · {s.running} running")
-    labels = {"running": ":material/autorenew: Running", "cancelling": ":material/hourglass_top: Cancelling",
-              "finished": ":material/check_circle: Search finished", "cancelled": ":material/block: Cancelled",
-              "not started": "Not started", "paused": ":material/pause: Paused: budget left"}
+    labels = {
+        "running": ":material/autorenew: Running",
+        "cancelling": ":material/hourglass_top: Cancelling",
+        "finished": ":material/check_circle: Search finished",
+        "cancelled": ":material/block: Cancelled",
+        "not started": "Not started",
+        "paused": ":material/pause: Paused: budget left",
+    }
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("State", s.state.capitalize())
     m2.metric("Elapsed", ui.fmt_duration(s.elapsed_s))
     m3.metric("ETA", ui.fmt_duration(s.eta_s) if s.active else "–")
     hv = _hv(url, name, ui.signature(url, name))
-    m4.metric("Hypervolume", f"{hv['hypervolume'].iloc[-1]:.3f}" if len(hv) else "–",
-              help=f"Normalised (reference point {front.REF}); rises while the search finds better trade-offs.")
+    m4.metric(
+        "Hypervolume",
+        f"{hv['hypervolume'].iloc[-1]:.3f}" if len(hv) else "–",
+        help=f"Normalised (reference point {front.REF}); rises while the search finds better trade-offs.",
+    )
     st.markdown(f"**{labels[s.state]}**" + (f" · {s.live_workers} worker(s) alive" if s.active else ""))
     if s.state == "finished":
         ui.page_link("pages/explorer.py", "Open the Pareto explorer")

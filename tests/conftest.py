@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -36,15 +35,26 @@ def small_csv(tmp_path_factory, demo_frame) -> Path:
     return path
 
 
-def make_small_spec(path: Path, *, objectives=("roc_auc", "latency_p95_ms", "dp_diff"),
-                    families=FAST, trials: int = 6, sampler: str = "nsga2", seed: int = 0,
-                    limits: dict | None = None) -> Spec:
+def make_small_spec(
+    path: Path,
+    *,
+    objectives=("roc_auc", "latency_p95_ms", "dp_diff"),
+    families=FAST,
+    trials: int = 6,
+    sampler: str = "nsga2",
+    seed: int = 0,
+    limits: dict | None = None,
+) -> Spec:
     limits = limits or {}
     return Spec(
         data=DataRef(path=str(path), target="converted", sensitive=("age_band",), value_column="fee_eur"),
         objectives=tuple(Objective(n, limit=limits.get(n)) for n in objectives),
-        families=tuple(families), budget=Budget(n_trials=trials), sampler=sampler, seed=seed,
-        validation=Validation(cv_folds=2, latency_repeats=20))
+        families=tuple(families),
+        budget=Budget(n_trials=trials),
+        sampler=sampler,
+        seed=seed,
+        validation=Validation(cv_folds=2, latency_repeats=20),
+    )
 
 
 @pytest.fixture

@@ -38,8 +38,15 @@ def figures(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def synthetic_study(url: str, name: str, path, points: list[dict], *, limits: dict | None = None,
-                    objectives=("roc_auc", "latency_p95_ms")):
+def synthetic_study(
+    url: str,
+    name: str,
+    path,
+    points: list[dict],
+    *,
+    limits: dict | None = None,
+    objectives=("roc_auc", "latency_p95_ms"),
+):
     """A real Optuna study in real storage whose finished trials carry the given metrics.
 
     For explorer tests that need exact geometry (which trial dominates which, which breaks a limit)
@@ -57,15 +64,34 @@ def synthetic_study(url: str, name: str, path, points: list[dict], *, limits: di
     klass = {"logreg": "simple", "decision_tree": "simple", "hist_gb": "complex"}
     for i, metrics in enumerate(points):
         family = metrics.pop("family", families[i % 3])
-        study.add_trial(optuna.trial.create_trial(
-            params={"family": family, f"{family}.alpha": 0.1 * (i + 1)},
-            distributions={"family": CategoricalDistribution(families),
-                           f"{family}.alpha": FloatDistribution(0.01, 10.0)},
-            values=[metrics[o] for o in objectives],
-            user_attrs={"family": family, "family_class": klass[family], "metrics": metrics,
-                        "test_metrics": {"roc_auc": metrics.get("roc_auc", 0.5) - 0.01},
-                        "cv_std": {"roc_auc": 0.005}, "threshold": 0.4,
-                        "groups_test": [{"group": g, "n": 100 + j, "base_rate": 0.2, "selection_rate": 0.3,
-                                         "recall": 0.7, "precision": 0.5, "accuracy": 0.8}
-                                        for j, g in enumerate(("a", "b"))]}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"family": family, f"{family}.alpha": 0.1 * (i + 1)},
+                distributions={
+                    "family": CategoricalDistribution(families),
+                    f"{family}.alpha": FloatDistribution(0.01, 10.0),
+                },
+                values=[metrics[o] for o in objectives],
+                user_attrs={
+                    "family": family,
+                    "family_class": klass[family],
+                    "metrics": metrics,
+                    "test_metrics": {"roc_auc": metrics.get("roc_auc", 0.5) - 0.01},
+                    "cv_std": {"roc_auc": 0.005},
+                    "threshold": 0.4,
+                    "groups_test": [
+                        {
+                            "group": g,
+                            "n": 100 + j,
+                            "base_rate": 0.2,
+                            "selection_rate": 0.3,
+                            "recall": 0.7,
+                            "precision": 0.5,
+                            "accuracy": 0.8,
+                        }
+                        for j, g in enumerate(("a", "b"))
+                    ],
+                },
+            )
+        )
     return study

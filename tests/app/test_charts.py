@@ -7,19 +7,24 @@ import pandas as pd
 import pytest
 
 from app import charts
-from core import front
+from core.decide import front
 from core.spec import Objective
 
 
 @pytest.fixture
 def points() -> pd.DataFrame:
     """Five trials: #0, #1 and #4 on the front; #2 dominated; #3 breaks a 20 ms latency limit."""
-    frame = pd.DataFrame({
-        "number": [0, 1, 2, 3, 4], "state": ["COMPLETE"] * 5,
-        "family": ["logreg", "hist_gb", "logreg", "xgboost", "voting"],
-        "family_class": ["simple", "complex", "simple", "complex", "ensemble"],
-        "roc_auc": [0.80, 0.70, 0.75, 0.95, 0.85], "latency_p95_ms": [10.0, 5.0, 12.0, 30.0, 15.0],
-        "dp_diff": [0.05, 0.02, 0.10, 0.01, 0.04]})
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3, 4],
+            "state": ["COMPLETE"] * 5,
+            "family": ["logreg", "hist_gb", "logreg", "xgboost", "voting"],
+            "family_class": ["simple", "complex", "simple", "complex", "ensemble"],
+            "roc_auc": [0.80, 0.70, 0.75, 0.95, 0.85],
+            "latency_p95_ms": [10.0, 5.0, 12.0, 30.0, 15.0],
+            "dp_diff": [0.05, 0.02, 0.10, 0.01, 0.04],
+        }
+    )
     return front.annotate(frame, ["roc_auc", "latency_p95_ms"], [Objective("latency_p95_ms", limit=20)])
 
 
@@ -28,8 +33,9 @@ def _numbers(trace) -> list[int]:
 
 
 def test_scatter_2d_front_faded_limit_and_knee(points):
-    fig = charts.scatter_2d(points, "latency_p95_ms", "roc_auc", limits={"latency_p95_ms": 20.0}, knee=0,
-                            selected=2, front_line=True)
+    fig = charts.scatter_2d(
+        points, "latency_p95_ms", "roc_auc", limits={"latency_p95_ms": 20.0}, knee=0, selected=2, front_line=True
+    )
     by_kind: dict[str, list[int]] = {}
     for t in fig.data:
         if t.customdata is not None:
@@ -41,8 +47,11 @@ def test_scatter_2d_front_faded_limit_and_knee(points):
     assert all(sym.endswith("-open") for sym in marks.values())  # the marked point shows through
     # one front trace per family, each in its family's colour, named by the family label
     front_traces = [t for t in fig.data if t.meta == "front"]
-    assert {t.name for t in front_traces} == {"Logistic regression", "Histogram gradient boosting",
-                                              "Soft voting (LR + tree + boosting)"}
+    assert {t.name for t in front_traces} == {
+        "Logistic regression",
+        "Histogram gradient boosting",
+        "Soft voting (LR + tree + boosting)",
+    }
     assert all(t.marker.color == charts.FAMILY_COLORS[t.legendgroup] for t in front_traces)
     faded = next(t for t in fig.data if t.meta == "dominated")
     assert faded.marker.opacity < 0.5 and list(faded.marker.color) == [charts.FAMILY_COLORS["logreg"]]
@@ -64,8 +73,16 @@ def test_hidden_and_colour_by_class(points):
 def test_many_points_use_webgl():
     n = charts.GL_THRESHOLD + 10
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"number": range(n), "state": "COMPLETE", "family": "logreg", "family_class": "simple",
-                          "roc_auc": rng.random(n), "latency_p95_ms": rng.random(n)})
+    frame = pd.DataFrame(
+        {
+            "number": range(n),
+            "state": "COMPLETE",
+            "family": "logreg",
+            "family_class": "simple",
+            "roc_auc": rng.random(n),
+            "latency_p95_ms": rng.random(n),
+        }
+    )
     points = front.annotate(frame, ["roc_auc", "latency_p95_ms"])
     fig = charts.scatter_2d(points, "roc_auc", "latency_p95_ms")
     dominated = next(t for t in fig.data if t.meta == "dominated")
@@ -82,12 +99,20 @@ def test_scatter_3d_parallel_and_matrix(points):
         charts.scatter_3d(points, names[:2])
     pc = charts.parallel_coordinates(points, names)
     dims = pc.data[0].dimensions
-    assert [d.label for d in dims] == ["family", "ROC AUC (score)", "Latency p95 (ms)",
-                                       "Demographic parity difference (score)"]
+    assert [d.label for d in dims] == [
+        "family",
+        "ROC AUC (score)",
+        "Latency p95 (ms)",
+        "Demographic parity difference (score)",
+    ]
     # up is better on every axis: maximised range ascending, minimised descending
     assert dims[1].range[0] < dims[1].range[1] and dims[2].range[0] > dims[2].range[1]
-    assert list(dims[0].ticktext) == ["Histogram gradient boosting", "Logistic regression",
-                                      "Soft voting (LR + tree + boosting)", "XGBoost"]
+    assert list(dims[0].ticktext) == [
+        "Histogram gradient boosting",
+        "Logistic regression",
+        "Soft voting (LR + tree + boosting)",
+        "XGBoost",
+    ]
     splom = charts.scatter_matrix(points, names)
     assert all(len(t.dimensions) == 3 for t in splom.data)
     assert sum(len(t.dimensions[0].values) for t in splom.data) == len(points)
@@ -110,10 +135,17 @@ def test_data_page_and_search_charts():
     assert bal.data[0].marker.color[1] != bal.data[0].marker.color[0]
     hv = charts.hypervolume_chart(pd.DataFrame({"number": [0, 1, 2], "hypervolume": [0.1, 0.4, 0.4]}))
     assert list(hv.data[0].y) == [0.1, 0.4, 0.4] and hv.data[0].line.shape == "hv"
-    frame = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE", "FAIL", "RUNNING"],
-                          "family": ["logreg", "knn", "voting"], "duration_s": [2.0, 1.0, None]})
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "state": ["COMPLETE", "FAIL", "RUNNING"],
+            "family": ["logreg", "knn", "voting"],
+            "duration_s": [2.0, 1.0, None],
+        }
+    )
     tl = charts.trial_timeline(frame)
     assert {t.name for t in tl.data} == {"COMPLETE", "FAIL", "RUNNING"}
-    groups = pd.DataFrame({"group": ["a", "b"], "selection_rate": [0.3, 0.5], "recall": [0.7, 0.6],
-                           "precision": [0.5, 0.4]})
+    groups = pd.DataFrame(
+        {"group": ["a", "b"], "selection_rate": [0.3, 0.5], "recall": [0.7, 0.6], "precision": [0.5, 0.4]}
+    )
     assert [t.name for t in charts.group_metrics(groups).data] == ["selection rate", "recall", "precision"]

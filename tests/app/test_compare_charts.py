@@ -7,13 +7,25 @@ import pandas as pd
 import pytest
 
 from app import compare_charts as charts
-from core import compare as cmp
+from core.decide import compare as cmp
 from core.spec import DataRef, Objective, Spec
 
 
 def _info(number: int, klass: str, label: str) -> cmp.CandidateInfo:
-    return cmp.CandidateInfo(number, "logreg" if klass == "simple" else "hist_gb", label, klass, 0.5,
-                             {"roc_auc": 0.7}, 1e5 if klass == "simple" else 1e6, 10, 0.1, 4.0, 3.0, 0.1)
+    return cmp.CandidateInfo(
+        number,
+        "logreg" if klass == "simple" else "hist_gb",
+        label,
+        klass,
+        0.5,
+        {"roc_auc": 0.7},
+        1e5 if klass == "simple" else 1e6,
+        10,
+        0.1,
+        4.0,
+        3.0,
+        0.1,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,32 +39,82 @@ def data():
     weak = np.clip(0.1 * y + 0.9 * rng.random(n), 0, 1)
     ctx = cmp.Context(y=y, groups=groups)
     diffs = cmp.paired_bootstrap(ctx, cmp.Scored(good, 0.5), cmp.Scored(weak, 0.5), n_boot=300, seed=0)
-    ratios = (cmp._ratio_row("latency_p95_ms", [3.0, 3.3, 2.9], [1.0, 1.1, 1.0]),
-              cmp._ratio_row("model_size_bytes", [1e6], [1e5]))
-    spec = Spec(data=DataRef(path="demo", target="converted"),
-                objectives=(Objective("roc_auc"), Objective("latency_p95_ms")))
-    comp = cmp.Comparison(_info(3, "complex", "#3 <i>HGB</i>"), _info(0, "simple", "#0 LR"), "roc_auc", 0.05,
-                          300, 0, n, diffs, ratios, cmp.mcnemar(y, good >= .5, weak >= .5),
-                          cmp.objective_verdicts(spec, diffs, ratios), "sentence")
-    fair = [cmp.fairness_detail(y, (p >= .5).astype(int), groups, label=lab, n_boot=200)
-            for p, lab in ((good, "#3 <i>HGB</i>"), (weak, "#0 LR"))]
+    ratios = (
+        cmp._ratio_row("latency_p95_ms", [3.0, 3.3, 2.9], [1.0, 1.1, 1.0]),
+        cmp._ratio_row("model_size_bytes", [1e6], [1e5]),
+    )
+    spec = Spec(
+        data=DataRef(path="demo", target="converted"), objectives=(Objective("roc_auc"), Objective("latency_p95_ms"))
+    )
+    comp = cmp.Comparison(
+        _info(3, "complex", "#3 <i>HGB</i>"),
+        _info(0, "simple", "#0 LR"),
+        "roc_auc",
+        0.05,
+        300,
+        0,
+        n,
+        diffs,
+        ratios,
+        cmp.mcnemar(y, good >= 0.5, weak >= 0.5),
+        cmp.objective_verdicts(spec, diffs, ratios),
+        "sentence",
+    )
+    fair = [
+        cmp.fairness_detail(y, (p >= 0.5).astype(int), groups, label=lab, n_boot=200)
+        for p, lab in ((good, "#3 <i>HGB</i>"), (weak, "#0 LR"))
+    ]
     band, share, curve = cmp.choose_band(y, weak, good, 0.5, 0.5, criterion="accuracy")
-    casc = cmp.CascadeResult("#0 LR", "#3 HGB", band, 0.5 - band, 0.5 + band, "accuracy", 0.9, "out-of-fold",
-                             share, share, tuple({"model": m, "roc_auc": 0.7, "pr_auc": 0.5, "accuracy": 0.6,
-                                                  "f1": 0.5, "value_per_1k": 10.0, "latency_mean_ms": 1.0,
-                                                  "latency_p95_ms": 2.0, "model_latency_p95_ms": 0.1,
-                                                  "share_routed": s}
-                                                 for m, s in (("#0 LR", 0), ("Cascade", share), ("#3 HGB", 1))),
-                             tuple(curve), 0.9, "summary")
-    return {"comparisons": [comp.to_dict()], "fairness": [f.to_dict() for f in fair],
-            "cascade": casc.to_dict(), "comp": comp}
+    casc = cmp.CascadeResult(
+        "#0 LR",
+        "#3 HGB",
+        band,
+        0.5 - band,
+        0.5 + band,
+        "accuracy",
+        0.9,
+        "out-of-fold",
+        share,
+        share,
+        tuple(
+            {
+                "model": m,
+                "roc_auc": 0.7,
+                "pr_auc": 0.5,
+                "accuracy": 0.6,
+                "f1": 0.5,
+                "value_per_1k": 10.0,
+                "latency_mean_ms": 1.0,
+                "latency_p95_ms": 2.0,
+                "model_latency_p95_ms": 0.1,
+                "share_routed": s,
+            }
+            for m, s in (("#0 LR", 0), ("Cascade", share), ("#3 HGB", 1))
+        ),
+        tuple(curve),
+        0.9,
+        "summary",
+    )
+    return {
+        "comparisons": [comp.to_dict()],
+        "fairness": [f.to_dict() for f in fair],
+        "cascade": casc.to_dict(),
+        "comp": comp,
+    }
 
 
 def test_metric_table_shows_both_models_the_difference_and_verdict(data):
     c = data["comparisons"][0]
     table = charts.metric_table(c)
-    assert list(table.columns) == ["metric", "#0 LR", "#3 <i>HGB</i>", "difference", "interval",
-                                   "p (bootstrap)", "verdict"]
+    assert list(table.columns) == [
+        "metric",
+        "#0 LR",
+        "#3 <i>HGB</i>",
+        "difference",
+        "interval",
+        "p (bootstrap)",
+        "verdict",
+    ]
     assert len(table) == len(c["differences"])
     auc = table[table.metric == "ROC AUC"].iloc[0]
     assert auc["verdict"] == cmp.BETTER  # the stronger model is the challenger
@@ -102,10 +164,16 @@ def test_fairness_bars_carry_bootstrap_error_bars(data):
 
 
 def test_class_fronts_join_each_front_and_mark_the_compared_trials():
-    frame = pd.DataFrame({
-        "number": [0, 1, 2, 3, 4], "state": ["COMPLETE"] * 5, "feasible": [True, True, True, True, False],
-        "family_class": ["simple", "simple", "complex", "complex", "complex"],
-        "roc_auc": [0.7, 0.72, 0.75, 0.74, 0.8], "latency_p95_ms": [1.0, 2.0, 3.0, 2.5, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3, 4],
+            "state": ["COMPLETE"] * 5,
+            "feasible": [True, True, True, True, False],
+            "family_class": ["simple", "simple", "complex", "complex", "complex"],
+            "roc_auc": [0.7, 0.72, 0.75, 0.74, 0.8],
+            "latency_p95_ms": [1.0, 2.0, 3.0, 2.5, 1.0],
+        }
+    )
     fronts = {"simple": frame.iloc[[0, 1]], "complex": frame.iloc[[2, 3]]}
     pts = charts.front_points(frame, fronts, "roc_auc", "latency_p95_ms")
     assert 4 not in set(pts["number"])  # infeasible trials are not drawn
@@ -120,13 +188,27 @@ def test_class_fronts_join_each_front_and_mark_the_compared_trials():
 
 
 def test_importance_and_partial_dependence_charts():
-    exps = [{"label": "#0 LR", "importance": {"scoring": "roc_auc", "rows": [
-                {"feature": "a", "mean": 0.2, "std": 0.01}, {"feature": "b", "mean": 0.05, "std": 0.01}]},
-             "partial_dependence": [{"feature": "a", "kind": "numeric", "grid": [0, 1, 2], "average": [.1, .2, .3]},
-                                    {"feature": "c", "kind": "categorical", "grid": ["x", "y"], "average": [.4, .5]}]},
-            {"label": "#3 HGB", "importance": {"scoring": "roc_auc", "rows": [
-                {"feature": "b", "mean": 0.3, "std": 0.02}, {"feature": "a", "mean": 0.1, "std": 0.01}]},
-             "partial_dependence": [{"feature": "b", "kind": "numeric", "grid": [0, 1], "average": [.2, .1]}]}]
+    exps = [
+        {
+            "label": "#0 LR",
+            "importance": {
+                "scoring": "roc_auc",
+                "rows": [{"feature": "a", "mean": 0.2, "std": 0.01}, {"feature": "b", "mean": 0.05, "std": 0.01}],
+            },
+            "partial_dependence": [
+                {"feature": "a", "kind": "numeric", "grid": [0, 1, 2], "average": [0.1, 0.2, 0.3]},
+                {"feature": "c", "kind": "categorical", "grid": ["x", "y"], "average": [0.4, 0.5]},
+            ],
+        },
+        {
+            "label": "#3 HGB",
+            "importance": {
+                "scoring": "roc_auc",
+                "rows": [{"feature": "b", "mean": 0.3, "std": 0.02}, {"feature": "a", "mean": 0.1, "std": 0.01}],
+            },
+            "partial_dependence": [{"feature": "b", "kind": "numeric", "grid": [0, 1], "average": [0.2, 0.1]}],
+        },
+    ]
     fig = charts.importance_bars(exps)
     assert list(fig.data[0].y) == ["a", "b"]  # ordered by the first model's importance
     assert list(fig.data[1].x) == [0.1, 0.3]

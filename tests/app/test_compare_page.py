@@ -6,8 +6,9 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from core import compare, front, search
 from core import objectives as obj
+from core import search
+from core.decide import compare, front
 
 PAGE = "../../pages/compare.py"
 
@@ -37,8 +38,11 @@ def test_compare_on_a_finished_study(finished_study, monkeypatch):
 
     def counted_run(*a, **kw):  # the real comparison, counted, with its progress reports
         steps = []
-        rep = real_run(*a, on_progress=lambda m, f: (steps.append(f), kw["on_progress"](m, f)),
-                       **{k: v for k, v in kw.items() if k != "on_progress"})
+        rep = real_run(
+            *a,
+            on_progress=lambda m, f: (steps.append(f), kw["on_progress"](m, f)),
+            **{k: v for k, v in kw.items() if k != "on_progress"},
+        )
         runs.append(steps)
         return rep
 
@@ -69,8 +73,13 @@ def test_compare_on_a_finished_study(finished_study, monkeypatch):
     # figures: forest plot with a zero line, fronts per class, fairness bars, importance, cascade
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [json.dumps(f["layout"].get("title", "")) for f in figs]
-    for wanted in ("Differences", "Pareto front of each class", "Per-group metrics", "Permutation importance",
-                   "Cascade"):
+    for wanted in (
+        "Differences",
+        "Pareto front of each class",
+        "Per-group metrics",
+        "Permutation importance",
+        "Cascade",
+    ):
         assert any(wanted in t for t in titles), wanted
     forest = figs[[i for i, t in enumerate(titles) if "Differences" in t][0]]
     assert any(s.get("x0") == 0 and s.get("x1") == 0 for s in forest["layout"]["shapes"])

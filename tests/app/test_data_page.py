@@ -7,7 +7,7 @@ import pickle
 import pandas as pd
 
 from app import data_view as dv
-from core import uploads
+from core.data import uploads
 from tests.app.helpers import assert_ok, run_page, texts
 
 

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from app import decide_charts as charts
-from core import mcdm
+from core.decide import mcdm
 
-POINTS = pd.DataFrame({"roc_auc": [0.90, 0.85, 0.80], "latency_p95_ms": [30.0, 12.0, 5.0]},
-                      index=pd.Index([3, 7, 9], name="trial"))
+POINTS = pd.DataFrame(
+    {"roc_auc": [0.90, 0.85, 0.80], "latency_p95_ms": [30.0, 12.0, 5.0]}, index=pd.Index([3, 7, 9], name="trial")
+)
 DIRS = {"roc_auc": "maximize", "latency_p95_ms": "minimize"}
 PEOPLE = [mcdm.Stakeholder("<b>ML</b>", ("roc_auc",)), mcdm.Stakeholder("Product", ("latency_p95_ms",))]
 
@@ -20,8 +21,9 @@ def regret():
 
 
 def test_regret_heatmap_matches_the_table_and_escapes_names(regret):
-    fig = charts.regret_heatmap(regret.normalised, regret.in_units,
-                                labels={3: "#3 xgb", 7: "#7 logreg"}, compromise=regret.compromise)
+    fig = charts.regret_heatmap(
+        regret.normalised, regret.in_units, labels={3: "#3 xgb", 7: "#7 logreg"}, compromise=regret.compromise
+    )
     heat = fig.data[0]
     assert list(heat.x) == ["&lt;b&gt;ML&lt;/b&gt;", "Product"]
     assert heat.y[0] == "#3 xgb" and heat.y[2] == "#9"  # no label given -> the trial number
@@ -45,8 +47,10 @@ def test_radar_draws_one_closed_polygon_per_candidate_outer_is_better():
 
 
 def test_tally_bar_shows_approvals_up_rejections_down_and_borda():
-    tally = pd.DataFrame({"approvals": [2, 0], "rejections": [1, 3], "borda": [4, 1],
-                          "first_choices": [2, 0]}, index=pd.Index([7, 3], name="trial_number"))
+    tally = pd.DataFrame(
+        {"approvals": [2, 0], "rejections": [1, 3], "borda": [4, 1], "first_choices": [2, 0]},
+        index=pd.Index([7, 3], name="trial_number"),
+    )
     fig = charts.tally_bar(tally, labels={7: "#7 <i>x</i>"}, locked=7)
     approve, reject, borda = fig.data
     assert list(approve.x) == ["#7 &lt;i&gt;x&lt;/i&gt; ✔", "#3"]

@@ -7,7 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.room import RoomStore
+from core.decide.room import RoomStore
 from tests.core.test_decide import copy_study
 
 PAGE = "../../pages/decide.py"
@@ -101,8 +101,12 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     alice.run()
     _ok(alice)
     bars = _tally_figure(alice)
-    assert bars["approve"]["y"][bars["approve"]["x"].index(next(
-        x for x in bars["approve"]["x"] if x.startswith(f"#{cands[0]} ")))] == 1
+    assert (
+        bars["approve"]["y"][
+            bars["approve"]["x"].index(next(x for x in bars["approve"]["x"] if x.startswith(f"#{cands[0]} ")))
+        ]
+        == 1
+    )
     assert sum(bars["reject"]["y"]) == -(len(cands) - 1)  # an approval ballot rejects the rest
     assert COMMENT in [t.value for t in alice.text]
     assert not any("<b>" in m.value or "**y**" in m.value for m in alice.markdown)
@@ -112,8 +116,7 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     _click(alice, "Lock decision")
     assert any("rationale" in e.value and "empty" in e.value for e in alice.error)
     assert store.room(room_id).lock is None
-    _widget(alice.text_area, "Rationale (required, kept in the decision log)").set_value(
-        "Fair and <i>fast</i> enough")
+    _widget(alice.text_area, "Rationale (required, kept in the decision log)").set_value("Fair and <i>fast</i> enough")
     _click(alice, "Lock decision")
     _ok(alice)
     lock = store.room(room_id).lock

@@ -6,8 +6,10 @@ import optuna
 import pytest
 
 from app import explorer_view as ev
-from core import front, search, study_reader
-from core import families as fam
+from core import search
+from core.decide import front
+from core.models import families as fam
+from core.search import reader as study_reader
 from tests.app.helpers import assert_ok, figures, run_page, synthetic_study, texts
 
 
@@ -50,7 +52,10 @@ def test_finished_study_front_table_knee_and_details(study_env):
     assert sorted(params["parameter"]) == sorted(own)
     every = next(t for t in tables if "held-out test" in t.columns)
     assert len(every) == 21 and set(every.loc[every["objective"] == "★", "metric"]) == {
-        "ROC AUC", "Latency p95", "Demographic parity difference"}
+        "ROC AUC",
+        "Latency p95",
+        "Demographic parity difference",
+    }
     groups = next(t for t in tables if "selection_rate" in t.columns)
     assert sorted(groups["group"]) == sorted(g["group"] for g in trial.user_attrs["groups_test"])
     # one scatter (2-D tab) and the per-group bars; the knee is marked in the scatter
@@ -78,8 +83,12 @@ def test_rechoosing_objectives_recomputes_the_front(study_env):
 def geometry(small_csv):
     """Four trials: #0 and #1 on the front, #2 dominated by #0, #3 breaks the 20 ms latency limit."""
     url = search.st.resolve(None)
-    points = [{"roc_auc": 0.80, "latency_p95_ms": 10.0}, {"roc_auc": 0.70, "latency_p95_ms": 5.0},
-              {"roc_auc": 0.75, "latency_p95_ms": 12.0}, {"roc_auc": 0.90, "latency_p95_ms": 30.0}]
+    points = [
+        {"roc_auc": 0.80, "latency_p95_ms": 10.0},
+        {"roc_auc": 0.70, "latency_p95_ms": 5.0},
+        {"roc_auc": 0.75, "latency_p95_ms": 12.0},
+        {"roc_auc": 0.90, "latency_p95_ms": 30.0},
+    ]
     synthetic_study(url, "geo", small_csv, points, limits={"latency_p95_ms": 20})
     return url, "geo"
 
@@ -131,9 +140,14 @@ def test_picked_trial_and_a_new_trial_show_up(geometry):
     before = study_reader.signature(url, name)
     study = optuna.load_study(study_name=name, storage=url)
     synthetic = study.trials[0]
-    study.add_trial(optuna.trial.create_trial(
-        params=synthetic.params, distributions=synthetic.distributions, values=[0.95, 4.0],
-        user_attrs={**synthetic.user_attrs, "metrics": {"roc_auc": 0.95, "latency_p95_ms": 4.0}}))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=synthetic.params,
+            distributions=synthetic.distributions,
+            values=[0.95, 4.0],
+            user_attrs={**synthetic.user_attrs, "metrics": {"roc_auc": 0.95, "latency_p95_ms": 4.0}},
+        )
+    )
     assert study_reader.signature(url, name) != before
     at.run()
     metrics = {m.label: m.value for m in at.metric}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core import bundle, search
+from core import search
+from core.export import bundle
 
 PAGE = "../../pages/export.py"
 
@@ -68,7 +69,7 @@ def test_import_upload_then_compare_two_studies(finished_study, tmp_path, monkey
 
     url, name, spec = finished_study
     copy = tmp_path / "two.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
     src.backup(dst)
     src.close(), dst.close()
     monkeypatch.setenv("TRADEOFF_STORAGE", f"sqlite:///{copy}")

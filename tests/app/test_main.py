@@ -18,8 +18,7 @@ def test_pages_in_meeting_order_and_only_those_that_exist(tmp_path):
         (tmp_path / p).write_text("")
     assert [p.title for p in nav.existing(tmp_path)] == ["Data", "Search", "Decide"]
     titles = [p.title for p in nav.PAGES]
-    assert titles == ["Data", "Objectives & stakeholders", "Search", "Pareto explorer", "Compare", "Decide",
-                      "Export"]
+    assert titles == ["Data", "Objectives & stakeholders", "Search", "Pareto explorer", "Compare", "Decide", "Export"]
     assert all(Path(p.path).stem == p.url_path for p in nav.PAGES)
     mine = [p.title for p in nav.existing()][:4]
     assert mine == titles[:4]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from app.ui import esc
-from core import search, study_reader
+from core import search
+from core.search import reader as study_reader
 from core.spec import Spec
 from tests.app.helpers import assert_ok, run_page, texts
 from tests.conftest import make_small_spec
@@ -74,7 +75,7 @@ def test_a_finished_study_fills_the_form_with_its_spec(study_env):
     assert at.multiselect(key="obj_names").value == spec.objective_names
     assert at.number_input(key="obj_trials").value == spec.budget.n_trials
     assert at.number_input(key="obj_cv").value == spec.validation.cv_folds
-    ticked = [c.key[len("obj_fam_"):] for c in at.checkbox if c.key and c.key.startswith("obj_fam_") and c.value]
+    ticked = [c.key[len("obj_fam_") :] for c in at.checkbox if c.key and c.key.startswith("obj_fam_") and c.value]
     assert ticked == list(spec.families)
     assert any(f"study {esc(name)}" in c for c in texts(at, "caption"))
 

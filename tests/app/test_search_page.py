@@ -6,7 +6,10 @@ import time
 
 import pytest
 
-from core import front, search, study_reader, workers
+from core import search
+from core.decide import front
+from core.search import launcher as workers
+from core.search import reader as study_reader
 from tests.app.helpers import assert_ok, run_page, texts
 from tests.conftest import make_small_spec
 

@@ -13,17 +13,25 @@ from streamlit.testing.v1 import AppTest
 from app import explorer_view as ev
 from app import search_view as sv
 from app import ui
-from core import front
+from core.decide import front
 from core.spec import Objective
 
 
 @pytest.fixture
 def points() -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "number": [0, 1, 2, 3], "state": ["COMPLETE"] * 4, "family": ["logreg", "hist_gb", "knn", "voting"],
-        "family_class": ["simple", "complex", "simple", "ensemble"], "threshold": [0.3, 0.4, 0.5, 0.6],
-        "roc_auc": [0.80, 0.70, 0.60, 0.90], "latency_p95_ms": [10.0, 5.0, 12.0, 30.0],
-        "cv_std.roc_auc": [0.01, 0.02, 0.03, 0.04], "test.roc_auc": [0.79, 0.69, 0.61, 0.88]})
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3],
+            "state": ["COMPLETE"] * 4,
+            "family": ["logreg", "hist_gb", "knn", "voting"],
+            "family_class": ["simple", "complex", "simple", "ensemble"],
+            "threshold": [0.3, 0.4, 0.5, 0.6],
+            "roc_auc": [0.80, 0.70, 0.60, 0.90],
+            "latency_p95_ms": [10.0, 5.0, 12.0, 30.0],
+            "cv_std.roc_auc": [0.01, 0.02, 0.03, 0.04],
+            "test.roc_auc": [0.79, 0.69, 0.61, 0.88],
+        }
+    )
     return front.annotate(frame, ["roc_auc", "latency_p95_ms"], [Objective("latency_p95_ms", limit=20)])
 
 
@@ -58,9 +66,23 @@ def test_metric_rows_show_units_spread_test_and_limits(points):
 def test_params_and_groups():
     params = ev.param_rows({"family": "hist_gb", "hist_gb.max_iter": 77, "hist_gb.learning_rate": 0.077459})
     assert params.to_dict("list") == {"parameter": ["max_iter", "learning_rate"], "value": ["77", "0.07746"]}
-    groups = ev.groups_frame({"user_attrs": {"groups_test": [{"group": "a", "n": 10, "base_rate": 0.1,
-                                                              "selection_rate": 0.2, "recall": 0.3,
-                                                              "precision": 0.4, "accuracy": 0.5}]}})
+    groups = ev.groups_frame(
+        {
+            "user_attrs": {
+                "groups_test": [
+                    {
+                        "group": "a",
+                        "n": 10,
+                        "base_rate": 0.1,
+                        "selection_rate": 0.2,
+                        "recall": 0.3,
+                        "precision": 0.4,
+                        "accuracy": 0.5,
+                    }
+                ]
+            }
+        }
+    )
     assert list(groups.columns) == ev.GROUP_COLUMNS
     assert ev.groups_frame({"user_attrs": {}}).empty
 
@@ -98,15 +120,45 @@ def test_launched_workers_count_until_they_register():
 
 
 def test_status_progress_eta_and_states():
-    s = sv.Status(done=5, failed=1, running=1, budget=20, timeout_s=None, started_at=1000.0,
-                  last_complete=1040.0, cancelled=False, live_workers=2, now=1050.0)
+    s = sv.Status(
+        done=5,
+        failed=1,
+        running=1,
+        budget=20,
+        timeout_s=None,
+        started_at=1000.0,
+        last_complete=1040.0,
+        cancelled=False,
+        live_workers=2,
+        now=1050.0,
+    )
     assert s.state == "running" and s.fraction == 0.25
     assert s.elapsed_s == 50.0 and s.eta_s == pytest.approx(50 / 5 * 15)
-    timed = sv.Status(done=1, failed=0, running=1, budget=None, timeout_s=600, started_at=1000.0,
-                      last_complete=None, cancelled=False, live_workers=1, now=1300.0)
+    timed = sv.Status(
+        done=1,
+        failed=0,
+        running=1,
+        budget=None,
+        timeout_s=600,
+        started_at=1000.0,
+        last_complete=None,
+        cancelled=False,
+        live_workers=1,
+        now=1300.0,
+    )
     assert timed.fraction == 0.5 and timed.eta_s == 300.0
-    idle = sv.Status(done=20, failed=0, running=0, budget=20, timeout_s=None, started_at=1000.0,
-                     last_complete=1500.0, cancelled=False, live_workers=0, now=9999.0)
+    idle = sv.Status(
+        done=20,
+        failed=0,
+        running=0,
+        budget=20,
+        timeout_s=None,
+        started_at=1000.0,
+        last_complete=1500.0,
+        cancelled=False,
+        live_workers=0,
+        now=9999.0,
+    )
     assert idle.state == "finished" and idle.elapsed_s == 500.0 and idle.eta_s is None
     assert sv.Status(3, 0, 0, 20, None, 1.0, 2.0, True, 0).state == "cancelled"
     assert sv.Status(3, 0, 0, 20, None, 1.0, 2.0, False, 0).state == "paused"
@@ -114,9 +166,15 @@ def test_status_progress_eta_and_states():
 
 
 def test_failures_show_error_and_retry():
-    frame = pd.DataFrame({"number": [0, 1, 2], "state": ["FAIL", "COMPLETE", "FAIL"],
-                          "family": ["knn", "logreg", "knn"], "error": ["MemoryError: x", None, None],
-                          "retry_of": [None, 0, None]})
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "state": ["FAIL", "COMPLETE", "FAIL"],
+            "family": ["knn", "logreg", "knn"],
+            "error": ["MemoryError: x", None, None],
+            "retry_of": [None, 0, None],
+        }
+    )
     table = sv.failures(frame)
     assert table["#"].tolist() == [2, 0]
     assert table["retried as"].tolist()[1] == 1 and table["error"].tolist() == ["(no message)", "MemoryError: x"]

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from sqlalchemy import create_engine
@@ -45,8 +45,9 @@ class Server:
 
     def admin_engine(self):
         # AUTOCOMMIT: CREATE/DROP DATABASE cannot run inside a transaction block
-        return create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool,
-                             connect_args={"connect_timeout": 3})
+        return create_engine(
+            self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 3}
+        )
 
     def database_url(self, name: str) -> str:
         """The URL of database ``name`` on this server, as the app would be given it."""
@@ -54,26 +55,29 @@ class Server:
 
 
 POSTGRES = Server(
-    admin_url=os.environ.get("TRADEOFF_TEST_PG_ADMIN_URL",
-                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    admin_url=os.environ.get("TRADEOFF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
     start_hint="Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
-               "(or set TRADEOFF_TEST_PG_ADMIN_URL to a server where this user may CREATE DATABASE).",
-    drop_sql='DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', quote='"')
+    "(or set TRADEOFF_TEST_PG_ADMIN_URL to a server where this user may CREATE DATABASE).",
+    drop_sql='DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+    quote='"',
+)
 MARIADB = Server(
     admin_url=os.environ.get("TRADEOFF_TEST_MYSQL_ADMIN_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
     start_hint="Start it with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` "
-               "(or set TRADEOFF_TEST_MYSQL_ADMIN_URL to a server where this user may CREATE DATABASE).",
-    drop_sql="DROP DATABASE IF EXISTS `{name}`", quote="`", driver="pymysql")
+    "(or set TRADEOFF_TEST_MYSQL_ADMIN_URL to a server where this user may CREATE DATABASE).",
+    drop_sql="DROP DATABASE IF EXISTS `{name}`",
+    quote="`",
+    driver="pymysql",
+)
 ADMIN_URL = POSTGRES.admin_url
 
 
-@lru_cache(maxsize=None)
+@cache
 def unreachable_reason(server: Server = POSTGRES) -> str | None:
     """None when the server answers; otherwise the skip reason, with how to start one."""
     where = make_url(server.admin_url).render_as_string(hide_password=True)
     if server.driver and importlib.util.find_spec(server.driver) is None:
-        return (f"The driver {server.driver!r} for {where} is not installed "
-                "(`pip install -e '.[test]'` installs it).")
+        return f"The driver {server.driver!r} for {where} is not installed (`pip install -e '.[test]'` installs it)."
     engine = server.admin_engine()
     try:
         with engine.connect() as conn:

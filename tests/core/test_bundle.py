@@ -14,19 +14,22 @@ import pytest
 import skops.io as sio
 from threadpoolctl import threadpool_limits
 
-from core import bundle, cli, search
-from core import families as fam
+from core import cli, search
 from core.errors import UserInputError
+from core.export import bundle
+from core.models import families as fam
 from tests.conftest import make_small_spec
-
 
 VERDICT = "The ensemble is +0.004 AUC [-0.001, 0.009], not significant: keep the simple model."
 
 
 def _trial_of(url: str, name: str, family: str) -> int:
     study = search.open_study(url, name)
-    return min(t.number for t in study.get_trials(deepcopy=False)
-               if t.state.name == "COMPLETE" and t.params.get("family") == family)
+    return min(
+        t.number
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE" and t.params.get("family") == family
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +40,21 @@ def simple_zip(finished_study, tmp_path_factory) -> Path:
     out = folder / "simple.zip"
     verdict = folder / "comparison.json"  # as downloaded from the Compare page
     verdict.write_text(json.dumps({"comparisons": [{"sentence": VERDICT}]}))
-    code = cli.main(["export", "--storage", url, "--study", name, "--verdict", str(verdict),
-                     "--trial", str(_trial_of(url, name, "logreg")), "-o", str(out)])
+    code = cli.main(
+        [
+            "export",
+            "--storage",
+            url,
+            "--study",
+            name,
+            "--verdict",
+            str(verdict),
+            "--trial",
+            str(_trial_of(url, name, "logreg")),
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -71,7 +87,7 @@ def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
     assert set(b.files) == set(bundle.KNOWN_FILES)  # logistic regression exports to ONNX
     assert c["onnx"]["exported"] and c["onnx"]["max_abs_diff"] <= 1e-5
     assert c["onnx"]["onnx_latency"]["p50_ms"] < c["onnx"]["sklearn_latency"]["p50_ms"]
-    from core.safety import esc, md
+    from core.export.safety import esc, md
 
     assert md(VERDICT) in b.files[bundle.DECISION].decode() and esc(VERDICT) in b.files[bundle.REPORT].decode()
 
@@ -90,8 +106,18 @@ def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys
     assert code == 0, out
     assert "reproduced:" in out and "FAIL" not in out
     lines = {line[5:].split()[0]: line for line in out.splitlines() if line.startswith(("ok  ", "     "))}
-    for name in ("roc_auc", "test.roc_auc", "dp_diff", "gross_value_per_1k", "model_size_bytes",
-                 "n_parameters", "threshold", "model.skops", "model.onnx", "latency_p95_ms"):
+    for name in (
+        "roc_auc",
+        "test.roc_auc",
+        "dp_diff",
+        "gross_value_per_1k",
+        "model_size_bytes",
+        "n_parameters",
+        "threshold",
+        "model.skops",
+        "model.onnx",
+        "latency_p95_ms",
+    ):
         assert lines[name].startswith("ok"), lines[name]
     assert lines["fit_time_s"].startswith("    ")  # timing: reported, not judged
 
@@ -127,11 +153,20 @@ def test_ensemble_round_trip(small_csv, tmp_path):
 def test_latency_band_is_the_harness_spread():
     from types import SimpleNamespace
 
-    from core.latency import LatencyReport
+    from core.models.latency import LatencyReport
 
     def report(p50: float, cv: float) -> LatencyReport:
-        return LatencyReport(p50_ms=p50, p95_ms=p50 * 1.2, p99_ms=p50 * 1.5, mean_ms=p50, cv=cv,
-                             n_calls=200, model_p50_ms=0.1, model_p95_ms=0.2, throughput_rps=1e4)
+        return LatencyReport(
+            p50_ms=p50,
+            p95_ms=p50 * 1.2,
+            p99_ms=p50 * 1.5,
+            mean_ms=p50,
+            cv=cv,
+            n_calls=200,
+            model_p50_ms=0.1,
+            model_p95_ms=0.2,
+            throughput_rps=1e4,
+        )
 
     config = {"export_latency": report(4.0, 0.02).to_dict(), "metrics": {}}
     ok = bundle._latency_checks(config, SimpleNamespace(latency=report(4.8, 0.02)), 0.25)
@@ -144,6 +179,7 @@ def test_latency_band_is_the_harness_spread():
 
 
 # -- data fingerprint -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def changed_csv(finished_study, tmp_path_factory) -> Path:
@@ -170,8 +206,9 @@ def test_wrong_data_is_refused_naming_both_hashes(simple_zip, changed_csv, capsy
 
 
 def test_allow_data_change_re_evaluates(simple_zip, changed_csv, capsys):
-    code = cli.main(["reproduce", str(simple_zip), "--data", str(changed_csv), "--allow-data-change",
-                     "--latency-tolerance", "100"])
+    code = cli.main(
+        ["reproduce", str(simple_zip), "--data", str(changed_csv), "--allow-data-change", "--latency-tolerance", "100"]
+    )
     out = capsys.readouterr()
     assert "note: data changed (sha256:" in out.out
     assert "roc_auc" in out.out and "test.roc_auc" in out.out
@@ -181,6 +218,7 @@ def test_allow_data_change_re_evaluates(simple_zip, changed_csv, capsys):
 
 
 # -- tampering --------------------------------------------------------------------------------------
+
 
 def _members(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as zf:
@@ -234,8 +272,10 @@ def test_model_with_untrusted_type_is_refused_even_with_a_matching_manifest(simp
     b = bundle.open_bundle(path)  # files and manifest agree...
     with pytest.raises(UserInputError, match=r"argparse\.Namespace"):
         b.model()  # ...but the model is never unpacked
-    assert cli.main(["predict", str(path), "--data", finished_study[2].data.path,
-                     "-o", str(path.with_suffix(".csv"))]) == cli.EXIT_USER
+    assert (
+        cli.main(["predict", str(path), "--data", finished_study[2].data.path, "-o", str(path.with_suffix(".csv"))])
+        == cli.EXIT_USER
+    )
     assert "argparse.Namespace" in capsys.readouterr().err
 
 
@@ -255,10 +295,11 @@ def test_zipped_folder_and_folder_bundles_open(simple_zip, tmp_path):
 
 # -- predict ----------------------------------------------------------------------------------------
 
+
 def test_predict_scores_rows_and_writes_a_safe_csv(simple_zip, finished_study, tmp_path, capsys):
     _, _, spec = finished_study
     df = pd.read_csv(spec.data.path).head(50)
-    df["ad_id"] = ["=HYPERLINK(\"http://x\")"] + [str(i) for i in range(49)]
+    df["ad_id"] = ['=HYPERLINK("http://x")'] + [str(i) for i in range(49)]
     src = tmp_path / "new.csv"
     df.drop(columns=["converted"]).to_csv(src, index=False)
     out = tmp_path / "pred.csv"
@@ -266,7 +307,7 @@ def test_predict_scores_rows_and_writes_a_safe_csv(simple_zip, finished_study, t
     assert "50 rows scored" in capsys.readouterr().out
     got = pd.read_csv(out, dtype={"ad_id": str})
     assert list(got.columns) == ["ad_id", "row", "probability", "prediction", "label"]
-    assert got["ad_id"].iloc[0] == "'=HYPERLINK(\"http://x\")"
+    assert got["ad_id"].iloc[0] == '\'=HYPERLINK("http://x")'
     b = bundle.open_bundle(simple_zip)
     X = bundle.coerce_features(df, b.numeric, b.categorical)[b.features]
     want = b.model().predict_proba(X)[:, 1]
@@ -298,14 +339,14 @@ def test_predict_schema_errors_name_the_columns(simple_zip, finished_study, tmp_
 
 # -- import -----------------------------------------------------------------------------------------
 
+
 def test_import_bundle_enqueues_the_chosen_configuration_first(simple_zip, tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert cli.main(["import", str(simple_zip), "--storage", url, "--study", "warm"]) == 0
     assert "enqueued the chosen configuration" in capsys.readouterr().out
     b = bundle.open_bundle(simple_zip)
     study = search.open_study(url, "warm")
-    waiting = [t.system_attrs["fixed_params"]
-               for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)]
+    waiting = [t.system_attrs["fixed_params"] for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)]
     assert waiting[0] == fam.flat_params(b.family, b.params)
     typical = [fam.flat_params(f, fam.get(f).space(search._Midpoint())) for f in b.spec.families]
     assert waiting[1:] == [p for p in typical if p != waiting[0]]  # then the usual warm start
@@ -330,7 +371,8 @@ def test_import_spec_json_and_bundle_config(simple_zip, finished_study, tmp_path
 
 
 def test_default_trial_is_the_knee_without_a_room(finished_study):
-    from core import front, report
+    from core.decide import front
+    from core.export import report
 
     url, name, spec = finished_study
     number, why = bundle.default_trial(url, name)
@@ -339,11 +381,11 @@ def test_default_trial_is_the_knee_without_a_room(finished_study):
 
 
 def test_default_trial_is_the_room_decision(finished_study, tmp_path):
-    from core.room import RoomStore
+    from core.decide.room import RoomStore
 
     url, name, _ = finished_study
     copy = tmp_path / "room.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
     src.backup(dst)
     src.close(), dst.close()
     url2 = f"sqlite:///{copy}"

@@ -2,11 +2,14 @@
 
 import pytest
 
-from core import candidate, objectives as obj
+from core import objectives as obj
 from core.errors import UserInputError
+from core.models import candidate
 
 DETERMINISTIC = [m for m in obj.REGISTRY if obj.get(m).group in ("quality", "fairness")] + [
-    "model_size_bytes", "n_parameters"]
+    "model_size_bytes",
+    "n_parameters",
+]
 
 
 def test_refit_reproduces_stored_metrics(finished_study):

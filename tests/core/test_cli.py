@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cli, front, search
+from core import cli, search
 from core import objectives as obj
+from core.decide import front
 from core.spec import Spec
 from tests.conftest import ROOT
 
@@ -33,9 +34,23 @@ def assert_one_line_error(code: int, err: str, text: str) -> None:
 
 def test_init_writes_a_valid_spec(capsys, small_csv, tmp_path):
     out_path = tmp_path / "spec.json"
-    code, out, err = run(capsys, "init", str(small_csv), "--target", "converted", "--sensitive", "age_band",
-                         "--value", "fee_eur", "--limit", "latency_p95_ms=0.05 s", "--trials", "9",
-                         "-o", str(out_path))
+    code, out, err = run(
+        capsys,
+        "init",
+        str(small_csv),
+        "--target",
+        "converted",
+        "--sensitive",
+        "age_band",
+        "--value",
+        "fee_eur",
+        "--limit",
+        "latency_p95_ms=0.05 s",
+        "--trials",
+        "9",
+        "-o",
+        str(out_path),
+    )
     assert code == 0, err
     assert out.startswith(f"wrote {out_path}: target 'converted', objectives roc_auc, latency_p95_ms, dp_diff")
     spec = Spec.load(out_path)
@@ -50,13 +65,21 @@ def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
     rng = np.random.default_rng(0)
     n = 300
     y = rng.random(n) < 0.4
-    df = pd.DataFrame({"row_id": np.arange(n), "signup": pd.date_range("2024-01-01", periods=n).astype(str),
-                       "age": rng.integers(18, 80, n), "sex": rng.choice(["F", "M"], n),
-                       "income": np.where(y, " >50K.", "<=50K"), "income_code": y.astype(int)})
+    df = pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "signup": pd.date_range("2024-01-01", periods=n).astype(str),
+            "age": rng.integers(18, 80, n),
+            "sex": rng.choice(["F", "M"], n),
+            "income": np.where(y, " >50K.", "<=50K"),
+            "income_code": y.astype(int),
+        }
+    )
     csv = tmp_path / "messy.csv"
     df.to_csv(csv, index=False)
-    code, out, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
-                         "-o", str(tmp_path / "s.json"))
+    code, out, err = run(
+        capsys, "init", str(csv), "--target", "income", "--sensitive", "sex", "-o", str(tmp_path / "s.json")
+    )
     assert code == 0, err
     assert f"data: {n} rows, 1 numeric and 0 categorical feature(s)" in out
     assert "Dropped column 'row_id': identifier" in out
@@ -68,12 +91,26 @@ def test_init_tells_what_it_did_to_a_messy_table(capsys, tmp_path):
     df.loc[:14, "sex"] = "X"
     df.loc[15:30, "sex"] = "Y"
     df.to_csv(csv, index=False)
-    code, _, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
-                       "-o", str(tmp_path / "s.json"))
+    code, _, err = run(
+        capsys, "init", str(csv), "--target", "income", "--sensitive", "sex", "-o", str(tmp_path / "s.json")
+    )
     assert code == 2 and "'Y' (16 rows), 'X' (15 rows)" in err and "--merge-small-groups" in err
-    code, out, err = run(capsys, "init", str(csv), "--target", "income", "--sensitive", "sex",
-                         "--merge-small-groups", "--max-train-rows", "200", "--cv-folds", "4",
-                         "-o", str(tmp_path / "s.json"))
+    code, out, err = run(
+        capsys,
+        "init",
+        str(csv),
+        "--target",
+        "income",
+        "--sensitive",
+        "sex",
+        "--merge-small-groups",
+        "--max-train-rows",
+        "200",
+        "--cv-folds",
+        "4",
+        "-o",
+        str(tmp_path / "s.json"),
+    )
     assert code == 0, err
     assert "pooled into 'other (groups under 30 rows)': 'Y' (16), 'X' (15)." in out
     spec = Spec.load(tmp_path / "s.json")
@@ -90,12 +127,14 @@ def test_init_on_panel_data_groups_by_the_person(capsys, tmp_path):
     assert code == 0, err
     assert "Column 'nr' looks like the ID of an entity" in out
     assert Spec.load(tmp_path / "a.json").data.detect_entity is True
-    code, out, err = run(capsys, "init", str(csv), "--target", "union", "--no-entity-detection",
-                         "-o", str(tmp_path / "b.json"))
+    code, out, err = run(
+        capsys, "init", str(csv), "--target", "union", "--no-entity-detection", "-o", str(tmp_path / "b.json")
+    )
     assert code == 0 and "entity" not in out
     assert Spec.load(tmp_path / "b.json").data.detect_entity is False
-    code, out, err = run(capsys, "init", str(csv), "--target", "union", "--entity", "nr",
-                         "-o", str(tmp_path / "c.json"))
+    code, out, err = run(
+        capsys, "init", str(csv), "--target", "union", "--entity", "nr", "-o", str(tmp_path / "c.json")
+    )
     assert code == 0 and "grouped by the entity column 'nr' (300 entities)" in out
     assert Spec.load(tmp_path / "c.json").data.entity_column == "nr"
     code, _, err = run(capsys, "init", str(csv), "--target", "union", "--entity", "union")
@@ -103,13 +142,23 @@ def test_init_on_panel_data_groups_by_the_person(capsys, tmp_path):
 
 
 def test_init_with_a_time_column_tests_on_the_latest_rows(capsys, small_csv, tmp_path):
-    code, out, err = run(capsys, "init", str(small_csv), "--target", "converted", "--time-column", "shown_at",
-                         "-o", str(tmp_path / "t.json"))
+    code, out, err = run(
+        capsys,
+        "init",
+        str(small_csv),
+        "--target",
+        "converted",
+        "--time-column",
+        "shown_at",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
     assert code == 0, err
     assert "Time split on 'shown_at' (dates): the test part is the most recent rows" in out
     assert Spec.load(tmp_path / "t.json").data.time_column == "shown_at"
-    code, _, err = run(capsys, "init", str(small_csv), "--target", "converted", "--time-column", "fee_eur",
-                       "--value", "fee_eur")
+    code, _, err = run(
+        capsys, "init", str(small_csv), "--target", "converted", "--time-column", "fee_eur", "--value", "fee_eur"
+    )
     assert code == 2 and "'fee_eur' is the value column" in err
 
 
@@ -119,25 +168,36 @@ def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path)
     assert Spec.load(tmp_path / "s.json").objective_names == ["roc_auc", "latency_p95_ms"]
 
 
-@pytest.mark.parametrize(("args", "text"), [
-    (["init", "{dir}/nope.csv", "--target", "converted"], "nope.csv' does not exist."),
-    (["init", "{csv}", "--target", "convertd"], "The target column 'convertd' is not in the table. "
-                                                "Columns: ad_id, shown_at, age_band,"),
-    (["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,speed"],
-     "objectives: unknown objective 'speed'. Allowed: roc_auc"),
-    (["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,dp_diff"],
-     "dp_diff measures gaps between sensitive groups"),
-    (["init", "{csv}", "--target", "converted", "--limit", "roc_auc=80"],
-     "objectives.roc_auc.limit: 80 is outside the possible range of roc_auc [0, 1]"),
-    (["init", "{csv}", "--target", "converted", "--limit", "fast"], "--limit expects NAME=VALUE"),
-    (["init", "{csv}", "--target", "converted", "--trials", "0"], "budget.n_trials: must be a whole number > 0"),
-    (["init", "{csv}", "--target", "converted", "-o", "{dir}/no/such/dir/s.json"], "does not exist."),
-    (["init", "{csv}", "--target", "converted", "-o", "{dir}"], "is a folder"),
-    (["init", "{csv}"], "the following arguments are required: --target"),
-    (["search", "{dir}/missing.json"], "Spec file '"),
-    (["front", "--study", "nope"], "No study named 'nope'"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-])
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["init", "{dir}/nope.csv", "--target", "converted"], "nope.csv' does not exist."),
+        (
+            ["init", "{csv}", "--target", "convertd"],
+            "The target column 'convertd' is not in the table. Columns: ad_id, shown_at, age_band,",
+        ),
+        (
+            ["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,speed"],
+            "objectives: unknown objective 'speed'. Allowed: roc_auc",
+        ),
+        (
+            ["init", "{csv}", "--target", "converted", "--objectives", "roc_auc,dp_diff"],
+            "dp_diff measures gaps between sensitive groups",
+        ),
+        (
+            ["init", "{csv}", "--target", "converted", "--limit", "roc_auc=80"],
+            "objectives.roc_auc.limit: 80 is outside the possible range of roc_auc [0, 1]",
+        ),
+        (["init", "{csv}", "--target", "converted", "--limit", "fast"], "--limit expects NAME=VALUE"),
+        (["init", "{csv}", "--target", "converted", "--trials", "0"], "budget.n_trials: must be a whole number > 0"),
+        (["init", "{csv}", "--target", "converted", "-o", "{dir}/no/such/dir/s.json"], "does not exist."),
+        (["init", "{csv}", "--target", "converted", "-o", "{dir}"], "is a folder"),
+        (["init", "{csv}"], "the following arguments are required: --target"),
+        (["search", "{dir}/missing.json"], "Spec file '"),
+        (["front", "--study", "nope"], "No study named 'nope'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys, small_csv, tmp_path, args, text):
     argv = [a.format(dir=tmp_path, csv=small_csv) for a in args]
     try:
@@ -151,13 +211,28 @@ def test_bad_input_is_one_line_and_exit_2(capsys, small_csv, tmp_path, args, tex
 def test_search_front_and_studies_in_process(capsys, small_csv, tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     spec_path = tmp_path / "spec.json"
-    assert run(capsys, "init", str(small_csv), "--target", "converted", "--sensitive", "age_band",
-               "--families", "logreg,naive_bayes", "-o", str(spec_path))[0] == 0
+    assert (
+        run(
+            capsys,
+            "init",
+            str(small_csv),
+            "--target",
+            "converted",
+            "--sensitive",
+            "age_band",
+            "--families",
+            "logreg,naive_bayes",
+            "-o",
+            str(spec_path),
+        )[0]
+        == 0
+    )
     spec = Spec.load(spec_path)
     spec = Spec.from_dict({**spec.to_dict(), "validation": {"cv_folds": 2, "latency_repeats": 20}})
     spec.save(spec_path)
-    code, out, err = run(capsys, "search", str(spec_path), "--storage", url, "--study", "cli", "--trials", "2",
-                         "--quiet")
+    code, out, err = run(
+        capsys, "search", str(spec_path), "--storage", url, "--study", "cli", "--trials", "2", "--quiet"
+    )
     assert code == 0, err
     assert "2 trial(s) run here (budget spent); study has 2 finished, 0 failed" in out
     code, out, _ = run(capsys, "studies", "--storage", url)
@@ -188,25 +263,39 @@ def test_front_json_lists_each_pareto_trial_with_everything(capsys, finished_stu
         assert set(t["test_metrics"]) == set(obj.TEST_METRICS)
     assert data["hypervolume"] > 0
     # re-chosen objectives come from stored metrics, no re-run
-    code, out, _ = run(capsys, "front", "--storage", url, "--study", name, "--json", "--objectives",
-                       "roc_auc,model_size_bytes")
+    code, out, _ = run(
+        capsys, "front", "--storage", url, "--study", name, "--json", "--objectives", "roc_auc,model_size_bytes"
+    )
     other = json.loads(out)
     assert other["objectives"] == ["roc_auc", "model_size_bytes"]
     assert sorted(t["number"] for t in other["trials"]) == sorted(
-        front.front(frame, ["roc_auc", "model_size_bytes"])["number"].tolist())
+        front.front(frame, ["roc_auc", "model_size_bytes"])["number"].tolist()
+    )
 
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_as_a_subprocess(tmp_path):
     env = {**os.environ, "TRADEOFF_HOME": str(tmp_path / "home")}
     env.pop("TRADEOFF_STORAGE", None)
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "demo", "--trials", "3", "--fast", "--quiet"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "demo", "--trials", "3", "--fast", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "demo study 'demo-3-fast'" in proc.stdout
     assert "3 trial(s) run here (budget spent); study has 3 finished" in proc.stdout
     assert (tmp_path / "home" / "tradeoff.db").is_file()
     assert "Traceback" not in proc.stderr
-    bad = subprocess.run([sys.executable, "-m", "core.cli", "init", "nope.csv", "--target", "y"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "core.cli", "init", "nope.csv", "--target", "y"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr.strip() == "error: File 'nope.csv' does not exist."

@@ -8,18 +8,32 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from fairlearn.metrics import (MetricFrame, demographic_parity_difference, demographic_parity_ratio,
-                               equalized_odds_difference, selection_rate)
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    selection_rate,
+)
 from scipy import stats
 from sklearn.base import clone
-from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score, f1_score,
-                             log_loss, precision_score, recall_score, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
-from core import compare as cmp
-from core import front, search
+from core import search
+from core.decide import compare as cmp
+from core.decide import front
 from core.errors import UserInputError
-from core.fairness import fairness_metrics
-from core.value import value_per_1k
+from core.metrics.fairness import fairness_metrics
+from core.metrics.value import value_per_1k
 
 # -- synthetic data ---------------------------------------------------------------------------------
 
@@ -49,10 +63,11 @@ def test_weighted_metrics_equal_sklearn_with_sample_weight():
         assert arrays["pr_auc"][i] == pytest.approx(average_precision_score(y, p, sample_weight=w), abs=1e-12)
         assert arrays["accuracy"][i] == pytest.approx(accuracy_score(y, pred, sample_weight=w), abs=1e-12)
         assert arrays["balanced_accuracy"][i] == pytest.approx(
-            balanced_accuracy_score(y, pred, sample_weight=w), abs=1e-12)
+            balanced_accuracy_score(y, pred, sample_weight=w), abs=1e-12
+        )
         assert arrays["f1"][i] == pytest.approx(f1_score(y, pred, sample_weight=w), abs=1e-12)
         assert arrays["log_loss"][i] == pytest.approx(log_loss(y, p, sample_weight=w), abs=1e-9)
-    # unit weights: net value equals core.value's, term by term
+    # unit weights: net value equals core.metrics.value's, term by term
     vb = value_per_1k(y, pred, ctx.value_model, tp_values=tp_values, mean_latency_ms=7.0)
     assert arrays["value_per_1k"][0] == pytest.approx(vb.net_per_1k, rel=1e-12)
 
@@ -99,8 +114,9 @@ def test_cluster_bootstrap_keeps_its_coverage_on_panel_data():
         y_e, pa_e, pb_e = _paired_accuracy_data(k, 0.75, 0.70, rng)
         y, pa, pb = (np.repeat(v, rows) for v in (y_e, pa_e, pb_e))
         for name, ctx in (("rows", cmp.Context(y=y)), ("entities", cmp.Context(y=y, clusters=clusters))):
-            d = cmp.paired_bootstrap(ctx, cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=600, seed=s,
-                                     alpha=0.10, metrics=["accuracy"])[0]
+            d = cmp.paired_bootstrap(
+                ctx, cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=600, seed=s, alpha=0.10, metrics=["accuracy"]
+            )[0]
             hits[name] += d.low <= truth <= d.high
     assert 0.80 <= hits["entities"] / sims <= 0.98
     assert hits["rows"] / sims < 0.75
@@ -129,12 +145,14 @@ def test_bootstrap_interval_covers_a_known_difference():
     right_b[rng.choice(n, 700, replace=False)] = True
     pa = np.where(right_a == (y == 1), 0.9, 0.1)
     pb = np.where(right_b == (y == 1), 0.9, 0.1)
-    diffs = {d.metric: d for d in cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5),
-                                                       n_boot=1000, seed=1)}
+    diffs = {
+        d.metric: d
+        for d in cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=1000, seed=1)
+    }
     acc = diffs["accuracy"]
     assert acc.diff == pytest.approx(0.10)
     assert acc.low < 0.10 < acc.high
-    assert 0 < acc.low
+    assert acc.low > 0
     assert acc.verdict == cmp.BETTER
     # independent correctness: the standard error is about sqrt((.8*.2+.7*.3)/n) ≈ 0.019
     assert 0.05 < acc.high - acc.low < 0.11
@@ -147,8 +165,15 @@ def test_bootstrap_intervals_reach_their_coverage():
     truth, hits, sims = 0.05, 0, 80
     for s in range(sims):
         y, pa, pb = _paired_accuracy_data(300, 0.75, 0.70, rng)
-        d = cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.5), n_boot=1000,
-                                 seed=s, alpha=0.10, metrics=["accuracy"])[0]
+        d = cmp.paired_bootstrap(
+            cmp.Context(y=y),
+            cmp.Scored(pa, 0.5),
+            cmp.Scored(pb, 0.5),
+            n_boot=1000,
+            seed=s,
+            alpha=0.10,
+            metrics=["accuracy"],
+        )[0]
         hits += d.low <= truth <= d.high
     assert 0.80 <= hits / sims <= 0.98
 
@@ -189,9 +214,9 @@ def test_weakened_real_model_is_significantly_worse(loaded):
 def test_bad_settings_are_user_errors():
     y, p, _ = synthetic(n=50)
     with pytest.raises(UserInputError, match="n_boot must be at least 100"):
-        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, .5), cmp.Scored(p, .5), n_boot=10)
+        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, 0.5), cmp.Scored(p, 0.5), n_boot=10)
     with pytest.raises(UserInputError, match="alpha must be between 0 and 0.5"):
-        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, .5), cmp.Scored(p, .5), alpha=5)
+        cmp.paired_bootstrap(cmp.Context(y=y), cmp.Scored(p, 0.5), cmp.Scored(p, 0.5), alpha=5)
 
 
 def test_bias_corrected_interval_shifts_a_biased_bootstrap():
@@ -245,11 +270,17 @@ def test_fairness_detail_equals_fairlearn_metricframe():
     y, p, g = synthetic(n=800, seed=5)
     pred = (p >= 0.5).astype(int)
     detail = cmp.fairness_detail(y, pred, g, label="m", n_boot=1000, seed=0)
-    mf = MetricFrame(metrics={"selection_rate": selection_rate,
-                              "recall": lambda t, q: recall_score(t, q, zero_division=0),
-                              "precision": lambda t, q: precision_score(t, q, zero_division=0),
-                              "accuracy": accuracy_score},
-                     y_true=y, y_pred=pred, sensitive_features=g)
+    mf = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "recall": lambda t, q: recall_score(t, q, zero_division=0),
+            "precision": lambda t, q: precision_score(t, q, zero_division=0),
+            "accuracy": accuracy_score,
+        },
+        y_true=y,
+        y_pred=pred,
+        sensitive_features=g,
+    )
     frame = detail.frame()
     assert set(frame["group"]) == {"a", "b", "c"}
     for row in frame.itertuples():
@@ -280,8 +311,9 @@ def test_default_pair_is_best_complex_vs_best_simple_within_limits(finished_stud
     assert by.loc[pair.baseline, "roc_auc"] == simple["roc_auc"].max()
     # a hard limit that the best simple model misses moves the default to the next one
     limit = float(by.loc[pair.baseline, "latency_p95_ms"]) - 1e-9
-    limited = replace(spec, objectives=tuple(replace(o, limit=limit) if o.name == "latency_p95_ms" else o
-                                             for o in spec.objectives))
+    limited = replace(
+        spec, objectives=tuple(replace(o, limit=limit) if o.name == "latency_p95_ms" else o for o in spec.objectives)
+    )
     frame2 = frame.assign(feasible=front.feasible_mask(frame, limited.objectives))
     pair2 = cmp.default_pair(frame2, limited)
     assert pair2.baseline != pair.baseline
@@ -302,7 +334,7 @@ def test_class_fronts_are_per_class_and_non_dominated(finished_study):
 
 
 def test_missing_side_explains_itself():
-    from core.front import trials_frame
+    from core.decide.front import trials_frame
 
     pair = cmp.default_pair(trials_frame([], None), _spec_stub())
     assert not pair.complete and "No finished trial" in pair.note
@@ -382,29 +414,42 @@ def test_cascade_sits_between_its_parents_and_never_looks_at_test(report, loaded
     simple_row, casc_row, complex_row = casc.rows
     share = casc.share_routed_test
     assert casc_row["share_routed"] == share and 0 <= share <= 1
-    assert casc_row["latency_mean_ms"] == pytest.approx(simple_row["latency_mean_ms"]
-                                                        + share * complex_row["latency_mean_ms"])
+    assert casc_row["latency_mean_ms"] == pytest.approx(
+        simple_row["latency_mean_ms"] + share * complex_row["latency_mean_ms"]
+    )
     # the band depends on training-part predictions only: scrambling test probabilities keeps it
     simple, complex_ = loaded
     rng = np.random.default_rng(0)
-    scrambled = [replace(c, evaluation=replace(c.evaluation, test_proba=rng.permutation(c.evaluation.test_proba)))
-                 for c in (simple, complex_)]
+    scrambled = [
+        replace(c, evaluation=replace(c.evaluation, test_proba=rng.permutation(c.evaluation.test_proba)))
+        for c in (simple, complex_)
+    ]
     again = cmp.cascade(*scrambled)
     assert again.band == casc.band and again.share_routed_train == casc.share_routed_train
 
 
 def test_report_passes_the_cascade_settings_through(loaded):
     simple, complex_ = loaded
-    rep = cmp.report(loaded, n_boot=200, latency_rounds=3, with_explain=False,
-                     cascade_criterion="accuracy", cascade_keep=0.6)
+    rep = cmp.report(
+        loaded, n_boot=200, latency_rounds=3, with_explain=False, cascade_criterion="accuracy", cascade_keep=0.6
+    )
     casc = rep.cascade
     assert casc.criterion == "accuracy" and casc.keep == 0.6
     # the same band as choose_band on the training-part predictions with those settings
     y, ps, pc, tp, _ = cmp.training_predictions(simple, complex_)
-    band, share, _ = cmp.choose_band(y, ps, pc, simple.threshold, complex_.threshold, tp_values=tp,
-                                     vm=simple.spec.value_model, criterion="accuracy", keep=0.6,
-                                     mean_simple_ms=casc_info(rep, simple).latency_mean_ms,
-                                     mean_complex_ms=casc_info(rep, complex_).latency_mean_ms)
+    band, share, _ = cmp.choose_band(
+        y,
+        ps,
+        pc,
+        simple.threshold,
+        complex_.threshold,
+        tp_values=tp,
+        vm=simple.spec.value_model,
+        criterion="accuracy",
+        keep=0.6,
+        mean_simple_ms=casc_info(rep, simple).latency_mean_ms,
+        mean_complex_ms=casc_info(rep, complex_).latency_mean_ms,
+    )
     assert casc.band == pytest.approx(band) and casc.share_routed_train == pytest.approx(share)
     with pytest.raises(UserInputError, match="cascade criterion must be value_per_1k or a quality metric"):
         cmp.report(loaded, n_boot=200, with_explain=False, cascade_criterion="latency_p95_ms")
@@ -436,10 +481,13 @@ def test_a_panel_study_is_compared_by_entity(tmp_path):
 
     csv = tmp_path / "males.csv"
     _panel().to_csv(csv, index=False)
-    spec = Spec(data=DataRef(path=str(csv), target="union"),
-                objectives=(Objective("roc_auc"), Objective("latency_p95_ms")),
-                families=("logreg", "hist_gb"), budget=Budget(n_trials=2),
-                validation=Validation(cv_folds=2, latency_repeats=20))
+    spec = Spec(
+        data=DataRef(path=str(csv), target="union"),
+        objectives=(Objective("roc_auc"), Objective("latency_p95_ms")),
+        families=("logreg", "hist_gb"),
+        budget=Budget(n_trials=2),
+        validation=Validation(cv_folds=2, latency_repeats=20),
+    )
     url = f"sqlite:///{tmp_path / 'panel.db'}"
     study = search.create_study(spec, url, "panel")
     search.run(study.study_name, url)

@@ -12,8 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from core import data
-from core.data import (DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE, build_preprocessor, fingerprint,
-                       load_dataset, prepare, read_table, split)
+from core.data import (
+    DEMO,
+    DEMO_SENSITIVE,
+    DEMO_TARGET,
+    DEMO_VALUE,
+    build_preprocessor,
+    fingerprint,
+    load_dataset,
+    prepare,
+    read_table,
+    split,
+)
 from core.errors import UserInputError
 from core.spec import DataRef, Validation
 
@@ -41,11 +51,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 # -- unreadable files -------------------------------------------------------------------------------
 
+
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
-    with pytest.raises(UserInputError, match=r"empty\.csv is empty \(0 bytes\)\. Choose a file with a "
-                                             r"header row and data\.") as err:
+    with pytest.raises(
+        UserInputError,
+        match=r"empty\.csv is empty \(0 bytes\)\. Choose a file with a "
+        r"header row and data\.",
+    ) as err:
         read_table(path)
     assert err.value.field == "data.path"
 
@@ -65,22 +79,31 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_binary_file_is_unreadable():
-    with pytest.raises(UserInputError, match=r"^upload\.csv looks binary, not CSV text\. Upload a CSV "
-                                             r"\(UTF-8\) or Parquet file\.$"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^upload\.csv looks binary, not CSV text\. Upload a CSV "
+        r"\(UTF-8\) or Parquet file\.$",
+    ):
         read_table(bytes(range(256)) * 8, name="upload.csv")
 
 
 def test_corrupt_parquet():
-    with pytest.raises(UserInputError, match=r"^Could not read t\.parquet as Parquet \(.*\)\. Is the file "
-                                             r"complete and really Parquet\?$"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^Could not read t\.parquet as Parquet \(.*\)\. Is the file "
+        r"complete and really Parquet\?$",
+    ):
         read_table(b"PAR1 this is not really parquet", name="t.parquet")
 
 
 @pytest.mark.parametrize("name", ["table.pkl", "table.csv", "table"])
 def test_pickle_is_refused_whatever_its_name(tmp_path, name):
     payload = pickle.dumps(pd.DataFrame({"a": [1, 2], "converted": [0, 1]}))
-    with pytest.raises(UserInputError, match=r"pickled files are never opened \(they can run code\)\. "
-                                             r"Export the table as CSV or Parquet\."):
+    with pytest.raises(
+        UserInputError,
+        match=r"pickled files are never opened \(they can run code\)\. "
+        r"Export the table as CSV or Parquet\.",
+    ):
         read_table(payload, name=name)
     path = tmp_path / name
     path.write_bytes(payload)
@@ -90,14 +113,19 @@ def test_pickle_is_refused_whatever_its_name(tmp_path, name):
 
 # -- column checks ----------------------------------------------------------------------------------
 
+
 def test_missing_column_lists_existing_columns(frame):
     with pytest.raises(UserInputError) as err:
         prepare(frame, ref(target="convertd"))
-    assert str(err.value) == ("The target column 'convertd' is not in the table. Columns: "
-                              + ", ".join(frame.columns) + ".")
+    assert str(err.value) == (
+        "The target column 'convertd' is not in the table. Columns: " + ", ".join(frame.columns) + "."
+    )
     assert err.value.field == "data.target"
-    with pytest.raises(UserInputError, match=r"^The sensitive column 'gender' is not in the table\. "
-                                             r"Columns: ad_id, shown_at, age_band"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^The sensitive column 'gender' is not in the table\. "
+        r"Columns: ad_id, shown_at, age_band",
+    ):
         prepare(frame, ref(sensitive=("gender",)))
     with pytest.raises(UserInputError, match=r"^The value column 'fee' is not in the table"):
         prepare(frame, ref(value_column="fee"))
@@ -105,8 +133,11 @@ def test_missing_column_lists_existing_columns(frame):
 
 def test_target_with_one_class(frame):
     df = frame.assign(converted=1)
-    with pytest.raises(UserInputError, match=r"^The target 'converted' has only one class \('1'\); a "
-                                             r"classifier needs two\."):
+    with pytest.raises(
+        UserInputError,
+        match=r"^The target 'converted' has only one class \('1'\); a "
+        r"classifier needs two\.",
+    ):
         prepare(df, ref())
 
 
@@ -127,8 +158,11 @@ def test_nan_target_rows_are_dropped_with_a_note(frame):
     assert ds.n_rows == len(frame) - 10 and len(ds.X) == ds.n_rows
     assert "Dropped 10 row(s) whose target 'converted' is missing (NaN)." in ds.notes
     df["converted"] = np.nan
-    with pytest.raises(UserInputError, match=r"^The target 'converted' has no values \(all 400 are "
-                                             r"missing\)\.$"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^The target 'converted' has no values \(all 400 are "
+        r"missing\)\.$",
+    ):
         prepare(df, ref())
 
 
@@ -136,8 +170,11 @@ def test_too_few_rows_left(frame):
     df = frame.copy()
     df["converted"] = df["converted"].astype(float)
     df.loc[30:, "converted"] = np.nan
-    with pytest.raises(UserInputError, match=r"^Only 30 row\(s\) with a target value are left after "
-                                             r"dropping 370 with a missing target; at least 40"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^Only 30 row\(s\) with a target value are left after "
+        r"dropping 370 with a missing target; at least 40",
+    ):
         prepare(df, ref())
 
 
@@ -154,8 +191,10 @@ def test_non_numeric_value_column(frame):
     df.loc[7, "fee_eur"] = "twelve euro"
     with pytest.raises(UserInputError) as err:
         prepare(df, ref(value_column="fee_eur"))
-    assert str(err.value) == ("The value column 'fee_eur' must be numeric (money per conversion); 1 "
-                              "value(s) are not numbers, e.g. 'twelve euro'.")
+    assert str(err.value) == (
+        "The value column 'fee_eur' must be numeric (money per conversion); 1 "
+        "value(s) are not numbers, e.g. 'twelve euro'."
+    )
     assert err.value.field == "data.value_column"
 
 
@@ -177,13 +216,15 @@ def test_small_sensitive_group(frame):
 
 def test_small_sensitive_groups_pooled(frame):
     df = frame.copy()
-    df.loc[:19, "age_band"] = "90+"     # 20 rows
+    df.loc[:19, "age_band"] = "90+"  # 20 rows
     df.loc[20:34, "age_band"] = "80-89"  # 15 rows: alone each is too small, pooled 35 ≥ 30
     ds = prepare(df, ref(sensitive=("age_band",), merge_small_groups=True))
     pooled = "other (groups under 30 rows)"
     assert (ds.groups == pooled).sum() == 35 and not ds.groups.isin(["90+", "80-89"]).any()
-    assert any(n.startswith(f"Sensitive groups with fewer than 30 rows pooled into {pooled!r}")
-               and "'90+' (20)" in n for n in ds.notes)
+    assert any(
+        n.startswith(f"Sensitive groups with fewer than 30 rows pooled into {pooled!r}") and "'90+' (20)" in n
+        for n in ds.notes
+    )
     # one tiny group pooled alone is still too small: say so, not "pool them"
     tiny = frame.copy()
     tiny.loc[:9, "age_band"] = "90+"
@@ -197,18 +238,24 @@ def test_no_features_left(frame):
     with pytest.raises(UserInputError) as err:
         prepare(df, ref(sensitive=("age_band",), value_column="fee_eur"))
     msg = str(err.value)
-    assert msg.startswith("No usable feature columns are left: 'converted' (target); 'age_band' "
-                          "(sensitive); 'fee_eur' (value); 'ad_id' (identifier")
+    assert msg.startswith(
+        "No usable feature columns are left: 'converted' (target); 'age_band' "
+        "(sensitive); 'fee_eur' (value); 'ad_id' (identifier"
+    )
     assert err.value.field == "data.exclude"
 
 
 def test_unknown_positive_label(frame):
-    with pytest.raises(UserInputError, match=r"positive_label 'yes' is not a value of 'converted'; its "
-                                             r"values are '0', '1'\."):
+    with pytest.raises(
+        UserInputError,
+        match=r"positive_label 'yes' is not a value of 'converted'; its "
+        r"values are '0', '1'\.",
+    ):
         prepare(frame, ref(positive_label="yes"))
 
 
 # -- messy data -------------------------------------------------------------------------------------
+
 
 def test_adult_style_labels_are_merged_with_the_positive_class_first(frame):
     rng = np.random.default_rng(0)
@@ -242,8 +289,7 @@ def test_duplicate_column_names_csv():
 
 
 def test_duplicate_column_names_parquet():
-    table = pa.table([pa.array([1, 2, 3]), pa.array([4, 5, 6]), pa.array([0, 1, 0])],
-                     names=["a", "a", "converted"])
+    table = pa.table([pa.array([1, 2, 3]), pa.array([4, 5, 6]), pa.array([0, 1, 0])], names=["a", "a", "converted"])
     df, notes = read_table(parquet_bytes(table), name="dup.parquet")
     assert list(df.columns) == ["a", "a__2", "converted"]
     assert df["a__2"].tolist() == [4, 5, 6]
@@ -252,9 +298,11 @@ def test_duplicate_column_names_parquet():
 
 def test_target_copy_and_noisy_copy_are_dropped_as_leaks(frame):
     rng = np.random.default_rng(0)
-    df = frame.assign(converted_copy=frame["converted"],
-                      converted_noisy=frame["converted"] + rng.normal(0, 1e-3, len(frame)),
-                      outcome_text=frame["converted"].map({0: "no sale", 1: "sale"}))
+    df = frame.assign(
+        converted_copy=frame["converted"],
+        converted_noisy=frame["converted"] + rng.normal(0, 1e-3, len(frame)),
+        outcome_text=frame["converted"].map({0: "no sale", 1: "sale"}),
+    )
     ds = prepare(df, ref())
     for col in ("converted_copy", "converted_noisy", "outcome_text"):
         assert ds.dropped[col].startswith("suspected target leak"), col
@@ -283,7 +331,8 @@ def test_numbers_stored_as_strings_are_converted(frame):
     df["user_sessions_30d"] = df["user_sessions_30d"].astype(str)
     table = pa.Table.from_pandas(df, preserve_index=False)
     assert pa.types.is_large_string(table.schema.field("bid_cpc").type) or pa.types.is_string(
-        table.schema.field("bid_cpc").type)
+        table.schema.field("bid_cpc").type
+    )
     loaded, _ = read_table(parquet_bytes(table), name="s.parquet")
     ds = prepare(loaded, ref())
     assert "bid_cpc" in ds.numeric and "user_sessions_30d" in ds.numeric
@@ -299,6 +348,7 @@ def test_several_sensitive_columns_intersect(frame):
 
 
 # -- fingerprint, demo, split -----------------------------------------------------------------------
+
 
 def test_fingerprint_is_stable_and_sensitive_to_one_cell(frame, tmp_path):
     path = tmp_path / "a.csv"
@@ -321,8 +371,9 @@ def test_changed_data_is_refused_by_fingerprint(frame, tmp_path):
     frame.to_csv(path, index=False)
     ds = load_dataset(DataRef(path=str(path), target=DEMO_TARGET))
     frame.assign(hour=frame["hour"] + 1).to_csv(path, index=False)
-    with pytest.raises(UserInputError, match=r"has changed since the study was made: expected fingerprint "
-                                             + ds.fingerprint):
+    with pytest.raises(
+        UserInputError, match=r"has changed since the study was made: expected fingerprint " + ds.fingerprint
+    ):
         load_dataset(DataRef(path=str(path), target=DEMO_TARGET, fingerprint=ds.fingerprint))
 
 
@@ -364,6 +415,7 @@ def test_min_rows_constant_is_what_the_message_says():
 
 # -- panel data: an entity's rows stay together ---------------------------------------------------
 
+
 def _panel(n_people: int = 300, years: int = 6, id_name: str = "nr") -> pd.DataFrame:
     """A panel like Ecdat's Males: one row per person and year; whether a person is in a union
     mostly follows who they are, so a split that puts one person's years on both sides scores a
@@ -371,9 +423,14 @@ def _panel(n_people: int = 300, years: int = 6, id_name: str = "nr") -> pd.DataF
     rng = np.random.default_rng(0)
     person = np.repeat(np.arange(1, n_people + 1), years)
     who = np.repeat(rng.normal(size=n_people), years)
-    df = pd.DataFrame({id_name: person, "year": np.tile(np.arange(1980, 1980 + years), n_people),
-                       "school": np.repeat(rng.integers(8, 16, n_people), years),
-                       "exper": rng.integers(0, 20, n_people * years)})
+    df = pd.DataFrame(
+        {
+            id_name: person,
+            "year": np.tile(np.arange(1980, 1980 + years), n_people),
+            "school": np.repeat(rng.integers(8, 16, n_people), years),
+            "exper": rng.integers(0, 20, n_people * years),
+        }
+    )
     df["union"] = np.where(who + 0.3 * rng.normal(size=len(df)) > 0.5, "yes", "no")
     return df
 
@@ -437,7 +494,7 @@ def test_grouped_scores_are_not_inflated_by_memorised_people():
     """The point of it: a deep tree that memorises people looks far better on a row split."""
     from dataclasses import replace as _replace
 
-    from core.evaluate import evaluate
+    from core.models.evaluate import evaluate
     from core.spec import Objective, Spec
 
     def test_auc(detect: bool) -> float:
@@ -460,8 +517,11 @@ def test_entity_errors_say_what_to_do():
     with pytest.raises(UserInputError, match=r"only 6 distinct value\(s\).*at least 10 entities"):
         data.prepare(_panel(), DataRef(path="p.csv", target="union", entity_column="year"))
     ds = data.prepare(_panel(n_people=12), DataRef(path="p.csv", target="union"))
-    with pytest.raises(UserInputError, match=r"Only \d entities \('nr'\) are in the training part, fewer "
-                                             r"than the 10 CV folds"):
+    with pytest.raises(
+        UserInputError,
+        match=r"Only \d entities \('nr'\) are in the training part, fewer "
+        r"than the 10 CV folds",
+    ):
         data.split(ds, Validation(cv_folds=10), 0)
 
 
@@ -476,6 +536,7 @@ def test_a_spec_saved_before_entity_detection_keeps_its_row_split():
 
 
 # -- time split: test on the most recent rows -----------------------------------------------------
+
 
 def test_time_split_tests_on_the_most_recent_rows(frame):
     ds = data.prepare(frame, ref(sensitive=DEMO_SENSITIVE, time_column="shown_at"))

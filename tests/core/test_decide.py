@@ -1,4 +1,4 @@
-"""core.decide (the Decide page's data) on a real finished study, and the `tradeoff room` CLI."""
+"""core.decide.view (the Decide page's data) on a real finished study, and the `tradeoff room` CLI."""
 
 from __future__ import annotations
 
@@ -13,17 +13,19 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import make_url
 
-from core import cli, decide, mcdm, search, study_reader
+from core import cli, search
 from core import objectives as obj
+from core.decide import mcdm
+from core.decide import view as decide
+from core.decide.room import RoomStore
 from core.errors import UserInputError
-from core.room import RoomStore
+from core.search import reader as study_reader
 from core.spec import Objective
 
 
 def copy_study(url: str, dest: Path) -> str:
     """Copy a SQLite study database with the backup API (a file copy could miss its WAL)."""
-    with closing(sqlite3.connect(make_url(url).database)) as src, \
-            closing(sqlite3.connect(dest)) as dst:
+    with closing(sqlite3.connect(make_url(url).database)) as src, closing(sqlite3.connect(dest)) as dst:
         src.backup(dst)
     return f"sqlite:///{dest}"
 
@@ -46,11 +48,14 @@ def _dominates(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def test_default_stakeholders_group_objectives_by_owner(small_spec):
-    spec = dataclasses.replace(small_spec, objectives=(
-        Objective("roc_auc", owner="Data science", aspiration=0.9),
-        Objective("latency_p95_ms", owner="Product"),
-        Objective("dp_diff", owner="Data science"),
-    ))
+    spec = dataclasses.replace(
+        small_spec,
+        objectives=(
+            Objective("roc_auc", owner="Data science", aspiration=0.9),
+            Objective("latency_p95_ms", owner="Product"),
+            Objective("dp_diff", owner="Data science"),
+        ),
+    )
     people = decide.default_stakeholders(spec)
     assert [p.name for p in people] == ["Data science", "Product"]
     assert people[0].objectives == ("roc_auc", "dp_diff")
@@ -65,9 +70,11 @@ def test_view_on_a_finished_study_is_consistent_with_mcdm(study, frame):
     # the points are exactly the non-dominated feasible complete trials (checked pairwise here)
     pool = frame[(frame["state"] == "COMPLETE") & frame["feasible"]].set_index("number")[names]
     losses = pool.astype(float) * [obj.get(n).sign for n in names]
-    expected = {t for t in losses.index
-                if not any(_dominates(losses.loc[u].to_numpy(), losses.loc[t].to_numpy())
-                           for u in losses.index if u != t)}
+    expected = {
+        t
+        for t in losses.index
+        if not any(_dominates(losses.loc[u].to_numpy(), losses.loc[t].to_numpy()) for u in losses.index if u != t)
+    }
     assert set(view.points.index) == expected and len(expected) >= 1
     # the shortlist holds every stakeholder's pick and every method's winner, once each
     assert view.shortlist and len(set(view.shortlist)) == len(view.shortlist)
@@ -113,8 +120,7 @@ def test_changed_weights_change_the_pick(study, frame):
     for target in names:
         solo = mcdm.Stakeholder("Solo", (target,))
         pick = decide.build(spec, frame, stakeholders=[solo]).picks["Solo"].winner
-        best = view.points[target].idxmin() if obj.get(target).direction == "minimize" \
-            else view.points[target].idxmax()
+        best = view.points[target].idxmin() if obj.get(target).direction == "minimize" else view.points[target].idxmax()
         assert view.points.at[pick, target] == view.points.at[best, target]
 
 
@@ -122,8 +128,9 @@ def test_nothing_to_decide_says_why(study, frame):
     url, name, spec = study
     with pytest.raises(UserInputError, match="No finished trial yet"):
         decide.build(spec, frame.iloc[0:0])
-    strict = dataclasses.replace(spec, objectives=tuple(
-        Objective(o.name, limit=0.999 if o.name == "roc_auc" else None) for o in spec.objectives))
+    strict = dataclasses.replace(
+        spec, objectives=tuple(Objective(o.name, limit=0.999 if o.name == "roc_auc" else None) for o in spec.objectives)
+    )
     infeasible = frame.assign(feasible=False)
     with pytest.raises(UserInputError, match="meets every hard limit"):
         decide.build(strict, infeasible)
@@ -156,19 +163,17 @@ def test_open_room_seeds_once_and_sync_proposes_new_picks(study):
 
 
 def test_describe_event_reads_as_a_sentence():
-    assert decide.describe_event("vote_approval", 5, {"approve": False, "round": 2}) == \
-        "rejects trial 5 (round 2)"
-    assert decide.describe_event("vote_ranked", None, {"ranking": [3, 1], "round": 1}) == \
-        "ranks 3 > 1 (round 1)"
-    assert decide.describe_event("lock", 4, {"rationale": "<b>ok</b>"}) == \
-        "locked the decision on trial 4: <b>ok</b>"
+    assert decide.describe_event("vote_approval", 5, {"approve": False, "round": 2}) == "rejects trial 5 (round 2)"
+    assert decide.describe_event("vote_ranked", None, {"ranking": [3, 1], "round": 1}) == "ranks 3 > 1 (round 1)"
+    assert decide.describe_event("lock", 4, {"rationale": "<b>ok</b>"}) == "locked the decision on trial 4: <b>ok</b>"
     assert decide.describe_event("open", None, {"passcode": True}) == "opened the room with a passcode"
 
 
 def test_knee_on_a_concave_front_falls_back_to_the_ideal_point():
     # three extremes and a fourth point behind the plane through them: no trial lies beyond it
-    pts = pd.DataFrame({"a": [0.0, 1.0, 1.0, 0.9], "b": [1.0, 0.0, 1.0, 0.9],
-                        "c": [1.0, 1.0, 0.0, 0.9]}, index=[0, 1, 2, 3])
+    pts = pd.DataFrame(
+        {"a": [0.0, 1.0, 1.0, 0.9], "b": [1.0, 0.0, 1.0, 0.9], "c": [1.0, 1.0, 0.0, 0.9]}, index=[0, 1, 2, 3]
+    )
     r = mcdm.knee(pts, dict.fromkeys("abc", "minimize"))
     # distances to the ideal: sqrt(2) for the extremes, sqrt(3 * 0.81) = 1.5588 for trial 3
     assert r.winner == 0 and r.better == "lower"
@@ -203,11 +208,12 @@ def test_room_cli_end_to_end(study, capsys):
     code, _, err = _run(capsys, "room", "rank", *s, "--name", "Bob", "--trials", "x,1")
     assert code == 2 and "--trials expects" in err
     assert _run(capsys, "room", "comment", *s, "--name", "Bob", "--text", "<b>x</b> \x1b[31m")[0] == 0
-    code, _, err = _run(capsys, "room", "lock", *s, "--name", "Bob", "--trial", str(first),
-                        "--rationale", "mine")
+    code, _, err = _run(capsys, "room", "lock", *s, "--name", "Bob", "--trial", str(first), "--rationale", "mine")
     assert code == 2 and "Only the facilitator" in err
-    assert _run(capsys, "room", "lock", *s, "--name", "Alice", "--trial", str(first),
-                "--rationale", "best compromise")[0] == 0
+    assert (
+        _run(capsys, "room", "lock", *s, "--name", "Alice", "--trial", str(first), "--rationale", "best compromise")[0]
+        == 0
+    )
     code, _, err = _run(capsys, "room", "vote", *s, "--name", "Bob", "--trial", str(first))
     assert code == 2 and "decision is locked" in err
     data = json.loads(_run(capsys, "room", "show", *s, "--json")[1])
@@ -224,10 +230,8 @@ def test_room_cli_end_to_end(study, capsys):
 
 def test_room_cli_without_room_or_study(study, capsys):
     url, name, spec = study
-    code, _, err = _run(capsys, "room", "vote", "--storage", url, "--study", name, "--name", "A",
-                        "--trial", "1")
+    code, _, err = _run(capsys, "room", "vote", "--storage", url, "--study", name, "--name", "A", "--trial", "1")
     assert code == 2 and "No decision room for study" in err and "tradeoff room open" in err
-    code, _, err = _run(capsys, "room", "open", "--storage", url, "--study", "nope",
-                        "--facilitator", "A")
+    code, _, err = _run(capsys, "room", "open", "--storage", url, "--study", "nope", "--facilitator", "A")
     assert code == 2 and "No study named 'nope'" in err
     assert search.open_study(url, name)  # the real one is still there

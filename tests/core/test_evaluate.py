@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import families as fam
 from core import objectives as obj
 from core.data import load_dataset, split
-from core.evaluate import evaluate, make_pipeline, quality
-from core.fairness import fairness_metrics
-from core.value import value_per_1k
+from core.metrics.fairness import fairness_metrics
+from core.metrics.value import value_per_1k
+from core.models import families as fam
+from core.models.evaluate import evaluate, make_pipeline, quality
 from tests.conftest import make_small_spec
 
 DETERMINISTIC = [m for m in obj.REGISTRY if obj.get(m).group in ("quality", "fairness")] + [
-    "model_size_bytes", "n_parameters"]
+    "model_size_bytes",
+    "n_parameters",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_every_catalogue_metric_is_measured(tree_eval, setup):
     assert ev.timings["total_s"] >= ev.timings["cv_s"] + ev.timings["latency_s"]
     assert ev.metrics["latency_p50_ms"] <= ev.metrics["latency_p95_ms"] <= ev.metrics["latency_p99_ms"]
     assert ev.metrics["n_parameters"] == fam.count_parameters(ev.pipeline)
-    assert ev.metrics["n_parameters"] <= 2 ** 5  # a depth-4 tree has at most 31 nodes
+    assert ev.metrics["n_parameters"] <= 2**5  # a depth-4 tree has at most 31 nodes
     assert ev.metrics["fit_time_s"] > 0 and ev.metrics["model_size_bytes"] > 1000
 
 
@@ -62,13 +64,14 @@ def test_test_metrics_are_the_held_out_part_scored_at_the_tuned_threshold(tree_e
     expected.update(fairness_metrics(ds.y[test], pred, ds.groups.iloc[test]))
     for k, v in expected.items():
         assert ev.test[k] == pytest.approx(v), k
-    money = value_per_1k(ds.y[test], pred, spec.value_model, tp_values=ds.value[test],
-                         mean_latency_ms=ev.latency.mean_ms)
+    money = value_per_1k(
+        ds.y[test], pred, spec.value_model, tp_values=ds.value[test], mean_latency_ms=ev.latency.mean_ms
+    )
     assert ev.test["value_per_1k"] == pytest.approx(money.net_per_1k)
     # the search-time value is net of the same latency penalty and infra cost
     assert ev.metrics["value_per_1k"] == pytest.approx(
-        ev.metrics["gross_value_per_1k"] - ev.metrics["latency_penalty_per_1k"]
-        - ev.metrics["infra_cost_per_1m"] / 1000)
+        ev.metrics["gross_value_per_1k"] - ev.metrics["latency_penalty_per_1k"] - ev.metrics["infra_cost_per_1m"] / 1000
+    )
 
 
 def test_a_configuration_retrains_to_identical_metrics(tree_eval, setup):
@@ -82,10 +85,13 @@ def test_a_configuration_retrains_to_identical_metrics(tree_eval, setup):
     assert again.threshold == first.threshold and again.cv_std == first.cv_std
 
 
-@pytest.mark.parametrize(("family", "params"), [
-    ("hist_gb", {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 8, "l2_regularization": 1e-3}),
-    ("naive_bayes", {"variant": "complement", "alpha": 0.5}),
-])
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [
+        ("hist_gb", {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 8, "l2_regularization": 1e-3}),
+        ("naive_bayes", {"variant": "complement", "alpha": 0.5}),
+    ],
+)
 def test_seeded_families_retrain_identically(setup, family, params):
     spec, ds, train, test = setup
     a = evaluate(family, params, ds, train, test, spec)
@@ -96,7 +102,8 @@ def test_seeded_families_retrain_identically(setup, family, params):
 def test_make_pipeline_scales_only_where_the_family_needs_it(setup):
     spec, ds, _, _ = setup
     lr = make_pipeline("logreg", {"C": 1.0, "class_weight": "none"}, ds, 0)
-    tree = make_pipeline("decision_tree", {"max_depth": 3, "min_samples_leaf": 5, "criterion": "gini",
-                                           "class_weight": "none"}, ds, 0)
+    tree = make_pipeline(
+        "decision_tree", {"max_depth": 3, "min_samples_leaf": 5, "criterion": "gini", "class_weight": "none"}, ds, 0
+    )
     assert "scale" in dict(lr.named_steps["prep"].transformers[0][1].steps)
     assert "scale" not in dict(tree.named_steps["prep"].transformers[0][1].steps)

@@ -13,9 +13,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from core import explain
+from core.decide import explain
 from core.errors import UserInputError
-from core.evaluate import quality
+from core.models.evaluate import quality
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +23,21 @@ def toy():
     """``signal`` decides the label, ``colour`` shifts it a little, ``noise`` does nothing."""
     rng = np.random.default_rng(0)
     n = 1200
-    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n),
-                      "colour": rng.choice(["red", "green", "blue"], n)})
+    X = pd.DataFrame(
+        {"signal": rng.normal(size=n), "noise": rng.normal(size=n), "colour": rng.choice(["red", "green", "blue"], n)}
+    )
     logit = 2.5 * X["signal"] + np.where(X["colour"] == "red", 1.0, 0.0)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return X, y.to_numpy()
 
 
 def pipe(model, scale=True):
-    prep = ColumnTransformer([("num", StandardScaler() if scale else "passthrough", ["signal", "noise"]),
-                              ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"])])
+    prep = ColumnTransformer(
+        [
+            ("num", StandardScaler() if scale else "passthrough", ["signal", "noise"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        ]
+    )
     return Pipeline([("prep", prep), ("model", model)])
 
 
@@ -107,7 +112,8 @@ def test_other_models_say_they_have_no_native_view(toy):
 
 
 def test_explain_a_stored_candidate(finished_study):
-    from core import compare, front, search
+    from core import search
+    from core.decide import compare, front
 
     url, name, _ = finished_study
     frame = front.trials_frame(search.open_study(url, name).get_trials(), None)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import (MetricFrame, demographic_parity_difference, demographic_parity_ratio,
-                               equalized_odds_difference)
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+)
 from sklearn.metrics import accuracy_score, recall_score
 
-from core.fairness import fairness_metrics, group_table
+from core.metrics.fairness import fairness_metrics, group_table
 
 # group a: y 1 1 0 0, pred 1 0 1 0 → selection ½, recall ½, accuracy ½
 # group b: y 1 0 0 0 0 0, pred 1 1 0 0 0 0 → selection ⅓, recall 1, FPR ⅕, accuracy ⅚
@@ -49,8 +53,9 @@ def test_equals_fairlearn_on_random_predictions(kind, seed):
     assert ours["dp_diff"] == pytest.approx(demographic_parity_difference(y, pred, sensitive_features=groups))
     assert ours["dp_ratio"] == pytest.approx(demographic_parity_ratio(y, pred, sensitive_features=groups))
     assert ours["eo_diff"] == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=groups))
-    frame = MetricFrame(metrics={"recall": recall_score, "accuracy": accuracy_score}, y_true=y, y_pred=pred,
-                        sensitive_features=groups)
+    frame = MetricFrame(
+        metrics={"recall": recall_score, "accuracy": accuracy_score}, y_true=y, y_pred=pred, sensitive_features=groups
+    )
     assert ours["worst_group_recall"] == pytest.approx(frame.group_min()["recall"])
     assert ours["worst_group_accuracy"] == pytest.approx(frame.group_min()["accuracy"])
 
@@ -87,11 +92,14 @@ def test_single_group_has_no_gaps():
     assert m["dp_diff"] == 0.0 and m["eo_diff"] == 0.0 and m["dp_ratio"] == 1.0
 
 
-@pytest.mark.parametrize(("y", "pred", "g"), [
-    ([0, 0, 0, 1, 0, 1], [1, 0, 0, 1, 0, 1], list("aabbcc")),   # group a has no positives
-    ([1, 1, 0, 1, 0, 1], [1, 0, 0, 1, 1, 1], list("aabbcc")),   # group a has no negatives
-    ([0, 1, 0, 1], [0, 0, 0, 0], list("abab")),                  # nobody selected
-])
+@pytest.mark.parametrize(
+    ("y", "pred", "g"),
+    [
+        ([0, 0, 0, 1, 0, 1], [1, 0, 0, 1, 0, 1], list("aabbcc")),  # group a has no positives
+        ([1, 1, 0, 1, 0, 1], [1, 0, 0, 1, 1, 1], list("aabbcc")),  # group a has no negatives
+        ([0, 1, 0, 1], [0, 0, 0, 0], list("abab")),  # nobody selected
+    ],
+)
 def test_degenerate_groups_match_fairlearn_where_fairlearn_is_defined(y, pred, g):
     ours = fairness_metrics(y, pred, g)
     assert ours["eo_diff"] == pytest.approx(equalized_odds_difference(y, pred, sensitive_features=g))
@@ -99,7 +107,7 @@ def test_degenerate_groups_match_fairlearn_where_fairlearn_is_defined(y, pred, g
 
 
 def test_report_is_metrics_and_table_in_one_pass():
-    from core.fairness import fairness_report
+    from core.metrics.fairness import fairness_report
 
     gaps, table = fairness_report(Y, PRED, G)
     assert gaps == fairness_metrics(Y, PRED, G)

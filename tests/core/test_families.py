@@ -7,9 +7,9 @@ import optuna
 import pytest
 from sklearn.base import BaseEstimator
 
-from core import families as fam
 from core.data import load_dataset, split
-from core.evaluate import make_pipeline
+from core.models import families as fam
+from core.models.evaluate import make_pipeline
 from core.search import typical_params
 from core.spec import Validation
 from tests.conftest import make_small_spec
@@ -55,8 +55,11 @@ def test_conditional_space_prefixes_and_round_trips():
 
 
 # ensembles at their typical size fit 16 member models per trial; smaller ones test the same code
-SMALL = {"stacking": {"rf_trees": 10, "rf_depth": 4, "gb_iter": 20},
-         "voting": {"gb_iter": 20}, "random_forest": {"n_estimators": 20}}
+SMALL = {
+    "stacking": {"rf_trees": 10, "rf_depth": 4, "gb_iter": 20},
+    "voting": {"gb_iter": 20},
+    "random_forest": {"n_estimators": 20},
+}
 
 
 def _n_jobs_values(est: BaseEstimator) -> list:
@@ -84,11 +87,16 @@ def test_count_parameters_by_hand(tiny):
     lr = make_pipeline("logreg", {"C": 1.0, "class_weight": "none"}, ds, 0).fit(X, y)
     n_features = lr.named_steps["prep"].transform(X.iloc[:1]).shape[1]
     assert fam.count_parameters(lr) == n_features + 1  # one coefficient per encoded feature + intercept
-    tree = make_pipeline("decision_tree", {"max_depth": 3, "min_samples_leaf": 5, "criterion": "gini",
-                                           "class_weight": "none"}, ds, 0).fit(X, y)
+    tree = make_pipeline(
+        "decision_tree", {"max_depth": 3, "min_samples_leaf": 5, "criterion": "gini", "class_weight": "none"}, ds, 0
+    ).fit(X, y)
     assert fam.count_parameters(tree) == tree.named_steps["model"].tree_.node_count <= 15
     knn = make_pipeline("knn", {"n_neighbors": 5, "weights": "uniform"}, ds, 0).fit(X, y)
     assert fam.count_parameters(knn) == len(X) * n_features  # it stores the training data
-    rf = make_pipeline("random_forest", {"n_estimators": 3, "max_depth": 2, "min_samples_leaf": 5,
-                                         "max_features": "sqrt", "class_weight": "none"}, ds, 0).fit(X, y)
+    rf = make_pipeline(
+        "random_forest",
+        {"n_estimators": 3, "max_depth": 2, "min_samples_leaf": 5, "max_features": "sqrt", "class_weight": "none"},
+        ds,
+        0,
+    ).fit(X, y)
     assert fam.count_parameters(rf) == sum(t.tree_.node_count for t in rf.named_steps["model"].estimators_)

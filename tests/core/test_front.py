@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import front, search
 from core import objectives as obj
+from core import search
+from core.decide import front
 from core.spec import Objective
 
 NAMES = ["roc_auc", "latency_p95_ms"]
@@ -22,8 +23,7 @@ def trials(rows: list[tuple], state: str = "COMPLETE") -> pd.DataFrame:
 
 
 # A dominates C; B and D are identical (both kept: neither strictly dominates the other)
-HAND = trials([(0, 0.90, 10.0), (1, 0.80, 5.0), (2, 0.85, 12.0), (3, 0.80, 5.0), (4, 0.70, 4.0),
-               (5, 0.60, 4.5)])
+HAND = trials([(0, 0.90, 10.0), (1, 0.80, 5.0), (2, 0.85, 12.0), (3, 0.80, 5.0), (4, 0.70, 4.0), (5, 0.60, 4.5)])
 
 
 def test_pareto_mask_on_a_hand_made_set():
@@ -138,12 +138,16 @@ def test_real_study_frame_and_rechosen_objectives(finished_study):
     assert set(done["family"]) <= set(spec.families) and done["params"].map(len).gt(0).all()
     assert (done["duration_s"] > 0).all()
     # every choice of objectives gives the brute-force non-dominated set, from stored values only
-    for names in (spec.objective_names, ["roc_auc", "model_size_bytes"], ["f1", "fit_time_s", "eo_diff"],
-                  ["value_per_1k", "n_parameters"]):
+    for names in (
+        spec.objective_names,
+        ["roc_auc", "model_size_bytes"],
+        ["f1", "fit_time_s", "eo_diff"],
+        ["value_per_1k", "n_parameters"],
+    ):
         pf = front.front(frame, names)
         assert sorted(pf["number"].tolist()) == sorted(_dominated_by_brute_force(done, names)), names
     hv = front.current_hypervolume(frame, spec)
-    assert 0 < hv <= 1.1 ** 3
+    assert 0 < hv <= 1.1**3
 
 
 def test_empty_study_gives_an_empty_frame_with_every_column():

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import latency
 from core.errors import UserInputError
+from core.models import latency
 
 
 class _Busy:
@@ -64,7 +64,7 @@ def test_sleeping_is_not_cpu_time(rows):
 def test_normalise_scales_by_the_nearest_reference_calls():
     cpu = np.array([2.0, 2.0, 8.0, 8.0])
     pos = np.array([0, 1, 5, 6])
-    ref = np.array([1.0, 4.0])   # the machine got 4× slower between the two pairs
+    ref = np.array([1.0, 4.0])  # the machine got 4× slower between the two pairs
     ref_pos = np.array([2, 7])
     out = latency.normalise(cpu, pos, ref, ref_pos, ref_ms=3.0, window=1)
     assert out.tolist() == pytest.approx([6.0, 6.0, 6.0, 6.0])  # the same work, the same figure
@@ -82,7 +82,8 @@ class _Spiky:
 
     def predict_proba(self, X):
         heavy = (self.every and self.calls % self.every == 0) or (
-            self.slow_row is not None and len(X) == 1 and X["x"].iloc[0] == self.slow_row)
+            self.slow_row is not None and len(X) == 1 and X["x"].iloc[0] == self.slow_row
+        )
         self.calls += 1
         for _ in range(self.spike if heavy else 1):
             self.a = np.tanh(self.a @ self.a * 1e-3)

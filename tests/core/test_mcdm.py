@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import mcdm
+from core.decide import mcdm
 from core.errors import UserInputError
 
 LAT, AUC = "latency_p95_ms", "roc_auc"
@@ -26,8 +26,9 @@ def front() -> pd.DataFrame:
         12     30 ms    0.85   2/3                 0.25
         13     40 ms    0.90   1                   0
     """
-    return pd.DataFrame({LAT: [10.0, 20.0, 30.0, 40.0], AUC: [0.70, 0.80, 0.85, 0.90]},
-                        index=pd.Index([10, 11, 12, 13], name="trial"))
+    return pd.DataFrame(
+        {LAT: [10.0, 20.0, 30.0, 40.0], AUC: [0.70, 0.80, 0.85, 0.90]}, index=pd.Index([10, 11, 12, 13], name="trial")
+    )
 
 
 # -- normalise ---------------------------------------------------------------------------------
@@ -132,8 +133,7 @@ def test_topsis_hand_computed(front):
     assert r.better == "higher"
     assert r.winner == 10
     assert list(r.scores.index) == [10, 11, 12, 13]
-    assert r.scores.loc[[10, 11, 12, 13]].tolist() == pytest.approx(
-        [0.817139, 0.657833, 0.358086, 0.182861], abs=2e-6)
+    assert r.scores.loc[[10, 11, 12, 13]].tolist() == pytest.approx([0.817139, 0.657833, 0.358086, 0.182861], abs=2e-6)
 
 
 def test_topsis_weights_change_the_winner(front):
@@ -190,8 +190,7 @@ def test_knee_on_a_known_linear_front_with_one_bulge():
     # distance (1 - 0.8)/sqrt(2) = 0.141421; everything on the line is 0.
     xs = [0.0, 0.1, 0.9, 1.0, 0.4]
     ys = [1.0, 0.9, 0.1, 0.0, 0.4]
-    pts = pd.DataFrame({LAT: [10 + 100 * x for x in xs], AUC: [0.95 - 0.2 * y for y in ys]},
-                       index=[0, 1, 2, 3, 7])
+    pts = pd.DataFrame({LAT: [10 + 100 * x for x in xs], AUC: [0.95 - 0.2 * y for y in ys]}, index=[0, 1, 2, 3, 7])
     r = mcdm.knee(pts, DIRS)
     assert r.winner == 7
     assert r.scores[7] == pytest.approx(0.2 / math.sqrt(2))
@@ -203,8 +202,12 @@ def test_knee_three_objectives_uses_the_plane_through_the_extremes():
     # extreme point of each axis = the trial nearest to it: (1,0,0), (0,1,0), (0,0,1);
     # plane x + y + z = 1 through them; (0.5,0.5,0) lies on it;
     # (0.2,0.2,0.2) is (1 - 0.6)/sqrt(3) = 0.230940 inside -> the knee.
-    pts = pd.DataFrame([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0], [0.2, 0.2, 0.2]],
-                       columns=["a", "b", "c"], index=[0, 1, 2, 3, 4], dtype=float)
+    pts = pd.DataFrame(
+        [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0], [0.2, 0.2, 0.2]],
+        columns=["a", "b", "c"],
+        index=[0, 1, 2, 3, 4],
+        dtype=float,
+    )
     r = mcdm.knee(pts, dict.fromkeys("abc", "minimize"))
     assert r.winner == 4
     assert r.scores[4] == pytest.approx(0.4 / math.sqrt(3))
@@ -291,8 +294,10 @@ def test_regret_table_hand_computed(front):
     # Sales vs 12 (n = 2/3, 0.25), clipped, max over both:
     #   t10: lat 0-2/3 -> 0, auc 1-0.25 = 0.75 -> 0.75;  t11: 0, 0.25 -> 0.25;  t12: 0
     #   t13: lat 1-2/3 = 1/3, auc -> 0 -> 1/3
-    expected = pd.DataFrame({"Product": [0, 1 / 3, 2 / 3, 1], "ML": [1, 0.5, 0.25, 0],
-                             "Sales": [0.75, 0.25, 0, 1 / 3]}, index=[10, 11, 12, 13])
+    expected = pd.DataFrame(
+        {"Product": [0, 1 / 3, 2 / 3, 1], "ML": [1, 0.5, 0.25, 0], "Sales": [0.75, 0.25, 0, 1 / 3]},
+        index=[10, 11, 12, 13],
+    )
     np.testing.assert_allclose(regret.normalised.to_numpy(), expected.to_numpy())
     # max regret per candidate: 1, 0.5, 2/3, 1 -> compromise 11
     assert regret.compromise == 11

@@ -9,7 +9,7 @@ import pytest
 
 from core import objectives as obj
 from core.errors import UserInputError
-from core.evaluate import quality
+from core.models.evaluate import quality
 
 # y = [0, 0, 1, 1], scores [0.1, 0.4, 0.35, 0.8], decisions at 0.5: [0, 0, 0, 1]
 Y = np.array([0, 0, 1, 1])
@@ -60,12 +60,21 @@ def test_unknown_metric_lists_the_allowed_ones():
         obj.get("auc")
 
 
-@pytest.mark.parametrize(("name", "value", "text"), [
-    ("roc_auc", 0.81234, "0.8123"), ("latency_p95_ms", 4.5678, "4.57 ms"), ("fit_time_s", 1.23456, "1.235 s"),
-    ("model_size_bytes", 512, "512 B"), ("model_size_bytes", 5 * 1024**2, "5.0 MB"),
-    ("throughput_rps", 12345.6, "12,346 rows/s"), ("value_per_1k", 1234.5, "€1,234.50"),
-    ("n_parameters", 1234567, "1,234,567"), ("roc_auc", None, "–"), ("roc_auc", math.nan, "–"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("roc_auc", 0.81234, "0.8123"),
+        ("latency_p95_ms", 4.5678, "4.57 ms"),
+        ("fit_time_s", 1.23456, "1.235 s"),
+        ("model_size_bytes", 512, "512 B"),
+        ("model_size_bytes", 5 * 1024**2, "5.0 MB"),
+        ("throughput_rps", 12345.6, "12,346 rows/s"),
+        ("value_per_1k", 1234.5, "€1,234.50"),
+        ("n_parameters", 1234567, "1,234,567"),
+        ("roc_auc", None, "–"),
+        ("roc_auc", math.nan, "–"),
+    ],
+)
 def test_fmt(name, value, text):
     assert obj.get(name).fmt(value) == text
 

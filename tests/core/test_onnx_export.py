@@ -8,10 +8,10 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_limits
 
-from core import families as fam
-from core import onnx_export
 from core.data import load_dataset
-from core.evaluate import make_pipeline
+from core.export import onnx as onnx_export
+from core.models import families as fam
+from core.models.evaluate import make_pipeline
 from core.spec import DataRef
 from tests.core.test_safety import _Low
 
@@ -22,8 +22,7 @@ EXPORTABLE = [f for f, (status, _) in onnx_export.SUPPORT.items() if status == "
 def parts(small_csv):
     """600 training rows and 250 held-out rows of the real sample, with missing values in both a
     numeric and a categorical column (the ONNX input convention must handle them)."""
-    ds = load_dataset(DataRef(path=str(small_csv), target="converted", sensitive=("age_band",),
-                              value_column="fee_eur"))
+    ds = load_dataset(DataRef(path=str(small_csv), target="converted", sensitive=("age_band",), value_column="fee_eur"))
     train, check = ds.subset(np.arange(600)), ds.subset(np.arange(600, 850))
     assert check.X["device"].isna().any() and check.X["page_quality"].isna().any()
     return ds, train, check
@@ -34,8 +33,9 @@ def _fit(family: str, params: dict, ds, train):
         return make_pipeline(family, params, ds, 0).fit(train.X, train.y)
 
 
-@pytest.mark.parametrize("family, params", [(f, None) for f in EXPORTABLE]
-                         + [("naive_bayes", {"variant": "complement", "alpha": 1.0})])
+@pytest.mark.parametrize(
+    "family, params", [(f, None) for f in EXPORTABLE] + [("naive_bayes", {"variant": "complement", "alpha": 1.0})]
+)
 def test_parity_per_exportable_family(parts, family, params):
     ds, train, check = parts
     pipe = _fit(family, params or fam.get(family).space(_Low()), ds, train)
@@ -76,8 +76,9 @@ def test_unconvertible_model_gives_the_converter_reason(parts):
     from sklearn.pipeline import Pipeline
 
     ds, train, check = parts
-    pipe = Pipeline([("prep", make_pipeline("logreg", fam.get("logreg").space(_Low()), ds, 0)[0]),
-                     ("model", _Opaque())]).fit(train.X, train.y)
+    pipe = Pipeline(
+        [("prep", make_pipeline("logreg", fam.get("logreg").space(_Low()), ds, 0)[0]), ("model", _Opaque())]
+    ).fit(train.X, train.y)
     res = onnx_export.export(pipe, "opaque", check.X, ds.numeric, ds.categorical)
     assert not res.exported and "converter failed" in res.reason and "_Opaque" in res.reason
 

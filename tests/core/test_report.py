@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import bundle, candidate, report, search
-from core.room import RoomStore
+from core import search
+from core.decide.room import RoomStore
+from core.export import bundle, report
+from core.models import candidate
 
 EVIL_RATIONALE = "<img src=x onerror=alert(1)>\n# hack\n| pipe | table |"
 EVIL_COMMENT = "<script>alert('comment')</script> **bold** [link](javascript:alert(2))"
@@ -25,13 +27,14 @@ def decided(finished_study, tmp_path_factory):
     with names and text that try to inject HTML and Markdown."""
     url, name, spec = finished_study
     copy = tmp_path_factory.mktemp("decided") / "study.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
     src.backup(dst)
     src.close(), dst.close()
     url2 = f"sqlite:///{copy}"
     knee, _ = bundle.default_trial(url2, name)
-    other = next(t.number for t in search.open_study(url2, name).get_trials()
-                 if t.state.name == "COMPLETE" and t.number != knee)
+    other = next(
+        t.number for t in search.open_study(url2, name).get_trials() if t.state.name == "COMPLETE" and t.number != knee
+    )
     with RoomStore(url2) as s:
         rid = s.open_room(name, EVIL_PERSON)
         s.join(rid, "Bob")
@@ -46,13 +49,15 @@ def decided(finished_study, tmp_path_factory):
     study = search.open_study(url2, name)
     with threadpool_limits(limits=1):
         cand = candidate.load(url2, name, knee)
-    config = {"metrics": study.trials[knee].user_attrs["metrics"],
-              "test_metrics": study.trials[knee].user_attrs["test_metrics"],
-              "cv_std": study.trials[knee].user_attrs["cv_std"],
-              "groups_test": study.trials[knee].user_attrs["groups_test"],
-              "data": bundle._dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
-              "onnx": {"exported": False, "reason": "not attempted in this test"},
-              "versions": bundle.library_versions()}
+    config = {
+        "metrics": study.trials[knee].user_attrs["metrics"],
+        "test_metrics": study.trials[knee].user_attrs["test_metrics"],
+        "cv_std": study.trials[knee].user_attrs["cv_std"],
+        "groups_test": study.trials[knee].user_attrs["groups_test"],
+        "data": bundle._dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
+        "onnx": {"exported": False, "reason": "not attempted in this test"},
+        "versions": bundle.library_versions(),
+    }
     data = bundle._report_data(url2, study, spec, cand, config, verdict="The ensemble is <b>not</b> worth it.")
     return data, url, knee
 
@@ -64,7 +69,8 @@ def test_room_data_reach_the_report(decided):
     assert r.regret is not None and set(r.regret.in_units.columns) == {"Legal <script>", "Product"}
     assert knee in r.shortlist and len(r.tally) == 2 and len(r.comments) == 1
     assert data.importance is not None and len(data.importance) == len(data.dataset["numeric"]) + len(
-        data.dataset["categorical"])
+        data.dataset["categorical"]
+    )
 
 
 def test_html_escapes_every_user_string_and_is_self_contained(decided):
@@ -72,16 +78,33 @@ def test_html_escapes_every_user_string_and_is_self_contained(decided):
     html = report.report_html(data)
     for raw in ("<img src=x", "<script>alert", "Legal <script>", "Ana <b>", "<b>not</b>"):
         assert raw not in html, raw
-    for escaped in ("&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(&#x27;comment&#x27;)",
-                    "Legal &lt;script&gt;", "Ana &lt;b&gt;", "The ensemble is &lt;b&gt;not&lt;/b&gt;"):
+    for escaped in (
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "&lt;script&gt;alert(&#x27;comment&#x27;)",
+        "Legal &lt;script&gt;",
+        "Ana &lt;b&gt;",
+        "The ensemble is &lt;b&gt;not&lt;/b&gt;",
+    ):
         assert escaped in html, escaped
     assert html.count("plotly.js v") == 1  # the library once, inline
     assert not re.search(r"<script[^>]+src=", html)  # nothing fetched (the e2e test checks requests)
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S)
     assert all("alert(" not in s for s in scripts)
-    for section in ("Objectives and owners", "Rationale", "The front", "Shortlist", "Regret table",
-                    "Votes", "Chosen model", "Fairness per group", "Permutation importance",
-                    "Ensembles versus simple models", "Model card", "Intended use", "Limitations"):
+    for section in (
+        "Objectives and owners",
+        "Rationale",
+        "The front",
+        "Shortlist",
+        "Regret table",
+        "Votes",
+        "Chosen model",
+        "Fairness per group",
+        "Permutation importance",
+        "Ensembles versus simple models",
+        "Model card",
+        "Intended use",
+        "Limitations",
+    ):
         assert f">{section}" in html, section
 
 
@@ -94,10 +117,23 @@ def test_markdown_neutralises_user_text(decided):
     assert "<img" not in text and "<script" not in text and "<b>" not in text
     assert "\\*\\*bold\\*\\* \\[link\\](javascript:alert(2))" in text
     assert "\n# hack" not in text
-    for section in ("## Objectives and owners", "## Rationale", "## Pareto front", "## Shortlist",
-                    "## Regret table", "## Votes", "## Chosen model", "## Fairness per group",
-                    "## Permutation importance", "## Model card", "### Intended use", "### Data",
-                    "### Metrics", "### Fairness", "### Limitations"):
+    for section in (
+        "## Objectives and owners",
+        "## Rationale",
+        "## Pareto front",
+        "## Shortlist",
+        "## Regret table",
+        "## Votes",
+        "## Chosen model",
+        "## Fairness per group",
+        "## Permutation importance",
+        "## Model card",
+        "### Intended use",
+        "### Data",
+        "### Metrics",
+        "### Fairness",
+        "### Limitations",
+    ):
         assert section in text, section
     # the metric table carries the CV spread and the held-out value of the objectives
     roc = [line for line in text.splitlines() if line.startswith("| ROC AUC | 0.")]
@@ -136,8 +172,7 @@ def test_report_renders_offline_in_chromium(decided, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs, errors, remote = [], [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

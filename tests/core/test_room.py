@@ -13,14 +13,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text, update
 
-from core import mcdm
-from core import room as room_mod
+from core.decide import mcdm
+from core.decide import room as room_mod
+from core.decide.room import RoomStore
 from core.errors import UserInputError
-from core.room import RoomStore
 from tests.core.pg import MARIADB, POSTGRES, throwaway_database
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
-            pytest.param("mariadb", marks=pytest.mark.mysql)]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mysql),
+]
 
 
 @pytest.fixture
@@ -98,8 +101,7 @@ def test_passcode_is_hashed_and_checked(store):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("   ", "the name is empty"), ("x" * 61, "at most 60"), ("Bob\nAlice", "control"),
-     (None, "type a name")],
+    [("   ", "the name is empty"), ("x" * 61, "at most 60"), ("Bob\nAlice", "control"), (None, "type a name")],
 )
 def test_names_are_validated(store, name, message):
     rid = store.open_room("study-a", "Ana")
@@ -151,8 +153,14 @@ def test_tally_hand_computed(store):
     rid = _room(store)
     store.join(rid, "Dee")
     # approvals: 3 <- Ana, Bob, Cy; 5 <- Ana (Dee rejects); 8 <- nobody (Cy rejects)
-    for voter, trial, ok in [("Ana", 3, True), ("Bob", 3, True), ("Cy", 3, True), ("Ana", 5, True),
-                             ("Dee", 5, False), ("Cy", 8, False)]:
+    for voter, trial, ok in [
+        ("Ana", 3, True),
+        ("Bob", 3, True),
+        ("Cy", 3, True),
+        ("Ana", 5, True),
+        ("Dee", 5, False),
+        ("Cy", 8, False),
+    ]:
         store.vote_approval(rid, voter, trial, ok)
     # Borda with n = 3 (2, 1, 0 points):
     #   Ana [5, 3, 8]: 5+2 3+1      Bob [3, 8, 5]: 3+2 8+1      Cy [8, 3]: 8+2 3+1    Dee [5]: 5+2
@@ -265,8 +273,18 @@ def test_log_records_who_what_when_in_utc(store):
     store.lock(rid, "Ana", 8, "cheapest that passes")
     events = store.log(rid)
     assert [e.kind for e in events] == [
-        "open", "join", "join", "propose", "propose", "propose", "vote_approval", "vote_ranked",
-        "comment", "new_round", "lock"]
+        "open",
+        "join",
+        "join",
+        "propose",
+        "propose",
+        "propose",
+        "vote_approval",
+        "vote_ranked",
+        "comment",
+        "new_round",
+        "lock",
+    ]
     assert [e.who for e in events][-5:] == ["Bob", "Cy", "Cy", "Ana", "Ana"]
     assert events[6].trial_number == 3 and events[6].detail == {"round": 1, "approve": True}
     assert events[7].detail == {"round": 1, "ranking": [8, 3]}
@@ -283,8 +301,9 @@ def test_stakeholders_upsert_and_feed_mcdm(store):
     rid = _room(store)
     store.save_stakeholder(rid, "Product", ["latency_p95_ms"], {"latency_p95_ms": 1})
     store.save_stakeholder(rid, "ML", ["roc_auc"], {}, {"roc_auc": 0.9})
-    store.save_stakeholder(rid, "Product", ["latency_p95_ms", "roc_auc"],
-                           {"latency_p95_ms": 3, "roc_auc": 1})  # replaces, keeps its place
+    store.save_stakeholder(
+        rid, "Product", ["latency_p95_ms", "roc_auc"], {"latency_p95_ms": 3, "roc_auc": 1}
+    )  # replaces, keeps its place
     people = store.stakeholders(rid)
     assert [p.name for p in people] == ["Product", "ML"]
     assert people[0].objectives == ("latency_p95_ms", "roc_auc")
@@ -322,11 +341,14 @@ def test_schema_version_older_points_to_the_upgrade_command(sqlite_url, monkeypa
     _set_version(sqlite_url, room_mod.SCHEMA_VERSION - 1)
     with pytest.raises(UserInputError, match="older than this Tradeoff Room") as info:
         RoomStore(sqlite_url)
-    assert "python -m core.room upgrade" in str(info.value)
+    assert "python -m core.decide.room upgrade" in str(info.value)
     # the upgrade path: with a registered step, `upgrade_schema` migrates and the store opens
     ran = []
-    monkeypatch.setitem(room_mod.MIGRATIONS, room_mod.SCHEMA_VERSION - 1,
-                        lambda conn: ran.append(conn.execute(text("SELECT 1")).scalar()))
+    monkeypatch.setitem(
+        room_mod.MIGRATIONS,
+        room_mod.SCHEMA_VERSION - 1,
+        lambda conn: ran.append(conn.execute(text("SELECT 1")).scalar()),
+    )
     assert room_mod.upgrade_schema(sqlite_url) == room_mod.SCHEMA_VERSION - 1
     assert ran == [1]
     RoomStore(sqlite_url).close()
@@ -374,8 +396,7 @@ def _expected(n: int) -> dict:
     return {
         # Borda n=3: [1,2,3] -> 1:2, 2:1 ; [2,1] -> 2:2, 1:1
         1: {"approvals": n, "rejections": 0, "borda": 2 * full + part, "first_choices": full},
-        2: {"approvals": evens, "rejections": n - evens, "borda": full + 2 * part,
-            "first_choices": part},
+        2: {"approvals": evens, "rejections": n - evens, "borda": full + 2 * part, "first_choices": part},
         3: {"approvals": 0, "rejections": 0, "borda": 0, "first_choices": 0},
         "approval_rows": 2 * n,
         "ranked_rows": 3 * full + 2 * part,
@@ -410,6 +431,7 @@ def test_twenty_threads_vote_and_comment_at_once(any_url):
     rid = _prepare(any_url)
     barrier = threading.Barrier(N_THREADS)
     with RoomStore(any_url) as store:
+
         def run(i: int) -> None:
             barrier.wait(timeout=30)
             _session(store, rid, i)
@@ -438,8 +460,9 @@ def test_processes_vote_and_comment_at_once(any_url):
     # fork: children start in milliseconds and need not re-import the test module
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     barrier = ctx.Barrier(N_PROCESSES)
-    procs = [ctx.Process(target=_process_main, args=(any_url, rid, k * PER_PROCESS, barrier))
-             for k in range(N_PROCESSES)]
+    procs = [
+        ctx.Process(target=_process_main, args=(any_url, rid, k * PER_PROCESS, barrier)) for k in range(N_PROCESSES)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -453,6 +476,7 @@ def test_concurrent_open_room_makes_one_room(any_url):
     RoomStore(any_url).close()  # tables exist first, as in the app
     barrier = threading.Barrier(8)
     with RoomStore(any_url) as store:
+
         def run(i: int) -> int:
             barrier.wait(timeout=30)
             return store.open_room("race", f"Person {i}")
@@ -470,8 +494,7 @@ def test_room_tables_live_beside_an_optuna_study(any_url):
     from sqlalchemy import inspect as sa_inspect
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=any_url, study_name="shared",
-                                directions=["minimize", "maximize"])
+    study = optuna.create_study(storage=any_url, study_name="shared", directions=["minimize", "maximize"])
     study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=3)
     with RoomStore(any_url) as s:
         rid = s.open_room("shared", "Ana")

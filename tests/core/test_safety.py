@@ -13,11 +13,11 @@ import pytest
 import skops.io as sio
 from threadpoolctl import threadpool_limits
 
-from core import families as fam
-from core import safety
 from core.data import load_dataset
 from core.errors import UserInputError
-from core.evaluate import make_pipeline
+from core.export import safety
+from core.models import families as fam
+from core.models.evaluate import make_pipeline
 from core.spec import DataRef
 
 
@@ -36,8 +36,7 @@ class _Low:
 
 @pytest.fixture(scope="module")
 def small_ds(small_csv):
-    ds = load_dataset(DataRef(path=str(small_csv), target="converted", sensitive=("age_band",),
-                              value_column="fee_eur"))
+    ds = load_dataset(DataRef(path=str(small_csv), target="converted", sensitive=("age_band",), value_column="fee_eur"))
     return ds.subset(list(range(400)))
 
 
@@ -80,13 +79,16 @@ def _zip(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("name, message", [
-    ("../evil.txt", "climbs out"),
-    ("a/../../evil.txt", "climbs out"),
-    ("/etc/cron.d/x", "absolute path"),
-    ("C:\\Windows\\x.dll", "absolute path"),
-    ("..\\evil.txt", "climbs out"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("../evil.txt", "climbs out"),
+        ("a/../../evil.txt", "climbs out"),
+        ("/etc/cron.d/x", "absolute path"),
+        ("C:\\Windows\\x.dll", "absolute path"),
+        ("..\\evil.txt", "climbs out"),
+    ],
+)
 def test_zip_slip_members_are_refused(name, message):
     data = _zip({"config.json": b"{}", name: b"boom"})
     with pytest.raises(UserInputError, match=message):
@@ -106,25 +108,29 @@ def test_zip_bomb_limit():
         safety.read_zip(_zip({"a": b"0" * 5000}), max_bytes=1000)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("../../etc/passwd", "etc_passwd"),
-    ("study name: Q3/EU", "study_name_Q3_EU"),
-    ("Ünïcödé", "Unicode"),
-    ("CON", "bundle_CON"),
-    ("", "bundle"),
-    ("...", "bundle"),
-    ("a" * 300, "a" * 100),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("../../etc/passwd", "etc_passwd"),
+        ("study name: Q3/EU", "study_name_Q3_EU"),
+        ("Ünïcödé", "Unicode"),
+        ("CON", "bundle_CON"),
+        ("", "bundle"),
+        ("...", "bundle"),
+        ("a" * 300, "a" * 100),
+    ],
+)
 def test_safe_filename(raw, expected):
     assert safety.safe_filename(raw) == expected
 
 
 def test_csv_formula_injection_is_neutralised():
-    df = pd.DataFrame({"=HYPERLINK(\"x\")": ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "ok", None],
-                       "n": [-1.5, 2, 3, 4, 5, 6, 7]})
+    df = pd.DataFrame(
+        {'=HYPERLINK("x")': ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "ok", None], "n": [-1.5, 2, 3, 4, 5, 6, 7]}
+    )
     text = safety.to_safe_csv(df)
     back = pd.read_csv(io.StringIO(text), keep_default_na=False)
-    assert list(back.columns) == ["'=HYPERLINK(\"x\")", "n"]
+    assert list(back.columns) == ['\'=HYPERLINK("x")', "n"]
     col = back.iloc[:, 0].tolist()
     assert col[:5] == ["'=1+1", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tx"]
     assert col[5] == "ok"

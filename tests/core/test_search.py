@@ -8,9 +8,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from core import families as fam
-from core import front, search
+from core import search
+from core.decide import front
 from core.errors import UserInputError
+from core.models import families as fam
 from core.spec import Budget, Spec
 from tests.conftest import make_small_spec
 
@@ -70,8 +71,7 @@ def test_failing_trial_is_recorded_and_the_search_goes_on(small_csv, url, monkey
     def explode(params, seed):
         raise RuntimeError("this family cannot be built")
 
-    broken = fam.Family("broken", "Broken", "simple", False, lambda t: {"x": t.suggest_int("x", 1, 3)},
-                        explode)
+    broken = fam.Family("broken", "Broken", "simple", False, lambda t: {"x": t.suggest_int("x", 1, 3)}, explode)
     monkeypatch.setitem(fam.REGISTRY, "broken", broken)
     spec = make_small_spec(small_csv, families=("broken", "logreg"), trials=3)
     study = search.create_study(spec, url, "with-failure")  # warm start: 'broken' is trial 0
@@ -106,8 +106,11 @@ def test_resume_keeps_finished_trials_and_tops_up_to_the_new_budget(small_csv, u
     assert search.run("resume", url).trials_run == 0
     # a different spec under the same name is refused, naming the study
     other = make_small_spec(small_csv, families=TWO, trials=3, objectives=("roc_auc", "model_size_bytes"))
-    with pytest.raises(UserInputError, match=r"A study named 'resume' already exists with a different "
-                                             r"spec\. Resume it with its own spec, or choose another"):
+    with pytest.raises(
+        UserInputError,
+        match=r"A study named 'resume' already exists with a different "
+        r"spec\. Resume it with its own spec, or choose another",
+    ):
         search.create_study(other, url, "resume")
 
 
@@ -151,6 +154,15 @@ def test_spec_and_metrics_are_stored_for_other_tools(finished_study):
     assert study.user_attrs["spec"]["data"]["fingerprint"].startswith("sha256:")
     assert study.user_attrs["objective_names"] == spec.objective_names
     t = study.get_trials(states=(TrialState.COMPLETE,))[0]
-    assert {"family", "family_class", "metrics", "test_metrics", "cv_std", "threshold", "groups_test",
-            "constraints", "timings"} <= set(t.user_attrs)
+    assert {
+        "family",
+        "family_class",
+        "metrics",
+        "test_metrics",
+        "cv_std",
+        "threshold",
+        "groups_test",
+        "constraints",
+        "timings",
+    } <= set(t.user_attrs)
     assert list(t.values) == [t.user_attrs["metrics"][n] for n in spec.objective_names]

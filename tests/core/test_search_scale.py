@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import optuna
 import pytest
@@ -28,8 +28,12 @@ from sqlalchemy.engine import make_url
 from core import search
 from core import storage as st
 from tests.conftest import make_small_spec
-from tests.core.pg import MARIADB, POSTGRES, throwaway_database
-from tests.core.pg import pg_url  # noqa: F401  (fixture)
+from tests.core.pg import (
+    MARIADB,
+    POSTGRES,
+    pg_url,  # noqa: F401  (fixture)
+    throwaway_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ("logreg", "decision_tree", "naive_bayes")  # ~1 s per trial on the 1,500-row sample
@@ -38,8 +42,8 @@ FAST_HEARTBEAT = {search.ENV_HEARTBEAT: "1", search.ENV_GRACE: "3"}
 ATTRS = ("metrics", "test_metrics", "cv_std", "threshold", "groups_test", "constraints", "timings")
 
 
-
 # -- helpers ----------------------------------------------------------------------------------------
+
 
 def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -53,8 +57,15 @@ def _env(**extra: str) -> dict[str, str]:
 def worker(url: str, study: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A real `tradeoff worker` process (the CLI entry point, not a function call)."""
     cmd = [sys.executable, "-m", "core.cli", "worker", "--storage", url, "--study", study, "--quiet", *extra]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env or _env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env or _env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
@@ -123,8 +134,12 @@ def pg(pg_url):  # noqa: F811
     search.dispose(url)
 
 
-@pytest.fixture(params=[pytest.param(POSTGRES, id="postgres", marks=pytest.mark.postgres),
-                        pytest.param(MARIADB, id="mariadb", marks=pytest.mark.mysql)])
+@pytest.fixture(
+    params=[
+        pytest.param(POSTGRES, id="postgres", marks=pytest.mark.postgres),
+        pytest.param(MARIADB, id="mariadb", marks=pytest.mark.mysql),
+    ]
+)
 def shared_db(request):
     """A throwaway database on each server kind a team may share; on PostgreSQL with a password
     in its URL (trust auth ignores it, MariaDB would refuse it) that must never be printed."""
@@ -161,8 +176,10 @@ def outage(db: str, seconds: float = 0, until: Callable[[], object] | None = Non
     """
     pg_admin(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
     try:
-        pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                 "WHERE datname = :db AND pid <> pg_backend_pid()", db=db)
+        pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()",
+            db=db,
+        )
         if until is not None:
             wait_for("the end of the outage", until, timeout=60, every=0.2)
         else:
@@ -172,6 +189,7 @@ def outage(db: str, seconds: float = 0, until: Callable[[], object] | None = Non
 
 
 # -- tests ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_two_workers_reach_exactly_the_budget(shared_db, small_csv):
@@ -190,8 +208,7 @@ def test_two_workers_reach_exactly_the_budget(shared_db, small_csv):
     assert search.counted(ts) == (6, 0)
     assert_whole(ts)
     # each warm-start configuration ran exactly once although two workers popped the queue
-    fixed = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in ts
-             if "fixed_params" in t.system_attrs]
+    fixed = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in ts if "fixed_params" in t.system_attrs]
     assert len(fixed) == len(set(fixed)) == len(QUICK)
     # and the workers did not sample the same configurations (each draws from its own seed)
     configs = [tuple(sorted(t.params.items())) for t in ts]
@@ -307,17 +324,25 @@ def test_worker_exits_clearly_when_the_database_stays_away(pg, small_csv):
 
 # -- without a server: the bookkeeping that keeps the count exact -----------------------------------
 
+
 def _frozen(number: int, state: TrialState, *, user=None, system=None, params=None):
     from optuna.distributions import CategoricalDistribution
 
     params = {"family": "logreg"} if params is None else params
     return optuna.trial.FrozenTrial(
-        number=number, state=state, value=None,
-        values=[0.5] if state == TrialState.COMPLETE else None, datetime_start=None,
-        datetime_complete=None, params=params,
+        number=number,
+        state=state,
+        value=None,
+        values=[0.5] if state == TrialState.COMPLETE else None,
+        datetime_start=None,
+        datetime_complete=None,
+        params=params,
         distributions={k: CategoricalDistribution([v]) for k, v in params.items()},
-        user_attrs={"family": "logreg", **(user or {})}, system_attrs=system or {},
-        intermediate_values={}, trial_id=number)
+        user_attrs={"family": "logreg", **(user or {})},
+        system_attrs=system or {},
+        intermediate_values={},
+        trial_id=number,
+    )
 
 
 def test_counted_skips_retried_interrupted_and_never_started_trials():
@@ -341,8 +366,7 @@ def test_a_worker_watches_a_dead_workers_trial_and_retries_it(tmp_path, small_cs
     """All slots claimed, one held by a dead worker: the live one waits, fails it, runs its retry."""
     monkeypatch.setenv(search.ENV_GRACE, "2")
     url = f"sqlite:///{tmp_path / 'watch.db'}"
-    search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=2), url, "watch",
-                        warm_start=False)
+    search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=2), url, "watch", warm_start=False)
     study = search.open_study(url, "watch")
     # a "dead worker": claimed a slot, started a trial, beat once, then nothing
     assert search.claim_slot(url, "watch")
@@ -386,5 +410,6 @@ def test_a_trial_that_never_started_its_fit_is_failed_and_not_counted(tmp_path, 
     assert search.counted(ts) == (0, 0)
     waiting = [t for t in ts if t.state == TrialState.WAITING]
     assert [t.system_attrs["fixed_params"] for t in waiting] == [
-        orphan._cached_frozen_trial.system_attrs["fixed_params"]]
+        orphan._cached_frozen_trial.system_attrs["fixed_params"]
+    ]
     search.dispose(url)

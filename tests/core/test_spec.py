@@ -15,16 +15,28 @@ DATA = DataRef(path="demo", target="converted", sensitive=("age_band",), value_c
 
 def full_spec() -> Spec:
     return Spec(
-        data=DataRef(path="demo", target="converted", positive_label="1", sensitive=("age_band",),
-                     value_column="fee_eur", exclude=("region",), fingerprint="sha256:abc",
-                     min_group_rows=50),
-        objectives=(Objective("roc_auc", owner="ML", limit="70 %", aspiration=0.8),
-                    Objective("latency_p95_ms", limit="0.02 s", aspiration="5 ms"),
-                    Objective("dp_diff", owner="Legal", limit=0.1)),
-        families=("logreg", "xgboost", "stacking"), budget=Budget(n_trials=10, timeout_s=90.0),
-        sampler="tpe", seed=7, validation=Validation(test_size=0.2, cv_folds=4, max_train_rows=500,
-                                                      latency_repeats=50),
-        value_model=ValueModel(value_tp=2.5, value_fp=-0.5, conversion_loss_per_100ms=0.004))
+        data=DataRef(
+            path="demo",
+            target="converted",
+            positive_label="1",
+            sensitive=("age_band",),
+            value_column="fee_eur",
+            exclude=("region",),
+            fingerprint="sha256:abc",
+            min_group_rows=50,
+        ),
+        objectives=(
+            Objective("roc_auc", owner="ML", limit="70 %", aspiration=0.8),
+            Objective("latency_p95_ms", limit="0.02 s", aspiration="5 ms"),
+            Objective("dp_diff", owner="Legal", limit=0.1),
+        ),
+        families=("logreg", "xgboost", "stacking"),
+        budget=Budget(n_trials=10, timeout_s=90.0),
+        sampler="tpe",
+        seed=7,
+        validation=Validation(test_size=0.2, cv_folds=4, max_train_rows=500, latency_repeats=50),
+        value_model=ValueModel(value_tp=2.5, value_fp=-0.5, conversion_loss_per_100ms=0.004),
+    )
 
 
 def test_json_round_trip_is_identical(tmp_path):
@@ -47,8 +59,9 @@ def test_defaults_and_derived_fields():
     assert spec.objectives[0].owner == obj.get("roc_auc").default_owner
     no_groups = Spec(data=DataRef(path="demo", target="converted"))
     assert "dp_diff" not in no_groups.objective_names  # nothing to compare without groups
-    assert Spec.from_dict({"data": {"path": "demo", "target": "converted"},
-                           "objectives": ["roc_auc"]}).objective_names == ["roc_auc"]
+    assert Spec.from_dict(
+        {"data": {"path": "demo", "target": "converted"}, "objectives": ["roc_auc"]}
+    ).objective_names == ["roc_auc"]
 
 
 def test_single_sensitive_name_is_not_split_into_characters():
@@ -56,38 +69,72 @@ def test_single_sensitive_name_is_not_split_into_characters():
     assert ref.sensitive == ("age_band",) and ref.exclude == ("region",)
 
 
-@pytest.mark.parametrize(("raw", "metric", "expected"), [
-    ("20 ms", "latency_p95_ms", 20.0), ("0.02 s", "latency_p95_ms", 20.0), ("20ms", "latency_p95_ms", 20.0),
-    (20, "latency_p95_ms", 20.0), ("1e3 ms", "latency_p95_ms", 1000.0),
-    ("80 %", "roc_auc", 0.8), ("80%", "roc_auc", 0.8), (".8", "roc_auc", 0.8), ("0.8", "roc_auc", 0.8),
-    ("5 MB", "model_size_bytes", 5 * 1024**2), ("5 KB", "model_size_bytes", 5 * 1024),
-    ("2 min", "fit_time_s", 120.0), ("250 ms", "fit_time_s", 0.25),
-    ("20 €", "value_per_1k", 20.0), ("-5", "value_per_1k", -5.0), ("1000 rows/s", "throughput_rps", 1000.0),
-    ("10 %", "dp_diff", 0.1), (None, "roc_auc", None), ("", "roc_auc", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "metric", "expected"),
+    [
+        ("20 ms", "latency_p95_ms", 20.0),
+        ("0.02 s", "latency_p95_ms", 20.0),
+        ("20ms", "latency_p95_ms", 20.0),
+        (20, "latency_p95_ms", 20.0),
+        ("1e3 ms", "latency_p95_ms", 1000.0),
+        ("80 %", "roc_auc", 0.8),
+        ("80%", "roc_auc", 0.8),
+        (".8", "roc_auc", 0.8),
+        ("0.8", "roc_auc", 0.8),
+        ("5 MB", "model_size_bytes", 5 * 1024**2),
+        ("5 KB", "model_size_bytes", 5 * 1024),
+        ("2 min", "fit_time_s", 120.0),
+        ("250 ms", "fit_time_s", 0.25),
+        ("20 €", "value_per_1k", 20.0),
+        ("-5", "value_per_1k", -5.0),
+        ("1000 rows/s", "throughput_rps", 1000.0),
+        ("10 %", "dp_diff", 0.1),
+        (None, "roc_auc", None),
+        ("", "roc_auc", None),
+    ],
+)
 def test_limit_units_are_parsed(raw, metric, expected):
     got = parse_limit(metric, raw, "f")
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
-@pytest.mark.parametrize(("name", "limit", "message"), [
-    ("roc_auc", "20 s", r"objectives\.roc_auc\.limit: roc_auc is measured in score; the unit 's' does "
-                        r"not fit\. Write e\.g\. '0\.8 \(or 80 %\)'"),
-    ("roc_auc", 80, r"objectives\.roc_auc\.limit: 80 is outside the possible range of roc_auc \[0, 1\] "
-                    r"score\. Check the sign and the unit"),
-    ("latency_p95_ms", -5, r"objectives\.latency_p95_ms\.limit: -5 is outside the possible range of "
-                           r"latency_p95_ms \[0, inf\] ms"),
-    ("latency_p95_ms", "-5 ms", r"-5 is outside the possible range"),
-    ("latency_p95_ms", "20 MB", r"latency_p95_ms is measured in ms; the unit 'MB' does not fit\. "
-                               r"Write e\.g\. '20 ms'"),
-    ("model_size_bytes", "3 ms", r"measured in bytes; the unit 'ms' does not fit"),
-    ("log_loss", "50 %", r"log_loss is measured in nats; the unit '%' does not fit"),
-    ("dp_diff", 10, r"10 is outside the possible range of dp_diff \[0, 1\]"),
-    ("latency_p95_ms", float("inf"), r"must be a finite number, got inf"),
-    ("latency_p95_ms", float("nan"), r"must be a finite number, got nan"),
-    ("latency_p95_ms", "fast", r"could not read 'fast' as a number \(unit: ms\)"),
-    ("latency_p95_ms", True, r"expected a number in ms, got True"),
-])
+@pytest.mark.parametrize(
+    ("name", "limit", "message"),
+    [
+        (
+            "roc_auc",
+            "20 s",
+            r"objectives\.roc_auc\.limit: roc_auc is measured in score; the unit 's' does "
+            r"not fit\. Write e\.g\. '0\.8 \(or 80 %\)'",
+        ),
+        (
+            "roc_auc",
+            80,
+            r"objectives\.roc_auc\.limit: 80 is outside the possible range of roc_auc \[0, 1\] "
+            r"score\. Check the sign and the unit",
+        ),
+        (
+            "latency_p95_ms",
+            -5,
+            r"objectives\.latency_p95_ms\.limit: -5 is outside the possible range of "
+            r"latency_p95_ms \[0, inf\] ms",
+        ),
+        ("latency_p95_ms", "-5 ms", r"-5 is outside the possible range"),
+        (
+            "latency_p95_ms",
+            "20 MB",
+            r"latency_p95_ms is measured in ms; the unit 'MB' does not fit\. "
+            r"Write e\.g\. '20 ms'",
+        ),
+        ("model_size_bytes", "3 ms", r"measured in bytes; the unit 'ms' does not fit"),
+        ("log_loss", "50 %", r"log_loss is measured in nats; the unit '%' does not fit"),
+        ("dp_diff", 10, r"10 is outside the possible range of dp_diff \[0, 1\]"),
+        ("latency_p95_ms", float("inf"), r"must be a finite number, got inf"),
+        ("latency_p95_ms", float("nan"), r"must be a finite number, got nan"),
+        ("latency_p95_ms", "fast", r"could not read 'fast' as a number \(unit: ms\)"),
+        ("latency_p95_ms", True, r"expected a number in ms, got True"),
+    ],
+)
 def test_wrong_limits_are_rejected_with_the_field(name, limit, message):
     with pytest.raises(UserInputError, match=message) as err:
         Objective(name, limit=limit)
@@ -95,8 +142,11 @@ def test_wrong_limits_are_rejected_with_the_field(name, limit, message):
 
 
 def test_aspiration_outside_the_limit_is_rejected():
-    with pytest.raises(UserInputError, match=r"objectives\.latency_p95_ms\.aspiration: the aspiration "
-                                             r"30\.00 ms is worse than the hard limit 20\.00 ms"):
+    with pytest.raises(
+        UserInputError,
+        match=r"objectives\.latency_p95_ms\.aspiration: the aspiration "
+        r"30\.00 ms is worse than the hard limit 20\.00 ms",
+    ):
         Objective("latency_p95_ms", limit="20 ms", aspiration="30 ms")
     with pytest.raises(UserInputError, match=r"aspiration 0\.7000 is worse than the hard limit 0\.8000"):
         Objective("roc_auc", limit=0.8, aspiration=0.7)
@@ -110,31 +160,43 @@ def test_unknown_objective_names_the_field_and_lists_allowed():
 
 
 def test_wrong_direction_is_rejected():
-    with pytest.raises(UserInputError, match=r"objectives\.roc_auc\.direction: roc_auc can only be "
-                                             r"'maximize'd \(got 'minimize'\)"):
+    with pytest.raises(
+        UserInputError,
+        match=r"objectives\.roc_auc\.direction: roc_auc can only be "
+        r"'maximize'd \(got 'minimize'\)",
+    ):
         Objective("roc_auc", direction="minimize")
 
 
 def test_unknown_family_and_sampler_list_the_allowed_values():
-    with pytest.raises(UserInputError, match=r"^families: unknown family 'svm'\. Allowed: logreg, "
-                                             r"decision_tree, .*stacking\.$"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^families: unknown family 'svm'\. Allowed: logreg, "
+        r"decision_tree, .*stacking\.$",
+    ):
         Spec(data=DATA, families=("logreg", "svm"))
-    with pytest.raises(UserInputError, match=r"^sampler: unknown sampler 'cmaes'\. Allowed: nsga2, tpe, "
-                                             r"random, gp\.$"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^sampler: unknown sampler 'cmaes'\. Allowed: nsga2, tpe, "
+        r"random, gp\.$",
+    ):
         Spec(data=DATA, sampler="cmaes")
     with pytest.raises(UserInputError, match=r"families: each family may appear once"):
         Spec(data=DATA, families=("logreg", "logreg"))
 
 
-@pytest.mark.parametrize(("kwargs", "field", "message"), [
-    ({"n_trials": 0}, "budget.n_trials", "must be a whole number > 0, got 0."),
-    ({"n_trials": -3}, "budget.n_trials", "must be a whole number > 0, got -3."),
-    ({"n_trials": 2.5}, "budget.n_trials", "must be a whole number > 0, got 2.5."),
-    ({"n_trials": "10"}, "budget.n_trials", "must be a whole number > 0, got '10'."),
-    ({"n_trials": None, "timeout_s": 0}, "budget.timeout_s", "must be a number of seconds > 0, got 0."),
-    ({"n_trials": 5, "timeout_s": -1.0}, "budget.timeout_s", "must be a number of seconds > 0, got -1.0."),
-    ({"n_trials": None, "timeout_s": None}, "budget", "give n_trials, timeout_s or both."),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        ({"n_trials": 0}, "budget.n_trials", "must be a whole number > 0, got 0."),
+        ({"n_trials": -3}, "budget.n_trials", "must be a whole number > 0, got -3."),
+        ({"n_trials": 2.5}, "budget.n_trials", "must be a whole number > 0, got 2.5."),
+        ({"n_trials": "10"}, "budget.n_trials", "must be a whole number > 0, got '10'."),
+        ({"n_trials": None, "timeout_s": 0}, "budget.timeout_s", "must be a number of seconds > 0, got 0."),
+        ({"n_trials": 5, "timeout_s": -1.0}, "budget.timeout_s", "must be a number of seconds > 0, got -1.0."),
+        ({"n_trials": None, "timeout_s": None}, "budget", "give n_trials, timeout_s or both."),
+    ],
+)
 def test_budgets_at_or_below_zero_are_rejected(kwargs, field, message):
     with pytest.raises(UserInputError) as err:
         Budget(**kwargs)
@@ -142,8 +204,11 @@ def test_budgets_at_or_below_zero_are_rejected(kwargs, field, message):
 
 
 def test_fairness_objective_needs_a_sensitive_column():
-    with pytest.raises(UserInputError, match=r"^objectives: dp_diff measures gaps between sensitive "
-                                             r"groups, but no sensitive column is named"):
+    with pytest.raises(
+        UserInputError,
+        match=r"^objectives: dp_diff measures gaps between sensitive "
+        r"groups, but no sensitive column is named",
+    ):
         Spec(data=DataRef(path="demo", target="converted"), objectives=(Objective("dp_diff"),))
 
 
@@ -154,29 +219,48 @@ def test_objective_count_and_duplicates():
         Spec(data=DATA, objectives=(Objective("roc_auc"), Objective("roc_auc")))
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("[1, 2]", r"^spec: expected a JSON object at the top level\.$"),
-    ("{", r"^The spec is not valid JSON: .* at line 1, column 2\.$"),
-    ('{"objectives": []}', r"^data: missing; a spec needs at least data\.path and data\.target\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "colour": 1}',
-     r"^spec: unknown field 'colour'\. Allowed: data, objectives, families, budget"),
-    ('{"data": {"path": "demo", "target": "converted", "foo": 1}}',
-     r"^data: unknown field 'foo'\. Allowed: path, target,"),
-    ('{"data": {"path": "demo"}}', r"^data: missing 'target'; fields: path, target,"),
-    ('{"data": {"path": "demo", "target": "converted"}, "objectives": [{"owner": "x"}]}',
-     r"^objectives: missing 'name'; fields: name, owner, limit, aspiration, direction\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "budget": 5}',
-     r"^budget: expected an object with fields n_trials, timeout_s\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "families": "logreg"}',
-     r"^families: expected a list of family names\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "seed": -1}', r"^seed: must be a whole number ≥ 0"),
-    ('{"data": {"path": "demo", "target": "converted"}, "validation": {"cv_folds": 1}}',
-     r"^validation\.cv_folds: must be a whole number from 2 to 10, got 1\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "value_model": {"vcpu_hour_price": -1}}',
-     r"^value_model\.vcpu_hour_price: a price cannot be negative\.$"),
-    ('{"data": {"path": "demo", "target": "converted"}, "schema_version": 9}',
-     r"^schema_version: this Tradeoff Room reads spec version 1, the file has 9\.$"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[1, 2]", r"^spec: expected a JSON object at the top level\.$"),
+        ("{", r"^The spec is not valid JSON: .* at line 1, column 2\.$"),
+        ('{"objectives": []}', r"^data: missing; a spec needs at least data\.path and data\.target\.$"),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "colour": 1}',
+            r"^spec: unknown field 'colour'\. Allowed: data, objectives, families, budget",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted", "foo": 1}}',
+            r"^data: unknown field 'foo'\. Allowed: path, target,",
+        ),
+        ('{"data": {"path": "demo"}}', r"^data: missing 'target'; fields: path, target,"),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "objectives": [{"owner": "x"}]}',
+            r"^objectives: missing 'name'; fields: name, owner, limit, aspiration, direction\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "budget": 5}',
+            r"^budget: expected an object with fields n_trials, timeout_s\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "families": "logreg"}',
+            r"^families: expected a list of family names\.$",
+        ),
+        ('{"data": {"path": "demo", "target": "converted"}, "seed": -1}', r"^seed: must be a whole number ≥ 0"),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "validation": {"cv_folds": 1}}',
+            r"^validation\.cv_folds: must be a whole number from 2 to 10, got 1\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "value_model": {"vcpu_hour_price": -1}}',
+            r"^value_model\.vcpu_hour_price: a price cannot be negative\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "schema_version": 9}',
+            r"^schema_version: this Tradeoff Room reads spec version 1, the file has 9\.$",
+        ),
+    ],
+)
 def test_bad_json_specs_say_what_is_wrong(raw, message):
     with pytest.raises(UserInputError, match=message):
         Spec.from_json(raw)

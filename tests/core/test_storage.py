@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from core import cli, schema, search
+from core import cli, search
 from core import storage as st
 from core.errors import UserInputError
+from core.storage import schema
 from tests.conftest import make_small_spec
 from tests.core.pg import pg_url  # noqa: F401  (fixture)
 
@@ -32,6 +33,7 @@ def _secrets(root: Path, text: str) -> None:
 
 
 # -- resolve: flag > environment > secrets.toml > default -------------------------------------------
+
 
 def test_default_is_sqlite_under_the_data_directory(project, tmp_path):
     url = st.resolve()
@@ -62,10 +64,13 @@ def test_secrets_without_our_section_fall_through_to_the_default(project):
     assert st.resolve().startswith("sqlite:///")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("[tradeoff\nstorage = 1", "Cannot read"),
-    ("[tradeoff]\nstorage = 42\n", "must be a SQLAlchemy URL string"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[tradeoff\nstorage = 1", "Cannot read"),
+        ("[tradeoff]\nstorage = 42\n", "must be a SQLAlchemy URL string"),
+    ],
+)
 def test_a_broken_secrets_file_is_a_clear_user_error(project, text, expected):
     _secrets(project, text)
     with pytest.raises(UserInputError, match=expected) as err:
@@ -75,16 +80,24 @@ def test_a_broken_secrets_file_is_a_clear_user_error(project, text, expected):
 
 # -- mask -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql+psycopg://bob:pw@db:5432/tr", "postgresql+psycopg://bob:***@db:5432/tr"),
-    ("postgresql+psycopg://bob:p@ss/w0rd@db/tr?sslmode=require",  # raw '@' and '/' in the password
-     "postgresql+psycopg://bob:***@db/tr?sslmode=require"),
-    ("postgresql+psycopg://db/tr?user=bob&password=pw&application_name=x",
-     "postgresql+psycopg://db/tr?user=bob&password=***&application_name=x"),
-    ("mysql+pymysql://root:@127.0.0.1:3306/test", "mysql+pymysql://root:***@127.0.0.1:3306/test"),
-    ("postgresql+psycopg://bob@db/tr", "postgresql+psycopg://bob@db/tr"),
-    ("sqlite:////var/lib/tradeoff.db", "sqlite:////var/lib/tradeoff.db"),
-])
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("postgresql+psycopg://bob:pw@db:5432/tr", "postgresql+psycopg://bob:***@db:5432/tr"),
+        (
+            "postgresql+psycopg://bob:p@ss/w0rd@db/tr?sslmode=require",  # raw '@' and '/' in the password
+            "postgresql+psycopg://bob:***@db/tr?sslmode=require",
+        ),
+        (
+            "postgresql+psycopg://db/tr?user=bob&password=pw&application_name=x",
+            "postgresql+psycopg://db/tr?user=bob&password=***&application_name=x",
+        ),
+        ("mysql+pymysql://root:@127.0.0.1:3306/test", "mysql+pymysql://root:***@127.0.0.1:3306/test"),
+        ("postgresql+psycopg://bob@db/tr", "postgresql+psycopg://bob@db/tr"),
+        ("sqlite:////var/lib/tradeoff.db", "sqlite:////var/lib/tradeoff.db"),
+    ],
+)
 def test_mask_hides_passwords_and_nothing_else(url, shown):
     assert st.mask(url) == shown
 
@@ -99,8 +112,13 @@ def test_cli_error_for_an_unreachable_database_shows_the_url_masked(capsys):
 
 
 @pytest.mark.postgres
-def test_nothing_prints_or_logs_the_password_on_postgres(pg_url, small_csv, capsys, caplog,  # noqa: F811
-                                                         monkeypatch):
+def test_nothing_prints_or_logs_the_password_on_postgres(
+    pg_url,
+    small_csv,
+    capsys,
+    caplog,  # noqa: F811
+    monkeypatch,
+):
     """Optuna's and SQLAlchemy's own log lines, our CLI output: the password appears nowhere."""
     url = make_url(pg_url).set(password=PASSWORD).render_as_string(hide_password=False)
     monkeypatch.setenv("TRADEOFF_STORAGE", url)
@@ -126,6 +144,7 @@ def test_nothing_prints_or_logs_the_password_on_postgres(pg_url, small_csv, caps
 
 # -- heartbeat settings ----------------------------------------------------------------------------
 
+
 def test_heartbeat_settings_come_from_the_environment_and_are_checked(monkeypatch):
     assert search.heartbeat_settings() == (search.HEARTBEAT_S, search.GRACE_S)
     monkeypatch.setenv(search.ENV_HEARTBEAT, "2")
@@ -141,6 +160,7 @@ def test_heartbeat_settings_come_from_the_environment_and_are_checked(monkeypatc
 
 # -- our schema version ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'schema.db'}"
@@ -149,7 +169,7 @@ def sqlite_url(tmp_path):
 
 
 def _set_version(url: str, version: int) -> None:
-    con = sqlite3.connect(url[len("sqlite:///"):])
+    con = sqlite3.connect(url[len("sqlite:///") :])
     with con:
         con.execute("UPDATE tradeoff_schema_version SET version = ? WHERE id = 1", (version,))
     con.close()
@@ -178,7 +198,7 @@ def test_an_older_schema_is_refused_then_upgraded_in_place(sqlite_url, monkeypat
     search.dispose(sqlite_url)
     old = schema.SCHEMA_VERSION - 1
     _set_version(sqlite_url, old)
-    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.schema upgrade"):
+    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.storage.schema upgrade"):
         search.engine(sqlite_url)
 
     steps: list[int] = []
@@ -247,8 +267,10 @@ def test_two_processes_never_run_the_same_queued_trial_on_sqlite(tmp_path):
         study.enqueue_trial({"x": float(i)})
     search.dispose(url)
     root = Path(__file__).resolve().parents[2]
-    procs = [subprocess.Popen([sys.executable, "-c", _POP_QUEUE, url], cwd=root, stdout=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _POP_QUEUE, url], cwd=root, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     errors = [x for r in results for x in r if isinstance(x, str)]
     numbers = [x for r in results for x in r if isinstance(x, int)]

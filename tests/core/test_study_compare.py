@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import bundle, search, study_compare
+from core import search
+from core.decide import study_compare
 from core.errors import UserInputError
+from core.export import bundle
 from tests.conftest import make_small_spec
 
 
@@ -20,7 +22,7 @@ def before_after(finished_study, demo_frame, tmp_path_factory):
     url, name, _ = finished_study
     home = tmp_path_factory.mktemp("compare")
     copy = home / "study.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
     src.backup(dst)
     src.close(), dst.close()
     url2 = f"sqlite:///{copy}"
@@ -82,9 +84,15 @@ def test_different_objectives_are_refused_unless_named(before_after, small_csv):
 
 
 def test_params_match_with_float_tolerance():
-    frame = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE", "COMPLETE"],
-                          "params": [{"family": "logreg", "logreg.C": 0.1, "logreg.class_weight": "none"},
-                                     {"family": "logreg", "logreg.C": 0.3 + 1e-15, "logreg.class_weight": "none"}]})
-    assert study_compare.find_config(frame, {"family": "logreg", "logreg.C": 0.3,
-                                             "logreg.class_weight": "none"}) == 1
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1],
+            "state": ["COMPLETE", "COMPLETE"],
+            "params": [
+                {"family": "logreg", "logreg.C": 0.1, "logreg.class_weight": "none"},
+                {"family": "logreg", "logreg.C": 0.3 + 1e-15, "logreg.class_weight": "none"},
+            ],
+        }
+    )
+    assert study_compare.find_config(frame, {"family": "logreg", "logreg.C": 0.3, "logreg.class_weight": "none"}) == 1
     assert study_compare.find_config(frame, {"family": "logreg", "logreg.C": 0.3}) is None

@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from core import front, search, study_reader
+from core import search
+from core.decide import front
 from core.errors import UserInputError
+from core.search import reader as study_reader
 from tests.conftest import make_small_spec
 
 
@@ -55,12 +57,20 @@ def _finished(number_seed: float, family: str = "logreg", **metrics):
     m = {"roc_auc": 0.7 + number_seed, "latency_p95_ms": 10 - number_seed * 10, **metrics}
     return optuna.trial.create_trial(
         params={"family": family, f"{family}.C": 1.0 + number_seed},
-        distributions={"family": CategoricalDistribution(["logreg", "decision_tree"]),
-                       f"{family}.C": FloatDistribution(0.001, 100, log=True)},
+        distributions={
+            "family": CategoricalDistribution(["logreg", "decision_tree"]),
+            f"{family}.C": FloatDistribution(0.001, 100, log=True),
+        },
         values=[m["roc_auc"], m["latency_p95_ms"]],
-        user_attrs={"family": family, "family_class": "simple", "metrics": m,
-                    "test_metrics": {"roc_auc": m["roc_auc"] - 0.01}, "cv_std": {"roc_auc": 0.01},
-                    "threshold": 0.4})
+        user_attrs={
+            "family": family,
+            "family_class": "simple",
+            "metrics": m,
+            "test_metrics": {"roc_auc": m["roc_auc"] - 0.01},
+            "cv_std": {"roc_auc": 0.01},
+            "threshold": 0.4,
+        },
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")

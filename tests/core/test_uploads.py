@@ -8,8 +8,7 @@ import pickle
 import pandas as pd
 import pytest
 
-from core import uploads
-from core.data import load_dataset
+from core.data import load_dataset, uploads
 from core.errors import UserInputError
 from core.spec import DataRef
 
@@ -19,8 +18,15 @@ def test_csv_upload_is_stored_and_loads_with_the_same_fingerprint(small_csv, tmp
     assert up.path.parent == uploads.folder()
     assert up.path.name == up.fingerprint.split(":")[1] + ".parquet"
     assert up.n_rows == 1500 and up.original_name == "ads_small.csv"
-    ds = load_dataset(DataRef(path=str(up.path), target="converted", sensitive=("age_band",),
-                              value_column="fee_eur", fingerprint=up.fingerprint))
+    ds = load_dataset(
+        DataRef(
+            path=str(up.path),
+            target="converted",
+            sensitive=("age_band",),
+            value_column="fee_eur",
+            fingerprint=up.fingerprint,
+        )
+    )
     assert ds.n_rows == 1500
     assert ds.fingerprint == up.fingerprint
 
@@ -48,12 +54,15 @@ def test_mixed_column_is_stored_as_text():
     assert back["code"].tolist() == ["7", "abc", "8", "9"]
 
 
-@pytest.mark.parametrize("payload,name,fragment", [
-    (b"", "empty.csv", "is empty"),
-    (pickle.dumps({"a": 1}), "evil.pkl", "never opened"),
-    (b"a,b\n", "header_only.csv", "no data rows"),
-    (b"PAR1garbage", "broken.parquet", "Could not read"),
-])
+@pytest.mark.parametrize(
+    "payload,name,fragment",
+    [
+        (b"", "empty.csv", "is empty"),
+        (pickle.dumps({"a": 1}), "evil.pkl", "never opened"),
+        (b"a,b\n", "header_only.csv", "no data rows"),
+        (b"PAR1garbage", "broken.parquet", "Could not read"),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_reason(payload, name, fragment):
     with pytest.raises(UserInputError) as err:
         uploads.save(payload, name)

@@ -7,13 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
+from core.metrics.value import default_value_model, row_values, tune_threshold, value_per_1k
 from core.spec import ValueModel
-from core.value import default_value_model, row_values, tune_threshold, value_per_1k
 
 Y = np.array([1, 1, 0, 0, 1])
 PRED = np.array([1, 0, 1, 0, 1])  # TP, FN, FP, TN, TP
-VM = ValueModel(value_tp=10.0, value_fp=-2.0, value_fn=-1.0, value_tn=0.5,
-                conversion_loss_per_100ms=0.002, vcpu_hour_price=0.05)
+VM = ValueModel(
+    value_tp=10.0, value_fp=-2.0, value_fn=-1.0, value_tn=0.5, conversion_loss_per_100ms=0.002, vcpu_hour_price=0.05
+)
 
 
 def test_value_matrix_per_row():
@@ -36,10 +37,10 @@ def test_value_per_1k_without_latency():
 def test_latency_penalty_and_infra_cost_by_hand():
     fees = np.array([20.0, 5.0, 7.0, 3.0, 1.0])
     v = value_per_1k(Y, PRED, VM, tp_values=fees, mean_latency_ms=50.0)
-    gross = 1000 * (20 - 1 - 2 + 0.5 + 1) / 5          # 3700
-    tp_rev = 1000 * (20 + 1) / 5                        # 4200
-    penalty = tp_rev * 0.002 * 50 / 100                 # 0.1 % of TP revenue = 4.2
-    infra_1m = 1e6 * 0.050 * 0.05 / 3600                # 50 ms of a €0.05/h vCPU, a million times
+    gross = 1000 * (20 - 1 - 2 + 0.5 + 1) / 5  # 3700
+    tp_rev = 1000 * (20 + 1) / 5  # 4200
+    penalty = tp_rev * 0.002 * 50 / 100  # 0.1 % of TP revenue = 4.2
+    infra_1m = 1e6 * 0.050 * 0.05 / 3600  # 50 ms of a €0.05/h vCPU, a million times
     assert v.gross_per_1k == pytest.approx(gross)
     assert v.tp_revenue_per_1k == pytest.approx(tp_rev)
     assert v.latency_penalty_per_1k == pytest.approx(penalty)

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from core import search, workers
+from core import search
+from core.search import launcher as workers
 from tests.conftest import make_small_spec
 
 QUICK = ("logreg", "decision_tree", "naive_bayes")
@@ -112,8 +113,11 @@ def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(ur
         if t.state == TrialState.COMPLETE:
             assert {"metrics", "test_metrics", "groups_test"} <= set(t.user_attrs)
     # every warm-start configuration still ran (one that was abandoned is queued again)
-    warm = {tuple(sorted(t.system_attrs["fixed_params"].items())) for t in ts
-            if t.state == TrialState.COMPLETE and "fixed_params" in t.system_attrs}
+    warm = {
+        tuple(sorted(t.system_attrs["fixed_params"].items()))
+        for t in ts
+        if t.state == TrialState.COMPLETE and "fixed_params" in t.system_attrs
+    }
     assert len(warm) == len(QUICK)
 
     rows = {r["pid"]: r for r in search.workers(url, "local")}
@@ -133,17 +137,55 @@ def test_registry_marks_silent_workers_lost(url, small_csv):
     t = search.workers_table
     now = search._now()
     with search.engine(url).begin() as con:
-        con.execute(sa.insert(t), [
-            dict(worker_id="alive", study_name="reg", host="a", pid=1, state="running", current_trial=3,
-                 trials_done=1, started_at=now - timedelta(minutes=5), last_seen=now),
-            dict(worker_id="dead", study_name="reg", host="b", pid=2, state="running", current_trial=4,
-                 trials_done=2, started_at=now - timedelta(minutes=4), last_seen=now - timedelta(seconds=30)),
-            dict(worker_id="done", study_name="reg", host="c", pid=3, state="finished", current_trial=None,
-                 trials_done=5, started_at=now - timedelta(minutes=3), last_seen=now - timedelta(minutes=2)),
-            dict(worker_id="other", study_name="another-study", host="d", pid=4, state="running", current_trial=1,
-                 trials_done=0,
-                 started_at=now, last_seen=now),
-        ])
+        con.execute(
+            sa.insert(t),
+            [
+                dict(
+                    worker_id="alive",
+                    study_name="reg",
+                    host="a",
+                    pid=1,
+                    state="running",
+                    current_trial=3,
+                    trials_done=1,
+                    started_at=now - timedelta(minutes=5),
+                    last_seen=now,
+                ),
+                dict(
+                    worker_id="dead",
+                    study_name="reg",
+                    host="b",
+                    pid=2,
+                    state="running",
+                    current_trial=4,
+                    trials_done=2,
+                    started_at=now - timedelta(minutes=4),
+                    last_seen=now - timedelta(seconds=30),
+                ),
+                dict(
+                    worker_id="done",
+                    study_name="reg",
+                    host="c",
+                    pid=3,
+                    state="finished",
+                    current_trial=None,
+                    trials_done=5,
+                    started_at=now - timedelta(minutes=3),
+                    last_seen=now - timedelta(minutes=2),
+                ),
+                dict(
+                    worker_id="other",
+                    study_name="another-study",
+                    host="d",
+                    pid=4,
+                    state="running",
+                    current_trial=1,
+                    trials_done=0,
+                    started_at=now,
+                    last_seen=now,
+                ),
+            ],
+        )
     rows = search.workers(url, "reg")
     assert [r["worker_id"] for r in rows] == ["alive", "dead", "done"]
     status = {r["worker_id"]: (r["status"], r["lost"]) for r in rows}

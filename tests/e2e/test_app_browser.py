@@ -35,7 +35,8 @@ def server(tmp_path):
 
 def _stop_workers(url: str) -> None:
     """Workers run in their own sessions: end any this test started (normally they have exited)."""
-    from core import search, workers
+    from core import search
+    from core.search import launcher as workers
 
     try:
         rows = search.workers(url, STUDY)
@@ -49,8 +50,11 @@ def _stop_workers(url: str) -> None:
 def _shot(page, name: str) -> Path:
     """Screenshot once the page's charts have drawn (Streamlit scrolls inside its own container,
     so the viewport is made tall rather than relying on full_page)."""
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-        .every(c => c.querySelector('.main-svg'))""", timeout=30_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(c => c.querySelector('.main-svg'))""",
+        timeout=30_000,
+    )
     page.wait_for_timeout(500)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -60,7 +64,8 @@ def _shot(page, name: str) -> Path:
 
 def _no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
-        '[data-testid="stException"]').first.inner_text()
+        '[data-testid="stException"]'
+    ).first.inner_text()
 
 
 def _nav(page, title: str) -> None:
@@ -127,8 +132,10 @@ def test_meeting_flow_in_chromium(server):
             page.get_by_text(re.compile(r"Running|Search finished")).first.wait_for(timeout=60_000)
             page.reload()  # a reload starts a new session: the study comes back from the address
             page.get_by_text(re.compile(r"of 4 trials")).first.wait_for(timeout=60_000)
-            assert page.get_by_role("button", name="Start search").is_disabled() or \
-                page.get_by_text("Search finished").count() > 0  # the search was not restarted
+            assert (
+                page.get_by_role("button", name="Start search").is_disabled()
+                or page.get_by_text("Search finished").count() > 0
+            )  # the search was not restarted
             second_ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
             second = second_ctx.new_page()
             second.goto(page.url)
@@ -153,7 +160,8 @@ def test_meeting_flow_in_chromium(server):
             knee_header = page.get_by_text(re.compile(r"^#\d+ · ")).first
             knee_header.wait_for()
             knee = int(re.match(r"#(\d+)", knee_header.inner_text()).group(1))
-            target = chart.evaluate("""(el, knee) => {
+            target = chart.evaluate(
+                """(el, knee) => {
                 // plotly.js decodes the typed arrays the server sends into _fullData
                 const gd = el.querySelector('.js-plotly-plot');
                 for (let i = 0; i < gd._fullData.length; i++) {
@@ -164,10 +172,13 @@ def test_meeting_flow_in_chromium(server):
                         if (n !== knee) return {trace: i, point: j, number: n};
                     }
                 }
-                return null; }""", knee)
+                return null; }""",
+                knee,
+            )
             assert target is not None, "the front has only the knee"
-            point = chart.locator(".scatterlayer .trace").nth(target["trace"]).locator("path.point").nth(
-                target["point"])
+            point = (
+                chart.locator(".scatterlayer .trace").nth(target["trace"]).locator("path.point").nth(target["point"])
+            )
             point.click(force=True)
             page.get_by_text(re.compile(rf"^#{int(target['number'])} · ")).first.wait_for(timeout=60_000)
             expect(page.get_by_text("Per-group fairness")).to_be_visible()

@@ -7,7 +7,6 @@ bootstraps, so the wait for the verdict is generous.
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
@@ -21,8 +20,7 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on the finished study (the page only reads it)."""
     url, name, _ = finished_study
-    with serve(tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")},
-               start_timeout=60) as base:
+    with serve(tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")}, start_timeout=60) as base:
         yield base, name
 
 

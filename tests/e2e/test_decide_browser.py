@@ -62,7 +62,8 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             assert alice.locator("strong", has_text=re.compile("^y$")).count() == 0
             # Alice locks; Bob sees the decision and loses the vote form without reloading
             alice.get_by_label("Rationale (required, kept in the decision log)").fill(
-                "Best compromise: nobody gives up more than they must.")
+                "Best compromise: nobody gives up more than they must."
+            )
             alice.get_by_role("button", name="Lock decision").click()
             expect(alice.get_by_text("Decision locked")).to_be_visible(timeout=LIVE_MS)
             expect(bob.get_by_text("Decision locked")).to_be_visible(timeout=LIVE_MS)

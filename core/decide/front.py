@@ -1,0 +1,222 @@
+"""The Pareto front, hypervolume and knee, computed from stored metrics.
+
+Everything works on a plain DataFrame of trials (one row per trial, one column per metric), so the
+room can re-choose objectives after the search and get the new front without re-running anything.
+
+Hypervolume normalisation (documented because numbers are only comparable under the same one):
+each objective is turned into a loss (negated when maximised), min-max scaled to [0, 1] with bounds
+taken from all finished trials being compared (or given explicitly, as the benchmarks do to compare
+several searches), and the reference point is 1.1 in every coordinate. The hypervolume is computed by
+``moocore`` (maintained WFG-style algorithms); the non-dominated filter also by ``moocore``.
+
+To compare searches, :func:`front_bounds` gives the stricter normalisation common in the
+evolutionary multi-objective literature: bounds from the ideal and nadir point of the best known
+front (the non-dominated set of all runs pooled), not from the range of every trial. One very slow
+or very poor trial then no longer stretches an axis and squeezes the region where the searches
+differ into a corner; what is worse than the pooled front's nadir scores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import moocore
+import numpy as np
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+from core import objectives as obj
+from core.spec import Objective, Spec
+
+REF = 1.1
+BASE_COLUMNS = [
+    "number",
+    "state",
+    "family",
+    "family_class",
+    "threshold",
+    "error",
+    "datetime_start",
+    "datetime_complete",
+    "duration_s",
+    "params",
+    "retry_of",
+    "feasible",
+]
+
+
+def trials_frame(trials: Iterable[FrozenTrial], spec: Spec | None = None) -> pd.DataFrame:
+    """One row per trial: identity, state, params, every metric (``name``), ``test.name`` and
+    ``cv_std.name``; ``feasible`` is judged against the spec's hard limits."""
+    rows = []
+    for t in trials:
+        ua = t.user_attrs
+        row: dict = {
+            "number": t.number,
+            "state": t.state.name,
+            "family": ua.get("family", t.params.get("family")),
+            "family_class": ua.get("family_class"),
+            "threshold": ua.get("threshold"),
+            "error": ua.get("error") or t.system_attrs.get("fail_reason"),
+            "datetime_start": t.datetime_start,
+            "datetime_complete": t.datetime_complete,
+            "duration_s": (t.duration.total_seconds() if t.duration else None),
+            "params": {k: v for k, v in t.params.items()},
+            "retry_of": t.system_attrs.get("failed_trial"),
+        }
+        for k, v in (ua.get("metrics") or {}).items():
+            row[k] = v
+        for k, v in (ua.get("test_metrics") or {}).items():
+            row[obj.TEST_ATTR + k] = v
+        for k, v in (ua.get("cv_std") or {}).items():
+            row[obj.STD_ATTR + k] = v
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(columns=BASE_COLUMNS + list(obj.REGISTRY))
+    for name in obj.REGISTRY:
+        if name not in frame:
+            frame[name] = np.nan
+    frame["feasible"] = feasible_mask(frame, spec.objectives if spec else ())
+    return frame.sort_values("number").reset_index(drop=True)
+
+
+def feasible_mask(frame: pd.DataFrame, limits: Sequence[Objective]) -> pd.Series:
+    """True where every hard limit holds; objectives without a limit never make a trial infeasible."""
+    ok = (
+        pd.Series(frame["state"] == "COMPLETE", index=frame.index)
+        if "state" in frame
+        else pd.Series(True, index=frame.index)
+    )
+    for o in limits:
+        if o.limit is None or o.name not in frame:
+            continue
+        v = frame[o.name].astype(float)
+        ok &= (v <= o.limit) if o.direction == "minimize" else (v >= o.limit)
+    return ok.fillna(False).astype(bool)
+
+
+def losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Objective values as losses (smaller is better): maximised metrics are negated."""
+    return (
+        np.column_stack([frame[n].astype(float).to_numpy() * obj.get(n).sign for n in names])
+        if len(frame)
+        else np.empty((0, len(names)))
+    )
+
+
+def pareto_mask(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Non-dominated rows among ``frame`` (call on the feasible, complete trials)."""
+    if len(frame) == 0:
+        return np.zeros(0, dtype=bool)
+    L = losses(frame, names)
+    valid = np.isfinite(L).all(axis=1)
+    mask = np.zeros(len(frame), dtype=bool)
+    if valid.any():
+        mask[np.flatnonzero(valid)] = moocore.is_nondominated(L[valid], keep_weakly=True)
+    return mask
+
+
+def front(frame: pd.DataFrame, names: Sequence[str], *, feasible_only: bool = True) -> pd.DataFrame:
+    """The Pareto-optimal trials for the chosen objectives, with ``on_front`` for the whole frame."""
+    pool = frame[(frame["state"] == "COMPLETE") & (frame["feasible"] if feasible_only else True)]
+    return pool[pareto_mask(pool, names)]
+
+
+def annotate(frame: pd.DataFrame, names: Sequence[str], limits: Sequence[Objective] = ()) -> pd.DataFrame:
+    """Add ``feasible`` (for ``limits``) and ``on_front`` (for ``names``) columns."""
+    out = frame.copy()
+    out["feasible"] = feasible_mask(out, limits)
+    out["on_front"] = False
+    pool = out[(out["state"] == "COMPLETE") & out["feasible"]]
+    if len(pool):
+        out.loc[pool.index[pareto_mask(pool, names)], "on_front"] = True
+    return out
+
+
+def _finished_losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
+    L = losses(done, names)
+    return L[np.isfinite(L).all(axis=1)] if len(L) else L
+
+
+def _min_max(L: np.ndarray, k: int) -> np.ndarray:
+    if len(L) == 0:
+        return np.vstack([np.zeros(k), np.ones(k)])
+    return np.vstack([L.min(axis=0), L.max(axis=0)])
+
+
+def bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """(2, k) array of loss-space min/max over finished trials: the normalisation of the hypervolume."""
+    return _min_max(_finished_losses(frame, names), len(names))
+
+
+def front_bounds(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """(2, k) loss-space ideal and nadir point of the non-dominated finished trials of ``frame``."""
+    L = _finished_losses(frame, names)
+    return _min_max(L[moocore.is_nondominated(L, keep_weakly=True)] if len(L) else L, len(names))
+
+
+def normalise(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    span = np.where(b[1] - b[0] > 0, b[1] - b[0], 1.0)
+    return (L - b[0]) / span
+
+
+def hypervolume(frame: pd.DataFrame, names: Sequence[str], b: np.ndarray | None = None) -> float:
+    """Normalised hypervolume of the rows given (see the module docstring); 0 for none."""
+    L = losses(frame, names)
+    L = L[np.isfinite(L).all(axis=1)] if len(L) else L
+    if len(L) == 0:
+        return 0.0
+    b = bounds(frame, names) if b is None else b
+    N = normalise(L, b)
+    N = N[(N < REF).all(axis=1)]
+    if len(N) == 0:
+        return 0.0
+    return float(moocore.hypervolume(N, ref=np.full(len(names), REF)))
+
+
+def current_hypervolume(frame: pd.DataFrame, spec: Spec) -> float | None:
+    names = spec.objective_names
+    ok = frame[(frame["state"] == "COMPLETE") & frame["feasible"]]
+    if ok.empty:
+        return None
+    return hypervolume(ok, names, bounds(frame, names))
+
+
+def hypervolume_history(
+    frame: pd.DataFrame, names: Sequence[str], b: np.ndarray | None = None, limits: Sequence[Objective] = ()
+) -> pd.DataFrame:
+    """Hypervolume of the feasible trials finished so far, after each trial (by trial number)."""
+    frame = frame.sort_values("number")
+    b = bounds(frame, names) if b is None else b
+    feas = feasible_mask(frame, limits) if limits else frame["feasible"]
+    ok = frame[(frame["state"] == "COMPLETE") & feas]
+    out, hv = [], 0.0
+    if len(ok):
+        N = normalise(losses(ok, names), b)
+        finite = np.isfinite(N).all(axis=1) & (N < REF).all(axis=1)
+        numbers = ok["number"].to_numpy()
+        ref = np.full(len(names), REF)
+        pts: list[np.ndarray] = []
+        for i in range(len(ok)):
+            if finite[i]:
+                pts.append(N[i])
+                arr = np.array(pts)
+                arr = arr[moocore.is_nondominated(arr)]
+                pts = list(arr)
+                hv = float(moocore.hypervolume(arr, ref=ref))
+            out.append((int(numbers[i]), hv))
+    return pd.DataFrame(out, columns=["number", "hypervolume"])
+
+
+def knee_index(frame: pd.DataFrame, names: Sequence[str]) -> int | None:
+    """Trial number of the knee of the given front (maximum trade-off); see ``core.decide.mcdm.knee``."""
+    if len(frame) == 0:
+        return None
+    if len(frame) <= 2:
+        return int(frame["number"].iloc[0])
+    from core.decide import mcdm
+
+    points = frame.set_index("number")[list(names)].astype(float)
+    return int(mcdm.knee(points, {n: obj.get(n).direction for n in names}).winner)

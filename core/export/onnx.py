@@ -1,0 +1,353 @@
+"""Export a fitted pipeline to ONNX, prove it predicts the same, and time it beside scikit-learn.
+
+Why ONNX at all: one-row ``predict_proba`` of a scikit-learn pipeline costs ~4 ms, almost all of it
+pandas/preprocessing overhead; the same pipeline in onnxruntime answers in tens of microseconds.
+A team choosing on latency should know both numbers.
+
+Why the parity check is not optional: a converter that runs without error can still compute
+something else. The exported model is kept only when its probabilities match the pipeline's within
+:data:`TOLERANCE` on at least :data:`MIN_ROWS` held-out rows; otherwise the family is reported as
+not exportable, with the measured difference and the reason.
+
+What we learned making it work (skl2onnx 1.20, onnxmltools 1.16, scikit-learn 1.9, XGBoost 3.2):
+
+- Inputs: the pipeline takes a DataFrame, so the ONNX graph gets one input per column
+  (``FloatTensorType([None, 1])`` for numeric, ``StringTensorType([None, 1])`` for categorical).
+  A missing numeric value is NaN; a missing categorical value is the empty string ``""``.
+- The categorical ``SimpleImputer`` has ``missing_values=np.nan``, which skl2onnx refuses for string
+  columns; the copy we convert uses ``""`` instead (matching the input convention above).
+- skl2onnx 1.20 builds HistGradientBoosting leaves with a Python ``False`` in an integer attribute
+  list; onnx refuses the mixed list. We cast that flag to ``int`` while converting.
+- XGBoost: onnxmltools' ``convert_xgboost`` registered into skl2onnx with the *classifier* shape
+  calculator, and ``zipmap`` off, matches to ~2e-7 here (we could not reproduce the "off by up to
+  0.5" seen in an earlier probe). The likely cause of such errors is ``base_score``: XGBoost ≥ 2
+  estimates it from the data (the positive rate) and XGBoost 3 stores it as the string
+  ``"[2.6E-1]"``; a converter that does not parse it falls back to 0.5 (margin 0), shifting every
+  probability. onnxmltools 1.16 parses it; the parity check guards against a regression.
+- Soft voting needs ``flatten_transform=False`` (our family sets it).
+- Voting/stacking used to scale features *before* their tree members. ONNX computes the scaler in
+  float32; HistGradientBoosting split thresholds can equal a data value exactly, so a scaled value
+  off by one float32 ulp landed on the other side of a split (differences ~1e-2). The families now
+  scale only inside their logistic-regression member, and both match to ~1e-7; the parity check
+  still has the last word for every export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.models import latency as latency_mod
+
+TOLERANCE = 1e-5
+MIN_ROWS = 200
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+OUTPUT = "probabilities"
+
+#: What we know per family before trying (the chosen model's own parity check has the last word).
+SUPPORT: dict[str, tuple[str, str]] = {
+    "logreg": ("yes", "skl2onnx LinearClassifier; parity ~1e-7."),
+    "decision_tree": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
+    "naive_bayes": ("yes", "skl2onnx GaussianNB / ComplementNB; parity ~1e-6."),
+    "knn": ("yes", "skl2onnx nearest-neighbour graph (stores the training rows); parity ~1e-7."),
+    "linear_svm": ("yes", "skl2onnx LinearSVC + sigmoid calibration; parity ~1e-7."),
+    "random_forest": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
+    "extra_trees": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
+    "hist_gb": ("yes", "skl2onnx, with a fix for a boolean attribute bug in 1.20; parity ~1e-7."),
+    "xgboost": ("yes", "onnxmltools' XGBoost converter registered into skl2onnx; parity ~2e-7."),
+    "voting": (
+        "yes",
+        "soft voting with flatten_transform=False; only the logistic-regression member "
+        "is scaled, so tree members split on raw float values; parity ~1e-7.",
+    ),
+    "stacking": ("yes", "stacked members + final logistic regression; only the linear member is scaled; parity ~1e-7."),
+}
+
+
+@dataclass
+class OnnxExport:
+    """The outcome of one export attempt; ``model`` is the ONNX bytes when ``exported``."""
+
+    family: str
+    exported: bool
+    reason: str
+    max_abs_diff: float | None = None
+    n_rows_checked: int = 0
+    tolerance: float = TOLERANCE
+    onnx_latency: dict[str, float] | None = None
+    sklearn_latency: dict[str, float] | None = None
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    opset: dict[str, int] = field(default_factory=lambda: dict(TARGET_OPSET))
+    model: bytes | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (without the model bytes) for config.json and the report."""
+        d = asdict(self)
+        d.pop("model")
+        d["speedup_p50"] = (
+            self.sklearn_latency["p50_ms"] / self.onnx_latency["p50_ms"]
+            if self.onnx_latency and self.sklearn_latency and self.onnx_latency["p50_ms"] > 0
+            else None
+        )
+        d["input_convention"] = (
+            "one input per column, shape [n, 1]: numeric as float32 (NaN = "
+            'missing), categorical as string ("" = missing); output '
+            f"{OUTPUT!r} is [n, 2] with P(positive) in column 1"
+        )
+        return d
+
+
+class NotExportable(Exception):
+    """Conversion failed; the message is the reason shown to people."""
+
+
+def exportability() -> pd.DataFrame:
+    """One row per family: whether it is expected to export, and why (for the Export page)."""
+    from core.models import families as fam
+
+    rows = [
+        {"family": name, "label": fam.get(name).label, "exportable": SUPPORT[name][0], "note": SUPPORT[name][1]}
+        for name in fam.REGISTRY
+        if name in SUPPORT
+    ]
+    return pd.DataFrame(rows)
+
+
+# -- conversion -------------------------------------------------------------------------------------
+
+_patch_lock = threading.Lock()
+_xgb_registered = False
+
+
+def _register_xgboost() -> None:
+    """Teach skl2onnx to convert XGBClassifier with onnxmltools' converter (once per process)."""
+    global _xgb_registered
+    if _xgb_registered:
+        return
+    try:
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+        from skl2onnx import update_registered_converter
+        from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+        from xgboost import XGBClassifier
+    except ImportError:  # xgboost or onnxmltools not installed: XGBoost is then not exportable
+        return
+    update_registered_converter(
+        XGBClassifier,
+        "XGBoostXGBClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_xgboost,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    _xgb_registered = True
+
+
+@contextlib.contextmanager
+def _int_missing_flags():
+    """Cast skl2onnx's ``nodes_missing_value_tracks_true`` to int while converting (1.20 bug)."""
+    from skl2onnx.common import tree_ensemble
+
+    original: Callable = tree_ensemble.add_node
+
+    def add_node(*args, nodes_missing_value_tracks_true=0, **kwargs):
+        return original(*args, nodes_missing_value_tracks_true=int(bool(nodes_missing_value_tracks_true)), **kwargs)
+
+    with _patch_lock:
+        tree_ensemble.add_node = add_node
+        try:
+            yield
+        finally:
+            tree_ensemble.add_node = original
+
+
+def _for_conversion(pipeline: Any) -> Any:
+    """A copy whose categorical imputer treats ``""`` as missing (skl2onnx needs a string there)."""
+    conv = copy.deepcopy(pipeline)
+    prep = conv.steps[0][1]
+    for _, transformer, _cols in getattr(prep, "transformers_", []):
+        steps = getattr(transformer, "steps", None)
+        if not steps:
+            continue
+        for _, step in steps:
+            if type(step).__name__ == "SimpleImputer" and getattr(step, "fill_value", None) == "missing":
+                step.missing_values = ""
+    return conv
+
+
+def initial_types(numeric: list[str], categorical: list[str]) -> list[tuple[str, Any]]:
+    """One ONNX input per column, in the order the pipeline's ColumnTransformer names them."""
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    return [(c, FloatTensorType([None, 1])) for c in numeric] + [(c, StringTensorType([None, 1])) for c in categorical]
+
+
+def onnx_inputs(X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> dict[str, np.ndarray]:
+    """The feed dict for onnxruntime from a DataFrame (see the input convention above)."""
+    feed: dict[str, np.ndarray] = {}
+    for c in numeric:
+        feed[c] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float32).reshape(-1, 1)
+    for c in categorical:
+        s = X[c].astype(object)
+        feed[c] = s.where(s.notna(), "").map(str).to_numpy(dtype=object).reshape(-1, 1)
+    return feed
+
+
+def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
+    """ONNX bytes of a fitted pipeline; :class:`NotExportable` with the converter's reason."""
+    import warnings
+
+    from skl2onnx import convert_sklearn
+
+    _register_xgboost()
+    conv = _for_conversion(pipeline)
+    model = conv.steps[-1][1]
+    try:
+        with warnings.catch_warnings(), _int_missing_flags():
+            warnings.simplefilter("ignore")
+            onx = convert_sklearn(
+                conv,
+                initial_types=initial_types(numeric, categorical),
+                target_opset=dict(TARGET_OPSET),
+                options={id(model): {"zipmap": False}},
+            )
+    except Exception as exc:  # converters raise many types; each is a reason to report, not a crash
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise NotExportable(f"the ONNX converter failed: {type(exc).__name__}: {first}") from None
+    return onx.SerializeToString()
+
+
+def session(model: bytes):
+    """A single-threaded onnxruntime session (fair beside single-threaded scikit-learn)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> np.ndarray:
+    """P(positive) for each row of ``X`` from an ONNX session."""
+    return np.asarray(sess.run([OUTPUT], onnx_inputs(X, numeric, categorical))[0])[:, 1]
+
+
+# -- latency ----------------------------------------------------------------------------------------
+
+
+def _summary(times_ms: np.ndarray) -> dict[str, float]:
+    return {
+        "p50_ms": float(np.percentile(times_ms, 50)),
+        "p95_ms": float(np.percentile(times_ms, 95)),
+        "p99_ms": float(np.percentile(times_ms, 99)),
+        "mean_ms": float(times_ms.mean()),
+        "cv": latency_mod.block_cv(times_ms),
+        "n_calls": int(len(times_ms)),
+    }
+
+
+def compare_latency(
+    pipeline: Any,
+    sess: Any,
+    X: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    *,
+    repeats: int = 200,
+    warmup: int = 20,
+    n_distinct_rows: int = 50,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Single-row latency of scikit-learn (DataFrame row in) and onnxruntime (one feed per row).
+
+    Measured back to back, interleaved in blocks, on the same rows, one thread each: these machines
+    are noisy, and only figures taken close together in time compare.
+    """
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, min(n_distinct_rows, len(X)))
+    df_rows = [X.iloc[[i]] for i in range(n)]
+    feeds = [onnx_inputs(X.iloc[[i]], numeric, categorical) for i in range(n)]
+    sk, ox = [], []
+    blocks = 4
+    per = max(repeats // blocks, 5)
+    with threadpool_limits(limits=1):
+        for b in range(blocks):
+            sk.append(
+                latency_mod.time_calls(
+                    pipeline.predict_proba, df_rows, per, warmup if b == 0 else 2, clock=time.perf_counter_ns
+                )
+            )
+            ox.append(
+                latency_mod.time_calls(
+                    lambda feed: sess.run([OUTPUT], feed),
+                    feeds,
+                    per,
+                    warmup if b == 0 else 2,
+                    clock=time.perf_counter_ns,
+                )
+            )
+    return _summary(np.concatenate(sk)), _summary(np.concatenate(ox))
+
+
+# -- the whole export -------------------------------------------------------------------------------
+
+
+def export(
+    pipeline: Any,
+    family: str,
+    X_check: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    *,
+    tolerance: float = TOLERANCE,
+    min_rows: int = MIN_ROWS,
+    latency_repeats: int = 200,
+) -> OnnxExport:
+    """Convert, check parity on ``X_check`` (≥ ``min_rows`` rows, held-out data), time both paths.
+
+    Never raises for a model that cannot be exported: the result says why, so the bundle can list
+    it. ``X_check`` smaller than ``min_rows`` is a programming error (the check would prove little).
+    """
+    if len(X_check) < min_rows:
+        raise ValueError(f"parity check needs at least {min_rows} rows, got {len(X_check)}")
+    inputs = [{"name": c, "type": "float32"} for c in numeric] + [{"name": c, "type": "string"} for c in categorical]
+    result = OnnxExport(family=family, exported=False, reason="", tolerance=tolerance, inputs=inputs)
+    try:
+        model = convert(pipeline, numeric, categorical)
+        sess = session(model)
+        got = predict_proba(sess, X_check, numeric, categorical)
+    except NotExportable as exc:
+        result.reason = str(exc)
+        return result
+    except Exception as exc:  # onnxruntime refusing the graph is also a reason, not a crash
+        result.reason = (
+            f"onnxruntime could not run the converted model: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        )
+        return result
+    want = pipeline.predict_proba(X_check)[:, 1]
+    diff = float(np.max(np.abs(got.astype(np.float64) - want))) if len(want) else 0.0
+    result.max_abs_diff = diff
+    result.n_rows_checked = int(len(X_check))
+    if not np.isfinite(diff) or diff > tolerance:
+        note = SUPPORT.get(family, ("", ""))[1]
+        result.reason = (
+            f"parity check failed: ONNX probabilities differ from scikit-learn's by up to "
+            f"{diff:.2e} on {len(X_check)} held-out rows (tolerance {tolerance:g})"
+            + (f"; {note}" if SUPPORT.get(family, ("yes",))[0] != "yes" else ".")
+        )
+        return result
+    result.sklearn_latency, result.onnx_latency = compare_latency(
+        pipeline, sess, X_check, numeric, categorical, repeats=latency_repeats
+    )
+    result.exported = True
+    result.reason = f"parity within {tolerance:g} (max abs diff {diff:.2e} on {len(X_check)} rows)"
+    result.model = model
+    return result

@@ -1,0 +1,223 @@
+"""Guards for everything that crosses a trust boundary: model files, archives, file names, CSV, HTML.
+
+Why one module: a bundle travels between machines and people (e-mail, tickets, shared drives), so
+everything read back from one is treated as hostile until checked, and everything we write for
+humans (CSV opened in a spreadsheet, HTML opened in a browser) must not let a value typed by someone
+in the room turn into a formula or a script. Each helper is small and tested on its own.
+
+- Model files are opened with ``skops.io`` and an explicit allow-list of the types our model
+  families produce (:data:`ALLOWED_TYPES`); anything else is refused, listing the unknown types.
+  Never ``pickle``/``joblib`` (unpickling runs arbitrary code).
+- Archive members with absolute paths, ``..`` parts, drive letters, NUL bytes or symlinks are
+  refused (zip-slip), and so are archives that would expand beyond :data:`MAX_ARCHIVE_BYTES`.
+- File names derived from user input keep only ``[A-Za-z0-9._-]``.
+- CSV cells starting with ``= + - @`` (or tab / carriage return) are prefixed with ``'`` so a
+  spreadsheet shows them as text instead of evaluating them (formula injection).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import stat
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from core.errors import UserInputError
+
+#: Types outside skops' default trust that the pipelines of our 11 families contain. Computed with
+#: ``skops.io.get_untrusted_types`` over every family (tests/core/test_safety.py keeps it exact).
+ALLOWED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+)
+
+MAX_ARCHIVE_BYTES = 1024**3  # 1 GiB uncompressed: far above any model we make, far below a zip bomb
+MAX_ARCHIVE_MEMBERS = 64
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+(?=[.)](?:\s|$))|)([#+\-=.)])")
+
+
+# -- skops ------------------------------------------------------------------------------------------
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """The types in a skops file that skops would not load without being told to trust them."""
+    import skops.io as sio
+
+    try:
+        return list(sio.get_untrusted_types(data=data))
+    except zipfile.BadZipFile:
+        raise UserInputError(
+            "The model file is not a skops file (it is not a zip archive). "
+            "Only models saved by Tradeoff Room's export can be opened.",
+            field="bundle",
+        ) from None
+    except Exception as exc:  # skops raises several types for malformed schemas
+        raise UserInputError(
+            f"The model file could not be read as skops ({type(exc).__name__}: {exc}).", field="bundle"
+        ) from None
+
+
+def load_model(data: bytes, *, allowed: Iterable[str] = ALLOWED_TYPES) -> Any:
+    """Open a skops model, trusting exactly the allow-listed types; refuse anything else.
+
+    Why check first instead of catching skops' error: the refusal message must name every unknown
+    type so the person can tell a tampered file from a newer Tradeoff Room version.
+    """
+    import skops.io as sio
+
+    allow = list(allowed)
+    found = untrusted_types(data)
+    unknown = sorted(t for t in found if t not in allow)
+    if unknown:
+        raise UserInputError(
+            "The model file contains types that Tradeoff Room does not trust, so it was not opened: "
+            f"{', '.join(unknown)}. A bundle made by Tradeoff Room only holds scikit-learn / XGBoost "
+            "pipelines; re-export it from the study instead of editing it.",
+            field="bundle",
+        )
+    return sio.loads(data, trusted=[t for t in found if t in allow])
+
+
+def dump_model(model: Any) -> bytes:
+    """skops bytes of a fitted pipeline (never pickle)."""
+    import skops.io as sio
+
+    return sio.dumps(model)
+
+
+# -- archives ---------------------------------------------------------------------------------------
+
+
+def check_member_name(name: str) -> str:
+    """Return the member name if it is a plain relative path; raise a UserInputError otherwise."""
+    if not name or "\x00" in name:
+        raise UserInputError("The archive holds a member with an empty or invalid name; refused.", field="bundle")
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
+        raise UserInputError(
+            f"The archive member {name!r} has an absolute path; refused (it could overwrite files outside the bundle).",
+            field="bundle",
+        )
+    if any(part == ".." for part in norm.split("/")):
+        raise UserInputError(
+            f"The archive member {name!r} climbs out of the bundle with '..'; refused.", field="bundle"
+        )
+    return norm
+
+
+def read_zip(
+    data: bytes, *, max_bytes: int = MAX_ARCHIVE_BYTES, max_members: int = MAX_ARCHIVE_MEMBERS
+) -> dict[str, bytes]:
+    """Every file of a zip archive in memory, after checking each member's name, type and size.
+
+    Nothing is extracted to disk, so a member name can never point outside a folder; the checks
+    still refuse such archives outright, because a bundle that carries one was tampered with.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise UserInputError(
+            "The file is not a zip archive. Upload the .zip made by Export, or a spec .json.", field="bundle"
+        ) from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise UserInputError(
+                f"The archive has {len(infos)} members; a bundle has at most {max_members}. Refused.", field="bundle"
+            )
+        total = 0
+        for info in infos:
+            check_member_name(info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise UserInputError(
+                    f"The archive member {info.filename!r} is a symbolic link; refused.", field="bundle"
+                )
+            total += info.file_size
+            if total > max_bytes:
+                raise UserInputError(
+                    f"The archive expands to more than {max_bytes // 1024**2} MB; refused.", field="bundle"
+                )
+        out = {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            out[info.filename.replace("\\", "/")] = zf.read(info)
+        return out
+
+
+# -- names, CSV, HTML, Markdown ---------------------------------------------------------------------
+
+
+def safe_filename(raw: str, *, default: str = "bundle", max_len: int = 100) -> str:
+    """A file name from user text (study names, uploads): ASCII letters, digits, ``._-`` only."""
+    text = unicodedata.normalize("NFKD", str(raw or "")).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
+    text = re.sub(r"\.{2,}", ".", text)[:max_len].strip("._-")
+    if not text or text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = f"{default}_{text}" if text else default
+    return text
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix ``'`` to a text cell a spreadsheet would evaluate as a formula; other values as-is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell and column name neutralised (numbers stay numbers)."""
+    out = df.copy()
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[col] = s.astype(object).map(neutralise_cell)
+    return out
+
+
+def to_safe_csv(df: pd.DataFrame) -> str:
+    """CSV text safe to open in a spreadsheet (see :func:`neutralise_cell`)."""
+    return safe_csv_frame(df).to_csv(index=False)
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value for element text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def md(value: Any) -> str:
+    """Neutralise Markdown (and raw HTML) in user text for one line of decision.md.
+
+    Markdown renderers pass raw HTML through, so ``<`` and ``>`` become entities; the characters
+    that make emphasis, code, links, tables and strike-through (``\\ ` * _ [ ] | ~``) are
+    backslash-escaped everywhere, and block markers (``# + - = >`` or ``1.``) only at the start,
+    which keeps ordinary text (numbers, dates, hyphenated words) readable as plain text. Newlines
+    become spaces (use :func:`md_block` for multi-line text).
+    """
+    text = "" if value is None else str(value)
+    text = text.replace("\r", " ").replace("\n", " ")
+    text = _MD_INLINE.sub(r"\\\1", text).replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), text, count=1)
+
+
+def md_block(value: Any, *, prefix: str = "> ") -> str:
+    """Multi-line user text as a quoted Markdown block, each line neutralised by :func:`md`."""
+    lines = ("" if value is None else str(value)).splitlines() or [""]
+    return "\n".join(prefix + md(line) for line in lines)

@@ -1,0 +1,94 @@
+"""Re-fit one stored trial exactly as the search evaluated it.
+
+Compare, export and reproduce all need "the model of trial N": the same data (checked by
+fingerprint), the same split, the same family and parameters and the same seed, so the metrics
+they show equal the ones stored in the study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from core import search
+from core.data import Dataset, load_dataset, split
+from core.errors import UserInputError
+from core.models import families as fam
+from core.models.evaluate import Evaluation, evaluate
+from core.spec import Spec
+
+
+@dataclass
+class Candidate:
+    """A stored trial, re-fitted: its pipeline, test probabilities and every metric."""
+
+    study_name: str
+    number: int
+    spec: Spec
+    family: str
+    params: dict[str, Any]
+    dataset: Dataset
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    evaluation: Evaluation
+    stored_metrics: dict[str, float]
+
+    @property
+    def pipeline(self):
+        return self.evaluation.pipeline
+
+    @property
+    def threshold(self) -> float:
+        return self.evaluation.threshold
+
+    @property
+    def klass(self) -> str:
+        return fam.get(self.family).klass
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number} {fam.get(self.family).label}"
+
+
+def trial_config(study: optuna.Study, number: int) -> tuple[str, dict[str, Any], dict[str, float]]:
+    """Family, parameters and stored metrics of a finished trial; a clear error otherwise."""
+    trials = study.get_trials(deepcopy=False)
+    by_number = {t.number: t for t in trials}
+    if number not in by_number:
+        raise UserInputError(
+            f"Study {study.study_name!r} has no trial #{number} (it has {len(trials)} trials, numbered from 0).",
+            field="trial",
+        )
+    t = by_number[number]
+    if t.state != TrialState.COMPLETE:
+        raise UserInputError(
+            f"Trial #{number} did not complete (state {t.state.name}); choose a finished trial.", field="trial"
+        )
+    family, params = fam.split_params(t.params)
+    return family, params, dict(t.user_attrs.get("metrics") or {})
+
+
+def load(url: str | None, study_name: str, number: int, *, dataset: Dataset | None = None) -> Candidate:
+    """Re-fit trial ``number`` of a study on its original split (pass ``dataset`` to reuse a load)."""
+    study = search.open_study(url, study_name)
+    spec = search.load_spec(study)
+    family, params, stored = trial_config(study, number)
+    ds = dataset if dataset is not None else load_dataset(spec.data)
+    train_idx, test_idx = split(ds, spec.validation, spec.seed)
+    ev = evaluate(family, params, ds, train_idx, test_idx, spec, keep_model=True)
+    return Candidate(
+        study_name=study_name,
+        number=number,
+        spec=spec,
+        family=family,
+        params=params,
+        dataset=ds,
+        train_idx=train_idx,
+        test_idx=test_idx,
+        evaluation=ev,
+        stored_metrics=stored,
+    )

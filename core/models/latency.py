@@ -1,0 +1,344 @@
+"""The latency harness: how long one prediction takes, measured so that rankings repeat.
+
+What is measured (the team chooses which figure is the objective):
+- ``latency_p50/p95/p99_ms``: the whole pipeline, one pandas row in, ``predict_proba`` out; the
+  tail over the test rows (point 3 below). This is what a Python service pays, and it is
+  dominated by DataFrame/preprocessing overhead (~4 ms here), which is why it separates models less
+  than people expect. ``latency_calls_p95_ms``: the p95 over every timed call, for information.
+- ``model_latency_p95_ms``: the estimator alone on an already-encoded numpy row; separates models.
+- ``throughput_rps``: one batch of up to 1,000 rows, best of three.
+- ``latency_wall_p50_ms`` / ``latency_wall_p95_ms``: plain wall-clock time of the same calls, as
+  this machine delivered them at that moment (for information; not normalised).
+
+Why the headline figures are *normalised CPU time*. The search measures trials minutes apart, in
+several worker processes, on machines shared with other work. Wall-clock time then measures the
+neighbours: on the 2-core development machines under load, the same 20 pipelines measured twice
+ranked with Spearman ρ ≈ 0.0–0.7 by wall time (see ``bench/latency_stability.py``). Two fixes:
+
+1. each call is timed with the thread's CPU clock (``time.thread_time_ns``), so time spent
+   descheduled is not counted (everything runs on one thread: ``threadpoolctl`` limits BLAS/OpenMP
+   to one thread and every family uses ``n_jobs=1``);
+2. CPU time itself still varies ±30 % with contention (caches, frequency, the host). So every
+   second call to the measured pipeline is followed by a call to a fixed *reference pipeline*
+   (impute + scale + one-hot + logistic regression on a small synthetic frame), and each measured
+   call's time is divided by the mean of the two reference calls nearest to it in time (the one
+   just before and just after), then multiplied by ``REFERENCE_MS``, the reference's cost on the
+   machine the numbers are quoted for. A figure thus reads "ms on the reference machine", stays
+   comparable across time, workers and machines, and ranks repeatably (round-to-round p50
+   differences ~1–2 % instead of ~10–40 %, with the machine at load 6 on 2 cores). Pairing each
+   call with its immediate neighbours matters most for the tail: a burst of contention that slows a
+   call slows the reference calls beside it too, so p95 ranked with ρ ≈ 0.9 this way against
+   ≈ 0.6–0.7 with a wider window of 8 reference calls. The price: measuring takes 1.5× the calls.
+
+``REFERENCE_MS`` defaults to 4 ms: what this kind of one-row pipeline (ColumnTransformer +
+logistic regression) cost on the project's 2-vCPU AMD EPYC development VM (shared/NOTES.md).
+The same VM measured the reference at 3 to 7.5 ms of CPU time over one afternoon, with no change
+of our own load: exactly the drift the normalisation removes. Set ``TRADEOFF_LATENCY_REFERENCE_MS``
+to :func:`calibrate`'s result on the serving hardware to quote that machine's milliseconds
+instead. ``LatencyReport.ref_ratio`` records how slow the machine was while measuring
+(reference time now / ``REFERENCE_MS``); ``wall_p50_ms``/``wall_p95_ms`` what a clock on the wall
+saw.
+
+3. The tail (p95, p99) is taken over *rows*, each row at its best call. The calls cycle over
+   ``n_distinct_rows`` rows, so every row is called ``repeats / n_distinct_rows`` times; a row's
+   cost is its fastest normalised call (as ``timeit`` advises: noise mostly adds time), and
+   p95/p99 are percentiles of those per-row costs, never below p50. What varies from row to row
+   (a deep tree path, a long one-hot) stays in the tail; what a neighbour's burst added to one
+   call does not. The tail of all calls measured the machine instead: the same 20 demo pipelines
+   measured twice (100 calls each) ranked by p95 with Spearman ρ 0.91–0.97 and differed by up to
+   16–23 % over all calls, against ρ 0.998 and at most 7 % over per-row best calls; the same 60
+   search trials measured in two processes differed by 7 % in p95 over all calls while their p50
+   agreed to 0.5 %. The p50 stays the median of all calls: a minimum is a noisier centre (median
+   round-to-round difference 1.2 % against 0.6 %). The p95 over all calls is still recorded, as
+   ``latency_calls_p95_ms``.
+
+Other honest-measurement rules from the design notes: warm-up calls first, garbage collection
+paused while timing, rows pre-sliced so slicing is not timed, and a coefficient of variation over
+blocks of calls reported with every figure.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+N_BLOCKS = 5
+PAIR = 2  # measured calls between two reference calls
+REF_WINDOW = 2  # reference calls (nearest in time: the one before and after) per measured call
+REFERENCE_MS_DEFAULT = 4.0
+ENV_REFERENCE = "TRADEOFF_LATENCY_REFERENCE_MS"
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    cv: float
+    n_calls: int
+    model_p50_ms: float
+    model_p95_ms: float
+    throughput_rps: float
+    wall_p50_ms: float = NAN
+    wall_p95_ms: float = NAN
+    ref_ratio: float = NAN
+    calls_p95_ms: float = NAN
+
+    def as_metrics(self) -> dict[str, float]:
+        return {
+            "latency_p50_ms": self.p50_ms,
+            "latency_p95_ms": self.p95_ms,
+            "latency_p99_ms": self.p99_ms,
+            "model_latency_p95_ms": self.model_p95_ms,
+            "throughput_rps": self.throughput_rps,
+            "latency_mean_ms": self.mean_ms,
+            "latency_cv": self.cv,
+            "latency_wall_p50_ms": self.wall_p50_ms,
+            "latency_wall_p95_ms": self.wall_p95_ms,
+            "latency_ref_ratio": self.ref_ratio,
+            "latency_calls_p95_ms": self.calls_p95_ms,
+        }
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def reference_ms() -> float:
+    """The reference pipeline's cost on the machine figures are quoted for (see module docstring)."""
+    raw = os.environ.get(ENV_REFERENCE)
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = NAN
+        if not np.isfinite(value) or value <= 0:
+            from core.errors import UserInputError
+
+            raise UserInputError(
+                f"{ENV_REFERENCE} must be a positive number of milliseconds, got {raw!r}.", field=ENV_REFERENCE
+            )
+        return value
+    return REFERENCE_MS_DEFAULT
+
+
+@functools.lru_cache(maxsize=1)
+def reference() -> tuple[Any, list[pd.DataFrame]]:
+    """The fixed reference pipeline and the rows it is called on (built once per process).
+
+    Deliberately the same kind of work as a candidate: a pandas row through a ColumnTransformer
+    (impute, scale, one-hot) into a small linear model, so contention slows both alike.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(20261123)
+    n = 400
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.gamma(2.0, 1.0, n),
+            "c": rng.integers(0, 24, n),
+            "d": rng.choice(["x", "y", "z", "w"], n).astype(object),
+            "e": rng.choice(["p", "q"], n).astype(object),
+        }
+    )
+    y = (X["a"] + 0.3 * X["b"] + (X["d"] == "x") + rng.normal(size=n) > 1).astype(int)
+    prep = ColumnTransformer(
+        [
+            (
+                "num",
+                Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                ["a", "b", "c"],
+            ),
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                ["d", "e"],
+            ),
+        ],
+        sparse_threshold=0.0,
+    )
+    pipe = Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=500))]).fit(X, y)
+    return pipe, [X.iloc[[i]] for i in range(20)]
+
+
+def _interleaved(
+    fn: Callable, rows: list, ref_fn: Callable, ref_rows: list, repeats: int, warmup: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Time ``repeats`` calls of ``fn`` with a reference call after every ``PAIR`` of them.
+
+    Returns CPU and wall times of the measured calls (ms), CPU times of the reference calls (ms),
+    and each call's position in the sequence (to find the reference calls nearest in time).
+    """
+    for i in range(warmup):
+        fn(rows[i % len(rows)])
+    for i in range(min(warmup, 3)):  # the reference is warm after the first measurement
+        ref_fn(ref_rows[i % len(ref_rows)])
+    n_ref = max(1, int(np.ceil(repeats / PAIR)))
+    cpu, wall = np.empty(repeats), np.empty(repeats)
+    ref = np.empty(n_ref)
+    pos, ref_pos = np.empty(repeats), np.empty(n_ref)
+    cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        k = r = step = 0
+        while k < repeats:
+            for _ in range(min(PAIR, repeats - k)):
+                row = rows[k % len(rows)]
+                w0, c0 = wall_clock(), cpu_clock()
+                fn(row)
+                c1, w1 = cpu_clock(), wall_clock()
+                cpu[k], wall[k], pos[k] = c1 - c0, w1 - w0, step
+                k += 1
+                step += 1
+            c0 = cpu_clock()
+            ref_fn(ref_rows[r % len(ref_rows)])
+            ref[r], ref_pos[r] = cpu_clock() - c0, step
+            r += 1
+            step += 1
+    finally:
+        if gc_was:
+            gc.enable()
+    return cpu / 1e6, wall / 1e6, ref[:r] / 1e6, pos, ref_pos[:r]
+
+
+def normalise(
+    cpu: np.ndarray, pos: np.ndarray, ref: np.ndarray, ref_pos: np.ndarray, ref_ms: float, window: int = REF_WINDOW
+) -> np.ndarray:
+    """Scale each call by ``ref_ms`` / the median of the ``window`` reference calls nearest in time."""
+    out = np.empty(len(cpu))
+    w = min(window, len(ref))
+    for i, p in enumerate(pos):
+        near = np.argpartition(np.abs(ref_pos - p), w - 1)[:w]
+        med = float(np.median(ref[near]))
+        out[i] = cpu[i] * (ref_ms / med if med > 0 else 1.0)
+    return out
+
+
+def per_row_best(times_ms: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each row's fastest call, for calls that cycled over ``n_rows`` rows (call k used row k mod
+    n_rows); see the module docstring, point 3."""
+    times_ms = np.ravel(times_ms)
+    n_rows = max(1, min(n_rows, len(times_ms)))
+    return np.array([times_ms[j::n_rows].min() for j in range(n_rows)])
+
+
+def time_calls(
+    fn: Callable, rows: list, repeats: int, warmup: int, clock: Callable[[], int] = time.thread_time_ns
+) -> np.ndarray:
+    """Milliseconds per call of ``fn`` on pre-sliced rows, after warm-up, with GC paused.
+
+    The thread's CPU clock by default (time spent descheduled is not the model's); pass
+    ``time.perf_counter_ns`` for wall time.
+    """
+    for i in range(warmup):
+        fn(rows[i % len(rows)])
+    out = np.empty(repeats)
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(repeats):
+            row = rows[i % len(rows)]
+            t0 = clock()
+            fn(row)
+            out[i] = clock() - t0
+    finally:
+        if gc_was:
+            gc.enable()
+    return out / 1e6
+
+
+def block_cv(times_ms: np.ndarray, n_blocks: int = N_BLOCKS) -> float:
+    """Spread of the median across consecutive blocks of calls: how repeatable the p50 is."""
+    blocks = [b for b in np.array_split(np.ravel(times_ms), n_blocks) if len(b)]
+    medians = np.array([np.median(b) for b in blocks])
+    return float(np.std(medians) / np.mean(medians)) if medians.mean() > 0 else 0.0
+
+
+def calibrate(repeats: int = 500) -> float:
+    """The reference pipeline's median single-row CPU time here, in ms (for ``ENV_REFERENCE``)."""
+    pipe, rows = reference()
+    with threadpool_limits(limits=1):
+        return float(np.median(time_calls(pipe.predict_proba, rows, repeats, warmup=50)))
+
+
+def measure(
+    pipeline,
+    X: pd.DataFrame,
+    *,
+    repeats: int = 200,
+    warmup: int = 10,
+    batch_rows: int = 1000,
+    n_distinct_rows: int = 50,
+) -> LatencyReport:
+    """Time single-row and batch prediction of a fitted pipeline on rows of ``X``.
+
+    ``repeats`` single-row calls are timed, with a reference call after every ``PAIR`` of them;
+    see the module docstring for the normalisation.
+    """
+    n = min(n_distinct_rows, len(X))
+    rows = [X.iloc[[i]] for i in range(n)]
+    batch = X.iloc[: min(batch_rows, len(X))]
+    ref_pipe, ref_rows = reference()
+    ref_ms = reference_ms()
+    with threadpool_limits(limits=1):
+        cpu, wall, ref, pos, ref_pos = _interleaved(
+            pipeline.predict_proba, rows, ref_pipe.predict_proba, ref_rows, repeats, warmup
+        )
+        ref_median = float(np.median(ref))
+        scale = ref_ms / ref_median if ref_median > 0 else 1.0
+        times = normalise(cpu, pos, ref, ref_pos, ref_ms)
+        model_p50 = model_p95 = NAN
+        steps = getattr(pipeline, "steps", None)
+        if steps and len(steps) > 1:
+            encoded = pipeline[:-1].transform(X.iloc[:n])
+            enc_rows = [encoded[i : i + 1] for i in range(n)]
+            model_times = time_calls(pipeline[-1].predict_proba, enc_rows, max(repeats // 2, 20), warmup)
+            model_times = model_times * scale
+            model_p50 = float(np.percentile(model_times, 50))
+            model_p95 = float(np.percentile(model_times, 95))
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.thread_time()
+            pipeline.predict_proba(batch)
+            best = min(best, time.thread_time() - t0)
+        best *= scale
+    per_row = per_row_best(times, n)
+    p50 = float(np.percentile(times, 50))
+    p95 = max(float(np.percentile(per_row, 95)), p50)
+    p99 = max(float(np.percentile(per_row, 99)), p95)
+    return LatencyReport(
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        mean_ms=float(times.mean()),
+        cv=block_cv(times),
+        n_calls=int(times.size),
+        model_p50_ms=model_p50,
+        model_p95_ms=model_p95,
+        throughput_rps=float(len(batch) / best) if best > 0 else float("inf"),
+        wall_p50_ms=float(np.percentile(wall, 50)),
+        wall_p95_ms=float(np.percentile(wall, 95)),
+        ref_ratio=ref_median / ref_ms,
+        calls_p95_ms=float(np.percentile(times, 95)),
+    )

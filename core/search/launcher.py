@@ -1,0 +1,89 @@
+"""Start and stop local worker processes for a study (what the app's Search page uses).
+
+The search never runs inside a Streamlit script run: a rerun, a page switch or a closed browser
+must not restart or lose it. Workers are ordinary ``tradeoff worker`` processes in their own session
+(so a Ctrl-C in the app's terminal does not kill them), logging to the data directory.
+
+The storage URL reaches the worker through ``TRADEOFF_STORAGE`` in its environment, not its command
+line, because any local user can read another process's command line (``ps``) and the URL may hold
+a database password.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import storage as st
+
+
+@dataclass(frozen=True)
+class LocalWorker:
+    pid: int
+    log: Path
+
+
+def _log_dir() -> Path:
+    d = st.home() / "logs"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def default_count() -> int:
+    """How many local workers to offer by default: one per core (each fit is single-threaded)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start(study_name: str, url: str, n: int = 1, *, max_trials: int | None = None) -> list[LocalWorker]:
+    """Launch ``n`` worker processes on this machine; they share the study's global budget."""
+    out = []
+    env = dict(os.environ)
+    env[st.ENV_STORAGE] = st.resolve(url)  # not on the command line: see the module docstring
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in study_name)[:80]
+    for i in range(max(1, n)):
+        log = _log_dir() / f"worker-{safe}-{os.getpid()}-{i}-{len(os.listdir(_log_dir()))}.log"
+        cmd = [sys.executable, "-m", "core.cli", "worker", "--study", study_name, "--quiet"]
+        if max_trials:
+            cmd += ["--trials", str(max_trials)]
+        with open(log, "ab") as fh:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+                cwd=str(Path(__file__).resolve().parents[2]),
+            )
+        out.append(LocalWorker(pid=proc.pid, log=log))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:  # reap our own finished children so they do not linger as zombies
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def stop(pid: int) -> None:
+    """SIGTERM: the worker marks its running trial failed, gives back its budget slot and exits."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
