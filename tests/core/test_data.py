@@ -341,6 +341,18 @@ def test_numbers_stored_as_strings_are_converted(frame):
     assert "Column 'bid_cpc': numbers stored as text, converted to numbers." in ds.notes
 
 
+def test_numbers_from_text_is_the_reading_prepare_uses():
+    """Predict calls the same reader, so a served table is read as the training table was."""
+    raw = pd.Series([" 7,000 ", "12.5", None, np.nan, "n/a", "-3"], dtype=object)
+    got = data.numbers_from_text(raw)
+    assert got.dtype == float
+    assert got.iloc[[0, 1, 5]].tolist() == [7000.0, 12.5, -3.0]
+    assert got.iloc[[2, 3, 4]].isna().all()  # missing stays missing, text becomes missing
+    kind, why, converted = data.infer_column(raw.iloc[[0, 1, 5] * 20], "price", 60)
+    assert kind == "numeric" and "numbers stored as text" in why
+    assert converted.equals(data.numbers_from_text(raw.iloc[[0, 1, 5] * 20]))
+
+
 def test_several_sensitive_columns_intersect(frame):
     ds = prepare(frame, ref(sensitive=("age_band", "device"), min_group_rows=1))
     assert any(" × " in g for g in ds.groups.unique())

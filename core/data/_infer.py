@@ -1,0 +1,111 @@
+"""Decide what each feature column is: a number, a category, or something no model should see.
+
+Why one reader of numbers written as text: training (``prepare``) and serving (``predict``) must read
+"7,000" the same way, or the model is served different numbers than it was trained on.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+DATE_DROPPED = (
+    "date/time column (dates rarely generalise; derive features if needed; to test on the "
+    "most recent rows, make it the time column: --time-column)"
+)
+_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
+
+
+def numbers_from_text(values: pd.Series) -> pd.Series:
+    """Numbers written as text ("7,000" and " 12 " included) as floats; what is not a number is missing."""
+    text = values.astype(str).str.strip().where(values.notna())
+    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
+
+
+def infer_features(
+    X: pd.DataFrame, dropped: dict[str, str], notes: list[str]
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Convert the feature columns in place of ``X``; return it with its numeric and categorical names.
+
+    Each column that cannot be a feature is removed and put in ``dropped`` with the reason; a
+    conversion (numbers stored as text) is written to ``notes``.
+    """
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for col in list(X.columns):
+        kind, reason, converted = infer_column(X[col], col, len(X))
+        if kind == "numeric" and reason:
+            notes.append(f"Column {col!r}: {reason}.")
+        if kind == "drop":
+            dropped[col] = reason
+            X = X.drop(columns=col)
+            continue
+        X[col] = converted
+        (numeric if kind == "numeric" else categorical).append(col)
+    return X, numeric, categorical
+
+
+def infer_column(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
+    """Decide numeric / categorical / drop for one column, converting strings that hold numbers."""
+    non_null = s.dropna()
+    if non_null.empty:
+        return "drop", "all values are missing", s
+    if non_null.nunique() == 1:
+        return "drop", "constant (one value)", s
+    if pd.api.types.is_bool_dtype(s):
+        return "numeric", "", s.astype(float)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "drop", DATE_DROPPED, s
+    if pd.api.types.is_numeric_dtype(s):
+        return _infer_numeric(s, non_null, col, n)
+    return _infer_text(s, non_null, n)
+
+
+def _infer_numeric(s: pd.Series, non_null: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
+    """A numeric column is a feature unless it is an integer ID (named like one, or a sequence)."""
+    unique_share = non_null.nunique() / max(len(non_null), 1)
+    if (
+        pd.api.types.is_integer_dtype(non_null)
+        and unique_share > 0.99
+        and n > 50
+        and (_ID_NAME.search(col) or _is_sequence(non_null))
+    ):
+        return "drop", "identifier (one distinct value per row)", s
+    return "numeric", "", s.astype(float)
+
+
+def _infer_text(s: pd.Series, non_null: pd.Series, n: int) -> tuple[str, str, pd.Series]:
+    """Text is numbers, a date, an ID or free text, too many categories, or a category."""
+    text = non_null.astype(str).str.strip()
+    if numbers_from_text(non_null).notna().mean() >= 0.95:
+        converted = numbers_from_text(s)
+        lost = int((converted.isna() & s.notna()).sum())
+        why = "numbers stored as text, converted to numbers" + (
+            f" ({lost} value(s) that are not numbers treated as missing)" if lost else ""
+        )
+        return "numeric", why, converted
+    if _looks_like_date(text):
+        return "drop", DATE_DROPPED, s
+    unique_share = text.nunique() / len(text)
+    if unique_share > 0.9 and n > 50:
+        return "drop", "identifier or free text (almost every value is different)", s
+    if text.nunique() > max(200, n // 20):
+        return "drop", f"too many categories ({text.nunique()}) to one-hot encode", s
+    out = s.astype(object).where(s.notna(), np.nan)
+    out = out.map(lambda v: v if v is np.nan or isinstance(v, float) and v != v else str(v).strip())
+    return "categorical", "", out.astype(object)
+
+
+def _is_sequence(s: pd.Series) -> bool:
+    v = np.sort(s.to_numpy())
+    return len(v) > 1 and bool(np.all(np.diff(v) > 0)) and (v[-1] - v[0]) < 3 * len(v)
+
+
+def _looks_like_date(text: pd.Series) -> bool:
+    sample = text.head(200)
+    if not sample.str.contains(r"\d{1,4}[-/.:]\d{1,2}", regex=True).mean() > 0.9:
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return parsed.notna().mean() > 0.9
