@@ -1,8 +1,13 @@
 """Plain-data pieces of the Pareto explorer: the annotated trials, the front table, a trial's details.
 
-Nothing here draws; the page renders these frames and :mod:`app.charts` turns them into figures.
+Nothing here draws; the page renders these frames and :mod:`core.viz` turns them into figures.
 :func:`analysis` and :func:`figure` cache per study *signature* (it changes when a trial arrives), so a
 rerun that changes nothing (a click, a toggle back) re-uses the front, the knee and the figures.
+
+What identifies a view (objectives, axes, plot, colours, the selected trial) lives in the page's
+address: each is a widget bound to the query parameter named below, so it survives switching pages,
+a reload, and can be sent as a link. Streamlit would otherwise drop a widget's value whenever the
+page is not shown.
 """
 
 from __future__ import annotations
@@ -15,13 +20,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import charts, ui
+from app import ui
 from core import objectives as obj
+from core import viz
 from core.decide import front
 from core.models import families as fam
 from core.spec import Objective
 
-PICK = "ex_pick"  # session key: a trial picked by clicking a chart, applied before the trial picker renders
+# query parameters (bound widgets' keys): the view's identity
+OBJECTIVES, X, Y, PLOT, COLOR, OTHERS, TRIAL = "objectives", "x", "y", "plot", "color", "others", "trial"
+THREE, ALL, SORT = "three", "all", "sort"
+CHART = "ex_scatter"  # the 2-D chart's selection (a click): not part of the address, it moves to ``trial``
+PLOTS = ("2-D", "3-D", "Parallel coordinates", "Scatter matrix")
 GROUP_COLUMNS = ["group", "n", "base_rate", "selection_rate", "recall", "precision", "accuracy"]
 
 
@@ -90,6 +100,33 @@ def clicked_number(event: Any) -> int | None:
             except (TypeError, ValueError):
                 continue
     return None
+
+
+def metric_label(name: str) -> str:
+    """How an objective reads in pickers (and so in the address): label and unit."""
+    m = obj.get(name)
+    return f"{m.label} ({m.unit})"
+
+
+def parse_trial(raw: Any) -> int | None:
+    """A trial number from the ``trial`` query parameter (or None when it is absent or not a number)."""
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else None
+    try:
+        return int(str(raw).lstrip("#"))
+    except (TypeError, ValueError):
+        return None
+
+
+def trial_options(points: pd.DataFrame, knee_number: int | None, wanted: int | None) -> list[int]:
+    """The trial picker's choices: the knee first (the default, so the address omits it), the rest
+    of the front, and ``wanted`` (a clicked or linked trial) when it exists but is off the front."""
+    on_front = sorted(int(n) for n in points.loc[points["on_front"], "number"])
+    first = [knee_number] if knee_number in on_front else []
+    numbers = first + [n for n in on_front if n != knee_number]
+    if wanted is not None and wanted not in numbers and wanted in set(points["number"].astype(int)):
+        numbers.append(wanted)
+    return numbers
 
 
 def metric_rows(row: pd.Series, limits: Sequence[Objective], names: Sequence[str]) -> pd.DataFrame:
@@ -165,7 +202,7 @@ def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], o
     if kind == "scatter_2d":
         spec = ui.load_spec(url, name)
         limits = {o.name: o.limit for o in spec.objectives if o.limit is not None}
-        return charts.scatter_2d(
+        return viz.scatter_2d(
             points,
             opts["x"],
             opts["y"],
@@ -177,12 +214,10 @@ def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], o
             front_line=set(names) == {opts["x"], opts["y"]},
         )
     if kind == "scatter_3d":
-        return charts.scatter_3d(
-            points, opts["three"], color_by=opts["color_by"], others=opts["others"], knee=knee_number
-        )
+        return viz.scatter_3d(points, opts["three"], color_by=opts["color_by"], others=opts["others"], knee=knee_number)
     if kind == "parallel":
         shown = points if opts.get("all") else points[points["on_front"]]
-        return charts.parallel_coordinates(shown, list(names), color_by=opts["color_by"])
+        return viz.parallel_coordinates(shown, list(names), color_by=opts["color_by"])
     if kind == "matrix":
-        return charts.scatter_matrix(points, list(names), color_by=opts["color_by"], others=opts["others"])
+        return viz.scatter_matrix(points, list(names), color_by=opts["color_by"], others=opts["others"])
     raise ValueError(f"unknown figure kind {kind!r}")

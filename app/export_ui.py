@@ -1,8 +1,7 @@
-"""Figures and small helpers for the Export page, built from plain data (no widgets, testable alone).
+"""Small helpers of the Export page, built from plain data (no widgets, testable alone).
 
-Every string that came from a person or from the data (study names, family labels shown in hover
-text) goes through :func:`core.export.safety.esc` before it reaches a Plotly figure, because Plotly
-interprets a few HTML tags in labels.
+The page's figure (two studies compared) is :func:`core.viz.two_studies`; text that reaches
+Streamlit's Markdown goes through :func:`core._text.md` here.
 """
 
 from __future__ import annotations
@@ -10,12 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from core import objectives as obj
-from core.export.safety import esc, md, safe_filename
-
-COLOR_A, COLOR_B = "#1f77b4", "#ff7f0e"
+from core._text import md
+from core.export.safety import safe_filename
 
 
 def bundle_filename(study: str, trial: int) -> str:
@@ -65,83 +62,3 @@ def onnx_summary(onnx: dict[str, Any]) -> tuple[bool, str]:
         f"ONNX exported, {onnx.get('reason')}. Single-row p50: scikit-learn "
         f"{sk.get('p50_ms', float('nan')):.3f} ms, onnxruntime {ox.get('p50_ms', float('nan')):.4f} ms."
     )
-
-
-def compare_figure(c: Any) -> go.Figure:
-    """Both studies' trials on the first two shared objectives; fronts joined by lines; A's chosen
-    trial starred, the same configuration in B starred, with an arrow for how far it moved."""
-    names = c.objectives
-    x, y = names[0], names[1] if len(names) > 1 else names[0]
-    fig = go.Figure()
-    for label, frame, front, color in (
-        (c.study_a, c.frame_a, c.front_a, COLOR_A),
-        (c.study_b, c.frame_b, c.front_b, COLOR_B),
-    ):
-        done = frame[frame["state"] == "COMPLETE"]
-        fig.add_trace(
-            go.Scatter(
-                x=done[x],
-                y=done[y],
-                mode="markers",
-                name=f"{esc(label)}: trials",
-                opacity=0.3,
-                marker={"color": color, "size": 7},
-                text=[f"#{int(n)} {esc(f)}" for n, f in zip(done["number"], done["family"])],
-                hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
-            )
-        )
-        pf = front.sort_values(x)
-        fig.add_trace(
-            go.Scatter(
-                x=pf[x],
-                y=pf[y],
-                mode="lines+markers",
-                name=f"{esc(label)}: front",
-                line={"color": color, "shape": "hv" if len(names) == 2 else "linear"},
-                marker={"color": color, "size": 10},
-                text=[f"#{int(n)} {esc(f)}" for n, f in zip(pf["number"], pf["family"])],
-                hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
-            )
-        )
-    if c.chosen_a is not None and c.point_a:
-        fig.add_trace(
-            go.Scatter(
-                x=[c.point_a[x]],
-                y=[c.point_a[y]],
-                mode="markers",
-                name=f"chosen in {esc(c.study_a)} (#{c.chosen_a})",
-                marker={"symbol": "star", "size": 18, "color": COLOR_A, "line": {"width": 1, "color": "black"}},
-            )
-        )
-    if c.point_b is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=[c.point_b[x]],
-                y=[c.point_b[y]],
-                mode="markers",
-                name=f"same configuration in {esc(c.study_b)} (#{c.match_b})",
-                marker={"symbol": "star", "size": 18, "color": COLOR_B, "line": {"width": 1, "color": "black"}},
-            )
-        )
-        fig.add_annotation(
-            x=c.point_b[x],
-            y=c.point_b[y],
-            ax=c.point_a[x],
-            ay=c.point_a[y],
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=3,
-            arrowwidth=1.5,
-            arrowcolor="#444",
-        )
-    fig.update_layout(
-        title="Two studies on the same objectives",
-        xaxis_title=f"{obj.get(x).label} ({obj.get(x).direction})",
-        yaxis_title=f"{obj.get(y).label} ({obj.get(y).direction})",
-        height=480,
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig

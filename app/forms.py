@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from app import data_view as dv
+from core import catalog
 from core import data as core_data
 from core import objectives as obj
 from core.metrics import value as core_value
@@ -45,12 +46,7 @@ VALUE_LABELS = {
     "conversion_loss_per_100ms": "Conversions lost / +100 ms",
     "vcpu_hour_price": "vCPU-hour price (€)",
 }
-SAMPLER_HELP = {
-    "nsga2": "NSGA-II: genetic, the default (population sized to the budget)",
-    "tpe": "TPE (multivariate): models the space, can help with larger budgets",
-    "random": "Random: a baseline, no model of the space",
-    "gp": "Gaussian process (needs PyTorch)",
-}
+SAMPLER_HELP = {name: info.help for name, info in catalog.SAMPLERS_INFO.items()}
 BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")
 
 

@@ -17,6 +17,8 @@ Public API (all safe to call from any page, with or without the router's sidebar
   (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
   the study again. Treat the result as read-only (copy before adding columns).
 - ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate).
+- ``finished_of_budget(url, name) -> (done, budget)`` / ``finished_text(url, name)`` — the one
+  "7 of 16 trials finished" count the sidebar and the pages show (the budget's rule).
 - ``trial_detail(url, name, number) -> dict`` — one finished trial's params and user attributes
   (cached for good: Optuna never changes a finished trial).
 - ``list_study_names(url) -> list[str]`` — study names in storage (cached a few seconds).
@@ -186,6 +188,27 @@ def signature(url: str, name: str) -> tuple:
     return study_reader.signature(url, name)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _counted(url: str, name: str, sig: tuple) -> int:
+    del sig  # part of the cache key only: the count changes only when a trial does
+    return study_reader.counted(url, name)[0]
+
+
+def finished_of_budget(url: str, name: str) -> tuple[int, int | None]:
+    """(trials finished, the budget or None): the one count the sidebar and every page show.
+
+    The budget's own rule (:func:`core.search.reader.counted`): a failure that was retried or
+    abandoned does not count, so "7 of 16" here is what the search is working towards.
+    """
+    return _counted(url, name, signature(url, name)), search.budget(url, name)[0]
+
+
+def finished_text(url: str, name: str) -> str:
+    """``"7 of 16 trials finished"`` (or ``"7 trials finished"`` without a trial budget)."""
+    done, n_budget = finished_of_budget(url, name)
+    return f"{done:,} of {n_budget:,} trials finished" if n_budget else f"{done:,} trials finished"
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _spec_dict(url: str, name: str) -> dict:
     import json
@@ -265,13 +288,12 @@ def sidebar() -> None:
 def _study_summary(url: str, name: str) -> None:
     try:
         spec = load_spec(url, name)
-        total, finished, running, _ = signature(url, name)
-        n_budget, _ = search.budget(url, name)
+        running = signature(url, name)[2]
+        finished = finished_text(url, name)
     except UserInputError as err:
         show_error(err)
         return
     from core import objectives as obj
 
     st.caption(" · ".join(esc(obj.get(n).label) for n in spec.objective_names))
-    budget_txt = f" of {n_budget}" if n_budget else ""
-    st.caption(f"{finished}{budget_txt} trials finished" + (f", {running} running" if running else ""))
+    st.caption(finished + (f", {running} running" if running else ""))

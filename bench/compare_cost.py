@@ -19,13 +19,11 @@ and prints the cascade beside both parents (quality, value, expected latency, sh
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 GOAL_S = 20.0
 
@@ -125,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
 
         t = time.perf_counter()
         rep = cmp.report(cands, baseline=baseline.number, n_boot=args.n_boot, latency_rounds=args.rounds)
-        t_report = time.perf_counter() - t
 
     print()
     print(f"test rows: {comp.n_test:,}; bootstrap resamples: {args.n_boot:,}; latency rounds: {args.rounds}")

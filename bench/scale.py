@@ -40,19 +40,19 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import optuna
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-import optuna  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from core import search  # noqa: E402
-from core import storage as st  # noqa: E402
-from core.cli import build_spec  # noqa: E402
-from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE  # noqa: E402
+from core import search
+from core import storage as st
+from core.cli import build_spec
+from core.data import DEMO, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE
 from core.models import families as fam
-from core.spec import Spec, Validation  # noqa: E402
+from core.search import _objective as objective_mod
+from core.spec import Spec, Validation
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAMILIES = ("logreg", "decision_tree", "naive_bayes")
 
@@ -277,7 +277,7 @@ def overhead(db: Database, n_trials: int) -> dict:
     name = "overhead"
     make_study(db.url, name, spec, configs)
     fit_s = [0.0]
-    real_evaluate = search.evaluate
+    real_evaluate = objective_mod.evaluate  # looked up there by the objective
 
     def timed_evaluate(*a, **kw):  # the whole fit-and-measure step, whatever it contains
         t = time.perf_counter()
@@ -286,14 +286,14 @@ def overhead(db: Database, n_trials: int) -> dict:
         finally:
             fit_s[0] += time.perf_counter() - t
 
-    search.evaluate = timed_evaluate
+    objective_mod.evaluate = timed_evaluate
     try:
         with SqlTimer() as timer:
             t0 = time.perf_counter()
             search.run(name, db.url)
             wall = time.perf_counter() - t0
     finally:
-        search.evaluate = real_evaluate
+        objective_mod.evaluate = real_evaluate
     trials = search.open_study(db.url, name).get_trials(deepcopy=False)
     fit = fit_s[0]
     n = len(trials)

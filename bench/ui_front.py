@@ -21,7 +21,6 @@ import argparse
 import math
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 STUDY = "bench-front"
 FAMILY_PROFILES = {  # family: (roc_auc mean, latency p95 ms, size bytes, dp_diff mean)

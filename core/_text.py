@@ -8,7 +8,10 @@ formatter per page is how the same figure came to read differently on two pages.
 from __future__ import annotations
 
 import html as _html
+import math
 import re
+from datetime import datetime, timezone
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
@@ -68,3 +71,42 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{minutes} min {s:02d} s"
     hours, m = divmod(minutes, 60)
     return f"{hours} h {m:02d} min"
+
+
+def fmt_p(p: float | None, *, named: bool = False) -> str:
+    """A p-value as '0.056' or '< 0.001' ('p = 0.056', 'p < 0.001' when ``named``); '–' when unknown.
+
+    Two significant digits, truncated rather than rounded, so a p just under a significance level
+    never prints as the level itself (0.0499 reads 0.049, not 0.050) and the text agrees with the
+    verdict beside it; "0.000" would claim a certainty no resampling test has.
+    """
+    if p is None or p != p:
+        return "–"
+    if p < 0.001:
+        return "p < 0.001" if named else "< 0.001"
+    p = min(float(p), 1.0)
+    digits = 1 - math.floor(math.log10(p))
+    text = str(Decimal(repr(p)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN))
+    return f"p = {text}" if named else text
+
+
+def fmt_time(value: Any) -> str:
+    """A moment as '2026-12-02 14:05 UTC', whatever form it was stored in; '–' when unknown.
+
+    Accepts a datetime (naive means UTC), an ISO-8601 string (as the room and the bundle store
+    them) or seconds since the epoch; text that is not a time is returned as it is.
+    """
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

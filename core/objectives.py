@@ -6,12 +6,20 @@ about objectives after the search and re-compute the front from stored values wi
 Naming: ``name`` is the search-time value (CV mean on the training part, or a property of the model
 such as latency). Quality, value and fairness metrics are also recorded on the held-out test part
 under ``test.<name>``; the sampler never sees those.
+
+A limit is read here too (:func:`parse_limit`: "20 ms", "80 %", "5 MB"): reading a value in a
+metric's unit is the inverse of formatting it, and both need the metric's unit and bounds.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NoReturn
+
+from core._text import fmt_bytes
+from core.errors import UserInputError
 
 Direction = Literal["minimize", "maximize"]
 Group = Literal["quality", "latency", "value", "fairness", "complexity"]
@@ -49,7 +57,7 @@ class MetricDef:
         if value is None or value != value:  # NaN
             return "–"
         if self.unit == "bytes":
-            return _fmt_bytes(value)
+            return fmt_bytes(value)
         if self.unit in ("ms",):
             return f"{value:.2f} ms"
         if self.unit == "s":
@@ -61,14 +69,6 @@ class MetricDef:
         if self.unit == "count":
             return f"{value:,.0f}"
         return f"{value:.4f}"
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 INF = float("inf")
@@ -327,8 +327,6 @@ def get(name: str) -> MetricDef:
     try:
         return REGISTRY[name]
     except KeyError:
-        from core.errors import UserInputError
-
         raise UserInputError(
             f"Unknown objective {name!r}. Allowed: {', '.join(REGISTRY)}.", field="objectives"
         ) from None
@@ -337,3 +335,110 @@ def get(name: str) -> MetricDef:
 def attr_key(name: str, *, test: bool = False) -> str:
     """The trial user-attribute key a metric is stored under."""
     return (TEST_ATTR if test else METRIC_ATTR) + name
+
+
+# -- limits as people type them ---------------------------------------------------------------------
+
+
+def _refuse(field_name: str, message: str) -> NoReturn:
+    raise UserInputError(f"{field_name}: {message}", field=field_name)
+
+
+_UNIT_ALIASES = {
+    "ms": "ms",
+    "millisecond": "ms",
+    "milliseconds": "ms",
+    "s": "s",
+    "sec": "s",
+    "second": "s",
+    "seconds": "s",
+    "min": "min",
+    "minute": "min",
+    "minutes": "min",
+    "h": "h",
+    "hour": "h",
+    "hours": "h",
+    "%": "%",
+    "percent": "%",
+    "b": "bytes",
+    "byte": "bytes",
+    "bytes": "bytes",
+    "kb": "KB",
+    "mb": "MB",
+    "gb": "GB",
+    "€": "€",
+    "eur": "€",
+    "euro": "€",
+    "euros": "€",
+    "rows/s": "rows/s",
+    "rps": "rows/s",
+}
+_BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+_SECONDS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)?\s*")
+
+
+def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
+    """Accept 20, "20", "20 ms", "0.8", "80 %", "5 MB"; reject units that do not fit the metric.
+
+    Why strings at all: people type limits the way they say them in the meeting ("p95 ≤ 20 ms").
+    A limit with the wrong unit is refused instead of silently converted across dimensions.
+    """
+    if raw is None or raw == "":
+        return None
+    metric = get(name)
+    if isinstance(raw, bool):
+        _refuse(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, str):
+        m = _NUMBER_UNIT.fullmatch(raw)
+        if not m:
+            _refuse(
+                field_name,
+                f"could not read {raw!r} as a number (unit: {metric.unit}). Write e.g. '{_example(metric)}'.",
+            )
+        value = float(m.group(1))
+        written = (m.group(2) or "").strip()
+        unit = _UNIT_ALIASES.get(written.lower(), written)
+        if unit:
+            value = _convert(value, unit, metric, name, written, field_name)
+    else:
+        _refuse(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
+    if not math.isfinite(value):
+        _refuse(field_name, f"must be a finite number, got {value!r}.")
+    lo, hi = metric.bounds
+    if not (lo <= value <= hi):
+        _refuse(
+            field_name,
+            f"{value:g} is outside the possible range of {name} "
+            f"[{lo:g}, {hi:g}] {metric.unit}. Check the sign and the unit "
+            f"(e.g. '{_example(metric)}').",
+        )
+    return value
+
+
+def _convert(value: float, unit: str, metric: MetricDef, name: str, written: str, field_name: str) -> float:
+    """Convert within one dimension (time, bytes, fraction, money); refuse across dimensions."""
+    if metric.unit in ("ms", "s") and unit in _SECONDS:
+        return value * _SECONDS[unit] / _SECONDS[metric.unit]
+    if metric.unit == "bytes" and unit in _BYTE_FACTORS:
+        return value * _BYTE_FACTORS[unit]
+    if metric.unit == "score" and unit == "%":
+        return value / 100.0
+    if metric.unit.startswith("€") and unit == "€":
+        return value
+    if unit == metric.unit:
+        return value
+    _refuse(
+        field_name,
+        f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. Write e.g. '{_example(metric)}'.",
+    )
+
+
+def _example(metric: MetricDef) -> str:
+    if metric.unit.startswith("€"):
+        return "20 €"
+    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)", "rows/s": "1000 rows/s"}.get(
+        metric.unit, "0.5"
+    )

@@ -8,127 +8,23 @@ rejection names the field and the allowed values, because the person reading it 
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from numbers import Real
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NoReturn
 
+from core import catalog
 from core import objectives as obj
+from core._constraints import Interval, Options, Rule, validate
+from core.catalog import DEFAULT_SAMPLER, SAMPLERS
 from core.errors import UserInputError
+from core.objectives import parse_limit
 
 SCHEMA_VERSION = 1
-SAMPLERS = ("nsga2", "tpe", "random", "gp")
-# NSGA-II, as the engine issue asks. bench/search_quality.py found no sampler reliably ahead of
-# random search on the demo at 60 trials (TPE led once with fresh measurements and trailed with
-# shared ones), so there was no evidence to change it.
-DEFAULT_SAMPLER = "nsga2"
-Sampler = Literal["nsga2", "tpe", "random", "gp"]
 
 
-def _fail(field_name: str, message: str) -> None:
+def _fail(field_name: str, message: str) -> NoReturn:
     raise UserInputError(f"{field_name}: {message}", field=field_name)
-
-
-_UNIT_ALIASES = {
-    "ms": "ms",
-    "millisecond": "ms",
-    "milliseconds": "ms",
-    "s": "s",
-    "sec": "s",
-    "second": "s",
-    "seconds": "s",
-    "min": "min",
-    "minute": "min",
-    "minutes": "min",
-    "h": "h",
-    "hour": "h",
-    "hours": "h",
-    "%": "%",
-    "percent": "%",
-    "b": "bytes",
-    "byte": "bytes",
-    "bytes": "bytes",
-    "kb": "KB",
-    "mb": "MB",
-    "gb": "GB",
-    "€": "€",
-    "eur": "€",
-    "euro": "€",
-    "euros": "€",
-    "rows/s": "rows/s",
-    "rps": "rows/s",
-}
-_BYTE_FACTORS = {"bytes": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
-_SECONDS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
-_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)?\s*")
-
-
-def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
-    """Accept 20, "20", "20 ms", "0.8", "80 %", "5 MB"; reject units that do not fit the metric.
-
-    Why strings at all: people type limits the way they say them in the meeting ("p95 ≤ 20 ms").
-    A limit with the wrong unit is refused instead of silently converted across dimensions.
-    """
-    if raw is None or raw == "":
-        return None
-    metric = obj.get(name)
-    if isinstance(raw, bool):
-        _fail(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-    elif isinstance(raw, str):
-        m = _NUMBER_UNIT.fullmatch(raw)
-        if not m:
-            _fail(
-                field_name,
-                f"could not read {raw!r} as a number (unit: {metric.unit}). Write e.g. '{_example(metric)}'.",
-            )
-        value = float(m.group(1))
-        written = (m.group(2) or "").strip()
-        unit = _UNIT_ALIASES.get(written.lower(), written)
-        if unit:
-            value = _convert(value, unit, metric, name, written, field_name)
-    else:
-        _fail(field_name, f"expected a number in {metric.unit}, got {raw!r}.")
-    if not math.isfinite(value):
-        _fail(field_name, f"must be a finite number, got {value!r}.")
-    lo, hi = metric.bounds
-    if not (lo <= value <= hi):
-        _fail(
-            field_name,
-            f"{value:g} is outside the possible range of {name} "
-            f"[{lo:g}, {hi:g}] {metric.unit}. Check the sign and the unit "
-            f"(e.g. '{_example(metric)}').",
-        )
-    return value
-
-
-def _convert(value: float, unit: str, metric: obj.MetricDef, name: str, written: str, field_name: str) -> float:
-    """Convert within one dimension (time, bytes, fraction, money); refuse across dimensions."""
-    if metric.unit in ("ms", "s") and unit in _SECONDS:
-        return value * _SECONDS[unit] / _SECONDS[metric.unit]
-    if metric.unit == "bytes" and unit in _BYTE_FACTORS:
-        return value * _BYTE_FACTORS[unit]
-    if metric.unit == "score" and unit == "%":
-        return value / 100.0
-    if metric.unit.startswith("€") and unit == "€":
-        return value
-    if unit == metric.unit:
-        return value
-    _fail(
-        field_name,
-        f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. Write e.g. '{_example(metric)}'.",
-    )
-    raise AssertionError  # unreachable: _fail raises
-
-
-def _example(metric: obj.MetricDef) -> str:
-    if metric.unit.startswith("€"):
-        return "20 €"
-    return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "score": "0.8 (or 80 %)", "rows/s": "1000 rows/s"}.get(
-        metric.unit, "0.5"
-    )
 
 
 @dataclass(frozen=True)
@@ -227,9 +123,8 @@ class DataRef:
             _fail("data.sensitive", f"the target {self.target!r} cannot also be a sensitive attribute.")
         if self.value_column is not None and self.value_column == self.target:
             _fail("data.value_column", "the value column cannot be the target.")
-        if not isinstance(self.min_group_rows, int) or self.min_group_rows < 1:
-            _fail("data.min_group_rows", f"must be a whole number ≥ 1, got {self.min_group_rows!r}.")
-        roles = {
+        validate(self, {"min_group_rows": Interval(int, 1, None)}, prefix="data.")
+        roles: dict[str | None, str] = {
             self.target: "the target",
             self.value_column: "the value column",
             **{c: "a sensitive attribute" for c in self.sensitive},
@@ -267,19 +162,23 @@ class ValueModel:
     vcpu_hour_price: float = 0.05
 
     def __post_init__(self) -> None:
+        validate(self, {f.name: _FINITE for f in fields(self)}, prefix="value_model.")
         for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                _fail(f"value_model.{f.name}", f"must be a finite number, got {v!r}.")
-            object.__setattr__(self, f.name, float(v))
-        if not 0 <= self.conversion_loss_per_100ms < 1:
-            _fail(
-                "value_model.conversion_loss_per_100ms",
-                f"is a fraction of conversions lost per +100 ms, in [0, 1); got "
-                f"{self.conversion_loss_per_100ms:g} (0.002 means 0.2 %).",
-            )
-        if self.vcpu_hour_price < 0:
-            _fail("value_model.vcpu_hour_price", "a price cannot be negative.")
+            object.__setattr__(self, f.name, float(getattr(self, f.name)))
+        validate(self, _VALUE_MODEL_RULES, prefix="value_model.")
+
+
+_FINITE: Rule = Interval(Real, None, None, finite=True)
+_VALUE_MODEL_RULES: dict[str, Rule] = {
+    "conversion_loss_per_100ms": Interval(
+        Real,
+        0,
+        1,
+        closed="left",
+        message="is a fraction of conversions lost per +100 ms, in [0, 1); got {value:g} (0.002 means 0.2 %).",
+    ),
+    "vcpu_hour_price": Interval(Real, 0, None, message="a price cannot be negative."),
+}
 
 
 @dataclass(frozen=True)
@@ -292,14 +191,12 @@ class Budget:
     def __post_init__(self) -> None:
         if self.n_trials is None and self.timeout_s is None:
             _fail("budget", "give n_trials, timeout_s or both.")
-        if self.n_trials is not None and (
-            isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials <= 0
-        ):
-            _fail("budget.n_trials", f"must be a whole number > 0, got {self.n_trials!r}.")
-        if self.timeout_s is not None and (
-            isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or not self.timeout_s > 0
-        ):
-            _fail("budget.timeout_s", f"must be a number of seconds > 0, got {self.timeout_s!r}.")
+        rules: dict[str, Rule] = {
+            "n_trials": Interval(int, 0, None, closed="neither"),
+            "timeout_s": Interval(Real, 0, None, closed="neither", unit="seconds"),
+        }
+        # either may be left out (the other one ends the search), so only the given ones are checked
+        validate(self, {k: r for k, r in rules.items() if getattr(self, k) is not None}, prefix="budget.")
 
 
 @dataclass(frozen=True)
@@ -316,14 +213,22 @@ class Validation:
     latency_repeats: int = 200
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.test_size, (int, float)) and 0.05 <= self.test_size <= 0.5):
-            _fail("validation.test_size", f"must be between 0.05 and 0.5, got {self.test_size!r}.")
-        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or not 2 <= self.cv_folds <= 10:
-            _fail("validation.cv_folds", f"must be a whole number from 2 to 10, got {self.cv_folds!r}.")
-        if self.max_train_rows is not None and (not isinstance(self.max_train_rows, int) or self.max_train_rows < 100):
-            _fail("validation.max_train_rows", f"must be ≥ 100 or empty, got {self.max_train_rows!r}.")
-        if not isinstance(self.latency_repeats, int) or self.latency_repeats < 20:
-            _fail("validation.latency_repeats", f"must be a whole number ≥ 20, got {self.latency_repeats!r}.")
+        validate(self, _VALIDATION_RULES, prefix="validation.")
+
+
+_VALIDATION_RULES: dict[str, Rule] = {
+    "test_size": Interval(Real, 0.05, 0.5),
+    "cv_folds": Interval(int, 2, 10),
+    "max_train_rows": [Interval(int, 100, None), None],
+    "latency_repeats": Interval(int, 20, None),
+}
+
+
+_SPEC_RULES: dict[str, Rule] = {
+    "sampler": Options(SAMPLERS, what="sampler"),
+    # NumPy and scikit-learn take seeds below 2**32
+    "seed": Interval(int, 0, 2**32 - 1),
+}
 
 
 @dataclass(frozen=True)
@@ -341,8 +246,6 @@ class Spec:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        from core.models import families as fam
-
         object.__setattr__(self, "objectives", tuple(self.objectives))
         if not self.objectives:  # defaults; fairness ones only when there are groups to compare
             object.__setattr__(
@@ -357,7 +260,7 @@ class Spec:
         if isinstance(self.families, str):
             object.__setattr__(self, "families", (self.families,))
         if not self.families:
-            object.__setattr__(self, "families", fam.DEFAULT_FAMILIES)
+            object.__setattr__(self, "families", catalog.DEFAULT_FAMILIES)
         object.__setattr__(self, "families", tuple(self.families))
         names = [o.name for o in self.objectives]
         if not 1 <= len(names) <= 5:
@@ -375,19 +278,16 @@ class Spec:
                 "gaps between sensitive groups, but no sensitive column is named: set "
                 "data.sensitive or choose other objectives.",
             )
-        unknown = [f for f in self.families if f not in fam.REGISTRY]
+        unknown = [f for f in self.families if f not in catalog.FAMILIES]
         if unknown:
             _fail(
                 "families",
                 f"unknown famil{'y' if len(unknown) == 1 else 'ies'} "
-                f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(fam.REGISTRY)}.",
+                f"{', '.join(map(repr, unknown))}. Allowed: {', '.join(catalog.FAMILIES)}.",
             )
         if len(set(self.families)) != len(self.families):
             _fail("families", "each family may appear once.")
-        if self.sampler not in SAMPLERS:
-            _fail("sampler", f"unknown sampler {self.sampler!r}. Allowed: {', '.join(SAMPLERS)}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            _fail("seed", f"must be a whole number ≥ 0, got {self.seed!r}.")
+        validate(self, _SPEC_RULES)
         if self.schema_version != SCHEMA_VERSION:
             _fail(
                 "schema_version",
@@ -493,3 +393,17 @@ def _build(klass: type, raw: Any, where: str) -> Any:
     if required:
         _fail(where, f"missing {', '.join(map(repr, required))}; fields: {', '.join(f.name for f in fields(klass))}.")
     return klass(**raw)
+
+
+__all__ = [
+    "DEFAULT_SAMPLER",
+    "SAMPLERS",
+    "SCHEMA_VERSION",
+    "Budget",
+    "DataRef",
+    "Objective",
+    "Spec",
+    "Validation",
+    "ValueModel",
+    "parse_limit",
+]

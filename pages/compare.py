@@ -1,28 +1,24 @@
 """Compare: is the complex model's complexity worth it? Honest statistics, fairness, explanations.
 
 Reads the widgets, calls :func:`core.decide.compare.run` (re-fits the chosen trials and compares each with
-the baseline) and draws :mod:`app.compare_charts`. The report is cached by (study, candidates,
-baseline, settings), so switching tabs or coming back costs nothing.
+the baseline) and draws :mod:`core.viz` figures and :mod:`core.decide.compare.tables` tables. The report is
+cached by (study, candidates, baseline, settings), so switching tabs or coming back costs nothing.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections import OrderedDict
-from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import compare_charts as charts  # noqa: E402
-from app import ui  # noqa: E402
-from core import objectives as obj  # noqa: E402
+from app import ui
+from core import objectives as obj
+from core import viz
+from core._text import fmt_p
 from core.decide import compare
-from core.errors import UserInputError  # noqa: E402
+from core.decide.compare import tables
+from core.errors import UserInputError
 from core.models import families as fam
 
 
@@ -48,6 +44,10 @@ def cached_report(
     cache = _reports()
     if key not in cache:
         bar = st.progress(0.0, text="Re-fitting the candidates…")
+
+        def on_progress(msg: str, frac: float) -> None:
+            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
         try:
             rep = compare.run(
                 url,
@@ -59,7 +59,7 @@ def cached_report(
                 latency_rounds=rounds,
                 cascade_criterion=criterion,
                 cascade_keep=keep,
-                on_progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg),
+                on_progress=on_progress,
             )
         finally:
             bar.empty()  # also when the comparison is refused: the error replaces the bar
@@ -114,7 +114,12 @@ with right:
 with st.expander("Statistics and cascade settings"):
     c1, c2, c3 = st.columns(3)
     n_boot = c1.number_input("Bootstrap resamples", 1000, 20000, 1000, step=1000)
-    alpha = c2.selectbox("Significance level α", [0.01, 0.05, 0.10], index=1)
+    alpha = c2.selectbox(
+        "Interval level",
+        [0.01, 0.05, 0.10],
+        index=1,
+        format_func=lambda a: f"{(1 - a) * 100:g} % (significant when p < {a:g})",
+    )
     rounds = c3.slider("Latency rounds (interleaved)", 3, 9, 3)
     c4, c5 = st.columns(2)
     criteria = compare.CASCADE_CRITERIA
@@ -158,12 +163,12 @@ tabs = st.tabs(["Statistics", "Fronts per class", "Fairness", "Interpretability"
 with tabs[0]:
     for c in rep["comparisons"]:
         st.subheader(ui.esc(f"{c['challenger']['label']} vs {c['baseline']['label']}"))
-        st.dataframe(charts.objective_table(c), hide_index=True, width="stretch")
-        st.dataframe(charts.metric_table(c), hide_index=True, width="stretch")
+        st.dataframe(tables.objective_table(c), hide_index=True, width="stretch")
+        st.dataframe(tables.metric_table(c), hide_index=True, width="stretch")
         m = c["mcnemar"]
         st.caption(
             f"McNemar ({m['method']}): only the challenger right on {m['only_challenger_right']} rows, "
-            f"only the baseline on {m['only_baseline_right']}; p = {m['p_value']:.3g}. "
+            f"only the baseline on {m['only_baseline_right']}; {fmt_p(m['p_value'], named=True)}. "
             f"{c['n_boot']:,} paired bootstrap resamples of "
             + (
                 f"the {c['n_entities']:,} entities ({c['n_test']:,} rows; an entity's rows are drawn together)"
@@ -173,22 +178,22 @@ with tabs[0]:
             + f", seed {c['seed']}, "
             f"bias-corrected {1 - c['alpha']:.0%} intervals."
         )
-        st.dataframe(charts.ratio_table(c), hide_index=True, width="stretch")
-    st.plotly_chart(charts.forest(rep["comparisons"]), width="stretch")
-    st.plotly_chart(charts.ratios(rep["comparisons"]), width="stretch")
+        st.dataframe(tables.ratio_table(c), hide_index=True, width="stretch")
+    st.plotly_chart(viz.forest(rep["comparisons"]), width="stretch")
+    st.plotly_chart(viz.ratios(rep["comparisons"]), width="stretch")
 with tabs[1]:
     names = spec.objective_names
     x = names[0]
     y = names[1] if len(names) > 1 else ("latency_p95_ms" if x != "latency_p95_ms" else "roc_auc")
-    points = charts.front_points(frame, compare.class_fronts(frame, spec), x, y)
-    st.plotly_chart(charts.class_fronts(points, x, y, highlight=numbers), width="stretch")
+    points = viz.front_points(frame, compare.class_fronts(frame, spec), x, y)
+    st.plotly_chart(viz.class_fronts(points, x, y, highlight=numbers), width="stretch")
     st.caption("Fronts are computed per class on all the spec's objectives; the chart shows the first two.")
 with tabs[2]:
-    st.plotly_chart(charts.fairness_bars(rep["fairness"]), width="stretch")
-    st.dataframe(charts.gap_table(rep["fairness"]), hide_index=True, width="stretch")
+    st.plotly_chart(viz.fairness_bars(rep["fairness"]), width="stretch")
+    st.dataframe(tables.gap_table(rep["fairness"]), hide_index=True, width="stretch")
 with tabs[3]:
-    st.plotly_chart(charts.importance_bars(rep["explanations"]), width="stretch")
-    st.plotly_chart(charts.partial_dependence(rep["explanations"]), width="stretch")
+    st.plotly_chart(viz.importance_bars(rep["explanations"]), width="stretch")
+    st.plotly_chart(viz.partial_dependence(rep["explanations"]), width="stretch")
     for e in rep["explanations"]:
         with st.expander(ui.esc(f"{e['label']}: {e['native']['title']}")):
             st.caption(ui.esc(e["native"]["note"]))
@@ -202,9 +207,9 @@ with tabs[4]:
         st.info("A cascade needs a simple model and a complex or ensemble model among the candidates.")
     else:
         st.write(ui.esc(casc["summary"]))
-        st.dataframe(charts.cascade_table(casc), hide_index=True, width="stretch")
-        st.caption(ui.esc(charts.cascade_note(casc)))
-        st.plotly_chart(charts.cascade_curve(casc), width="stretch")
+        st.dataframe(tables.cascade_table(casc), hide_index=True, width="stretch")
+        st.caption(ui.esc(tables.cascade_note(casc)))
+        st.plotly_chart(viz.cascade_curve(casc), width="stretch")
 with tabs[5]:
     st.download_button(
         "Download the comparison (JSON)",

@@ -7,9 +7,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app import charts, ui
 from app import data_view as dv
+from app import ui
 from core import data as core_data
+from core import viz
+from core.data import uploads
 from core.errors import UserInputError
 from core.spec import DataRef
 
@@ -47,6 +49,7 @@ else:
     )
     slots.here("data.path")
     if file is not None:
+        st.caption(uploads.memory_note(file.size))  # what the server needs to store it
         try:
             st.session_state[dv.UPLOAD] = dv.store_upload(file.getvalue(), file.name)
         except UserInputError as err:
@@ -113,7 +116,7 @@ with right:
     numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
     v_options = ["(none)", *numeric]
     value = st.selectbox(
-        "Value column: money per conversion",
+        "Value column: value of each correct yes",
         v_options,
         key="data_value",
         index=dv.index_of(v_options, _default("value_column", core_data.DEMO_VALUE if demo else None)),
@@ -230,11 +233,11 @@ if not sensitive:
 c1, c2 = st.columns([1, 2])
 with c1:
     st.subheader("Class balance")
-    st.plotly_chart(charts.class_balance(dv.class_counts(ds), positive=ds.positive_label), key="balance")
+    st.plotly_chart(viz.class_balance(dv.class_counts(ds), positive=ds.positive_label), key="balance")
 with c2:
     st.subheader("Groups")
     if sensitive:
-        st.plotly_chart(charts.group_bars(dv.group_stats(ds), overall_rate=share), key="groups")
+        st.plotly_chart(viz.group_bars(dv.group_stats(ds), overall_rate=share), key="groups")
     else:
         st.caption("Choose a sensitive attribute to see group sizes and base rates.")
 

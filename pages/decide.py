@@ -8,12 +8,14 @@ reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or 
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
-from app import decide_charts as charts
 from app import ui
 from app.ui import esc
 from core import objectives as obj
+from core import viz
 from core.decide import mcdm
 from core.decide import view as decide
 from core.decide.room import RoomStore
@@ -68,9 +70,10 @@ if room_id is None:
     with st.form("open_room"):
         name = st.text_input("Your name")
         code = st.text_input("Passcode (optional, 4+ characters)", type="password")
-        if st.form_submit_button("Open the decision room", type="primary"):
-            if act(lambda: st.session_state.update({me_key: open_as(name, code)})):
-                st.rerun()
+        if st.form_submit_button("Open the decision room", type="primary") and act(
+            lambda: st.session_state.update({me_key: open_as(name, code)})
+        ):
+            st.rerun()
     st.stop()
 
 room = store.room(room_id)
@@ -79,9 +82,10 @@ if me is None:
         st.write(f"Join the room (facilitator: {esc(room.facilitator)}) to vote and comment.")
         name = st.text_input("Your name")
         code = st.text_input("Passcode", type="password") if room.has_passcode else None
-        if st.form_submit_button("Join", type="primary"):
-            if act(lambda: st.session_state.update({me_key: store.join(room_id, name, code).name})):
-                st.rerun()
+        if st.form_submit_button("Join", type="primary") and act(
+            lambda: st.session_state.update({me_key: store.join(room_id, name, code).name})
+        ):
+            st.rerun()
 else:
     role = " (facilitator)" if me == room.facilitator else ""
     left, right = st.columns([4, 1])
@@ -130,7 +134,8 @@ for i, s in enumerate(view.stakeholders):
                 if st.form_submit_button("Save"):
                     owned = [o for o in view.objectives if new_w[o] > 0]
                     if act(
-                        lambda: store.save_stakeholder(
+                        partial(
+                            store.save_stakeholder,
                             room_id,
                             s.name,
                             owned,
@@ -140,9 +145,14 @@ for i, s in enumerate(view.stakeholders):
                         )
                     ):
                         st.rerun()
-if me and not room.locked and me not in view.picks and st.button("Add a stakeholder card for me"):
-    if act(lambda: store.save_stakeholder(room_id, me, list(view.objectives))):
-        st.rerun()
+if (
+    me
+    and not room.locked
+    and me not in view.picks
+    and st.button("Add a stakeholder card for me")
+    and act(lambda: store.save_stakeholder(room_id, me, list(view.objectives)))
+):
+    st.rerun()
 
 st.subheader("Shortlist")
 st.dataframe(view.shortlist_table().drop(columns=["trial"]), hide_index=True)
@@ -154,11 +164,9 @@ if view.off_front:
     st.caption(esc("Proposed but no longer on the front: " + ", ".join(map(str, view.off_front))))
 left, right = st.columns(2)
 left.plotly_chart(
-    charts.regret_heatmap(
-        view.regret.normalised, view.regret.in_units, labels=labels, compromise=view.regret.compromise
-    )
+    viz.regret_heatmap(view.regret.normalised, view.regret.in_units, labels=labels, compromise=view.regret.compromise)
 )
-right.plotly_chart(charts.radar(view.normalised.loc[list(view.shortlist)], labels=labels))
+right.plotly_chart(viz.radar(view.normalised.loc[list(view.shortlist)], labels=labels))
 
 if me and not room.locked:
     mine = store.votes(room_id)
@@ -190,12 +198,14 @@ if me and not room.locked:
             order = list(store.tally(room_id).index)
             trial = st.selectbox("Chosen trial", order, format_func=view.label)
             rationale = st.text_area("Rationale (required, kept in the decision log)")
-            if st.form_submit_button("Lock decision", type="primary"):
-                if act(lambda: store.lock(room_id, me, trial, rationale)):
-                    st.rerun()
-        if st.button("Start a new vote round", help="Clears the tally; earlier rounds stay in the log."):
-            if act(lambda: store.new_round(room_id, me)):
+            if st.form_submit_button("Lock decision", type="primary") and act(
+                lambda: store.lock(room_id, me, trial, rationale)
+            ):
                 st.rerun()
+        if st.button("Start a new vote round", help="Clears the tally; earlier rounds stay in the log.") and act(
+            lambda: store.new_round(room_id, me)
+        ):
+            st.rerun()
 
 
 @st.fragment(run_every=POLL_S)
@@ -213,7 +223,7 @@ def live() -> None:
         )
         st.text(now.lock.rationale)
     tally, locked = store.tally(room_id), now.lock.trial_number if now.lock else None
-    st.plotly_chart(charts.tally_bar(tally, labels=labels, locked=locked))
+    st.plotly_chart(viz.tally_bar(tally, labels=labels, locked=locked))
     counts = [
         f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, Borda {r.borda}"
         for t, r in tally.iterrows()

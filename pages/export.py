@@ -7,22 +7,18 @@ the Download button serves it. Text that came from people or data is shown escap
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import export_ui as ui  # noqa: E402
-from app import ui as app_ui  # noqa: E402
+from app import export_ui as ui
+from app import ui as app_ui
+from core import viz
+from core._text import md
 from core.decide import study_compare
-from core.errors import UserInputError  # noqa: E402
-from core.export import bundle, report
+from core.errors import UserInputError
+from core.export import build as export_build
 from core.export import onnx as onnx_export
-from core.export.safety import md  # noqa: E402
+from core.export import report
+from core.export.importing import import_study
 
 
 def export_tab(url: str, names: list[str]) -> None:
@@ -43,7 +39,7 @@ def export_tab(url: str, names: list[str]) -> None:
         frame = app_ui.load_frame(url, study)
         pf, knee = report.front_of(frame, spec)
         locked, _ = report.room_lock(url, study)
-        default, why = bundle.default_trial(url, study)
+        default, why = export_build.default_trial(url, study)
     except UserInputError as exc:
         app_ui.show_error(exc)
         return
@@ -61,34 +57,51 @@ def export_tab(url: str, names: list[str]) -> None:
         key="export_verdict",
     )
     if st.button("Build bundle", type="primary", key="build_bundle"):
-        steps = st.empty()
-        try:
-            verdict = bundle.verdict_text(verdict_file.getvalue()) if verdict_file else None
-            with st.spinner("Re-fitting the trial, exporting ONNX, writing the report…"):
-                res = bundle.build(url, study, number, verdict=verdict, on_step=lambda m: steps.caption(md(m)))
-        except UserInputError as exc:
-            app_ui.show_error(exc)
-        else:
-            st.session_state[key] = (res.zip_bytes(), res.config)
-        steps.empty()
+        _build(url, study, number, key, verdict_file)
     if key in st.session_state:
-        data, config = st.session_state[key]
-        ok, text = ui.onnx_summary(config["onnx"])
-        (st.success if ok else st.warning)(text)
-        st.caption(
-            f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
-            f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
-            "`tradeoff reproduce BUNDLE --data FILE`."
-        )
-        st.download_button(
-            "Download bundle (.zip)",
-            data,
-            file_name=ui.bundle_filename(study, number),
-            mime="application/zip",
-            key="download_bundle",
-        )
+        _offer(study, number, *st.session_state[key])
     with st.expander("Which model families export to ONNX, and why not"):
         st.dataframe(onnx_export.exportability(), hide_index=True)
+
+
+#: the steps ``export_build.build`` reports, in order: the bar moves one step per message
+_BUILD_STEPS = 3
+
+
+def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
+    """Build the bundle with a progress bar that moves at each step build() reports."""
+    bar = st.progress(0.0, text="Preparing the bundle…")
+    done = [0]
+
+    def step(message: str) -> None:
+        bar.progress(min(done[0] / _BUILD_STEPS, 1.0), text=md(message[:1].upper() + message[1:]) + "…")
+        done[0] += 1
+
+    try:
+        verdict = export_build.verdict_text(verdict_file.getvalue()) if verdict_file else None
+        res = export_build.build(url, study, number, verdict=verdict, on_step=step)
+    except UserInputError as exc:
+        app_ui.show_error(exc)
+    else:
+        st.session_state[key] = (res.zip_bytes(), res.config)
+    bar.empty()
+
+
+def _offer(study: str, number: int, data: bytes, config) -> None:
+    ok, text = ui.onnx_summary(config.onnx)
+    (st.success if ok else st.warning)(text)
+    st.caption(
+        f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
+        f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
+        "`tradeoff reproduce BUNDLE --data FILE`."
+    )
+    st.download_button(
+        "Download bundle (.zip)",
+        data,
+        file_name=ui.bundle_filename(study, number),
+        mime="application/zip",
+        key="download_bundle",
+    )
 
 
 def import_tab(url: str, names: list[str]) -> None:
@@ -105,7 +118,7 @@ def import_tab(url: str, names: list[str]) -> None:
             st.error("Choose a bundle or spec file first.")
             return
         try:
-            res = bundle.import_study(
+            res = import_study(
                 up.getvalue(),
                 url,
                 name.strip(),
@@ -137,7 +150,7 @@ def compare_tab(url: str, names: list[str]) -> None:
     except UserInputError as exc:
         app_ui.show_error(exc)
         return
-    st.plotly_chart(ui.compare_figure(c), key="cmp_chart")
+    st.plotly_chart(viz.two_studies(c), key="cmp_chart")
     for line in c.summary():
         st.markdown(md(line))
 

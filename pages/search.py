@@ -6,10 +6,10 @@ import time
 
 import streamlit as st
 
-from app import charts, ui
 from app import search_view as sv
+from app import ui
 from core import objectives as obj
-from core import search
+from core import search, viz
 from core.decide import front
 from core.errors import UserInputError
 from core.search import launcher as workers
@@ -143,8 +143,8 @@ def live() -> None:
         st.caption("No trials yet.")
         return
     g1, g2 = st.columns(2)
-    g1.plotly_chart(charts.hypervolume_chart(hv), key="hv_chart")
-    g2.plotly_chart(charts.trial_timeline(frame), key="timeline_chart")
+    g1.plotly_chart(viz.hypervolume_chart(hv), key="hv_chart")
+    g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
     st.subheader("Latest trials")
     st.dataframe(sv.latest_trials(frame, names), hide_index=True)
     fails = sv.failures(frame)

@@ -17,9 +17,9 @@ ROOTS = ("core", "app", "pages")
 
 def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-        if isinstance(body[0].value.value, str):  # the docstring says why; it is not code
-            body = body[1:]
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        body = body[1:]  # the docstring says why; it is not code
     if not body:
         return 0
     return (node.end_lineno or node.lineno) - body[0].lineno + 1

@@ -1,6 +1,7 @@
 """Read a table, check it, and turn it into what every candidate model is trained on.
 
-Owns reading CSV/Parquet, feature types, column roles, prepare's noted steps, splits and preprocessing.
+Owns reading CSV/Parquet, numbers written as text, feature types, column roles, leak checks, prepare's
+noted steps, splits and preprocessing.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from __future__ import annotations
 from core.data._dataset import MIN_CLASS_ROWS, MIN_ROWS, Dataset
 from core.data._demo import DEMO, DEMO_PATH, DEMO_SENSITIVE, DEMO_TARGET, DEMO_VALUE
 from core.data._fingerprint import fingerprint
-from core.data._infer import DATE_DROPPED, infer_column, numbers_from_text
+from core.data._infer import DATE_DROPPED, infer_column
 from core.data._leaks import suspected_leaks
+from core.data._numbers import decimal_mark, numbers_from_text
 from core.data._prepare import load_dataset, prepare
 from core.data._preprocess import build_preprocessor
 from core.data._read import NA_VALUES, read_table
@@ -32,6 +34,7 @@ __all__ = [
     "Dataset",
     "build_preprocessor",
     "cv_folds",
+    "decimal_mark",
     "fingerprint",
     "holdout",
     "infer_column",

@@ -41,6 +41,8 @@ class Dataset:
     # when each row happened (seconds, or the column's own numbers; missing = -inf): time split
     time: np.ndarray | None = None
     time_column: str | None = None
+    # the decimal mark of numbers written as text ("," reads "0,37" as 0.37): predict reads the same
+    decimal: str = "."
 
     @property
     def n_rows(self) -> int:
@@ -63,4 +65,5 @@ class Dataset:
             entity_column=self.entity_column,
             time=None if self.time is None else self.time[idx],
             time_column=self.time_column,
+            decimal=self.decimal,
         )

@@ -1,7 +1,7 @@
 """Decide what each feature column is: a number, a category, or something no model should see.
 
-Why one reader of numbers written as text: training (``prepare``) and serving (``predict``) must read
-"7,000" the same way, or the model is served different numbers than it was trained on.
+Why every conversion is noted: a column read as numbers, or dropped, changes what the models learn
+from, and the room must be able to see each such change.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from core.data._numbers import numbers_from_text
+from core.errors import UserInputError
+
 DATE_DROPPED = (
     "date/time column (dates rarely generalise; derive features if needed; to test on the "
     "most recent rows, make it the time column: --time-column)"
@@ -18,36 +21,44 @@ DATE_DROPPED = (
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
 
 
-def numbers_from_text(values: pd.Series) -> pd.Series:
-    """Numbers written as text ("7,000" and " 12 " included) as floats; what is not a number is missing."""
-    text = values.astype(str).str.strip().where(values.notna())
-    return pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
-
-
 def infer_features(
-    X: pd.DataFrame, dropped: dict[str, str], notes: list[str]
+    X: pd.DataFrame, dropped: dict[str, str], notes: list[str], *, decimal: str = "."
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Convert the feature columns in place of ``X``; return it with its numeric and categorical names.
 
     Each column that cannot be a feature is removed and put in ``dropped`` with the reason; a
-    conversion (numbers stored as text) is written to ``notes``.
+    conversion (numbers stored as text, read with the table's ``decimal`` mark) goes to ``notes``.
     """
     numeric: list[str] = []
     categorical: list[str] = []
     for col in list(X.columns):
-        kind, reason, converted = infer_column(X[col], col, len(X))
+        kind, reason, converted = infer_column(X[col], col, len(X), decimal=decimal)
         if kind == "numeric" and reason:
             notes.append(f"Column {col!r}: {reason}.")
         if kind == "drop":
             dropped[col] = reason
             X = X.drop(columns=col)
             continue
+        if kind == "numeric":
+            _refuse_infinite(converted, col)
         X[col] = converted
         (numeric if kind == "numeric" else categorical).append(col)
     return X, numeric, categorical
 
 
-def infer_column(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
+def _refuse_infinite(values: pd.Series, col: str) -> None:
+    """No model can learn from ``inf`` (the imputer keeps it, the fit fails): say which column."""
+    n_inf = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+    if n_inf:
+        raise UserInputError(
+            f"Column {col!r} has {n_inf} infinite value(s) (inf or -inf), which no model can use: "
+            f"replace them with numbers, or leave those cells empty (missing), or leave the column "
+            f"out (--exclude {col!r}, or 'Leave out columns' on the Data page).",
+            field="data.features",
+        )
+
+
+def infer_column(s: pd.Series, col: str, n: int, *, decimal: str = ".") -> tuple[str, str, pd.Series]:
     """Decide numeric / categorical / drop for one column, converting strings that hold numbers."""
     non_null = s.dropna()
     if non_null.empty:
@@ -60,7 +71,7 @@ def infer_column(s: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
         return "drop", DATE_DROPPED, s
     if pd.api.types.is_numeric_dtype(s):
         return _infer_numeric(s, non_null, col, n)
-    return _infer_text(s, non_null, n)
+    return _infer_text(s, non_null, n, decimal)
 
 
 def _infer_numeric(s: pd.Series, non_null: pd.Series, col: str, n: int) -> tuple[str, str, pd.Series]:
@@ -76,16 +87,12 @@ def _infer_numeric(s: pd.Series, non_null: pd.Series, col: str, n: int) -> tuple
     return "numeric", "", s.astype(float)
 
 
-def _infer_text(s: pd.Series, non_null: pd.Series, n: int) -> tuple[str, str, pd.Series]:
+def _infer_text(s: pd.Series, non_null: pd.Series, n: int, decimal: str) -> tuple[str, str, pd.Series]:
     """Text is numbers, a date, an ID or free text, too many categories, or a category."""
     text = non_null.astype(str).str.strip()
-    if numbers_from_text(non_null).notna().mean() >= 0.95:
-        converted = numbers_from_text(s)
-        lost = int((converted.isna() & s.notna()).sum())
-        why = "numbers stored as text, converted to numbers" + (
-            f" ({lost} value(s) that are not numbers treated as missing)" if lost else ""
-        )
-        return "numeric", why, converted
+    if numbers_from_text(non_null, decimal=decimal).notna().mean() >= 0.95:
+        converted = numbers_from_text(s, decimal=decimal)
+        return "numeric", _conversion_note(text, converted, s, decimal), converted
     if _looks_like_date(text):
         return "drop", DATE_DROPPED, s
     unique_share = text.nunique() / len(text)
@@ -96,6 +103,18 @@ def _infer_text(s: pd.Series, non_null: pd.Series, n: int) -> tuple[str, str, pd
     out = s.astype(object).where(s.notna(), np.nan)
     out = out.map(lambda v: v if v is np.nan or isinstance(v, float) and v != v else str(v).strip())
     return "categorical", "", out.astype(object)
+
+
+def _conversion_note(text: pd.Series, converted: pd.Series, s: pd.Series, decimal: str) -> str:
+    """What reading the column as numbers did, with an example when a comma was read as a decimal mark."""
+    lost = int((converted.isna() & s.notna()).sum())
+    how = "numbers stored as text, converted to numbers"
+    with_comma = text[text.str.contains(",", regex=False)]
+    if decimal == "," and len(with_comma):
+        example = with_comma.iloc[0]
+        value = numbers_from_text(pd.Series([example]), decimal=",").iloc[0]
+        how = f"numbers written with a decimal comma, converted to numbers ({example!r} read as {value:g})"
+    return how + (f" ({lost} value(s) that are not numbers treated as missing)" if lost else "")
 
 
 def _is_sequence(s: pd.Series) -> bool:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from core.data._dataset import Dataset
+from core.data._duplicates import drop_copies
 from core.data._fingerprint import fingerprint
+from core.data._header import data_like_cells
 from core.data._infer import infer_features
 from core.data._leaks import drop_suspected_leaks
+from core.data._numbers import decimal_mark
 from core.data._read import read_table
 from core.data._roles import row_entities, row_times, row_values
 from core.data._sensitive import sensitive_groups
@@ -27,10 +30,11 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     notes = list(notes or [])
     fp = fingerprint(df)
     check_named_columns(df, ref)
+    decimal = decimal_mark(df)
     df = drop_rows_without_target(df, ref, notes)
     y, positive, negative = binary_target(df[ref.target], ref, notes)
     groups = sensitive_groups(df, ref, notes)
-    value = row_values(df, ref, notes)
+    value = row_values(df, ref, notes, decimal=decimal)
     time = row_times(df, ref, notes)
     reserved = _reserved(ref)
     entity, entity_col = row_entities(df, ref, reserved | set(ref.sensitive), notes)
@@ -38,9 +42,13 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
         reserved.add(entity_col)
     dropped = {e: _EXCLUDED for e in ref.exclude}
     X = df[[c for c in df.columns if c not in reserved]].copy()
-    X, numeric, categorical = infer_features(X, dropped, notes)
-    X, numeric, categorical = drop_suspected_leaks(X, y, (numeric, categorical), ref, dropped, notes)
+    X = drop_copies(df, X, _roles(ref, entity_col), dropped)
+    X, numeric, categorical = infer_features(X, dropped, notes, decimal=decimal)
+    X, numeric, categorical = drop_suspected_leaks(
+        X, y, (numeric, categorical), ref, dropped, notes, labels=(negative, positive)
+    )
     _require_features(X, ref, dropped)
+    notes += _sensitive_note(ref)
     notes += [f"Dropped column {col!r}: {why}." for col, why in dropped.items() if why != _EXCLUDED]
     return Dataset(
         X=X.reset_index(drop=True),
@@ -58,6 +66,7 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
         entity_column=entity_col,
         time=time,
         time_column=ref.time_column if time is not None else None,
+        decimal=decimal,
     )
 
 
@@ -85,9 +94,27 @@ def check_named_columns(df: pd.DataFrame, ref: DataRef) -> None:
     for col, role, field_name in named:
         if col is not None and col not in df.columns:
             raise UserInputError(
-                f"The {role} column {col!r} is not in the table. Columns: {', '.join(map(str, df.columns))}.",
+                f"The {role} column {col!r} is not in the table. Columns: {_listing(df)}.{_why_missing(df)}",
                 field=field_name,
             )
+
+
+def _listing(df: pd.DataFrame, most: int = 50) -> str:
+    names = [str(c) if len(str(c)) <= 60 else str(c)[:59] + "…" for c in df.columns[:most]]
+    return ", ".join(names) + (f" … ({df.shape[1]} in all)" if df.shape[1] > most else "")
+
+
+def _why_missing(df: pd.DataFrame) -> str:
+    """A likely reason a named column is absent: the wrong separator, or no header row."""
+    if df.shape[1] == 1:
+        return (
+            " The table has a single column, so its fields are probably separated by something "
+            "other than ',', ';', a tab or '|': save it as CSV with commas and load it again."
+        )
+    cells = [str(c) for c in df.columns]
+    if 2 * len(data_like_cells(cells, df)) >= len(cells):
+        return " Its first row looks like data: if the file has no header row, add one naming the columns."
+    return ""
 
 
 def _reserved(ref: DataRef) -> set[str]:
@@ -100,6 +127,31 @@ def _reserved(ref: DataRef) -> set[str]:
     if ref.time_column is not None:
         reserved.add(ref.time_column)
     return reserved
+
+
+def _roles(ref: DataRef, entity_col: str | None) -> dict[str, str]:
+    """Each column that is not a feature and the role it plays (for naming what a copy copies)."""
+    roles = {e: "excluded" for e in ref.exclude}
+    if not ref.sensitive_as_feature:
+        roles |= {s: "sensitive" for s in ref.sensitive}
+    for col, role in ((ref.value_column, "value"), (ref.time_column, "time"), (entity_col, "entity")):
+        if col is not None:
+            roles[col] = role
+    return roles | {ref.target: "target"}
+
+
+def _sensitive_note(ref: DataRef) -> list[str]:
+    """Say that the sensitive columns are kept out of the features (or that they are not)."""
+    if not ref.sensitive:
+        return []
+    names = ", ".join(map(repr, ref.sensitive))
+    if ref.sensitive_as_feature:
+        return [f"Sensitive column(s) {names} are also features, because sensitive_as_feature is on."]
+    return [
+        f"Sensitive column(s) {names} removed from the features: fairness is measured on them, and "
+        "no model sees them (tick 'Let models use the sensitive attribute as a feature' on the Data "
+        "page, or pass --sensitive-as-feature, to let models use them)."
+    ]
 
 
 def _require_features(X: pd.DataFrame, ref: DataRef, dropped: dict[str, str]) -> None:

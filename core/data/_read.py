@@ -2,78 +2,98 @@
 
 Why so careful: uploads come from anyone, in any encoding and separator, sometimes with duplicate
 column names or pickle files renamed to ``.csv``; each case gets a note or a fixable message.
+Why streamed: pandas and pyarrow read the file itself (a path, or the upload's bytes without a
+copy), so the decoded text is never held in memory beside the table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from core.data._demo import DEMO, DEMO_PATH
+from core.data._encoding import line_terminator, sample_text, text_encoding
+from core.data._formats import file_kind
+from core.data._formulas import formula_notes
+from core.data._header import check_header
+from core.data._placeholders import Placeholders
 from core.errors import UserInputError
 
 NA_VALUES = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-"]
-_PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".npy", ".npz", ".sav", ".dill")
+_HEAD = 1 << 16  # bytes read to tell the format, the separator and the header
+_MAX_HEAD = 1 << 24  # a header line longer than this is not a table's header
+_CHUNK_ROWS = 200_000  # rows per chunk when re-reading how missing cells were written
 
 
 def read_table(source: str | Path | bytes, *, name: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read CSV or Parquet from a path or bytes (an upload); never unpickles anything.
 
     Duplicate column names are made unique (``a``, ``a__2``) and reported, because pandas would
-    otherwise rename them silently or return a frame where ``df["a"]`` is two columns.
+    otherwise rename them silently or return a frame where ``df["a"]`` is two columns. Cells
+    written as a placeholder ('?', 'NA') are read as missing and counted in a note; a CSV whose
+    first row is data, not a header, is refused or noted.
     """
     notes: list[str] = []
     if isinstance(source, (str, Path)) and str(source) == DEMO:
         source, name = DEMO_PATH, "demo (ads.parquet)"
     label = name or str(source)
     suffix = Path(name or (str(source) if not isinstance(source, bytes) else "")).suffix.lower()
-    raw = _raw_bytes(source, label)
-    if suffix in _PICKLE_SUFFIXES or _looks_pickled(raw):
-        raise UserInputError(
-            f"{label}: pickled files are never opened (they can run code). Export the table as CSV or Parquet.",
-            field="data.path",
-        )
-    if suffix in (".parquet", ".pq") or raw[:4] == b"PAR1":
-        df = _na_strings_to_missing(_read_parquet(raw, label))
-    else:
-        df = _read_csv(raw, label, notes)
+    with _opened(source, label) as f:
+        head = _head(f)
+        if file_kind(head, f, label, suffix, notes) == "parquet":
+            df = _na_strings_to_missing(_read_parquet(f, label), notes)
+        else:
+            df = _read_csv(f, head, label, notes)
     if df.shape[1] == 0:
         raise UserInputError(f"{label} has no columns. Is it a CSV with a header row?", field="data.path")
-    df, dup_notes = _unique_columns(df)
-    notes += dup_notes
+    notes += _unique_columns(df)
     if len(df) == 0:
         raise UserInputError(f"{label} has a header but no data rows.", field="data.path")
+    notes += formula_notes(df)
     return df, notes
 
 
-def _raw_bytes(source: str | Path | bytes, label: str) -> bytes:
-    """The file's bytes; a missing file, a folder or an empty file is refused with what to do."""
-    if isinstance(source, bytes):
-        raw = source
+@contextlib.contextmanager
+def _opened(source: str | Path | bytes, label: str) -> Iterator[BinaryIO]:
+    """The file as a binary stream; a missing file, a folder or an empty file is refused with what to do."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        f: BinaryIO = io.BytesIO(source)  # shares the bytes until written to
     else:
         path = Path(source)
         if not path.exists():
             raise UserInputError(f"File {str(path)!r} does not exist.", field="data.path")
         if path.is_dir():
             raise UserInputError(f"{str(path)!r} is a folder; give a CSV or Parquet file.", field="data.path")
-        raw = path.read_bytes()
-    if len(raw) == 0:
-        raise UserInputError(
-            f"{label} is empty (0 bytes). Choose a file with a header row and data.", field="data.path"
-        )
-    return raw
+        f = path.open("rb")
+    with f:
+        if not f.read(1):
+            raise UserInputError(
+                f"{label} is empty (0 bytes). Choose a file with a header row and data.", field="data.path"
+            )
+        f.seek(0)
+        yield f
 
 
-def _looks_pickled(raw: bytes) -> bool:
-    """Pickle protocol 2+ starts with 0x80 and the protocol number; NumPy files with their magic."""
-    return (len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5) or raw[:6] == b"\x93NUMPY"
+def _head(f: BinaryIO) -> bytes:
+    """The first 64 KiB, or more until the first line ends (a very wide header); rewound."""
+    head = f.read(_HEAD)
+    while b"\n" not in head and b"\r" not in head and len(head) < _MAX_HEAD:
+        more = f.read(_HEAD)
+        if not more:
+            break
+        head += more
+    f.seek(0)
+    return head
 
 
-def _read_parquet(raw: bytes, label: str) -> pd.DataFrame:
+def _read_parquet(f: BinaryIO, label: str) -> pd.DataFrame:
     """Read a Parquet file, tolerating duplicate column names.
 
     Why ``ParquetFile`` and not ``read_table``: the dataset reader behind ``read_table`` refuses a
@@ -83,7 +103,7 @@ def _read_parquet(raw: bytes, label: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.ParquetFile(io.BytesIO(raw)).read()
+        table = pq.ParquetFile(f).read()
     except Exception as exc:  # pyarrow raises several types for corrupt files
         first = str(exc).splitlines()[0][:300] if str(exc) else ""
         raise UserInputError(
@@ -94,43 +114,35 @@ def _read_parquet(raw: bytes, label: str) -> pd.DataFrame:
     names = [str(n) for n in table.column_names]
     if len(set(names)) != len(names):
         table = table.rename_columns([f"__col{i}" for i in range(len(names))])
-        df = table.to_pandas()
+        df = table.to_pandas(self_destruct=True)
         df.columns = names
         return df
-    return table.to_pandas()
+    return table.to_pandas(self_destruct=True)  # frees each Arrow column once converted
 
 
-def _na_strings_to_missing(df: pd.DataFrame) -> pd.DataFrame:
-    """Treat '?', 'NA', '' … in text columns as missing, as the CSV reader does.
+def _na_strings_to_missing(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Treat '?', 'NA', '' … in text columns as missing, as the CSV reader does, and count them.
 
     Why: the same table exported to Parquet keeps the literal '?' of a CSV export (the Adult data
     marks unknowns with '?'); the model would otherwise learn '?' as a category of its own.
     """
     na = set(NA_VALUES)
+    found = Placeholders()
     for col in range(df.shape[1]):
         s = df.iloc[:, col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            stripped = s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        if s.dtype == object:
+            stripped = s.map(lambda v: v.strip() if isinstance(v, str) else v)
             mask = stripped.map(lambda v: isinstance(v, str) and v in na).astype(bool)
-            if mask.any():
-                df.iloc[:, col] = s.astype(object).where(~mask, np.nan)
+        elif pd.api.types.is_string_dtype(s):  # vectorised: no Python string per cell
+            stripped = s.str.strip()
+            mask = stripped.isin(na).fillna(False).astype(bool)
+        else:
+            continue
+        if mask.any():
+            found.add(str(df.columns[col]), stripped[mask])
+            df.iloc[:, col] = s.astype(object).where(~mask, np.nan)
+    notes += found.notes()
     return df
-
-
-def _decode(raw: bytes, label: str, notes: list[str]) -> str:
-    """UTF-8 (with or without BOM), else Latin-1 with a note; binary bytes are refused."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        if b"\x00" in raw[:4096]:
-            raise UserInputError(
-                f"{label} looks binary, not CSV text. Upload a CSV (UTF-8) or Parquet file.", field="data.path"
-            ) from None
-        text = raw.decode("latin-1")
-        notes.append(f"{label} is not UTF-8; read it as Latin-1.")
-    if not text.strip():
-        raise UserInputError(f"{label} is empty. Choose a file with a header row and data.", field="data.path")
-    return text
 
 
 def _separator(text: str) -> str:
@@ -141,27 +153,20 @@ def _separator(text: str) -> str:
         return ","
 
 
-def _read_csv(raw: bytes, label: str, notes: list[str]) -> pd.DataFrame:
-    text = _decode(raw, label, notes)
+def _read_csv(f: BinaryIO, head: bytes, label: str, notes: list[str]) -> pd.DataFrame:
+    encoding = text_encoding(f, head, label, notes)
+    text = sample_text(head, encoding)
     sep = _separator(text)
-    header = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep))]
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    options = {"sep": sep, "encoding": encoding, "lineterminator": line_terminator(head, encoding)}
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            header=None,
-            skiprows=1,
-            names=None,
-            na_values=NA_VALUES,
-            keep_default_na=True,
-            skipinitialspace=True,
-            low_memory=False,
-        )
+        df = _parse(f, **options, na_values=NA_VALUES, keep_default_na=True)
     except pd.errors.EmptyDataError:
         raise UserInputError(f"{label} has a header but no data rows.", field="data.path") from None
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
+        why = " ".join(str(exc).split())
         raise UserInputError(
-            f"Could not parse {label} as CSV: {exc}. Check the separator and quoting.", field="data.path"
+            f"Could not parse {label} as CSV: {why}. Check the separator and quoting.", field="data.path"
         ) from None
     if df.shape[1] != len(header):
         if df.shape[1] < len(header):
@@ -169,11 +174,44 @@ def _read_csv(raw: bytes, label: str, notes: list[str]) -> pd.DataFrame:
         else:
             header = header + [f"unnamed_{i}" for i in range(len(header), df.shape[1])]
         notes.append(f"{label}: the header and the rows have different numbers of fields.")
+    notes += check_header(header, df, label)
+    notes += _csv_placeholders(f, df, header, options)
     df.columns = [h if h else f"unnamed_{i}" for i, h in enumerate(header)]
     return df
 
 
-def _unique_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _csv_placeholders(f: BinaryIO, df: pd.DataFrame, header: list[str], options: dict[str, Any]) -> list[str]:
+    """How the missing cells of ``df`` were written ('?', 'NA' …), read again chunk by chunk.
+
+    Only the columns with missing values are re-read, so a clean file is not read twice.
+    """
+    with_missing = [i for i in range(df.shape[1]) if df.iloc[:, i].isna().any()]
+    if not with_missing:
+        return []
+    found = Placeholders()
+    start = 0
+    chunks = _parse(
+        f, **options, usecols=with_missing, dtype=str, na_filter=False, keep_default_na=False, chunksize=_CHUNK_ROWS
+    )
+    with chunks:
+        for written in chunks:
+            rows = slice(start, start + len(written))
+            for i in written.columns:
+                missing = df.iloc[rows, i].isna().to_numpy()
+                name = header[i] if i < len(header) and header[i] else f"unnamed_{i}"
+                found.add(name, written[i][missing])
+            start += len(written)
+    return found.notes()
+
+
+def _parse(f: BinaryIO, **options: Any) -> Any:
+    """The rows after the header line, columns by position; the header is read apart (see above)."""
+    f.seek(0)
+    return pd.read_csv(f, header=None, skiprows=1, skipinitialspace=True, low_memory=False, **options)
+
+
+def _unique_columns(df: pd.DataFrame) -> list[str]:
+    """Rename duplicate column names of ``df`` in place (``a``, ``a__2``); one note per copy."""
     names = [str(c) for c in df.columns]
     seen: dict[str, int] = {}
     out: list[str] = []
@@ -190,6 +228,5 @@ def _unique_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         else:
             seen[n] = 1
             out.append(n)
-    df = df.copy()
     df.columns = out
-    return df, notes
+    return notes

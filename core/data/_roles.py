@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from core.data._infer import numbers_from_text
+from core.data._numbers import numbers_from_text
 from core.errors import UserInputError
 from core.spec import DataRef
 
@@ -24,18 +24,32 @@ _ENTITY_NAME = re.compile(
 )
 
 
-def row_values(df: pd.DataFrame, ref: DataRef, notes: list[str]) -> np.ndarray | None:
-    """The value of a true positive on each row (missing = 0), or None without a value column."""
+def row_values(df: pd.DataFrame, ref: DataRef, notes: list[str], *, decimal: str = ".") -> np.ndarray | None:
+    """The value of a true positive on each row (missing = 0), or None without a value column.
+
+    Money written as text ("12,50" in a decimal-comma table, "1,200" otherwise) is read with the
+    table's ``decimal`` mark, as the features are.
+    """
     if ref.value_column is None:
         return None
     raw_v = df[ref.value_column]
-    v = pd.to_numeric(raw_v, errors="coerce")
+    if pd.api.types.is_numeric_dtype(raw_v) or pd.api.types.is_bool_dtype(raw_v):
+        v = pd.to_numeric(raw_v, errors="coerce")
+    else:
+        v = numbers_from_text(raw_v, decimal=decimal)
     bad = int((v.isna() & raw_v.notna()).sum())
     if bad:
         example = raw_v[v.isna() & raw_v.notna()].iloc[0]
         raise UserInputError(
             f"The value column {ref.value_column!r} must be numeric (money per conversion); "
             f"{bad} value(s) are not numbers, e.g. {example!r}.",
+            field="data.value_column",
+        )
+    n_inf = int(np.isinf(v.to_numpy(dtype=float, na_value=np.nan)).sum())
+    if n_inf:
+        raise UserInputError(
+            f"The value column {ref.value_column!r} has {n_inf} infinite value(s) (inf); a value per "
+            "conversion is an amount of money. Fix those cells, or leave them empty (counted as 0).",
             field="data.value_column",
         )
     if v.isna().all():

@@ -40,6 +40,7 @@ def drop_rows_without_target(df: pd.DataFrame, ref: DataRef, notes: list[str]) -
         raise UserInputError(
             f"The target {ref.target!r} has no values (all {len(df)} are missing).", field="data.target"
         )
+    _refuse_infinite(target, ref.target)
     if n_missing:
         notes.append(f"Dropped {n_missing} row(s) whose target {ref.target!r} is missing (NaN).")
         df = df.loc[target.notna()].reset_index(drop=True)
@@ -51,6 +52,19 @@ def drop_rows_without_target(df: pd.DataFrame, ref: DataRef, notes: list[str]) -
             field="data.target",
         )
     return df
+
+
+def _refuse_infinite(target: pd.Series, name: str) -> None:
+    """A class label is never infinite: ``inf`` in a target is a broken export, not a third class."""
+    if not pd.api.types.is_float_dtype(target):
+        return
+    n_inf = int(np.isinf(target.to_numpy(dtype=float, na_value=np.nan)).sum())
+    if n_inf:
+        raise UserInputError(
+            f"The target {name!r} has {n_inf} infinite value(s) (inf); a class label is a value like "
+            "0/1 or yes/no. Fix those rows, or leave their target empty to have them dropped.",
+            field="data.target",
+        )
 
 
 def binary_target(target: pd.Series, ref: DataRef, notes: list[str]) -> tuple[np.ndarray, str, str]:

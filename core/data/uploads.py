@@ -8,26 +8,38 @@ Why Parquet named by fingerprint: Parquet keeps column types exactly (a CSV re-r
 them differently), and naming the file by the fingerprint of the table *as stored* makes saving
 idempotent (the same upload twice is one file) and lets ``DataRef.fingerprint`` check it later.
 
+Why through temporary files: the upload is streamed to disk and read back from there, and the
+table is dropped before the stored file is read again, so storing holds one table at a time, not
+the bytes, their text, two parses and a Parquet buffer at once (see :func:`memory_needed`).
+
 Nothing here unpickles: the bytes go through :func:`core.data.read_table`, which reads CSV text or
 Parquet only and refuses pickle-like files.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
 from core import storage
-from core.data import fingerprint, read_table
+from core._text import fmt_bytes
+from core.data._fingerprint import fingerprint
+from core.data._read import read_table
 from core.errors import UserInputError
 
 FOLDER = "uploads"
 _NAME = re.compile(r"^[0-9a-f]{32}\.parquet$")
+_CHUNK = 1 << 20
+# Peak memory of storing an upload, measured by bench/upload_memory.py: about MEMORY_FACTOR times
+# the file's size over what the process used before, plus MEMORY_BASE for the readers themselves.
+MEMORY_FACTOR = 6.0
+MEMORY_BASE = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -49,53 +61,78 @@ def folder(root: Path | None = None) -> Path:
     return d
 
 
-def _to_parquet_bytes(df: pd.DataFrame) -> tuple[bytes, list[str]]:
-    """Parquet bytes of ``df``; a column pyarrow cannot type (mixed values) is stored as text."""
-    notes: list[str] = []
-    try:
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        return buf.getvalue(), notes
-    except Exception:  # pyarrow raises ArrowInvalid/ArrowTypeError for mixed object columns
-        fixed = df.copy()
-        for col in fixed.columns:
-            if fixed[col].dtype == object:
-                kinds = {type(v) for v in fixed[col].dropna()}
-                if len(kinds) > 1:
-                    fixed[col] = (
-                        fixed[col]
-                        .astype(object)
-                        .where(fixed[col].notna(), None)
-                        .map(lambda v: None if v is None else str(v))
-                    )
-                    notes.append(f"Column {col!r} mixes numbers and text; stored as text.")
-        buf = io.BytesIO()
-        fixed.to_parquet(buf, index=False)
-        return buf.getvalue(), notes
+def memory_needed(n_bytes: int) -> int:
+    """The memory (bytes) storing an upload of ``n_bytes`` needs at its peak, beyond the upload itself.
 
-
-def save(data: bytes, filename: str, *, root: Path | None = None) -> Upload:
-    """Validate an uploaded CSV/Parquet file and store it as Parquet named by its fingerprint.
-
-    Raises :class:`UserInputError` (field ``data.path``) for anything that is not a readable table.
+    A text-heavy CSV needs more than a numeric one; the factor is the one measured on a mixed
+    table (numbers, categories, missing cells), rounded up.
     """
-    if not isinstance(data, (bytes, bytearray)):
+    return int(MEMORY_FACTOR * max(n_bytes, 0)) + MEMORY_BASE
+
+
+def memory_note(n_bytes: int) -> str:
+    """What the Data page says about storing a file of ``n_bytes``."""
+    return f"Storing a {fmt_bytes(n_bytes)} file needs about {fmt_bytes(memory_needed(n_bytes))} of memory."
+
+
+def save(data: bytes | bytearray | BinaryIO, filename: str, *, root: Path | None = None) -> Upload:
+    """Validate an uploaded CSV/Parquet file (its bytes, or a binary file object) and store it as
+    Parquet named by its fingerprint.
+
+    Raises :class:`UserInputError` (field ``data.path``) for anything that is not a readable table;
+    nothing is left in the uploads folder then.
+    """
+    if not isinstance(data, (bytes, bytearray)) and not hasattr(data, "read"):
         raise UserInputError("The upload is not a file's bytes.", field="data.path")
     name = Path(filename or "upload.csv").name
-    df, notes = read_table(bytes(data), name=name)
-    raw, more = _to_parquet_bytes(df)
-    notes += more
-    stored, _ = read_table(raw, name=name + " (stored)")
-    fp = fingerprint(stored)
-    digest = fp.split(":", 1)[-1]
-    target = folder(root) / f"{digest}.parquet"
-    if not target.exists():
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(raw)
-        tmp.replace(target)  # atomic: a worker never reads half a file
-    return Upload(
-        path=target, fingerprint=fp, original_name=name, n_rows=len(stored), n_columns=stored.shape[1], notes=notes
-    )
+    d = folder(root)
+    token = f"{os.getpid()}.{uuid.uuid4().hex}"
+    received, written = d / f".{token}.upload", d / f".{token}.parquet.tmp"
+    try:
+        _stream_to(data, received)
+        df, notes = read_table(received, name=name)
+        received.unlink()
+        notes += _write_parquet(df, written)
+        del df  # only one table in memory at a time: the stored one is read back next
+        stored, _ = read_table(written, name=name + " (stored)")
+        fp, n_rows, n_columns = fingerprint(stored), len(stored), stored.shape[1]
+        del stored
+        target = d / f"{fp.split(':', 1)[-1]}.parquet"
+        if not target.exists():
+            written.replace(target)  # atomic: a worker never reads half a file
+    finally:
+        received.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
+    return Upload(path=target, fingerprint=fp, original_name=name, n_rows=n_rows, n_columns=n_columns, notes=notes)
+
+
+def _stream_to(data: bytes | bytearray | BinaryIO, path: Path) -> None:
+    """Write the upload to ``path`` a megabyte at a time (bytes are written without a copy)."""
+    with path.open("wb") as out:
+        if isinstance(data, (bytes, bytearray)):
+            view = memoryview(data)
+            for start in range(0, len(view), _CHUNK):
+                out.write(view[start : start + _CHUNK])
+            return
+        while chunk := data.read(_CHUNK):
+            out.write(chunk)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> list[str]:
+    """Write ``df`` as Parquet; a column pyarrow cannot type (mixed values) is stored as text."""
+    try:
+        df.to_parquet(path, index=False)
+        return []
+    except Exception:  # pyarrow raises ArrowInvalid/ArrowTypeError for mixed object columns
+        pass
+    notes = []
+    for col in df.columns:
+        if df[col].dtype == object and len({type(v) for v in df[col].dropna()}) > 1:
+            s = df[col]
+            df[col] = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
+            notes.append(f"Column {col!r} mixes numbers and text; stored as text.")
+    df.to_parquet(path, index=False)
+    return notes
 
 
 def path_for(fp: str, *, root: Path | None = None) -> Path:

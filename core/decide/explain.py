@@ -22,11 +22,15 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import partial_dependence as _sk_pd
 from sklearn.inspection import permutation_importance as _sk_pi
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier, export_text
 
 from core import objectives as obj
+from core._json import jsonable
 from core.errors import UserInputError
+from core.metrics import QUALITY_METRICS, decide, quality
 
-SCORERS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "log_loss")
+SCORERS = QUALITY_METRICS
 MAX_IMPORTANCE_ROWS = 1000
 MAX_PD_ROWS = 300
 TREE_TEXT_DEPTH = 4
@@ -34,15 +38,13 @@ TREE_TEXT_DEPTH = 4
 
 def scorer(metric: str, threshold: float = 0.5) -> Callable[[Any, pd.DataFrame, np.ndarray], float]:
     """A scikit-learn scoring callable for one quality metric (greater is better, as sklearn wants)."""
-    from core.models.evaluate import quality
-
     if metric not in SCORERS:
         raise UserInputError(f"Permutation importance can score {', '.join(SCORERS)}; got {metric!r}.", field="scoring")
     sign = -obj.get(metric).sign  # +1 for maximised metrics, −1 for log loss
 
     def score(estimator, X, y) -> float:
         proba = estimator.predict_proba(X)[:, 1]
-        return sign * quality(np.asarray(y), proba, (proba >= threshold).astype(int))[metric]
+        return sign * quality(np.asarray(y), proba, decide(proba, threshold))[metric]
 
     return score
 
@@ -176,9 +178,6 @@ def _feature_names(pipeline) -> list[str]:
 
 def native_view(pipeline, *, max_depth: int = TREE_TEXT_DEPTH, top: int = 25) -> NativeView:
     """Coefficients for a linear model, rules for a decision tree, otherwise an honest "none"."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.tree import DecisionTreeClassifier, export_text
-
     est = _final_estimator(pipeline)
     names = _feature_names(pipeline)
     if isinstance(est, LogisticRegression):
@@ -232,8 +231,6 @@ class Explanation:
     native: NativeView
 
     def to_dict(self) -> dict[str, Any]:
-        from core.decide.compare import jsonable
-
         return jsonable(self)
 
 

@@ -18,82 +18,20 @@ differ into a corner; what is worse than the pooled front's nadir scores nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import moocore
 import numpy as np
 import pandas as pd
-from optuna.trial import FrozenTrial
 
 from core import objectives as obj
+from core.decide import mcdm
+from core.search import BASE_COLUMNS as BASE_COLUMNS  # the trials frame is the search's
+from core.search import feasible_mask as feasible_mask
+from core.search import trials_frame as trials_frame
 from core.spec import Objective, Spec
 
 REF = 1.1
-BASE_COLUMNS = [
-    "number",
-    "state",
-    "family",
-    "family_class",
-    "threshold",
-    "error",
-    "datetime_start",
-    "datetime_complete",
-    "duration_s",
-    "params",
-    "retry_of",
-    "feasible",
-]
-
-
-def trials_frame(trials: Iterable[FrozenTrial], spec: Spec | None = None) -> pd.DataFrame:
-    """One row per trial: identity, state, params, every metric (``name``), ``test.name`` and
-    ``cv_std.name``; ``feasible`` is judged against the spec's hard limits."""
-    rows = []
-    for t in trials:
-        ua = t.user_attrs
-        row: dict = {
-            "number": t.number,
-            "state": t.state.name,
-            "family": ua.get("family", t.params.get("family")),
-            "family_class": ua.get("family_class"),
-            "threshold": ua.get("threshold"),
-            "error": ua.get("error") or t.system_attrs.get("fail_reason"),
-            "datetime_start": t.datetime_start,
-            "datetime_complete": t.datetime_complete,
-            "duration_s": (t.duration.total_seconds() if t.duration else None),
-            "params": {k: v for k, v in t.params.items()},
-            "retry_of": t.system_attrs.get("failed_trial"),
-        }
-        for k, v in (ua.get("metrics") or {}).items():
-            row[k] = v
-        for k, v in (ua.get("test_metrics") or {}).items():
-            row[obj.TEST_ATTR + k] = v
-        for k, v in (ua.get("cv_std") or {}).items():
-            row[obj.STD_ATTR + k] = v
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame(columns=BASE_COLUMNS + list(obj.REGISTRY))
-    for name in obj.REGISTRY:
-        if name not in frame:
-            frame[name] = np.nan
-    frame["feasible"] = feasible_mask(frame, spec.objectives if spec else ())
-    return frame.sort_values("number").reset_index(drop=True)
-
-
-def feasible_mask(frame: pd.DataFrame, limits: Sequence[Objective]) -> pd.Series:
-    """True where every hard limit holds; objectives without a limit never make a trial infeasible."""
-    ok = (
-        pd.Series(frame["state"] == "COMPLETE", index=frame.index)
-        if "state" in frame
-        else pd.Series(True, index=frame.index)
-    )
-    for o in limits:
-        if o.limit is None or o.name not in frame:
-            continue
-        v = frame[o.name].astype(float)
-        ok &= (v <= o.limit) if o.direction == "minimize" else (v >= o.limit)
-    return ok.fillna(False).astype(bool)
 
 
 def losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
@@ -216,7 +154,5 @@ def knee_index(frame: pd.DataFrame, names: Sequence[str]) -> int | None:
         return None
     if len(frame) <= 2:
         return int(frame["number"].iloc[0])
-    from core.decide import mcdm
-
     points = frame.set_index("number")[list(names)].astype(float)
     return int(mcdm.knee(points, {n: obj.get(n).direction for n in names}).winner)

@@ -27,8 +27,13 @@ import numpy as np
 import pandas as pd
 
 from core import objectives as obj
+from core import search
+from core import storage as st
 from core.decide import front as front_mod
+from core.decide.room_lock import room_lock
 from core.errors import UserInputError
+from core.models import families as fam
+from core.search import reader as study_reader
 from core.spec import Objective
 
 
@@ -123,9 +128,7 @@ def find_config(frame: pd.DataFrame, flat_params: dict[str, Any]) -> int | None:
 
 
 def _chosen(url: str, study_name: str, front: pd.DataFrame, names: Sequence[str]) -> tuple[int | None, str]:
-    from core.export import report
-
-    locked, why = report.room_lock(url, study_name)
+    locked, why = room_lock(url, study_name)
     if locked is not None:
         return locked, f"the room's decision, {why}"
     if front.empty:
@@ -133,23 +136,8 @@ def _chosen(url: str, study_name: str, front: pd.DataFrame, names: Sequence[str]
     return front_mod.knee_index(front, names), "the knee of its front (no locked decision)"
 
 
-def compare(
-    url: str | None,
-    study_a: str,
-    study_b: str,
-    *,
-    objectives: Sequence[str] | None = None,
-    chosen: int | None = None,
-    url_b: str | None = None,
-) -> StudyComparison:
-    """Both fronts on A's objectives and limits, A's chosen configuration followed into B."""
-    from core import search
-    from core import storage as st
-    from core.models import families as fam
-    from core.search import reader as study_reader
-
-    url = st.resolve(url)
-    url_b = st.resolve(url_b) if url_b else url
+def _specs(url: str, study_a: str, url_b: str, study_b: str, objectives: Sequence[str] | None) -> tuple:
+    """Both studies' specs and the objectives to compare on (A's, unless named)."""
     spec_a = search.load_spec(search.open_study(url, study_a))
     spec_b = search.load_spec(search.open_study(url_b, study_b))
     names = list(objectives or spec_a.objective_names)
@@ -162,14 +150,60 @@ def compare(
             "stores every metric).",
             field="objectives",
         )
+    return spec_a, spec_b, names
+
+
+def _against_front_b(out: StudyComparison, la: np.ndarray, bounds: Any) -> None:
+    """Would A's recorded numbers still be Pareto-optimal among B's trials, and how far off are they?"""
+    if not len(out.front_b):
+        return
+    lb = front_mod.normalise(front_mod.losses(out.front_b, out.objectives), bounds)
+    lb = lb[np.isfinite(lb).all(axis=1)]
+    if len(lb):
+        dominated = ((lb <= la).all(axis=1) & (lb < la).any(axis=1)).any()
+        out.point_a_dominated_by_b = bool(dominated)
+        # how far A's point would have to improve to reach B's front (0 if not dominated)
+        gaps = np.clip(la - lb, 0.0, None)
+        out.distance_to_front_b = float(np.min(np.linalg.norm(gaps, axis=1))) if dominated else 0.0
+
+
+def _follow_config(out: StudyComparison, row_a: pd.Series, la: np.ndarray, bounds: Any) -> None:
+    """Find A's configuration among B's trials and how far it moved there."""
+    names = out.objectives
+    params = dict(row_a["params"] or {})
+    if row_a["family"] and params:
+        target = fam.flat_params(*fam.split_params(params)) if "family" in params else params
+        out.match_b = find_config(out.frame_b, target)
+    if out.match_b is None:
+        return
+    row_b = out.frame_b[out.frame_b["number"] == out.match_b].iloc[0]
+    out.point_b = {n: float(row_b[n]) for n in names}
+    out.match_on_front_b = bool(out.match_b in set(out.front_b["number"]))
+    out.moved = {n: out.point_b[n] - out.point_a[n] for n in names}
+    lbm = front_mod.normalise(front_mod.losses(row_b.to_frame().T, names), bounds)[0]
+    out.moved_distance = float(np.linalg.norm(lbm - la))
+
+
+def compare(
+    url: str | None,
+    study_a: str,
+    study_b: str,
+    *,
+    objectives: Sequence[str] | None = None,
+    chosen: int | None = None,
+    url_b: str | None = None,
+) -> StudyComparison:
+    """Both fronts on A's objectives and limits, A's chosen configuration followed into B."""
+    url = st.resolve(url)
+    url_b = st.resolve(url_b) if url_b else url
+    spec_a, spec_b, names = _specs(url, study_a, url_b, study_b, objectives)
     limits = [o for o in spec_a.objectives if o.name in names]
     fa = study_reader.read_frame(url, study_a, spec_a)
     fb = study_reader.read_frame(url_b, study_b, spec_b)
     for f in (fa, fb):
         f["feasible"] = front_mod.feasible_mask(f, limits)
     pa, pb = front_mod.front(fa, names), front_mod.front(fb, names)
-    both = pd.concat([fa, fb], ignore_index=True)
-    bounds = front_mod.bounds(both, names)
+    bounds = front_mod.bounds(pd.concat([fa, fb], ignore_index=True), names)
     out = StudyComparison(
         study_a=study_a,
         study_b=study_b,
@@ -196,25 +230,6 @@ def compare(
     row_a = row_a.iloc[0]
     out.point_a = {n: float(row_a[n]) for n in names}
     la = front_mod.normalise(front_mod.losses(row_a.to_frame().T, names), bounds)[0]
-    if len(pb):
-        lb = front_mod.normalise(front_mod.losses(pb, names), bounds)
-        lb = lb[np.isfinite(lb).all(axis=1)]
-        if len(lb):
-            dominated = ((lb <= la).all(axis=1) & (lb < la).any(axis=1)).any()
-            out.point_a_dominated_by_b = bool(dominated)
-            # how far A's point would have to improve to reach B's front (0 if not dominated)
-            gaps = np.clip(la - lb, 0.0, None)
-            out.distance_to_front_b = float(np.min(np.linalg.norm(gaps, axis=1))) if dominated else 0.0
-    family = row_a["family"]
-    params = dict(row_a["params"] or {})
-    if family and params:
-        target = fam.flat_params(*fam.split_params(params)) if "family" in params else params
-        out.match_b = find_config(fb, target)
-    if out.match_b is not None:
-        row_b = fb[fb["number"] == out.match_b].iloc[0]
-        out.point_b = {n: float(row_b[n]) for n in names}
-        out.match_on_front_b = bool(out.match_b in set(pb["number"]))
-        out.moved = {n: out.point_b[n] - out.point_a[n] for n in names}
-        lbm = front_mod.normalise(front_mod.losses(row_b.to_frame().T, names), bounds)[0]
-        out.moved_distance = float(np.linalg.norm(lbm - la))
+    _against_front_b(out, la, bounds)
+    _follow_config(out, row_a, la, bounds)
     return out

@@ -26,18 +26,14 @@ from typing import Any
 import pandas as pd
 
 from core import objectives as obj
+from core import search
 from core.decide import front, mcdm
 from core.errors import UserInputError
+from core.search import reader as study_reader
 from core.spec import Spec
 
-#: Display names of the methods, in the order the page shows them.
-METHOD_LABELS = {
-    "weighted_sum": "Weighted sum",
-    "chebyshev": "Chebyshev (reference point)",
-    "topsis": "TOPSIS",
-    "lexicographic": "Lexicographic",
-    "knee": "Knee (maximum trade-off)",
-}
+#: Display names of the methods, in the order the page shows them (from the method registry).
+METHOD_LABELS = mcdm.METHOD_LABELS
 
 
 @dataclass(frozen=True)
@@ -185,12 +181,10 @@ def build(
     on the front, reported in ``off_front`` otherwise.
     """
     points, families = pareto_points(frame, spec)
-    directions = {n: obj.get(n).direction for n in points.columns}
+    directions: dict[str, str] = {n: obj.get(n).direction for n in points.columns}
     people = list(stakeholders) if stakeholders else default_stakeholders(spec)
     picks = {s.name: mcdm.stakeholder_pick(points, directions, s) for s in people}
     methods = mcdm.rank_all(points, directions)
-    methods["lexicographic"] = mcdm.lexicographic(points, directions, list(points.columns))
-    methods = {m: methods[m] for m in METHOD_LABELS}
     proposed = [int(t) for t in proposed]
     computed = mcdm.shortlist(points, directions, people) + [methods["lexicographic"].winner]
     on_front = set(points.index)
@@ -214,9 +208,6 @@ def build(
 
 def load(url: str, study_name: str, store: Any | None = None) -> tuple[Spec, DecisionView]:
     """Read a study and (when ``store`` has a room for it) the room's stakeholders and proposals."""
-    from core import search
-    from core.search import reader as study_reader
-
     spec = search.load_spec(search.open_study(url, study_name))
     frame = study_reader.read_frame(url, study_name, spec)
     people: list[mcdm.Stakeholder] = []

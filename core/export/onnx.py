@@ -38,13 +38,17 @@ import contextlib
 import copy
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import FixedThresholdClassifier
+from threadpoolctl import threadpool_limits
 
+from core import catalog
 from core.models import latency as latency_mod
 
 TOLERANCE = 1e-5
@@ -74,7 +78,11 @@ SUPPORT: dict[str, tuple[str, str]] = {
 
 @dataclass
 class OnnxExport:
-    """The outcome of one export attempt; ``model`` is the ONNX bytes when ``exported``."""
+    """The outcome of one export attempt; ``model`` is the ONNX bytes when ``exported``.
+
+    The graph computes probabilities only; ``threshold`` is the decision rule that goes with them
+    (positive when P(positive) ≥ it), stated here because ONNX consumers apply it themselves.
+    """
 
     family: str
     exported: bool
@@ -87,6 +95,7 @@ class OnnxExport:
     inputs: list[dict[str, str]] = field(default_factory=list)
     opset: dict[str, int] = field(default_factory=lambda: dict(TARGET_OPSET))
     model: bytes | None = None
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (without the model bytes) for config.json and the report."""
@@ -101,6 +110,7 @@ class OnnxExport:
             "one input per column, shape [n, 1]: numeric as float32 (NaN = "
             'missing), categorical as string ("" = missing); output '
             f"{OUTPUT!r} is [n, 2] with P(positive) in column 1"
+            + (f"; predict positive when it is ≥ {self.threshold!r}" if self.threshold is not None else "")
         )
         return d
 
@@ -111,11 +121,9 @@ class NotExportable(Exception):
 
 def exportability() -> pd.DataFrame:
     """One row per family: whether it is expected to export, and why (for the Export page)."""
-    from core.models import families as fam
-
     rows = [
-        {"family": name, "label": fam.get(name).label, "exportable": SUPPORT[name][0], "note": SUPPORT[name][1]}
-        for name in fam.REGISTRY
+        {"family": name, "label": info.label, "exportable": SUPPORT[name][0], "note": SUPPORT[name][1]}
+        for name, info in catalog.FAMILIES.items()
         if name in SUPPORT
     ]
     return pd.DataFrame(rows)
@@ -201,8 +209,6 @@ def onnx_inputs(X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> 
 
 def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
     """ONNX bytes of a fitted pipeline; :class:`NotExportable` with the converter's reason."""
-    import warnings
-
     from skl2onnx import convert_sklearn
 
     _register_xgboost()
@@ -269,8 +275,6 @@ def compare_latency(
     Measured back to back, interleaved in blocks, on the same rows, one thread each: these machines
     are noisy, and only figures taken close together in time compare.
     """
-    from threadpoolctl import threadpool_limits
-
     n = max(1, min(n_distinct_rows, len(X)))
     df_rows = [X.iloc[[i]] for i in range(n)]
     feeds = [onnx_inputs(X.iloc[[i]], numeric, categorical) for i in range(n)]
@@ -309,16 +313,24 @@ def export(
     tolerance: float = TOLERANCE,
     min_rows: int = MIN_ROWS,
     latency_repeats: int = 200,
+    threshold: float | None = None,
 ) -> OnnxExport:
     """Convert, check parity on ``X_check`` (≥ ``min_rows`` rows, held-out data), time both paths.
 
-    Never raises for a model that cannot be exported: the result says why, so the bundle can list
-    it. ``X_check`` smaller than ``min_rows`` is a programming error (the check would prove little).
+    A pipeline wrapped with its decision rule (``FixedThresholdClassifier``) is converted without
+    the wrapper, and its threshold is stated in the result. Never raises for a model that cannot be
+    exported: the result says why, so the bundle can list it. ``X_check`` smaller than ``min_rows``
+    is a programming error (the check would prove little).
     """
     if len(X_check) < min_rows:
         raise ValueError(f"parity check needs at least {min_rows} rows, got {len(X_check)}")
+    if isinstance(pipeline, FixedThresholdClassifier):
+        threshold = float(pipeline.threshold) if threshold is None else threshold
+        pipeline = pipeline.estimator
     inputs = [{"name": c, "type": "float32"} for c in numeric] + [{"name": c, "type": "string"} for c in categorical]
-    result = OnnxExport(family=family, exported=False, reason="", tolerance=tolerance, inputs=inputs)
+    result = OnnxExport(
+        family=family, exported=False, reason="", tolerance=tolerance, inputs=inputs, threshold=threshold
+    )
     try:
         model = convert(pipeline, numeric, categorical)
         sess = session(model)
@@ -332,22 +344,26 @@ def export(
             f"{str(exc).splitlines()[0][:300] if str(exc) else ''}"
         )
         return result
-    want = pipeline.predict_proba(X_check)[:, 1]
-    diff = float(np.max(np.abs(got.astype(np.float64) - want))) if len(want) else 0.0
-    result.max_abs_diff = diff
-    result.n_rows_checked = int(len(X_check))
-    if not np.isfinite(diff) or diff > tolerance:
-        note = SUPPORT.get(family, ("", ""))[1]
-        result.reason = (
-            f"parity check failed: ONNX probabilities differ from scikit-learn's by up to "
-            f"{diff:.2e} on {len(X_check)} held-out rows (tolerance {tolerance:g})"
-            + (f"; {note}" if SUPPORT.get(family, ("yes",))[0] != "yes" else ".")
-        )
+    if not _parity(result, got, pipeline.predict_proba(X_check)[:, 1]):
         return result
     result.sklearn_latency, result.onnx_latency = compare_latency(
         pipeline, sess, X_check, numeric, categorical, repeats=latency_repeats
     )
     result.exported = True
-    result.reason = f"parity within {tolerance:g} (max abs diff {diff:.2e} on {len(X_check)} rows)"
     result.model = model
     return result
+
+
+def _parity(result: OnnxExport, got: np.ndarray, want: np.ndarray) -> bool:
+    """Record the largest probability difference and the reason; True when within tolerance."""
+    diff = float(np.max(np.abs(got.astype(np.float64) - want))) if len(want) else 0.0
+    result.max_abs_diff, result.n_rows_checked, tol = diff, int(len(want)), result.tolerance
+    if np.isfinite(diff) and diff <= tol:
+        result.reason = f"parity within {tol:g} (max abs diff {diff:.2e} on {len(want)} rows)"
+        return True
+    status, note = SUPPORT.get(result.family, ("yes", ""))
+    result.reason = (
+        f"parity check failed: ONNX probabilities differ from scikit-learn's by up to "
+        f"{diff:.2e} on {len(want)} held-out rows (tolerance {tol:g})" + (f"; {note}" if status != "yes" else ".")
+    )
+    return False

@@ -1,9 +1,10 @@
-"""Guards for everything that crosses a trust boundary: model files, archives, file names, CSV, HTML.
+"""Guards for everything that crosses a trust boundary: model files, archives, file names, CSV.
 
 Why one module: a bundle travels between machines and people (e-mail, tickets, shared drives), so
 everything read back from one is treated as hostile until checked, and everything we write for
 humans (CSV opened in a spreadsheet, HTML opened in a browser) must not let a value typed by someone
-in the room turn into a formula or a script. Each helper is small and tested on its own.
+in the room turn into a formula or a script (HTML and Markdown escaping is :mod:`core._text`'s).
+Each helper is small and tested on its own.
 
 - Model files are opened with ``skops.io`` and an explicit allow-list of the types our model
   families produce (:data:`ALLOWED_TYPES`); anything else is refused, listing the unknown types.
@@ -17,7 +18,6 @@ in the room turn into a formula or a script. Each helper is small and tested on 
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import stat
@@ -30,7 +30,8 @@ import pandas as pd
 
 from core.errors import UserInputError
 
-#: Types outside skops' default trust that the pipelines of our 11 families contain. Computed with
+#: Types outside skops' default trust that the exported models of our families contain (each
+#: pipeline wrapped in ``FixedThresholdClassifier``, which skops trusts already). Computed with
 #: ``skops.io.get_untrusted_types`` over every family (tests/core/test_safety.py keeps it exact).
 ALLOWED_TYPES: tuple[str, ...] = (
     "numpy.dtype",
@@ -47,8 +48,6 @@ MAX_ARCHIVE_BYTES = 1024**3  # 1 GiB uncompressed: far above any model we make, 
 MAX_ARCHIVE_MEMBERS = 64
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
-_MD_LINE_START = re.compile(r"^(\s*)(\d+(?=[.)](?:\s|$))|)([#+\-=.)])")
 
 
 # -- skops ------------------------------------------------------------------------------------------
@@ -161,7 +160,7 @@ def read_zip(
         return out
 
 
-# -- names, CSV, HTML, Markdown ---------------------------------------------------------------------
+# -- names and CSV ---------------------------------------------------------------------------------
 
 
 def safe_filename(raw: str, *, default: str = "bundle", max_len: int = 100) -> str:
@@ -197,27 +196,17 @@ def to_safe_csv(df: pd.DataFrame) -> str:
     return safe_csv_frame(df).to_csv(index=False)
 
 
-def esc(value: Any) -> str:
-    """HTML-escape any value for element text or a quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def md(value: Any) -> str:
-    """Neutralise Markdown (and raw HTML) in user text for one line of decision.md.
-
-    Markdown renderers pass raw HTML through, so ``<`` and ``>`` become entities; the characters
-    that make emphasis, code, links, tables and strike-through (``\\ ` * _ [ ] | ~``) are
-    backslash-escaped everywhere, and block markers (``# + - = >`` or ``1.``) only at the start,
-    which keeps ordinary text (numbers, dates, hyphenated words) readable as plain text. Newlines
-    become spaces (use :func:`md_block` for multi-line text).
-    """
-    text = "" if value is None else str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
-    text = _MD_INLINE.sub(r"\\\1", text).replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), text, count=1)
-
-
-def md_block(value: Any, *, prefix: str = "> ") -> str:
-    """Multi-line user text as a quoted Markdown block, each line neutralised by :func:`md`."""
-    lines = ("" if value is None else str(value)).splitlines() or [""]
-    return "\n".join(prefix + md(line) for line in lines)
+__all__ = [
+    "ALLOWED_TYPES",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_ARCHIVE_MEMBERS",
+    "check_member_name",
+    "dump_model",
+    "load_model",
+    "neutralise_cell",
+    "read_zip",
+    "safe_csv_frame",
+    "safe_filename",
+    "to_safe_csv",
+    "untrusted_types",
+]

@@ -1,114 +1,117 @@
-"""Fairness numbers through fairlearn, so they equal what an auditor computes with the same library.
+"""Fairness numbers equal to fairlearn's, from per-group confusion counts that take resample weights.
+
+Why counts rather than fairlearn's ``MetricFrame`` at run time: the paired bootstrap needs every
+group metric for a thousand resamples at once, which per-group counts give in one matrix product
+(a ``MetricFrame`` per resample took seconds); a plain evaluation is the same call with one row of
+ones. Tests assert the values equal fairlearn's ``MetricFrame``, ``.difference()``, ``.ratio()`` and
+``.group_min()`` on the same predictions.
 
 Two degenerate cases are defined here rather than left as NaN (a NaN objective would fail the trial):
 - a group with no positive rows has no recall; it is left out of worst-group recall (and shows as
   empty in the group table) instead of counting as recall 0, which would blame the model for a
-  group it could not get right or wrong;
+  group it could not get right or wrong; equalized odds uses fairlearn's TPR, 0 for such a group;
 - when no group is selected at all, demographic parity holds trivially: the ratio is 1 (fairlearn
   divides 0 by 0), matching the difference of 0.
+A group with no rows in a resample has no metrics there (NaN) and is skipped by the gaps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 
-NAN = float("nan")
+from core.metrics._weights import safe_div, weight_matrix
 
-
-# Per-group metrics as plain numpy on 0/1 arrays: the same numbers as fairlearn's / scikit-learn's
-# functions (tests check that), without their input validation, which cost ~0.35 s per call in a
-# trial (nine MetricFrames of scikit-learn metrics) — a third of a fast trial's time.
-def _selection_rate(y, p) -> float:
-    return float(np.mean(p)) if len(p) else NAN
-
-
-def _tpr(y, p) -> float:
-    """fairlearn's true_positive_rate: 0 for a group without positives (confusion matrix, normalised)."""
-    pos = y == 1
-    return float(np.mean(p[pos])) if pos.any() else 0.0
-
-
-def _fpr(y, p) -> float:
-    neg = y == 0
-    return float(np.mean(p[neg])) if neg.any() else 0.0
-
-
-def _recall(y, p) -> float:
-    """Recall, undefined (NaN) for a group without positives; see the module docstring."""
-    pos = y == 1
-    return float(np.mean(p[pos])) if pos.any() else NAN
-
-
-def _precision(y, p) -> float:
-    sel = p == 1
-    return float(np.mean(y[sel])) if sel.any() else NAN
-
-
-def _accuracy(y, p) -> float:
-    return float(np.mean(y == p)) if len(y) else NAN
-
-
-_METRICS = {
-    "selection_rate": _selection_rate,
-    "recall": _recall,
-    "precision": _precision,
-    "accuracy": _accuracy,
-    "tpr": _tpr,
-    "fpr": _fpr,
-}
+GROUP_METRICS = ("selection_rate", "recall", "precision", "accuracy")
+GAP_METRICS = ("dp_diff", "dp_ratio", "eo_diff", "worst_group_recall", "worst_group_accuracy")
 
 
 def _arrays(y_true, y_pred, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int), np.asarray(groups).astype(str))
 
 
-def group_frame(y_true, y_pred, groups) -> MetricFrame:
-    """Per-group metrics at the decision threshold (predictions are 0/1), one fairlearn MetricFrame.
-
-    Columns: selection_rate, recall, precision, accuracy (the group table), and tpr/fpr as
-    fairlearn's equalized odds uses them (0, not NaN, for a group without positives/negatives).
-    """
-    y_true, y_pred, groups = _arrays(y_true, y_pred, groups)
-    return MetricFrame(metrics=_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
-
-
-def _gaps(by: pd.DataFrame) -> dict[str, float]:
-    """fairlearn's between-groups aggregates (max − min, min / max) from one MetricFrame."""
-    sel_min, sel_max = float(by["selection_rate"].min()), float(by["selection_rate"].max())
-    out = {
-        "dp_diff": sel_max - sel_min,
-        "dp_ratio": sel_min / sel_max if sel_max > 0 else 1.0,  # nobody selected: parity
-        "eo_diff": max(float(by["tpr"].max() - by["tpr"].min()), float(by["fpr"].max() - by["fpr"].min())),
-        "worst_group_recall": float(by["recall"].min()),  # NaN groups (no positives) skipped
-        "worst_group_accuracy": float(by["accuracy"].min()),
+def group_counts(W: np.ndarray, y, pred, groups) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Group labels (sorted) and per-group weighted confusion counts (m × k each), one row per resample."""
+    y, pred, groups = _arrays(y, pred, groups)
+    labels, inv = np.unique(groups, return_inverse=True)
+    G = np.zeros((len(inv), len(labels)))
+    G[np.arange(len(inv)), inv] = 1.0
+    yb, pb = y.astype(float)[:, None], pred.astype(float)[:, None]
+    return [str(g) for g in labels], {
+        "tp": W @ (G * yb * pb),
+        "fp": W @ (G * (1 - yb) * pb),
+        "fn": W @ (G * yb * (1 - pb)),
+        "tn": W @ (G * (1 - yb) * (1 - pb)),
     }
-    if np.isnan(out["worst_group_recall"]):  # no group has a positive row
-        out["worst_group_recall"] = 0.0
-    return out
 
 
-def fairness_metrics(y_true, y_pred, groups) -> dict[str, float]:
+def group_rates(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-group metrics from confusion counts; see the module docstring for the empty cases."""
+    n = c["tp"] + c["fp"] + c["fn"] + c["tn"]
+    pos, neg, sel = c["tp"] + c["fn"], c["fp"] + c["tn"], c["tp"] + c["fp"]
+    nan_if_empty = np.where(n > 0, 1.0, np.nan)
+    return {
+        "selection_rate": safe_div(sel, n, np.nan),
+        "recall": safe_div(c["tp"], pos, np.nan),
+        "precision": safe_div(c["tp"], sel, np.nan),
+        "accuracy": safe_div(c["tp"] + c["tn"], n, np.nan),
+        "tpr": safe_div(c["tp"], pos) * nan_if_empty,  # fairlearn's: 0 for a group without positives
+        "fpr": safe_div(c["fp"], neg) * nan_if_empty,
+    }
+
+
+def _nanrange(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.isfinite(a).any(axis=1)
+    lo, hi = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    lo[ok], hi[ok] = np.nanmin(a[ok], axis=1), np.nanmax(a[ok], axis=1)
+    return lo, hi
+
+
+def gap_metrics(rates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Between-groups aggregates (fairlearn's max − min, min / max, group minimum), one per resample."""
+    sel_lo, sel_hi = _nanrange(rates["selection_rate"])
+    tpr_lo, tpr_hi = _nanrange(rates["tpr"])
+    fpr_lo, fpr_hi = _nanrange(rates["fpr"])
+    rec_lo, _ = _nanrange(rates["recall"])
+    acc_lo, _ = _nanrange(rates["accuracy"])
+    nobody = sel_hi == 0  # nobody selected: parity
+    return {
+        "dp_diff": sel_hi - sel_lo,
+        "dp_ratio": np.where(nobody, 1.0, safe_div(sel_lo, sel_hi, np.nan)),
+        "eo_diff": np.fmax(tpr_hi - tpr_lo, fpr_hi - fpr_lo),
+        # no group with a positive row: no recall to be worst at
+        "worst_group_recall": np.where(np.isnan(rec_lo) & np.isfinite(acc_lo), 0.0, rec_lo),
+        "worst_group_accuracy": acc_lo,
+    }
+
+
+def fairness_arrays(W: np.ndarray, y, pred, groups) -> dict[str, np.ndarray]:
+    """The gap metrics for each row of weights ``W`` (m × n)."""
+    _, counts = group_counts(W, y, pred, groups)
+    return gap_metrics(group_rates(counts))
+
+
+def fairness_metrics(y_true, y_pred, groups, *, sample_weight=None) -> dict[str, float]:
     """The gap metrics the catalogue offers; with a single group every gap is 0 by definition."""
-    return _gaps(group_frame(y_true, y_pred, groups).by_group)
+    W = weight_matrix(len(np.asarray(y_true)), sample_weight)[:1]
+    return {k: float(v[0]) for k, v in fairness_arrays(W, y_true, y_pred, groups).items()}
 
 
-def _table(y_true: np.ndarray, groups: np.ndarray, by: pd.DataFrame) -> pd.DataFrame:
-    by = by[["selection_rate", "recall", "precision", "accuracy"]].reset_index()
-    by.columns = ["group", *by.columns[1:]]
+def _table(y_true, groups, labels: list[str], rates: dict[str, np.ndarray]) -> pd.DataFrame:
     stats = pd.DataFrame({"group": groups, "y": y_true}).groupby("group")["y"].agg(n="size", base_rate="mean")
-    return stats.reset_index().merge(by, on="group")
+    by = pd.DataFrame({m: rates[m][0] for m in GROUP_METRICS}, index=pd.Index(labels, name="group"))
+    return stats.join(by).reset_index()
+
+
+def fairness_report(y_true, y_pred, groups) -> tuple[dict[str, float], pd.DataFrame]:
+    """:func:`fairness_metrics` and :func:`group_table` from one set of counts (one pass)."""
+    y_true, y_pred, groups = _arrays(y_true, y_pred, groups)
+    labels, counts = group_counts(np.ones((1, len(y_true))), y_true, y_pred, groups)
+    rates = group_rates(counts)
+    gaps = {k: float(v[0]) for k, v in gap_metrics(rates).items()}
+    return gaps, _table(y_true, groups, labels, rates)
 
 
 def group_table(y_true, y_pred, groups) -> pd.DataFrame:
     """One row per group: size, base rate and the per-group metrics, for tables and bar charts."""
-    y_true, y_pred, groups = _arrays(y_true, y_pred, groups)
-    return _table(y_true, groups, group_frame(y_true, y_pred, groups).by_group)
-
-
-def fairness_report(y_true, y_pred, groups) -> tuple[dict[str, float], pd.DataFrame]:
-    """:func:`fairness_metrics` and :func:`group_table` from a single MetricFrame (one pass)."""
-    y_true, y_pred, groups = _arrays(y_true, y_pred, groups)
-    by = group_frame(y_true, y_pred, groups).by_group
-    return _gaps(by), _table(y_true, groups, by)
+    return fairness_report(y_true, y_pred, groups)[1]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.metrics._weights import safe_div, weight_matrix
 from core.spec import ValueModel
 
 
@@ -89,26 +90,44 @@ class ValueBreakdown:
     infra_cost_per_1m: float
 
 
-def value_per_1k(y_true, y_pred, vm: ValueModel, *, tp_values=None, mean_latency_ms: float = 0.0) -> ValueBreakdown:
-    """Expected net value per 1,000 requests; see the module docstring for each term's source."""
+def infra_cost_per_1m(mean_latency_ms: float, vm: ValueModel) -> float:
+    """A million predictions at ``mean_latency_ms`` of single-thread CPU each, at the vCPU-hour price."""
+    return 1e6 * (mean_latency_ms / 1000.0) * vm.vcpu_hour_price / 3600.0
+
+
+def value_arrays(
+    W: np.ndarray, y_true, y_pred, vm: ValueModel, *, tp_values=None, mean_latency_ms: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Every term of the value per 1,000 requests for each row of weights ``W`` (m × n).
+
+    The paired bootstrap passes resample counts; :func:`value_per_1k` passes one row of ones.
+    """
     vals = row_values(y_true, y_pred, vm, tp_values)
-    gross = 1000.0 * float(vals.mean())
-    y_true_b, y_pred_b = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
-    tp_mask = y_true_b & y_pred_b
-    tp_rev = 1000.0 * float(vals[tp_mask].sum()) / len(vals) if len(vals) else 0.0
+    tp_mask = (np.asarray(y_true).astype(bool) & np.asarray(y_pred).astype(bool)).astype(float)
+    total = W.sum(axis=1)
+    gross = 1000.0 * safe_div(W @ vals, total, np.nan)
+    tp_rev = 1000.0 * safe_div(W @ (vals * tp_mask), total)
     loss_share = min(1.0, vm.conversion_loss_per_100ms * mean_latency_ms / 100.0)
-    penalty = max(tp_rev, 0.0) * loss_share
-    cpu_s = mean_latency_ms / 1000.0
-    infra_1m = 1e6 * cpu_s * vm.vcpu_hour_price / 3600.0
+    penalty = np.maximum(tp_rev, 0.0) * loss_share
+    infra_1m = np.full(len(W), infra_cost_per_1m(mean_latency_ms, vm))
     infra_1k = infra_1m / 1000.0
-    return ValueBreakdown(
-        gross_per_1k=gross,
-        tp_revenue_per_1k=tp_rev,
-        latency_penalty_per_1k=penalty,
-        infra_cost_per_1k=infra_1k,
-        net_per_1k=gross - penalty - infra_1k,
-        infra_cost_per_1m=infra_1m,
-    )
+    return {
+        "gross_per_1k": gross,
+        "tp_revenue_per_1k": tp_rev,
+        "latency_penalty_per_1k": penalty,
+        "infra_cost_per_1k": infra_1k,
+        "net_per_1k": gross - penalty - infra_1k,
+        "infra_cost_per_1m": infra_1m,
+    }
+
+
+def value_per_1k(
+    y_true, y_pred, vm: ValueModel, *, tp_values=None, mean_latency_ms: float = 0.0, sample_weight=None
+) -> ValueBreakdown:
+    """Expected net value per 1,000 requests; see the module docstring for each term's source."""
+    W = weight_matrix(len(np.asarray(y_true)), sample_weight)[:1]
+    terms = value_arrays(W, y_true, y_pred, vm, tp_values=tp_values, mean_latency_ms=mean_latency_ms)
+    return ValueBreakdown(**{k: float(v[0]) for k, v in terms.items()})
 
 
 def default_value_model(ds) -> ValueModel:

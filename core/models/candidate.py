@@ -2,7 +2,8 @@
 
 Compare, export and reproduce all need "the model of trial N": the same data (checked by
 fingerprint), the same split, the same family and parameters and the same seed, so the metrics
-they show equal the ones stored in the study.
+they show equal the ones stored in the study. The caller opens the study and reads its spec (that
+is the search layer's job); this module only reads the trial's own record and fits.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from core import search
 from core.data import Dataset, load_dataset, split
 from core.errors import UserInputError
 from core.models import families as fam
@@ -72,16 +72,14 @@ def trial_config(study: optuna.Study, number: int) -> tuple[str, dict[str, Any],
     return family, params, dict(t.user_attrs.get("metrics") or {})
 
 
-def load(url: str | None, study_name: str, number: int, *, dataset: Dataset | None = None) -> Candidate:
-    """Re-fit trial ``number`` of a study on its original split (pass ``dataset`` to reuse a load)."""
-    study = search.open_study(url, study_name)
-    spec = search.load_spec(study)
+def refit(study: optuna.Study, spec: Spec, number: int, *, dataset: Dataset | None = None) -> Candidate:
+    """Re-fit trial ``number`` of an open study on its original split (pass ``dataset`` to reuse a load)."""
     family, params, stored = trial_config(study, number)
     ds = dataset if dataset is not None else load_dataset(spec.data)
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
     ev = evaluate(family, params, ds, train_idx, test_idx, spec, keep_model=True)
     return Candidate(
-        study_name=study_name,
+        study_name=study.study_name,
         number=number,
         spec=spec,
         family=family,

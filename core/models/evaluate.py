@@ -14,20 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    log_loss,
-    roc_auc_score,
-)
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from core.data import Dataset, build_preprocessor, cv_folds
-from core.metrics.fairness import fairness_metrics, fairness_report
-from core.metrics.value import tune_threshold, value_per_1k
+from core.metrics import decide, fairness_metrics, fairness_report, quality, tune_threshold, value_per_1k
 from core.models import families as fam
 from core.models import latency
 from core.spec import Spec
@@ -56,19 +47,6 @@ def make_pipeline(family: str, params: dict[str, Any], ds: Dataset, seed: int) -
     )
 
 
-def quality(y: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """Threshold-free (AUCs, log loss) and threshold-based (accuracy, F1…) quality of one prediction set."""
-    eps = 1e-15
-    return {
-        "roc_auc": float(roc_auc_score(y, proba)),
-        "pr_auc": float(average_precision_score(y, proba)),
-        "accuracy": float(accuracy_score(y, pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-        "f1": float(f1_score(y, pred, zero_division=0)),
-        "log_loss": float(log_loss(y, np.clip(proba, eps, 1 - eps), labels=[0, 1])),
-    }
-
-
 def serialized_size(pipeline: Pipeline) -> int:
     """Bytes of the skops file we would ship (the same format the export uses)."""
     import skops.io as sio
@@ -76,6 +54,28 @@ def serialized_size(pipeline: Pipeline) -> int:
     return len(sio.dumps(pipeline))
 
 
+def _out_of_fold(pipe: Pipeline, train: Dataset, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities of the training part and the fold of every row."""
+    oof = np.zeros(len(train.y))
+    fold_ids = np.zeros(len(train.y), dtype=int)
+    for k, (a, b) in enumerate(cv_folds(spec.validation.cv_folds, spec.seed, train.y, train.entity)):
+        model = clone(pipe).fit(train.X.iloc[a], train.y[a])
+        oof[b] = model.predict_proba(train.X.iloc[b])[:, 1]
+        fold_ids[b] = k
+    return oof, fold_ids
+
+
+def _cv_quality(
+    y: np.ndarray, oof: np.ndarray, pred: np.ndarray, fold_ids: np.ndarray, n_folds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and spread over the folds of each quality metric (the search optimises the mean)."""
+    per_fold = [quality(y[fold_ids == k], oof[fold_ids == k], pred[fold_ids == k]) for k in range(n_folds)]
+    mean = {m: float(np.mean([f[m] for f in per_fold])) for m in per_fold[0]}
+    std = {m: float(np.std([f[m] for f in per_fold], ddof=1)) for m in per_fold[0]}
+    return mean, std
+
+
+@threadpool_limits.wrap(limits=1)
 def evaluate(
     family: str,
     params: dict[str, Any],
@@ -92,47 +92,22 @@ def evaluate(
     and on a small machine oversubscribed threads made a 20-iteration boosting fit ~30× slower
     with identical results.
     """
-    with threadpool_limits(limits=1):
-        return _evaluate(family, params, ds, train_idx, test_idx, spec, keep_model=keep_model)
-
-
-def _evaluate(
-    family: str,
-    params: dict[str, Any],
-    ds: Dataset,
-    train_idx: np.ndarray,
-    test_idx: np.ndarray,
-    spec: Spec,
-    *,
-    keep_model: bool,
-) -> Evaluation:
     t_start = time.perf_counter()
-    seed = spec.seed
     train, test = ds.subset(train_idx), ds.subset(test_idx)
-    pipe = make_pipeline(family, params, ds, seed)
-    oof = np.zeros(len(train.y))
-    fold_ids = np.zeros(len(train.y), dtype=int)
-    for k, (a, b) in enumerate(cv_folds(spec.validation.cv_folds, seed, train.y, train.entity)):
-        model = clone(pipe).fit(train.X.iloc[a], train.y[a])
-        oof[b] = model.predict_proba(train.X.iloc[b])[:, 1]
-        fold_ids[b] = k
+    pipe = make_pipeline(family, params, ds, spec.seed)
+    oof, fold_ids = _out_of_fold(pipe, train, spec)
     t_cv = time.perf_counter()
     vm = spec.value_model
     threshold = tune_threshold(train.y, oof, vm, train.value)
-    oof_pred = (oof >= threshold).astype(int)
-    per_fold = [
-        quality(train.y[fold_ids == k], oof[fold_ids == k], oof_pred[fold_ids == k])
-        for k in range(spec.validation.cv_folds)
-    ]
-    metrics = {m: float(np.mean([f[m] for f in per_fold])) for m in per_fold[0]}
-    cv_std = {m: float(np.std([f[m] for f in per_fold], ddof=1)) for m in per_fold[0]}
+    oof_pred = decide(oof, threshold)
+    metrics, cv_std = _cv_quality(train.y, oof, oof_pred, fold_ids, spec.validation.cv_folds)
     metrics.update(fairness_metrics(train.y, oof_pred, train.groups))
 
     t0 = time.perf_counter()
     pipe.fit(train.X, train.y)
     fit_time = time.perf_counter() - t0
     test_proba = pipe.predict_proba(test.X)[:, 1]
-    test_pred = (test_proba >= threshold).astype(int)
+    test_pred = decide(test_proba, threshold)
     test_metrics = quality(test.y, test_proba, test_pred)
     test_gaps, groups_test = fairness_report(test.y, test_pred, test.groups)
     test_metrics.update(test_gaps)
@@ -152,23 +127,24 @@ def _evaluate(
     metrics["fit_time_s"] = fit_time
     metrics["n_parameters"] = float(fam.count_parameters(pipe))
     t_end = time.perf_counter()
+    timings = {
+        "cv_s": t_cv - t_start,
+        "fit_test_s": t_fit - t0,
+        "latency_s": t_lat - t_fit,
+        "size_s": t_end - t_lat,
+        "total_s": t_end - t_start,
+    }
     return Evaluation(
-        family=family,
-        params=params,
-        metrics=metrics,
-        cv_std=cv_std,
-        test=test_metrics,
-        threshold=threshold,
-        groups_test=groups_test,
-        latency=lat,
+        family,
+        params,
+        metrics,
+        cv_std,
+        test_metrics,
+        threshold,
+        groups_test,
+        lat,
         pipeline=pipe if keep_model else None,
         test_proba=test_proba if keep_model else None,
         oof_proba=oof if keep_model else None,
-        timings={
-            "cv_s": t_cv - t_start,
-            "fit_test_s": t_fit - t0,
-            "latency_s": t_lat - t_fit,
-            "size_s": t_end - t_lat,
-            "total_s": t_end - t_start,
-        },
+        timings=timings,
     )

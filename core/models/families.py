@@ -2,7 +2,9 @@
 
 One registry serves the search (conditional spaces: parameters are named ``<family>.<param>`` so a
 trial only carries its own family's parameters), the re-fit of a chosen configuration (``build``
-from stored params) and the ensembles-vs-simple comparison (``klass``).
+from stored params) and the ensembles-vs-simple comparison (``klass``). Names, labels, classes and
+descriptions come from :mod:`core.catalog` (which needs no scikit-learn); this module adds each
+family's search space and estimator under the same name.
 
 Every estimator gets a fixed ``random_state`` and ``n_jobs=1``: the same configuration re-trains
 to the same metrics, and parallelism comes from running several trials, not from threads inside
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -33,10 +35,25 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
+from core import catalog
+from core.catalog import KLASSES, Klass
 from core.errors import UserInputError
 
-Klass = Literal["simple", "complex", "ensemble"]
-KLASSES: tuple[Klass, ...] = ("simple", "complex", "ensemble")
+__all__ = [
+    "DEFAULT_FAMILIES",
+    "FAST_FAMILIES",
+    "KLASSES",
+    "REGISTRY",
+    "Family",
+    "Klass",
+    "Suggester",
+    "by_class",
+    "count_parameters",
+    "flat_params",
+    "get",
+    "split_params",
+    "suggest",
+]
 
 
 class Suggester(Protocol):
@@ -168,28 +185,25 @@ def _mf(v: str) -> str | float:
     return 0.5 if v == "half" else v
 
 
-def _rf(p: dict, seed: int) -> BaseEstimator:
-    return RandomForestClassifier(
-        n_estimators=p["n_estimators"],
-        max_depth=p["max_depth"],
-        min_samples_leaf=p["min_samples_leaf"],
-        max_features=_mf(p["max_features"]),
-        class_weight=_cw(p["class_weight"]),
-        n_jobs=1,
-        random_state=seed,
-    )
+def _forest(klass: type[RandomForestClassifier] | type[ExtraTreesClassifier]) -> Callable[[dict, int], BaseEstimator]:
+    """Random forest and extra trees share one space and one set of arguments."""
+
+    def make(p: dict, seed: int) -> BaseEstimator:
+        return klass(
+            n_estimators=p["n_estimators"],
+            max_depth=p["max_depth"],
+            min_samples_leaf=p["min_samples_leaf"],
+            max_features=_mf(p["max_features"]),
+            class_weight=_cw(p["class_weight"]),
+            n_jobs=1,
+            random_state=seed,
+        )
+
+    return make
 
 
-def _et(p: dict, seed: int) -> BaseEstimator:
-    return ExtraTreesClassifier(
-        n_estimators=p["n_estimators"],
-        max_depth=p["max_depth"],
-        min_samples_leaf=p["min_samples_leaf"],
-        max_features=_mf(p["max_features"]),
-        class_weight=_cw(p["class_weight"]),
-        n_jobs=1,
-        random_state=seed,
-    )
+_rf = _forest(RandomForestClassifier)
+_et = _forest(ExtraTreesClassifier)
 
 
 def _hgb_space(t: Suggester) -> dict:
@@ -311,87 +325,30 @@ def _stacking(p: dict, seed: int) -> BaseEstimator:
     )
 
 
-_FAMILIES = [
-    Family(
-        "logreg",
-        "Logistic regression",
-        "simple",
-        True,
-        _logreg_space,
-        _logreg,
-        "Linear model on scaled, one-hot features; coefficients are readable.",
-    ),
-    Family(
-        "decision_tree",
-        "Decision tree",
-        "simple",
-        False,
-        _tree_space,
-        _tree,
-        "A single tree; shallow ones are rules people can read.",
-    ),
-    Family(
-        "naive_bayes",
-        "Naive Bayes (Gaussian / complement)",
-        "simple",
-        True,
-        _nb_space,
-        _nb,
-        "Tiny and fast; strong independence assumption.",
-    ),
-    Family(
-        "knn",
-        "k-nearest neighbours",
-        "simple",
-        True,
-        _knn_space,
-        _knn,
-        "Stores the training data; slow to predict on large tables.",
-    ),
-    Family(
-        "linear_svm",
-        "Linear SVM (calibrated)",
-        "simple",
-        True,
-        _svm_space,
-        _svm,
-        "Maximum-margin linear model with sigmoid-calibrated probabilities.",
-    ),
-    Family("random_forest", "Random forest", "complex", False, _forest_space, _rf, "Bagged deep trees; robust, large."),
-    Family("extra_trees", "Extra trees", "complex", False, _forest_space, _et, "Randomised trees; fast to fit, large."),
-    Family(
-        "hist_gb",
-        "Histogram gradient boosting",
-        "complex",
-        False,
-        _hgb_space,
-        _hgb,
-        "scikit-learn's LightGBM-style boosting.",
-    ),
-    Family("xgboost", "XGBoost", "complex", False, _xgb_space, _xgb, "Gradient-boosted trees (XGBoost, hist method)."),
-    Family(
-        "voting",
-        "Soft voting (LR + tree + boosting)",
-        "ensemble",
-        False,
-        _voting_space,
-        _voting,
-        "Averages the probabilities of three different models.",
-    ),
-    Family(
-        "stacking",
-        "Stacking (LR + forest + boosting → LR)",
-        "ensemble",
-        False,
-        _stacking_space,
-        _stacking,
-        "A logistic regression learns how to combine three models' out-of-fold probabilities.",
-    ),
-]
+# name → (needs scaled inputs, search space, estimator); labels, classes and descriptions come from
+# core.catalog under the same names, so the light registry and this one cannot drift apart
+_IMPLS: dict[
+    str, tuple[bool, Callable[[Suggester], dict[str, Any]], Callable[[dict[str, Any], int], BaseEstimator]]
+] = {
+    "logreg": (True, _logreg_space, _logreg),
+    "decision_tree": (False, _tree_space, _tree),
+    "naive_bayes": (True, _nb_space, _nb),
+    "knn": (True, _knn_space, _knn),
+    "linear_svm": (True, _svm_space, _svm),
+    "random_forest": (False, _forest_space, _rf),
+    "extra_trees": (False, _forest_space, _et),
+    "hist_gb": (False, _hgb_space, _hgb),
+    "xgboost": (False, _xgb_space, _xgb),
+    "voting": (False, _voting_space, _voting),
+    "stacking": (False, _stacking_space, _stacking),
+}
 
-REGISTRY: dict[str, Family] = {f.name: f for f in _FAMILIES}
-DEFAULT_FAMILIES: tuple[str, ...] = tuple(REGISTRY)
-FAST_FAMILIES: tuple[str, ...] = ("logreg", "decision_tree", "naive_bayes", "hist_gb")
+REGISTRY: dict[str, Family] = {
+    name: Family(name, info.label, info.klass, *_IMPLS[name], info.description)
+    for name, info in catalog.FAMILIES.items()
+}
+DEFAULT_FAMILIES: tuple[str, ...] = catalog.DEFAULT_FAMILIES
+FAST_FAMILIES: tuple[str, ...] = catalog.FAST_FAMILIES
 
 
 def get(name: str) -> Family:
@@ -402,7 +359,7 @@ def get(name: str) -> Family:
 
 
 def by_class(klass: Klass) -> list[str]:
-    return [f.name for f in _FAMILIES if f.klass == klass]
+    return [f.name for f in REGISTRY.values() if f.klass == klass]
 
 
 def suggest(trial: Suggester, families: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

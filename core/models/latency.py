@@ -71,6 +71,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from core.errors import UserInputError
+
 N_BLOCKS = 5
 PAIR = 2  # measured calls between two reference calls
 REF_WINDOW = 2  # reference calls (nearest in time: the one before and after) per measured call
@@ -123,8 +125,6 @@ def reference_ms() -> float:
         except ValueError:
             value = NAN
         if not np.isfinite(value) or value <= 0:
-            from core.errors import UserInputError
-
             raise UserInputError(
                 f"{ENV_REFERENCE} must be a positive number of milliseconds, got {raw!r}.", field=ENV_REFERENCE
             )

@@ -1,6 +1,6 @@
 """Read a study's trials as a frame fast and incrementally, for pages that poll a 10,000-trial study.
 
-Why not ``front.trials_frame(study.get_trials())``: Optuna builds a ``FrozenTrial`` per trial with
+Why not ``trials_frame(study.get_trials())``: Optuna builds a ``FrozenTrial`` per trial with
 every attribute (including per-group tables and timings the frame never uses) and deep-copies them;
 on 10,000 trials that is seconds per page rerun. Here the same frame is built from a handful of
 SQL queries on Optuna's RDB tables, reading only the attributes the frame needs, and a process-wide
@@ -12,7 +12,7 @@ Optuna's table layout is not a public API, so every read falls back to the publi
 Public functions:
 - :func:`signature` — a cheap tuple that changes whenever any trial is added or changes state
   (the key the app caches on);
-- :func:`read_frame` — the frame, with exactly the columns of :func:`core.decide.front.trials_frame`;
+- :func:`read_frame` — the frame, with exactly the columns of :func:`core.search.trials_frame`;
 - :func:`trial_attrs` — every user attribute and parameter of one trial (the details panel);
 - :func:`study_attrs` — the study's user attributes (spec, start time, cancel flag) in one query;
 - :func:`study_names` — the studies in a storage (``optuna.get_all_study_summaries`` also computes
@@ -29,31 +29,47 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import sqlalchemy as sa
 from optuna.distributions import json_to_distribution
 
 from core import objectives as obj
-from core import search
 from core import storage as st
-from core.decide import front
 from core.errors import UserInputError
+from core.search._engine import engine
+from core.search._frame import (
+    BASE_COLUMNS,
+    FRAME_ATTRS,
+    SYSTEM_ATTRS,
+    feasible_mask,
+    trial_row,
+    trials_frame,
+    with_catalogue,
+)
+from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
+from core.search._progress import counted as counted_trials
+from core.search._storage import optuna_storage
+from core.search._study import open_study
 from core.spec import Spec
 
-FRAME_ATTRS = ("family", "family_class", "threshold", "error", "metrics", "test_metrics", "cv_std")
-SYSTEM_ATTRS = ("failed_trial", "fail_reason")
 FINAL_STATES = ("COMPLETE", "PRUNED", "FAIL")
 _CHUNK = 500
 
 _md = sa.MetaData()
+
+
+def _attributes(name: str, owner: str) -> sa.Table:
+    """Optuna's key/JSON-value attribute tables (of a study or of a trial) share one shape."""
+    return sa.Table(
+        name, _md, sa.Column(owner, sa.Integer), sa.Column("key", sa.String), sa.Column("value_json", sa.Text)
+    )
+
+
 _studies = sa.Table("studies", _md, sa.Column("study_id", sa.Integer), sa.Column("study_name", sa.String))
-_study_user = sa.Table(
-    "study_user_attributes",
-    _md,
-    sa.Column("study_id", sa.Integer),
-    sa.Column("key", sa.String),
-    sa.Column("value_json", sa.Text),
-)
+_study_user = _attributes("study_user_attributes", "study_id")
+_user = _attributes("trial_user_attributes", "trial_id")
+_system = _attributes("trial_system_attributes", "trial_id")
 _trials = sa.Table(
     "trials",
     _md,
@@ -63,20 +79,6 @@ _trials = sa.Table(
     sa.Column("state", sa.String),
     sa.Column("datetime_start", sa.DateTime),
     sa.Column("datetime_complete", sa.DateTime),
-)
-_user = sa.Table(
-    "trial_user_attributes",
-    _md,
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("key", sa.String),
-    sa.Column("value_json", sa.Text),
-)
-_system = sa.Table(
-    "trial_system_attributes",
-    _md,
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("key", sa.String),
-    sa.Column("value_json", sa.Text),
 )
 _params = sa.Table(
     "trial_params",
@@ -134,15 +136,15 @@ def signature(url: str | None, study_name: str) -> tuple[int, int, int, str]:
     finished = sa.func.sum(sa.case((t.c.state.in_(FINAL_STATES), 1), else_=0))
     running = sa.func.sum(sa.case((t.c.state == "RUNNING", 1), else_=0))
     try:
-        with search.engine(url).connect() as con:
+        with engine(url).connect() as con:
             sid = _study_id(con, study_name)
             row = con.execute(
                 sa.select(sa.func.count(), finished, running, sa.func.max(t.c.datetime_complete)).where(
                     t.c.study_id == sid
                 )
-            ).first()
+            ).one()
     except sa.exc.SQLAlchemyError:
-        trials = search.open_study(url, study_name).get_trials(deepcopy=False)
+        trials = open_study(url, study_name).get_trials(deepcopy=False)
         done = [x for x in trials if x.state.is_finished()]
         last = max((x.datetime_complete for x in done if x.datetime_complete), default=None)
         return (len(trials), len(done), sum(x.state.name == "RUNNING" for x in trials), str(last))
@@ -195,37 +197,16 @@ def _read_rows(con: sa.Connection, sid: int, trial_rows: list[sa.Row]) -> dict[i
                 params[tid].append((pid, name, _distribution(dist).to_external_repr(value)))
     out = {}
     for r in trial_rows:
-        ua, sa_ = user[r.trial_id], system[r.trial_id]
         ps = {name: v for _, name, v in sorted(params[r.trial_id], key=lambda p: p[0])}
         start, end = _local(r.datetime_start), _local(r.datetime_complete)
-        row: dict[str, Any] = {
-            "number": r.number,
-            "state": r.state,
-            "family": ua.get("family", ps.get("family")),
-            "family_class": ua.get("family_class"),
-            "threshold": ua.get("threshold"),
-            "error": ua.get("error") or sa_.get("fail_reason"),
-            "datetime_start": start,
-            "datetime_complete": end,
-            # like FrozenTrial.duration in trials_frame: a zero duration reads as unknown
-            "duration_s": (end - start).total_seconds() if start and end and end != start else None,
-            "params": ps,
-            "retry_of": sa_.get("failed_trial"),
-        }
-        for k, v in (ua.get("metrics") or {}).items():
-            row[k] = v
-        for k, v in (ua.get("test_metrics") or {}).items():
-            row[obj.TEST_ATTR + k] = v
-        for k, v in (ua.get("cv_std") or {}).items():
-            row[obj.STD_ATTR + k] = v
-        out[r.trial_id] = row
+        out[r.trial_id] = trial_row(r.number, r.state, user[r.trial_id], system[r.trial_id], ps, start, end)
     return out
 
 
 def _refresh(url: str, study_name: str) -> pd.DataFrame:
     """Bring the cached frame up to date, reading only new or unfinished trials; no feasibility."""
     key = (url, study_name)
-    with _lock, search.engine(url).connect() as con:
+    with _lock, engine(url).connect() as con:
         sid = _study_id(con, study_name)
         cache = _caches.get(key)
         if cache is None or cache.study_id != sid:
@@ -260,53 +241,23 @@ def _refresh(url: str, study_name: str) -> pd.DataFrame:
 
 def _complete(frame: pd.DataFrame) -> pd.DataFrame:
     """Every base and catalogue column present, rows in trial-number order."""
-    for col in (
-        "number",
-        "state",
-        "family",
-        "family_class",
-        "threshold",
-        "error",
-        "datetime_start",
-        "datetime_complete",
-        "duration_s",
-        "params",
-        "retry_of",
-    ):
-        if col not in frame:
-            frame[col] = None
-    for name in obj.REGISTRY:
-        if name not in frame:
-            frame[name] = np.nan
     # the dtypes a DataFrame built in one go would have (concat of parts keeps object columns)
-    return frame.infer_objects().sort_values("number", kind="mergesort")
+    return with_catalogue(frame).infer_objects().sort_values("number", kind="mergesort")
 
 
-_FIRST = [
-    "number",
-    "state",
-    "family",
-    "family_class",
-    "threshold",
-    "error",
-    "datetime_start",
-    "datetime_complete",
-    "duration_s",
-    "params",
-    "retry_of",
-]
+_FIRST = BASE_COLUMNS[:-1]  # every base column but ``feasible``, judged per call
 
 
 def _public_frame(cached: pd.DataFrame) -> pd.DataFrame:
-    """The cached frame in :func:`core.decide.front.trials_frame`'s shape (its column order, 0..n-1 index)."""
+    """The cached frame in :func:`core.search.trials_frame`'s shape (its column order, 0..n-1 index)."""
     if cached.empty:
-        frame = pd.DataFrame(columns=front.BASE_COLUMNS + list(obj.REGISTRY))
+        frame = pd.DataFrame(columns=BASE_COLUMNS + list(obj.REGISTRY))
         return frame.drop(columns="feasible")
     return cached[_FIRST + [c for c in cached.columns if c not in _FIRST]].reset_index(drop=True)
 
 
 def read_frame(url: str | None, study_name: str, spec: Spec | None = None) -> pd.DataFrame:
-    """The study's trials with the columns of :func:`core.decide.front.trials_frame` (``feasible`` by ``spec``).
+    """The study's trials with the columns of :func:`core.search.trials_frame` (``feasible`` by ``spec``).
 
     The returned frame is a fresh copy: callers may add columns.
     """
@@ -315,8 +266,8 @@ def read_frame(url: str | None, study_name: str, spec: Spec | None = None) -> pd
         frame = _public_frame(_refresh(url, study_name)).copy()
     except sa.exc.SQLAlchemyError:
         # Optuna changed its tables: take the public (slower) path rather than fail
-        return front.trials_frame(search.open_study(url, study_name).get_trials(deepcopy=False), spec)
-    frame["feasible"] = front.feasible_mask(frame, spec.objectives if spec else ())
+        return trials_frame(open_study(url, study_name).get_trials(deepcopy=False), spec)
+    frame["feasible"] = feasible_mask(frame, spec.objectives if spec else ())
     return frame
 
 
@@ -337,7 +288,7 @@ def trial_attrs(url: str | None, study_name: str, number: int) -> dict[str, Any]
     """
     url = st.resolve(url)
     try:
-        with search.engine(url).connect() as con:
+        with engine(url).connect() as con:
             sid = _study_id(con, study_name)
             row = con.execute(
                 sa.select(_trials.c.trial_id, _trials.c.state).where(
@@ -360,7 +311,7 @@ def trial_attrs(url: str | None, study_name: str, number: int) -> dict[str, Any]
             params = {n: _distribution(d).to_external_repr(v) for n, v, d in ps}
             return {"number": int(number), "state": row.state, "params": params, "user_attrs": ua}
     except sa.exc.SQLAlchemyError:
-        study = search.open_study(url, study_name)
+        study = open_study(url, study_name)
         for t in study.get_trials(deepcopy=False):
             if t.number == int(number):
                 return {
@@ -379,7 +330,7 @@ def study_attrs(url: str | None, study_name: str) -> dict[str, Any]:
     """
     url = st.resolve(url)
     try:
-        with search.engine(url).connect() as con:
+        with engine(url).connect() as con:
             sid = _study_id(con, study_name)
             return {
                 k: json.loads(v)
@@ -388,62 +339,71 @@ def study_attrs(url: str | None, study_name: str) -> dict[str, Any]:
                 )
             }
     except sa.exc.SQLAlchemyError:
-        return dict(search.open_study(url, study_name).user_attrs)
+        return dict(open_study(url, study_name).user_attrs)
 
 
 def study_names(url: str | None) -> list[str]:
     """Names of the studies in storage, sorted."""
-    import optuna
-
     url = st.resolve(url)
-    return sorted(optuna.get_all_study_names(storage=search.optuna_storage(url)))
+    return sorted(optuna.get_all_study_names(storage=optuna_storage(url)))
+
+
+def _retried(con: sa.Connection, sid: int) -> set[int]:
+    """Numbers of the failed trials that a retry took over (its ``failed_trial``/``retry_history``)."""
+    in_study = _system.c.trial_id.in_(sa.select(_trials.c.trial_id).where(_trials.c.study_id == sid))
+    retried: set[int] = set()
+    for (value,) in con.execute(
+        sa.select(_system.c.value_json).where(in_study, _system.c.key.in_(("failed_trial", "retry_history")))
+    ):
+        v = json.loads(value)
+        retried.update(v if isinstance(v, list) else [v])
+    return retried
+
+
+def _abandoned(con: sa.Connection, ids: list[int]) -> set[int]:
+    """Of these failed trials, those that used no budget: interrupted, or failed before their fit."""
+    attrs: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    with_params: set[int] = set()
+    for chunk in _in_chunks(ids):
+        for tid, key, value in con.execute(
+            sa.select(_user.c.trial_id, _user.c.key, _user.c.value_json).where(
+                _user.c.trial_id.in_(chunk), _user.c.key.in_((ATTR_INTERRUPTED, "family"))
+            )
+        ):
+            attrs[tid][key] = json.loads(value)
+        with_params.update(
+            con.execute(sa.select(_params.c.trial_id).distinct().where(_params.c.trial_id.in_(chunk))).scalars()
+        )
+    return {i for i in ids if attrs[i].get(ATTR_INTERRUPTED) or ("family" not in attrs[i] and i not in with_params)}
+
+
+def _duplicates(con: sa.Connection, sid: int) -> int:
+    """Pruned trials that were skipped as a configuration the study already had."""
+    pruned = sa.select(_trials.c.trial_id).where(_trials.c.study_id == sid, _trials.c.state == "PRUNED")
+    query = sa.select(sa.func.count()).where(_user.c.trial_id.in_(pruned), _user.c.key == ATTR_DUPLICATE)
+    return int(con.execute(query).scalar_one())
 
 
 def counted(url: str | None, study_name: str) -> tuple[int, int]:
     """``core.search.counted`` from a few queries: (trials that used budget, failures among them).
 
-    Same rule: complete and pruned trials count; a failed one counts unless it was retried
-    (``failed_trial`` / ``retry_history`` system attributes of its retry) or abandoned (flagged
-    ``interrupted``, or failed before it chose a family and parameters).
+    Same rule: complete and pruned trials count, except a skipped duplicate configuration; a
+    failed one counts unless it was retried (``failed_trial`` / ``retry_history`` system attributes
+    of its retry) or abandoned (flagged ``interrupted``, or failed before it chose a family and
+    parameters).
     """
     url = st.resolve(url)
     try:
-        with search.engine(url).connect() as con:
+        with engine(url).connect() as con:
             sid = _study_id(con, study_name)
             t = _trials
             rows = con.execute(sa.select(t.c.trial_id, t.c.number, t.c.state).where(t.c.study_id == sid)).all()
-            in_study = _system.c.trial_id.in_(sa.select(t.c.trial_id).where(t.c.study_id == sid))
-            retried: set[int] = set()
-            for key, value in con.execute(
-                sa.select(_system.c.key, _system.c.value_json).where(
-                    in_study, _system.c.key.in_(("failed_trial", "retry_history"))
-                )
-            ):
-                v = json.loads(value)
-                retried.update(v if isinstance(v, list) else [v])
-            fails = {r.trial_id: r.number for r in rows if r.state == "FAIL" and r.number not in retried}
-            abandoned: set[int] = set()
-            if fails:
-                ids = list(fails)
-                attrs: dict[int, dict[str, Any]] = {i: {} for i in ids}
-                with_params: set[int] = set()
-                for chunk in _in_chunks(ids):
-                    for tid, key, value in con.execute(
-                        sa.select(_user.c.trial_id, _user.c.key, _user.c.value_json).where(
-                            _user.c.trial_id.in_(chunk), _user.c.key.in_(("interrupted", "family"))
-                        )
-                    ):
-                        attrs[tid][key] = json.loads(value)
-                    with_params.update(
-                        con.execute(
-                            sa.select(_params.c.trial_id).distinct().where(_params.c.trial_id.in_(chunk))
-                        ).scalars()
-                    )
-                abandoned = {
-                    i for i in ids if attrs[i].get("interrupted") or ("family" not in attrs[i] and i not in with_params)
-                }
+            retried = _retried(con, sid)
+            fails = [r.trial_id for r in rows if r.state == "FAIL" and r.number not in retried]
+            abandoned = _abandoned(con, fails) if fails else set()
+            skipped = _duplicates(con, sid)
     except sa.exc.SQLAlchemyError:
-        return search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
-    done = sum(r.state in ("COMPLETE", "PRUNED") for r in rows)
+        return counted_trials(open_study(url, study_name).get_trials(deepcopy=False))
+    done = sum(r.state in ("COMPLETE", "PRUNED") for r in rows) - skipped
     failed = len(set(fails) - abandoned)
     return done + failed, failed

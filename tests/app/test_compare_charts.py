@@ -1,4 +1,5 @@
-"""Compare-page figures and tables, built from the JSON form of real core results (no browser)."""
+"""Compare-page figures (core.viz) and tables (core.decide.compare.tables), built from the JSON form of real
+core results (no browser)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import compare_charts as charts
+from core import viz
 from core.decide import compare as cmp
+from core.decide.compare import tables
 from core.spec import DataRef, Objective, Spec
 
 
@@ -40,8 +42,8 @@ def data():
     ctx = cmp.Context(y=y, groups=groups)
     diffs = cmp.paired_bootstrap(ctx, cmp.Scored(good, 0.5), cmp.Scored(weak, 0.5), n_boot=300, seed=0)
     ratios = (
-        cmp._ratio_row("latency_p95_ms", [3.0, 3.3, 2.9], [1.0, 1.1, 1.0]),
-        cmp._ratio_row("model_size_bytes", [1e6], [1e5]),
+        cmp.ratio_row("latency_p95_ms", [3.0, 3.3, 2.9], [1.0, 1.1, 1.0]),
+        cmp.ratio_row("model_size_bytes", [1e6], [1e5]),
     )
     spec = Spec(
         data=DataRef(path="demo", target="converted"), objectives=(Objective("roc_auc"), Objective("latency_p95_ms"))
@@ -105,7 +107,7 @@ def data():
 
 def test_metric_table_shows_both_models_the_difference_and_verdict(data):
     c = data["comparisons"][0]
-    table = charts.metric_table(c)
+    table = tables.metric_table(c)
     assert list(table.columns) == [
         "metric",
         "#0 LR",
@@ -119,14 +121,14 @@ def test_metric_table_shows_both_models_the_difference_and_verdict(data):
     auc = table[table.metric == "ROC AUC"].iloc[0]
     assert auc["verdict"] == cmp.BETTER  # the stronger model is the challenger
     assert auc["difference"].startswith("+")
-    assert set(charts.objective_table(c)["objective"]) == {"ROC AUC", "Latency p95"}
-    ratios = charts.ratio_table(c)
+    assert set(tables.objective_table(c)["objective"]) == {"ROC AUC", "Latency p95"}
+    ratios = tables.ratio_table(c)
     assert ratios.loc[ratios.cost == "Model size", "ratio"].iloc[0] == "10.00×"
 
 
 def test_forest_plot_has_a_panel_per_metric_error_bars_and_zero_lines(data):
     c = data["comparisons"][0]
-    fig = charts.forest(data["comparisons"])
+    fig = viz.forest(data["comparisons"])
     n = len(c["differences"])
     assert len(fig.data) == n
     zero_lines = [s for s in fig.layout.shapes if s.x0 == 0 and s.x1 == 0]
@@ -136,15 +138,15 @@ def test_forest_plot_has_a_panel_per_metric_error_bars_and_zero_lines(data):
     assert first.x[0] == pytest.approx(d["diff"])
     assert first.error_x.array[0] == pytest.approx(d["high"] - d["diff"])
     assert first.error_x.arrayminus[0] == pytest.approx(d["diff"] - d["low"])
-    assert first.marker.color == charts.VERDICT_COLORS[d["verdict"]]
+    assert first.marker.color == viz.VERDICT_COLORS[d["verdict"]]
     assert first.y[0] == "#3 − #0"
     assert "&lt;i&gt;" in first.hovertemplate  # model names are escaped, not rendered as HTML
-    only = charts.forest(data["comparisons"], metrics=["roc_auc"])
+    only = viz.forest(data["comparisons"], metrics=["roc_auc"])
     assert len(only.data) == 1
 
 
 def test_ratio_chart_is_log_scaled_around_one(data):
-    fig = charts.ratios(data["comparisons"])
+    fig = viz.ratios(data["comparisons"])
     assert fig.layout.xaxis.type == "log"
     assert any(s.x0 == 1 for s in fig.layout.shapes)
     bar = fig.data[0]
@@ -152,14 +154,14 @@ def test_ratio_chart_is_log_scaled_around_one(data):
 
 
 def test_fairness_bars_carry_bootstrap_error_bars(data):
-    fig = charts.fairness_bars(data["fairness"])
+    fig = viz.fairness_bars(data["fairness"])
     assert len(fig.data) == 2 * 4  # two models × four metrics
     bar = fig.data[0]
     rows = [g for g in data["fairness"][0]["groups"] if g["metric"] == "selection_rate"]
     assert list(bar.y) == pytest.approx([g["value"] for g in rows])
     assert list(bar.error_y.array) == pytest.approx([g["high"] - g["value"] for g in rows])
     assert "&lt;b&gt;young&lt;/b&gt;" in list(bar.x)
-    gaps = charts.gap_table(data["fairness"])
+    gaps = tables.gap_table(data["fairness"])
     assert set(gaps["metric"]) >= {"Demographic parity difference", "Equalized odds difference"}
 
 
@@ -175,15 +177,15 @@ def test_class_fronts_join_each_front_and_mark_the_compared_trials():
         }
     )
     fronts = {"simple": frame.iloc[[0, 1]], "complex": frame.iloc[[2, 3]]}
-    pts = charts.front_points(frame, fronts, "roc_auc", "latency_p95_ms")
+    pts = viz.front_points(frame, fronts, "roc_auc", "latency_p95_ms")
     assert 4 not in set(pts["number"])  # infeasible trials are not drawn
-    fig = charts.class_fronts(pts, "roc_auc", "latency_p95_ms", highlight=[1, 2])
+    fig = viz.class_fronts(pts, "roc_auc", "latency_p95_ms", highlight=[1, 2])
     names = [t.name for t in fig.data]
     assert "simple front" in names and "complex front" in names and "compared" in names
     marked = next(t for t in fig.data if t.name == "compared")
     assert list(marked.text) == ["#1", "#2"]
     assert "ROC AUC" in fig.layout.xaxis.title.text
-    empty = charts.front_points(frame.iloc[0:0], {}, "roc_auc", "latency_p95_ms")
+    empty = viz.front_points(frame.iloc[0:0], {}, "roc_auc", "latency_p95_ms")
     assert empty.empty
 
 
@@ -209,22 +211,22 @@ def test_importance_and_partial_dependence_charts():
             "partial_dependence": [{"feature": "b", "kind": "numeric", "grid": [0, 1], "average": [0.2, 0.1]}],
         },
     ]
-    fig = charts.importance_bars(exps)
+    fig = viz.importance_bars(exps)
     assert list(fig.data[0].y) == ["a", "b"]  # ordered by the first model's importance
     assert list(fig.data[1].x) == [0.1, 0.3]
     assert "ROC AUC" in fig.layout.xaxis.title.text
-    pdf = charts.partial_dependence(exps)
+    pdf = viz.partial_dependence(exps)
     assert len(pdf.data) == 3
     assert pdf.data[1].type == "bar"  # a categorical feature is drawn as bars
 
 
 def test_cascade_curve_table_and_note(data):
     casc = data["cascade"]
-    fig = charts.cascade_curve(casc)
+    fig = viz.cascade_curve(casc)
     assert fig.data[1].name == "chosen"
     assert fig.data[1].x[0] == pytest.approx(casc["share_routed_train"], abs=0.05)
-    table = charts.cascade_table(casc)
+    table = tables.cascade_table(casc)
     assert list(table["model"]) == ["#0 LR", "Cascade", "#3 HGB"]
-    assert "never on the test part" in charts.cascade_note(casc)
-    assert "always defers" in charts.cascade_note({**casc, "band": None})
-    assert "never defers" in charts.cascade_note({**casc, "band": -1.0})
+    assert "never on the test part" in tables.cascade_note(casc)
+    assert "always defers" in tables.cascade_note({**casc, "band": None})
+    assert "never defers" in tables.cascade_note({**casc, "band": -1.0})

@@ -104,10 +104,10 @@ def test_small_groups_refused_then_pooled(demo_frame):
 
 
 def test_a_new_browser_on_a_study_sees_that_studys_data(small_csv):
-    from core import search
+    from core import storage as st
     from tests.app.helpers import synthetic_study
 
-    synthetic_study(search.st.resolve(None), "theirs", small_csv, [])
+    synthetic_study(st.resolve(None), "theirs", small_csv, [])
     at = run_page("data", study="theirs")
     assert at.radio(key="data_source").value == "Upload CSV or Parquet"
     assert at.selectbox(key="data_target").value == "converted"

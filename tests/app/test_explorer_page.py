@@ -1,16 +1,19 @@
-"""The Pareto explorer (AppTest): empty storage, a real finished study, exact geometry on a built one."""
+"""The Pareto explorer (AppTest): empty storage, a real finished study, exact geometry on a built one,
+and a view that lives in the address (it survives other pages and a reload)."""
 
 from __future__ import annotations
 
 import optuna
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from app import explorer_view as ev
 from core import search
+from core import storage as st
 from core.decide import front
 from core.models import families as fam
 from core.search import reader as study_reader
-from tests.app.helpers import assert_ok, figures, run_page, synthetic_study, texts
+from tests.app.helpers import MAIN, assert_ok, figures, page_path, run_page, synthetic_study, texts
 
 
 def test_empty_database_says_what_to_do_first():
@@ -19,7 +22,7 @@ def test_empty_database_says_what_to_do_first():
 
 
 def test_a_study_without_finished_trials(small_csv):
-    url = search.st.resolve(None)
+    url = st.resolve(None)
     synthetic_study(url, "fresh", small_csv, [])
     at = run_page("explorer", study="fresh")
     assert any("No finished trials yet" in i for i in texts(at, "info"))
@@ -32,7 +35,12 @@ def test_finished_study_front_table_knee_and_details(study_env):
     frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
     expected = front.front(frame, names)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Finished trials"] == str(int((frame["state"] == "COMPLETE").sum()))
+    done = int((frame["state"] == "COMPLETE").sum())
+    assert metrics["Finished trials"] == f"{done} of {spec.budget.n_trials}"
+    # the sidebar says the same count (one function for "finished of budget")
+    assert any(
+        c.startswith(f"{done} of {spec.budget.n_trials} trials finished") for c in (e.value for e in at.sidebar.caption)
+    )
     assert metrics["On the front"] == str(len(expected))
     table = next(d.value for d in at.dataframe if "#" in d.value.columns and "knee" in d.value.columns)
     assert sorted(table["#"]) == sorted(expected["number"])
@@ -42,7 +50,7 @@ def test_finished_study_front_table_knee_and_details(study_env):
     auc = table[ev.column_name(names[0])].tolist()
     assert auc == sorted(auc, reverse=True)
     # details default to the knee: family, hyperparameters, every metric, per-group table
-    assert at.selectbox(key="ex_trial").value == knee
+    assert knee is not None and at.selectbox(key=ev.TRIAL).value == knee
     trial = search.open_study(url, name).trials[knee]
     header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
     assert f"#{knee}" in header and fam.get(trial.user_attrs["family"]).label.split(" ")[0] in header
@@ -68,21 +76,21 @@ def test_finished_study_front_table_knee_and_details(study_env):
 def test_rechoosing_objectives_recomputes_the_front(study_env):
     url, name, spec = study_env
     at = run_page("explorer", study=name)
-    at.multiselect(key="ex_names").set_value(["accuracy", "model_size_bytes", "fit_time_s"]).run()
+    at.multiselect(key=ev.OBJECTIVES).set_value(["accuracy", "model_size_bytes", "fit_time_s"]).run()
     assert_ok(at)
     frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
     expected = front.front(frame, ["accuracy", "model_size_bytes", "fit_time_s"])
     table = next(d.value for d in at.dataframe if "knee" in d.value.columns)
     assert sorted(table["#"]) == sorted(expected["number"])
     assert {m.label: m.value for m in at.metric}["On the front"] == str(len(expected))
-    at.multiselect(key="ex_names").set_value(["accuracy"]).run()
+    at.multiselect(key=ev.OBJECTIVES).set_value(["accuracy"]).run()
     assert any("at least two objectives" in e for e in texts(at, "error"))
 
 
 @pytest.fixture
 def geometry(small_csv):
     """Four trials: #0 and #1 on the front, #2 dominated by #0, #3 breaks the 20 ms latency limit."""
-    url = search.st.resolve(None)
+    url = st.resolve(None)
     points = [
         {"roc_auc": 0.80, "latency_p95_ms": 10.0},
         {"roc_auc": 0.70, "latency_p95_ms": 5.0},
@@ -96,21 +104,21 @@ def geometry(small_csv):
 def test_limits_faded_and_hidden_points_and_colour_by_class(geometry):
     at = run_page("explorer", study="geo")
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["Finished trials"], metrics["Within hard limits"], metrics["On the front"]) == ("4", "3", "2")
+    assert (metrics["Finished trials"], metrics["Within hard limits"], metrics["On the front"]) == ("4 of 6", "3", "2")
     scatter = figures(at)[0]
     kinds = {t["meta"] for t in scatter["data"]}
     assert {"front", "dominated", "infeasible", "knee"} <= kinds
     numbers = {t["meta"]: [c[0] for c in _customdata(t)] for t in scatter["data"] if "customdata" in t}
     assert numbers["dominated"] == [2] and numbers["infeasible"] == [3]
     # the hard limit is drawn where it is: a dashed vertical line at 20 ms on the latency axis
-    at.selectbox(key="ex_x").set_value("latency_p95_ms").run()
-    at.selectbox(key="ex_y").set_value("roc_auc").run()
+    at.selectbox(key=ev.X).set_value("latency_p95_ms").run()
+    at.selectbox(key=ev.Y).set_value("roc_auc").run()
     shapes = figures(at)[0]["layout"]["shapes"]
     assert [(s["x0"], s["line"]["dash"]) for s in shapes] == [(20.0, "dash")]
-    at.radio(key="ex_others").set_value("hidden").run()
+    at.radio(key=ev.OTHERS).set_value("hidden").run()
     kinds = {t["meta"] for t in figures(at)[0]["data"]}
     assert "dominated" not in kinds and "infeasible" not in kinds
-    at.radio(key="ex_color").set_value("family_class").run()
+    at.radio(key=ev.COLOR).set_value("family_class").run()
     front_names = {t["name"] for t in figures(at)[0]["data"] if t["meta"] == "front"}
     assert front_names <= {"simple", "complex", "ensemble"} and front_names
 
@@ -130,7 +138,7 @@ def _customdata(trace: dict) -> list:
 def test_picked_trial_and_a_new_trial_show_up(geometry):
     url, name = geometry
     at = run_page("explorer", study=name)
-    at.session_state[ev.PICK] = 3  # what a click on the infeasible point does
+    at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3]}]}}  # a click on #3
     at.run()
     assert_ok(at)
     header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
@@ -151,4 +159,63 @@ def test_picked_trial_and_a_new_trial_show_up(geometry):
     assert study_reader.signature(url, name) != before
     at.run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Finished trials"] == "5" and metrics["On the front"] == "1"  # #4 dominates all
+    assert metrics["Finished trials"] == "5 of 6" and metrics["On the front"] == "1"  # #4 dominates all
+    assert next(m for m in at.metric if m.label == "Finished trials").delta == "1 new since you opened it"
+
+
+def _view(at) -> dict:
+    return {
+        "objectives": at.multiselect(key=ev.OBJECTIVES).value,
+        "x": at.selectbox(key=ev.X).value,
+        "y": at.selectbox(key=ev.Y).value,
+        "color": at.radio(key=ev.COLOR).value,
+        "trial": at.selectbox(key=ev.TRIAL).value,
+    }
+
+
+def test_the_view_survives_another_page_and_a_reload(geometry):
+    url, name = geometry
+    at = run_page("explorer", study=name)
+    knee = at.selectbox(key=ev.TRIAL).value
+    # the spec's objectives by default, never an empty box
+    assert at.multiselect(key=ev.OBJECTIVES).value == ["roc_auc", "latency_p95_ms"]
+    at.selectbox(key=ev.X).set_value("latency_p95_ms").run()
+    at.selectbox(key=ev.Y).set_value("roc_auc").run()
+    at.radio(key=ev.COLOR).set_value("family_class").run()
+    at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3]}]}}  # a click on #3
+    at.run()
+    assert_ok(at)
+    chosen = _view(at)
+    assert chosen["trial"] == 3 != knee
+    # another page and back: Streamlit drops unrendered widgets' state; the address keeps it
+    at.switch_page(page_path("data")).run()
+    assert_ok(at)
+    at.switch_page(page_path("explorer")).run()
+    assert_ok(at)
+    assert not any("at least two objectives" in e for e in texts(at, "error"))
+    assert _view(at) == chosen
+    assert next(m for m in texts(at, "markdown") if m.startswith("#### ")).startswith("#### #3")
+    # the address names the view, the selected trial included (the objectives as the picker writes them)
+    params = {k: at.query_params.get(k) for k in at.query_params}
+    assert params["study"] == name and params[ev.TRIAL] == "3"
+    assert params[ev.X] == ev.metric_label("latency_p95_ms") and params[ev.COLOR] == "class"
+    # a reload (or a colleague opening the link): a new session from the same address sees the same view
+    again = AppTest.from_file(MAIN, default_timeout=120)
+    for k, v in params.items():
+        again.query_params[k] = v
+    again.switch_page(page_path("explorer")).run()
+    assert_ok(again)
+    assert _view(again) == chosen
+
+
+def test_a_link_to_other_objectives_and_a_missing_trial(geometry):
+    url, name = geometry
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["study"] = name
+    at.query_params[ev.OBJECTIVES] = [ev.metric_label("latency_p95_ms"), ev.metric_label("roc_auc")]
+    at.query_params[ev.TRIAL] = "99"  # no such trial: the knee instead, no error
+    at.switch_page(page_path("explorer")).run()
+    assert_ok(at)
+    assert at.multiselect(key=ev.OBJECTIVES).value == ["latency_p95_ms", "roc_auc"]
+    points, knee = ev.analysis(url, name, study_reader.signature(url, name), ("latency_p95_ms", "roc_auc"))
+    assert at.selectbox(key=ev.TRIAL).value == knee

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import search
+from core.export import build as export_build
 from core.export import bundle
 
 PAGE = "../../pages/export.py"
@@ -36,7 +37,7 @@ def test_empty_storage_explains_and_offers_import(tmp_path, monkeypatch):
 def test_finished_study_builds_a_bundle_for_the_default_trial(finished_study, monkeypatch):
     url, name, _ = finished_study
     monkeypatch.setenv("TRADEOFF_STORAGE", url)
-    default, why = bundle.default_trial(url, name)
+    default, why = export_build.default_trial(url, name)
     at = _page(name)
     _ok(at)
     assert at.selectbox(key="export_trial").value == default
@@ -48,7 +49,7 @@ def test_finished_study_builds_a_bundle_for_the_default_trial(finished_study, mo
     assert [d.label for d in at.get("download_button")] == ["Download bundle (.zip)"]
     data, config = at.session_state[f"bundle:{name}:{default}"]
     b = bundle.open_bundle(data)  # what the button serves is a valid, verifiable bundle
-    assert b.config["study"]["trial"] == default == config["study"]["trial"]
+    assert b.config.study.trial == default == config.study.trial
     assert {"report.html", "decision.md", "model.skops"} <= set(b.files)
 
 

@@ -6,6 +6,7 @@ import json
 
 from app.ui import esc
 from core import search
+from core import storage as st
 from core.search import reader as study_reader
 from core.spec import Spec
 from tests.app.helpers import assert_ok, run_page, texts
@@ -57,7 +58,7 @@ def test_saving_creates_the_study_and_makes_it_current():
     assert_ok(at)
     assert at.session_state["study"] == "planning"
     assert any("Saved as study" in s for s in texts(at, "success"))
-    url = search.st.resolve(None)
+    url = st.resolve(None)
     spec = Spec.from_dict(study_reader.study_attrs(url, "planning")["spec"])
     assert spec.objective_names == ["roc_auc", "model_size_bytes"]
     size = spec.objectives[1]

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from core import search
+from core import storage as st
 from core.decide import front
 from core.search import launcher as workers
 from core.search import reader as study_reader
@@ -49,7 +50,7 @@ def test_finished_study_shows_its_progress(study_env):
 @pytest.mark.slow
 def test_start_watch_and_cancel_a_real_worker(small_csv):
     """Start one worker from the page, see trials arrive, cancel: the worker stops after its trial."""
-    url = search.st.resolve(None)
+    url = st.resolve(None)
     spec = make_small_spec(small_csv, families=("logreg", "naive_bayes"), trials=6)
     search.create_study(spec, url, "live")
     at = run_page("search", study="live")

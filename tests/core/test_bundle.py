@@ -15,8 +15,11 @@ import skops.io as sio
 from threadpoolctl import threadpool_limits
 
 from core import cli, search
+from core._text import esc, md
 from core.errors import UserInputError
-from core.export import bundle
+from core.export import build as export_build
+from core.export import bundle, importing, predict, reproduce
+from core.export.config import KIND, SCHEMA_VERSION
 from core.models import families as fam
 from tests.conftest import make_small_spec
 
@@ -59,7 +62,7 @@ def simple_zip(finished_study, tmp_path_factory) -> Path:
     return out
 
 
-def _deterministic_ok(rep: bundle.ReproduceReport) -> None:
+def _deterministic_ok(rep: reproduce.ReproduceReport) -> None:
     det = [c for c in rep.checks if c.kind == "deterministic"]
     assert len(det) >= 27 and "model.skops vs re-trained (max |Δp|)" in {c.name for c in det}
     bad = [(c.name, c.old, c.new) for c in det if not c.ok]
@@ -69,9 +72,10 @@ def _deterministic_ok(rep: bundle.ReproduceReport) -> None:
 def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
     url, name, spec = finished_study
     b = bundle.open_bundle(simple_zip)
-    c = b.config
-    assert c["schema_version"] == bundle.SCHEMA_VERSION and c["kind"] == bundle.KIND
-    assert c["study"]["name"] == name and c["study"]["trial"] == _trial_of(url, name, "logreg")
+    c = json.loads(b.files[bundle.CONFIG])
+    assert b.config.to_json() == c  # the typed config reads back exactly what was written
+    assert c["schema_version"] == SCHEMA_VERSION and c["kind"] == KIND
+    assert b.config.study.name == name and b.config.study.trial == _trial_of(url, name, "logreg")
     assert b.spec == spec and b.family == "logreg" and set(b.params) == {"C", "class_weight"}
     assert c["optuna_params"] == fam.flat_params("logreg", b.params)
     assert 0 < b.threshold < 1 and c["seeds"]["spec_seed"] == spec.seed
@@ -87,16 +91,14 @@ def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
     assert set(b.files) == set(bundle.KNOWN_FILES)  # logistic regression exports to ONNX
     assert c["onnx"]["exported"] and c["onnx"]["max_abs_diff"] <= 1e-5
     assert c["onnx"]["onnx_latency"]["p50_ms"] < c["onnx"]["sklearn_latency"]["p50_ms"]
-    from core.export.safety import esc, md
-
     assert md(VERDICT) in b.files[bundle.DECISION].decode() and esc(VERDICT) in b.files[bundle.REPORT].decode()
 
 
 def test_verdict_text():
-    assert bundle.verdict_text("  plain words ") == "plain words"
-    assert bundle.verdict_text(b'{"comparisons": [{"sentence": "A."}, {"sentence": "B."}]}') == "A. B."
+    assert export_build.verdict_text("  plain words ") == "plain words"
+    assert export_build.verdict_text(b'{"comparisons": [{"sentence": "A."}, {"sentence": "B."}]}') == "A. B."
     with pytest.raises(UserInputError, match="not a comparison"):
-        bundle.verdict_text('{"x": 1}')
+        export_build.verdict_text('{"x": 1}')
 
 
 def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys):
@@ -124,14 +126,14 @@ def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys
 
 def test_complex_round_trip(finished_study, tmp_path):
     url, name, spec = finished_study
-    res = bundle.build(url, name, _trial_of(url, name, "hist_gb"), with_report=False, with_onnx=False)
+    res = export_build.build(url, name, _trial_of(url, name, "hist_gb"), with_report=False, with_onnx=False)
     folder = bundle.write(res.files, tmp_path / "complex")
     assert (folder / "config.json").is_file() and not (folder / "report.html").exists()
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(UserInputError, match=r"already holds other files \(notes\.txt\)"):
         bundle.write(res.files, tmp_path / "busy")
-    _deterministic_ok(bundle.reproduce(folder, spec.data.path, latency_tolerance=100))
+    _deterministic_ok(reproduce.reproduce(folder, spec.data.path, latency_tolerance=100))
 
 
 @pytest.mark.slow
@@ -141,18 +143,16 @@ def test_ensemble_round_trip(small_csv, tmp_path):
     study = search.create_study(spec, url, "ens")
     with threadpool_limits(limits=1):  # boosting's OpenMP threads crawl on a busy 2-core machine
         search.run(study.study_name, url)
-    res = bundle.build(url, "ens", 0, with_report=False)
-    onnx = res.config["onnx"]
+    res = export_build.build(url, "ens", 0, with_report=False)
+    onnx = res.config.onnx
     assert (bundle.ONNX in res.files) == onnx["exported"]
     if not onnx["exported"]:
         assert "parity check failed" in onnx["reason"]
     path = bundle.write(res.files, tmp_path / "ens.zip")
-    _deterministic_ok(bundle.reproduce(path, spec.data.path, latency_tolerance=100))
+    _deterministic_ok(reproduce.reproduce(path, spec.data.path, latency_tolerance=100))
 
 
 def test_latency_band_is_the_harness_spread():
-    from types import SimpleNamespace
-
     from core.models.latency import LatencyReport
 
     def report(p50: float, cv: float) -> LatencyReport:
@@ -168,12 +168,12 @@ def test_latency_band_is_the_harness_spread():
             throughput_rps=1e4,
         )
 
-    config = {"export_latency": report(4.0, 0.02).to_dict(), "metrics": {}}
-    ok = bundle._latency_checks(config, SimpleNamespace(latency=report(4.8, 0.02)), 0.25)
+    then = report(4.0, 0.02).to_dict()
+    ok = reproduce.latency_checks(then, {}, report(4.8, 0.02).to_dict(), 0.25)
     assert [c.ok for c in ok if c.kind == "latency"] == [True, True]  # +20 % inside ±25 %
-    slow = bundle._latency_checks(config, SimpleNamespace(latency=report(6.0, 0.02)), 0.25)
+    slow = reproduce.latency_checks(then, {}, report(6.0, 0.02).to_dict(), 0.25)
     assert [c.name for c in slow if c.ok is False] == ["latency_p50_ms", "latency_p95_ms"]
-    noisy = bundle._latency_checks(config, SimpleNamespace(latency=report(6.0, 0.2)), 0.25)
+    noisy = reproduce.latency_checks(then, {}, report(6.0, 0.2).to_dict(), 0.25)
     assert all(c.ok is not False for c in noisy)  # a noisy harness states a wider band (3 × CV)
     assert "±60%" in noisy[0].note
 
@@ -197,9 +197,9 @@ def test_wrong_data_is_refused_naming_both_hashes(simple_zip, changed_csv, capsy
 
     new_fp = fingerprint(read_table(str(changed_csv))[0])
     with pytest.raises(UserInputError) as info:
-        bundle.reproduce(simple_zip, changed_csv)
+        reproduce.reproduce(simple_zip, changed_csv)
     msg = str(info.value)
-    assert b.config["data"]["fingerprint"] in msg and new_fp in msg and "--allow-data-change" in msg
+    assert b.config.data.fingerprint in msg and new_fp in msg and "--allow-data-change" in msg
     assert cli.main(["reproduce", str(simple_zip), "--data", str(changed_csv)]) == cli.EXIT_USER
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and new_fp in err[0]
@@ -265,7 +265,7 @@ def test_model_with_untrusted_type_is_refused_even_with_a_matching_manifest(simp
     m = _members(simple_zip)
     m["model.skops"] = sio.dumps({"pipeline": argparse.Namespace(evil=True)})
     manifest = json.loads(m["MANIFEST.json"])
-    manifest["files"]["model.skops"] = bundle._sha(m["model.skops"])
+    manifest["files"]["model.skops"] = bundle.sha(m["model.skops"])
     m["MANIFEST.json"] = json.dumps(manifest).encode()
     path = simple_zip.with_name("untrusted.zip")
     path.write_bytes(_rezip(simple_zip, m))
@@ -309,11 +309,11 @@ def test_predict_scores_rows_and_writes_a_safe_csv(simple_zip, finished_study, t
     assert list(got.columns) == ["ad_id", "row", "probability", "prediction", "label"]
     assert got["ad_id"].iloc[0] == '\'=HYPERLINK("http://x")'
     b = bundle.open_bundle(simple_zip)
-    X = bundle.coerce_features(df, b.numeric, b.categorical)[b.features]
+    X = predict.coerce_features(df, b.numeric, b.categorical)[b.features]
     want = b.model().predict_proba(X)[:, 1]
     np.testing.assert_allclose(got["probability"], want, rtol=1e-12)
     assert (got["prediction"] == (want >= b.threshold).astype(int)).all()
-    assert set(got["label"].astype(str)) <= {b.config["data"]["positive_label"], b.config["data"]["negative_label"]}
+    assert set(got["label"].astype(str)) <= {b.config.data.positive_label, b.config.data.negative_label}
 
 
 def test_predict_schema_errors_name_the_columns(simple_zip, finished_study, tmp_path, capsys):
@@ -327,14 +327,14 @@ def test_predict_schema_errors_name_the_columns(simple_zip, finished_study, tmp_
     extra = tmp_path / "extra.csv"
     df.assign(surprise=1).to_csv(extra, index=False)
     with pytest.raises(UserInputError, match=r"extra column\(s\) 'surprise'.*--ignore-extra"):
-        bundle.predict(simple_zip, extra)
-    assert bundle.predict(simple_zip, extra, ignore_extra=True).n_rows == 20
+        predict.predict(simple_zip, extra)
+    assert predict.predict(simple_zip, extra, ignore_extra=True).n_rows == 20
     bad = df.astype({"hour": object})
     bad.loc[3, "hour"] = "noon"
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
     with pytest.raises(UserInputError, match=r"Column 'hour' must be numeric.*'noon' in row\(s\) 4"):
-        bundle.predict(simple_zip, path)
+        predict.predict(simple_zip, path)
 
 
 # -- import -----------------------------------------------------------------------------------------
@@ -348,9 +348,9 @@ def test_import_bundle_enqueues_the_chosen_configuration_first(simple_zip, tmp_p
     study = search.open_study(url, "warm")
     waiting = [t.system_attrs["fixed_params"] for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)]
     assert waiting[0] == fam.flat_params(b.family, b.params)
-    typical = [fam.flat_params(f, fam.get(f).space(search._Midpoint())) for f in b.spec.families]
+    typical = [fam.flat_params(f, search.typical_params(f)) for f in b.spec.families]
     assert waiting[1:] == [p for p in typical if p != waiting[0]]  # then the usual warm start
-    assert study.user_attrs["imported_from"]["study"]["trial"] == b.config["study"]["trial"]
+    assert study.user_attrs["imported_from"]["study"]["trial"] == b.config.study.trial
     assert cli.main(["import", str(simple_zip), "--storage", url, "--study", "warm"]) == 2
     assert "already exists" in capsys.readouterr().err
 
@@ -359,15 +359,15 @@ def test_import_spec_json_and_bundle_config(simple_zip, finished_study, tmp_path
     url = f"sqlite:///{tmp_path / 'new.db'}"
     spec_path = tmp_path / "spec.json"
     finished_study[2].save(spec_path)
-    res = bundle.import_study(spec_path, url, "from-spec")
+    res = importing.import_study(spec_path, url, "from-spec")
     assert res.source_kind == "spec" and res.enqueued is None
     cfg = tmp_path / "config.json"
     cfg.write_bytes(_members(simple_zip)["config.json"])
-    res = bundle.import_study(cfg, url, "from-config", trials=3)
+    res = importing.import_study(cfg, url, "from-config", trials=3)
     assert res.source_kind == "bundle config" and res.enqueued["family"] == "logreg"
     assert search.budget(url, "from-config")[0] == 3
     with pytest.raises(UserInputError, match="neither a bundle"):
-        bundle.import_study(b"\x00\x01garbage", url, "x")
+        importing.import_study(b"\x00\x01garbage", url, "x")
 
 
 def test_default_trial_is_the_knee_without_a_room(finished_study):
@@ -375,7 +375,7 @@ def test_default_trial_is_the_knee_without_a_room(finished_study):
     from core.export import report
 
     url, name, spec = finished_study
-    number, why = bundle.default_trial(url, name)
+    number, why = export_build.default_trial(url, name)
     frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
     assert number == report.front_of(frame, spec)[1] and "knee" in why
 
@@ -393,4 +393,86 @@ def test_default_trial_is_the_room_decision(finished_study, tmp_path):
         rid = s.open_room(name, "Ana")
         s.propose(rid, 1, "Ana")
         s.lock(rid, "Ana", 1, "fast enough")
-    assert bundle.default_trial(url2, name)[0] == 1
+    assert export_build.default_trial(url2, name)[0] == 1
+
+
+# -- the decision rule travels with the model -------------------------------------------------------
+
+
+def test_bundled_model_carries_its_threshold(simple_zip, finished_study):
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    b = bundle.open_bundle(simple_zip)
+    raw = sio.loads(b.files[bundle.MODEL], trusted=sio.get_untrusted_types(data=b.files[bundle.MODEL]))
+    assert isinstance(raw, FixedThresholdClassifier) and raw.threshold == b.threshold
+    assert b.config.onnx["threshold"] == b.threshold  # stated beside the ONNX graph, which has no rule
+    X = predict.coerce_features(pd.read_csv(finished_study[2].data.path).head(200), b.numeric, b.categorical)
+    proba = raw.estimator.predict_proba(X[b.features])[:, 1]
+    assert (b.model().predict(X[b.features]) == (proba >= b.threshold)).all()
+
+
+def test_model_and_config_disagreeing_on_the_threshold_is_refused(simple_zip):
+    m = _members(simple_zip)
+    model = sio.loads(m["model.skops"], trusted=sio.get_untrusted_types(data=m["model.skops"]))
+    model.threshold = 0.999
+    m["model.skops"] = sio.dumps(model)
+    m["MANIFEST.json"] = bundle.manifest(m)
+    with pytest.raises(UserInputError, match=r"decides at threshold 0\.999.*config\.json records"):
+        bundle.open_bundle(_rezip(simple_zip, m)).model()
+
+
+def test_legacy_bundle_reads_typed_and_wraps_its_bare_pipeline():
+    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.pipeline import Pipeline
+
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "bundle.zip"
+    b = bundle.open_bundle(legacy)
+    assert b.family == "logreg" and b.config.study.name == "legacy" and b.config.data.identifiers == ["ad_id"]
+    assert b.threshold == pytest.approx(0.2450537514732209, abs=0)
+    raw = sio.loads(b.files[bundle.MODEL], trusted=sio.get_untrusted_types(data=b.files[bundle.MODEL]))
+    assert isinstance(raw, Pipeline)  # made before the rule travelled with the model...
+    model = b.model()
+    assert isinstance(model, FixedThresholdClassifier) and model.threshold == b.threshold  # ...wrapped on open
+
+
+def _with_config(path: Path, edit) -> bytes:
+    m = _members(path)
+    cfg = json.loads(m["config.json"])
+    edit(cfg)
+    m["config.json"] = json.dumps(cfg).encode()
+    m["MANIFEST.json"] = bundle.manifest(m)  # as a careful tamperer would
+    return _rezip(path, m)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.update(threshold="0.3"), r"'threshold' must be a finite number from 0 to 1, got '0\.3'"),
+        (lambda c: c.update(threshold=1.5), r"'threshold' must be a finite number from 0 to 1, got 1\.5"),
+        (lambda c: c["data"].pop("numeric"), r"'data\.numeric' must be a list of column names, got nothing"),
+        (lambda c: c["study"].update(trial="one"), r"'study\.trial' must be a whole number ≥ 0, got 'one'"),
+        (lambda c: c.update(family="gpt"), r"'family' must be one of logreg, .*got 'gpt'"),
+        (lambda c: c.update(metrics=[1, 2]), r"'metrics' must be a JSON object, got \[1, 2\]"),
+        (lambda c: c["params"].update(C="big"), r"'params\.C' must be a finite number, got 'big'"),
+        (
+            lambda c: c["params"].pop("class_weight"),
+            r"'params\.class_weight' must be text such as 'none' or 'balanced', got nothing",
+        ),
+    ],
+)
+def test_tampered_config_says_what_was_expected_and_the_fix(simple_zip, edit, message):
+    with pytest.raises(UserInputError, match=message) as info:
+        bundle.open_bundle(_with_config(simple_zip, edit))
+    assert "Export the bundle again" in str(info.value)
+
+
+def test_numbers_written_as_text_are_read_as_in_training(simple_zip, finished_study):
+    df = pd.read_csv(finished_study[2].data.path).head(30)
+    b = bundle.open_bundle(simple_zip)
+    col = b.numeric[0]
+    as_text = df.astype({col: object})
+    as_text[col] = [f" {v:,} " if i % 2 else str(v) for i, v in enumerate(df[col] * 1000)]
+    scaled = df.assign(**{col: df[col] * 1000})
+    got = predict.coerce_features(as_text, b.numeric, b.categorical)
+    want = predict.coerce_features(scaled, b.numeric, b.categorical)
+    pd.testing.assert_frame_equal(got, want)

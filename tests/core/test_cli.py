@@ -299,3 +299,36 @@ def test_demo_runs_end_to_end_as_a_subprocess(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stderr.strip() == "error: File 'nope.csv' does not exist."
+
+
+def _subcommands(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from ((f"{name} {n}", s) for n, s in _subcommands(sub))
+
+
+def test_every_command_takes_the_one_shared_storage_option():
+    from core.cli._options import STORAGE_HELP
+
+    with_storage = {
+        name: next(a for a in sp._actions if "--storage" in a.option_strings)
+        for name, sp in _subcommands(cli.parser())
+        if any("--storage" in a.option_strings for a in sp._actions)
+    }
+    assert {"demo", "search", "worker", "studies", "front", "export", "import"} <= set(with_storage)
+    mine = ("demo", "search", "worker", "studies", "front")
+    assert all(with_storage[n].help == STORAGE_HELP and with_storage[n].default is None for n in mine)
+
+
+def test_help_lists_the_catalog_s_samplers_and_families(capsys):
+    from core import catalog
+
+    with pytest.raises(SystemExit):
+        cli.main(["init", "-h"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(s in out for s in catalog.SAMPLERS)
+    assert all(f in out for f in catalog.FAMILY_NAMES)

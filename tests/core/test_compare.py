@@ -28,6 +28,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from core import objectives as obj
 from core import search
 from core.decide import compare as cmp
 from core.decide import front
@@ -374,10 +375,11 @@ def test_report_compares_the_complex_model_with_the_simple_one(report, loaded):
     assert primary.diff == pytest.approx(comp.challenger.test["roc_auc"] - comp.baseline.test["roc_auc"], abs=1e-12)
     assert primary.low <= primary.diff <= primary.high
     assert [o.name for o in comp.objectives] == loaded[0].spec.objective_names
-    # the sentence states the AUC difference, its interval and the cost ratios
-    assert "AUC [" in comp.sentence and "p95 latency" in comp.sentence and "size" in comp.sentence
-    if primary.verdict != cmp.BETTER:
-        assert comp.sentence.endswith("the simple model is the defensible choice.")
+    # the sentence states the AUC difference, its interval and the costs, and agrees with the table
+    assert "ROC AUC (" in comp.sentence and "95 % interval" in comp.sentence
+    assert any(w in comp.sentence for w in ("slower", "faster", "about as fast"))
+    assert any(w in comp.sentence for w in ("larger", "smaller", "about the same size"))
+    assert_sentence_agrees(comp.sentence, comp.differences, comp.ratios, "roc_auc")
     size = comp.ratio("model_size_bytes")
     assert size.ratio == pytest.approx(comp.challenger.size_bytes / comp.baseline.size_bytes)
     lat = comp.ratio("latency_p95_ms")
@@ -390,7 +392,7 @@ def test_report_compares_the_complex_model_with_the_simple_one(report, loaded):
 
 def test_comparison_is_oriented_and_repeatable(loaded):
     simple, complex_ = loaded
-    kw = dict(n_boot=200, latency_rounds=1, latency_repeats=20)
+    kw: dict = dict(n_boot=200, latency_rounds=1, latency_repeats=20)
     a = cmp.compare(simple, complex_, **kw)  # given the other way round: re-oriented
     b = cmp.compare(complex_, simple, **kw)
     assert a.challenger.number == b.challenger.number == complex_.number
@@ -434,7 +436,7 @@ def test_report_passes_the_cascade_settings_through(loaded):
         loaded, n_boot=200, latency_rounds=3, with_explain=False, cascade_criterion="accuracy", cascade_keep=0.6
     )
     casc = rep.cascade
-    assert casc.criterion == "accuracy" and casc.keep == 0.6
+    assert casc is not None and casc.criterion == "accuracy" and casc.keep == 0.6
     # the same band as choose_band on the training-part predictions with those settings
     y, ps, pc, tp, _ = cmp.training_predictions(simple, complex_)
     band, share, _ = cmp.choose_band(
@@ -492,9 +494,184 @@ def test_a_panel_study_is_compared_by_entity(tmp_path):
     study = search.create_study(spec, url, "panel")
     search.run(study.study_name, url)
     simple, complex_ = cmp.load_candidates(url, "panel", [0, 1])
+    assert simple.dataset.entity is not None
     test_people = set(simple.dataset.entity[simple.test_idx])
     assert not test_people & set(simple.dataset.entity[simple.train_idx])
     comp = cmp.compare(simple, complex_, n_boot=200, latency_rounds=1, latency_repeats=20)
     assert comp.n_entities == len(test_people) and comp.n_test == 6 * len(test_people)
     assert "rows taken as independent" in comp.mcnemar.method
     assert comp.to_dict()["n_entities"] == comp.n_entities
+
+
+# -- one verdict sentence that agrees with its table ------------------------------------------------
+
+
+def _diff(metric: str, diff: float, low: float, high: float, verdict: str) -> cmp.Difference:
+    md = obj.get(metric)
+    return cmp.Difference(metric, md.label, md.unit, md.direction, 0.8 + diff, 0.8, diff, low, high, 0.5, verdict)
+
+
+def _cinfo(klass: str, label: str) -> cmp.CandidateInfo:
+    return cmp.CandidateInfo(1, "x", label, klass, 0.5, {}, 1e5, 10, 0.1, 4.0, 3.0, 0.1)
+
+
+def _in_words(label: str) -> str:
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+def assert_sentence_agrees(sentence: str, diffs, ratios, primary: str) -> None:
+    """Every significant row is named, no other row is, and "the simple model is the defensible
+    choice" only comes when the complex model gains nothing or its costs are said beside it."""
+    significant = [d for d in diffs if d.verdict != cmp.SAME and d.metric != "value_per_1k"]
+    named_costs = {"latency_p95_ms", "model_size_bytes"}
+    significant += [r for r in ratios if r.verdict != cmp.SAME and r.metric not in named_costs]
+    rest = sentence
+    for row in sorted(significant, key=lambda r: -len(r.label)):
+        assert _in_words(row.label) in rest, (row.label, sentence)
+        rest = rest.replace(_in_words(row.label), "")
+    by = {d.metric: d for d in diffs}
+    quiet = [d for d in diffs if d.verdict == cmp.SAME and d.metric != primary and d.metric != "value_per_1k"]
+    quiet += [r for r in ratios if r.verdict == cmp.SAME and r.metric not in named_costs]
+    for row in quiet:  # the longest labels were removed first, so "accuracy" is not found in "balanced accuracy"
+        assert _in_words(row.label) not in rest, (row.label, sentence)
+    value = by.get("value_per_1k")
+    if value is not None:
+        assert ("per 1,000 requests" in sentence) == (value.verdict != cmp.SAME), sentence
+    if primary in by:
+        said = {cmp.BETTER: "is better on", cmp.WORSE: "is worse on", cmp.SAME: "no significant difference on"}
+        assert said[by[primary].verdict] + " " + _in_words(by[primary].label) in sentence
+    assert "significant" not in sentence.replace("no significant difference", "")
+    assert "α" not in sentence and "−0.000" not in sentence and "p = 0.000" not in sentence
+    gains = [x for x in (*diffs, *ratios) if x.verdict == cmp.BETTER]
+    if "is the defensible choice" in sentence and gains:
+        costs = [x for x in (*diffs, *ratios) if x.verdict == cmp.WORSE]
+        assert costs and any(w in sentence for w in ("slower", "larger", "costlier", "worse", "less")), sentence
+
+
+def test_the_sentence_names_what_its_table_calls_significant():
+    """The reported case: AUC no different, accuracy and demographic parity significantly better.
+    The old sentence said "+0.0000 AUC, not significant … the simple model is the defensible choice"."""
+    diffs = [
+        _diff("roc_auc", 0.0, -0.004, 0.005, cmp.SAME),
+        _diff("accuracy", 0.02, 0.01, 0.03, cmp.BETTER),
+        _diff("balanced_accuracy", 0.0, -0.01, 0.01, cmp.SAME),
+        _diff("value_per_1k", 0.4, -1.0, 2.0, cmp.SAME),
+        _diff("dp_diff", -0.03, -0.05, -0.01, cmp.BETTER),
+        _diff("eo_diff", 0.0, -0.05, 0.01, cmp.SAME),
+    ]
+    ratios = (
+        cmp.ratio_row("latency_p95_ms", [1.3, 1.31, 1.29], [1, 1, 1]),
+        cmp.ratio_row("model_size_bytes", [8.5], [1]),
+    )
+    text = cmp.verdict_sentence(_cinfo("ensemble", "#3"), _cinfo("simple", "#0"), diffs, ratios, primary="roc_auc")
+    assert text.startswith("The ensemble shows no significant difference on ROC AUC (+0.00 points, 95 % interval")
+    assert "better on accuracy" in text and "fairer on demographic parity difference" in text
+    assert "1.3× slower and 8.5× larger" in text
+    assert "defensible choice" not in text  # it is better on two objectives: the room weighs the costs
+    assert_sentence_agrees(text, diffs, ratios, "roc_auc")
+    # a real gain is said with its size in points and its interval, like the table
+    diffs[0] = _diff("roc_auc", 0.023, 0.011, 0.034, cmp.BETTER)
+    text = cmp.verdict_sentence(_cinfo("ensemble", "#3"), _cinfo("simple", "#0"), diffs, ratios, primary="roc_auc")
+    assert text.startswith("The ensemble is better on ROC AUC (+2.3 points, 95 % interval 1.1 to 3.4)")
+    assert "earns its complexity if the room accepts those costs" in text
+    # nothing better anywhere: then, and only then, plainly the simple model
+    calm = [_diff(m, 0.0, -0.01, 0.01, cmp.SAME) for m in ("roc_auc", "accuracy", "dp_diff")]
+    text = cmp.verdict_sentence(_cinfo("complex", "#3"), _cinfo("simple", "#0"), calm, ratios, primary="roc_auc")
+    assert "it does not change fairness" in text and text.endswith("the simple model is the defensible choice.")
+
+
+def test_the_sentence_agrees_with_any_table():
+    """Random verdicts on every row: the sentence never contradicts the table it sits above."""
+    rng = np.random.default_rng(0)
+    verdicts = (cmp.BETTER, cmp.SAME, cmp.WORSE)
+    for _ in range(300):
+        diffs = []
+        for m in cmp.BOOT_METRICS:
+            v = verdicts[rng.integers(3)] if rng.random() < 0.4 else cmp.SAME
+            good = 1 if obj.get(m).direction == "maximize" else -1
+            d = {cmp.BETTER: 0.02, cmp.WORSE: -0.02, cmp.SAME: 0.0}[v] * good
+            diffs.append(_diff(m, d, d - 0.01 if v != cmp.SAME else -0.01, d + 0.01 if v != cmp.SAME else 0.01, v))
+        ratios = tuple(
+            cmp.ratio_row(m, [float(rng.choice([0.5, 1.0, 3.0]))] * 3, [1.0] * 3)
+            for m in (*cmp.LATENCY_METRICS, *cmp.FIXED_METRICS, "fit_time_s")
+        )
+        klass = str(rng.choice(["simple", "complex", "ensemble"]))
+        primary = str(rng.choice(["roc_auc", "accuracy", "log_loss"]))
+        text = cmp.verdict_sentence(_cinfo(klass, "#3"), _cinfo("simple", "#0"), diffs, ratios, primary=primary)
+        assert_sentence_agrees(text, diffs, ratios, primary)
+
+
+def test_significant_iff_the_interval_excludes_zero_iff_p_below_the_level():
+    """One rule for every bootstrap figure: the p-value is the bias-corrected interval inverted.
+    Before, p came from the raw sign fraction and read 0.056 beside "significantly worse"."""
+    rng = np.random.default_rng(1)
+    for i in range(3000):
+        b = int(rng.integers(2, 400))
+        shape = i % 3
+        if shape == 0:
+            boot = rng.normal(rng.normal(0, 0.05), 0.03, b)
+        elif shape == 1:  # discrete resamples with ties at zero (accuracy on few rows)
+            boot = rng.integers(-3, 4, b) / 100.0
+        else:  # skewed, like a gap metric
+            boot = rng.exponential(0.01, b) - rng.uniform(0, 0.02)
+        point = float(np.median(boot) + rng.normal(0, 0.01))
+        p = cmp.bc_p_value(boot, point)
+        assert 0 <= p <= 1
+        for alpha in (0.01, 0.05, 0.10, 0.2):
+            low, high = cmp.bc_interval(boot, point, alpha)
+            assert (low > 0 or high < 0) == (p < alpha), (b, shape, alpha, low, high, p)
+    # the bias correction can make a difference significant that the raw sign fraction would not
+    boot = np.random.default_rng(2).normal(0.0, 1.0, 2000)
+    assert cmp.bc_interval(boot, 1.5)[0] > 0 and cmp.bc_p_value(boot, 1.5) < 0.05
+    assert 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)) > 0.5
+
+
+def test_every_bootstrap_verdict_follows_its_p_value():
+    rng = np.random.default_rng(3)
+    for s in range(40):
+        n = int(rng.integers(60, 300))
+        y, pa, g = synthetic(n=n, seed=s)
+        pb = np.clip(pa + rng.normal(0, 0.15, n), 0, 1)
+        alpha = float(rng.choice([0.01, 0.05, 0.10]))
+        ctx = cmp.Context(y=y, groups=g)
+        for d in cmp.paired_bootstrap(ctx, cmp.Scored(pa, 0.5), cmp.Scored(pb, 0.45), n_boot=200, seed=s, alpha=alpha):
+            assert (d.verdict != cmp.SAME) == (d.p_value < alpha), (d.metric, d.low, d.high, d.p_value)
+            assert (d.verdict != cmp.SAME) == (d.low > 0 or d.high < 0)
+
+
+def test_p_values_read_below_a_thousandth_never_zero():
+    from core._text import fmt_p
+    from core.decide.compare import tables
+
+    assert fmt_p(0.0) == "< 0.001" and fmt_p(0.0004, named=True) == "p < 0.001"
+    assert fmt_p(0.0499) == "0.049"  # truncated: never printed as the level it is below
+    assert fmt_p(0.056, named=True) == "p = 0.056" and fmt_p(float("nan")) == "–"
+    y, p, _ = synthetic(n=2000, seed=6)
+    strong, weak = cmp.Scored(np.where(y == 1, 0.9, 0.1), 0.5), cmp.Scored(p, 0.5)
+    comp = {
+        "differences": [vars(d) for d in cmp.paired_bootstrap(cmp.Context(y=y), strong, weak, n_boot=200)],
+        "baseline": {"label": "#0"},
+        "challenger": {"label": "#1"},
+    }
+    column = list(tables.metric_table(comp)["p (bootstrap)"])
+    assert "< 0.001" in column and not any(c.startswith("0.000") for c in column)
+
+
+def test_the_cascade_keeps_a_share_between_none_and_all_of_the_gain():
+    """Today: "keeps −116 % of its gain". A share is clipped to [0, 1]; no gain is said in words."""
+    assert cmp.gain_share(0.70, 0.75, 0.80, "accuracy") == pytest.approx(0.5)
+    assert cmp.gain_share(0.70, 0.60, 0.80, "accuracy") == 0.0  # cascade below its simple parent
+    assert cmp.gain_share(0.70, 0.90, 0.80, "accuracy") == 1.0  # and above its complex one
+    assert cmp.gain_share(0.50, 0.45, 0.40, "log_loss") == pytest.approx(0.5)  # lower is better
+    assert math.isnan(cmp.gain_share(0.80, 0.70, 0.75, "accuracy"))  # the complex model is worse
+
+    def rows(s: float, k: float, c: float) -> list[dict]:
+        lat = {"latency_mean_ms": 1.0, "model_latency_p95_ms": 0.5}
+        return [{"accuracy": v, **lat} for v in (s, k, c)]
+
+    kept, text = cmp.cascade_summary(rows(0.70, 0.75, 0.80), 0.1, 0.3, "accuracy", "#3")
+    assert kept == pytest.approx(0.5) and "keeps 50% of its Accuracy gain" in text
+    kept, text = cmp.cascade_summary(rows(0.80, 0.60, 0.70), 0.1, 0.3, "accuracy", "#3")
+    assert math.isnan(kept) and "no Accuracy gain" in text and "%" in text and "keeps" not in text
+    kept, text = cmp.cascade_summary(rows(0.70, 0.50, 0.80), 0.1, 0.3, "accuracy", "#3")
+    assert kept == 0.0 and "keeps 0% of" in text and "−" not in text and "-1" not in text

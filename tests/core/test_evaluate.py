@@ -7,10 +7,9 @@ import pytest
 
 from core import objectives as obj
 from core.data import load_dataset, split
-from core.metrics.fairness import fairness_metrics
-from core.metrics.value import value_per_1k
+from core.metrics import fairness_metrics, quality, value_per_1k
 from core.models import families as fam
-from core.models.evaluate import evaluate, make_pipeline, quality
+from core.models.evaluate import evaluate, make_pipeline
 from tests.conftest import make_small_spec
 
 DETERMINISTIC = [m for m in obj.REGISTRY if obj.get(m).group in ("quality", "fairness")] + [

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from core.decide import explain
 from core.errors import UserInputError
-from core.models.evaluate import quality
+from core.metrics import quality
 
 
 @pytest.fixture(scope="module")

@@ -112,3 +112,33 @@ def test_report_is_metrics_and_table_in_one_pass():
     gaps, table = fairness_report(Y, PRED, G)
     assert gaps == fairness_metrics(Y, PRED, G)
     assert table.equals(group_table(Y, PRED, G))
+
+
+def test_unit_weights_are_unweighted_and_integer_weights_repeat_rows():
+    rng = np.random.default_rng(3)
+    n = 300
+    groups = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    y = (rng.random(n) < 0.3).astype(int)
+    pred = (rng.random(n) < 0.3 + 0.3 * y).astype(int)
+    assert fairness_metrics(y, pred, groups, sample_weight=np.ones(n)) == pytest.approx(
+        fairness_metrics(y, pred, groups), abs=1e-12
+    )
+    w = rng.integers(0, 4, n)
+    rows = np.repeat(np.arange(n), w)
+    weighted = fairness_metrics(y, pred, groups, sample_weight=w)
+    assert weighted == pytest.approx(fairness_metrics(y[rows], pred[rows], groups[rows]), abs=1e-12)
+    frame = MetricFrame(
+        metrics={"recall": recall_score, "accuracy": accuracy_score},
+        y_true=y,
+        y_pred=pred,
+        sensitive_features=groups,
+        sample_params={"recall": {"sample_weight": w}, "accuracy": {"sample_weight": w}},
+    )
+    assert weighted["worst_group_accuracy"] == pytest.approx(frame.group_min()["accuracy"])
+    assert weighted["worst_group_recall"] == pytest.approx(frame.group_min()["recall"])
+
+
+def test_a_group_missing_from_a_resample_is_skipped():
+    w = np.array([1.0] * 4 + [0.0] * 6)  # group b drawn zero times
+    m = fairness_metrics(Y, PRED, G, sample_weight=w)
+    assert m["dp_diff"] == 0.0 and m["dp_ratio"] == 1.0 and m["worst_group_accuracy"] == pytest.approx(0.5)

@@ -7,6 +7,7 @@ import optuna
 import pytest
 from sklearn.base import BaseEstimator
 
+from core import catalog
 from core.data import load_dataset, split
 from core.models import families as fam
 from core.models.evaluate import make_pipeline
@@ -32,6 +33,24 @@ def test_registry_covers_the_three_classes():
     assert set(fam.FAST_FAMILIES) <= set(fam.REGISTRY)
     with pytest.raises(Exception, match=r"Unknown family 'svm'\. Allowed: logreg, decision_tree"):
         fam.get("svm")
+
+
+def test_the_heavy_registry_has_exactly_the_light_catalog_s_families():
+    assert list(fam.REGISTRY) == list(catalog.FAMILIES)
+    for name, info in catalog.FAMILIES.items():
+        family = fam.REGISTRY[name]
+        assert (family.label, family.klass, family.description) == (info.label, info.klass, info.description)
+    assert fam.by_class("simple") == catalog.families_of("simple")
+    assert fam.FAST_FAMILIES == ("logreg", "decision_tree", "naive_bayes", "hist_gb")
+
+
+def test_the_catalog_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys, core.catalog, core.spec; print('sklearn' in sys.modules, 'optuna' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
 
 
 def test_conditional_space_prefixes_and_round_trips():

@@ -330,3 +330,33 @@ def test_check_weights_for_forms():
     assert mcdm.check_weights([LAT, AUC], None) == {LAT: 0.5, AUC: 0.5}
     with pytest.raises(UserInputError, match="'dp_diff'"):
         mcdm.check_weights([LAT], {"dp_diff": 1})
+
+
+# -- the method registry -------------------------------------------------------------------------
+
+
+def test_the_registry_names_every_method_once_and_labels_it(front):
+    assert list(mcdm.METHODS) == ["weighted_sum", "chebyshev", "topsis", "lexicographic", "knee"]
+    assert {name: m.label for name, m in mcdm.METHODS.items()} == mcdm.METHOD_LABELS
+    assert all(label.strip() for label in mcdm.METHOD_LABELS.values())
+    # the knee expresses no preference, so a stakeholder cannot choose by it
+    assert mcdm.STAKEHOLDER_METHODS == ("weighted_sum", "chebyshev", "topsis", "lexicographic")
+    with pytest.raises(UserInputError, match=r"unknown method 'knee'\. Allowed: weighted_sum, chebyshev"):
+        mcdm.Stakeholder("Product", (LAT,), method="knee")
+
+
+def test_rank_all_is_every_registered_method_side_by_side(front):
+    ranked = mcdm.rank_all(front, DIRS, {LAT: 3, AUC: 1})
+    assert list(ranked) == list(mcdm.METHODS)
+    assert {m: r.method for m, r in ranked.items()} == {m: m for m in mcdm.METHODS}
+    assert ranked["weighted_sum"].winner == mcdm.weighted_sum(front, DIRS, {LAT: 3, AUC: 1}).winner
+    assert ranked["lexicographic"].scores.equals(mcdm.lexicographic(front, DIRS, [LAT, AUC]).scores)
+    assert ranked["knee"].winner == mcdm.knee(front, DIRS).winner
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "chebyshev", "topsis", "lexicographic"])
+def test_a_stakeholder_picks_by_the_registered_method(front, method):
+    pick = mcdm.stakeholder_pick(front, DIRS, mcdm.Stakeholder("Legal", (AUC,), method=method))
+    assert pick.method == method
+    assert pick.winner == 13  # best AUC; latency weighs only EPSILON_WEIGHT
+    assert pick.why.startswith("Legal would pick trial 13: ")

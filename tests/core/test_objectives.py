@@ -9,7 +9,7 @@ import pytest
 
 from core import objectives as obj
 from core.errors import UserInputError
-from core.models.evaluate import quality
+from core.metrics import quality
 
 # y = [0, 0, 1, 1], scores [0.1, 0.4, 0.35, 0.8], decisions at 0.5: [0, 0, 0, 1]
 Y = np.array([0, 0, 1, 1])

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from core.data import load_dataset
 from core.export import onnx as onnx_export
+from core.export.bundle import with_threshold
 from core.models import families as fam
 from core.models.evaluate import make_pipeline
 from core.spec import DataRef
@@ -49,6 +50,19 @@ def test_parity_per_exportable_family(parts, family, params):
     assert res.onnx_latency["p50_ms"] > 0 and res.sklearn_latency["p50_ms"] > 0
     d = res.to_dict()
     assert "model" not in d and d["speedup_p50"] > 0 and d["inputs"][0]["name"] == ds.numeric[0]
+
+
+def test_a_pipeline_with_its_decision_rule_exports_its_probabilities_and_states_the_rule(parts):
+    ds, train, check = parts
+    pipe = _fit("logreg", fam.get("logreg").space(_Low()), ds, train)
+    res = onnx_export.export(
+        with_threshold(pipe, 0.3), "logreg", check.X, ds.numeric, ds.categorical, latency_repeats=8
+    )
+    assert res.exported, res.reason
+    got = onnx_export.predict_proba(onnx_export.session(res.model), check.X, ds.numeric, ds.categorical)
+    np.testing.assert_allclose(got, pipe.predict_proba(check.X)[:, 1], atol=onnx_export.TOLERANCE)
+    d = res.to_dict()
+    assert d["threshold"] == 0.3 and "positive when it is ≥ 0.3" in d["input_convention"]
 
 
 def test_parity_failure_is_reported_not_exported(parts):

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from core import search
+from core import catalog, search
+from core._text import fmt_time
 from core.decide.room import RoomStore
-from core.export import bundle, report
+from core.export import build, report
+from core.export.config import library_versions
 from core.models import candidate
 
 EVIL_RATIONALE = "<img src=x onerror=alert(1)>\n# hack\n| pipe | table |"
@@ -29,9 +31,11 @@ def decided(finished_study, tmp_path_factory):
     copy = tmp_path_factory.mktemp("decided") / "study.db"
     src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
     src.backup(dst)
-    src.close(), dst.close()
+    src.close()
+    dst.close()
     url2 = f"sqlite:///{copy}"
-    knee, _ = bundle.default_trial(url2, name)
+    knee, _ = build.default_trial(url2, name)
+    assert knee is not None
     other = next(
         t.number for t in search.open_study(url2, name).get_trials() if t.state.name == "COMPLETE" and t.number != knee
     )
@@ -48,17 +52,17 @@ def decided(finished_study, tmp_path_factory):
         s.lock(rid, EVIL_PERSON, knee, EVIL_RATIONALE)
     study = search.open_study(url2, name)
     with threadpool_limits(limits=1):
-        cand = candidate.load(url2, name, knee)
+        cand = candidate.refit(study, spec, knee)
     config = {
         "metrics": study.trials[knee].user_attrs["metrics"],
         "test_metrics": study.trials[knee].user_attrs["test_metrics"],
         "cv_std": study.trials[knee].user_attrs["cv_std"],
         "groups_test": study.trials[knee].user_attrs["groups_test"],
-        "data": bundle._dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
+        "data": build.dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
         "onnx": {"exported": False, "reason": "not attempted in this test"},
-        "versions": bundle.library_versions(),
+        "versions": library_versions(),
     }
-    data = bundle._report_data(url2, study, spec, cand, config, verdict="The ensemble is <b>not</b> worth it.")
+    data = build.report_data(url2, study, spec, cand, config, verdict="The ensemble is <b>not</b> worth it.")
     return data, url, knee
 
 
@@ -156,8 +160,10 @@ def test_no_room_is_said_not_failed(decided, finished_study):
 def test_front_figure_marks_the_chosen_trial(decided):
     data, _, knee = decided
     fig = report.front_figure(data)
-    names = [t.name for t in fig.data]
-    assert f"chosen #{knee}" in names and "Pareto front" in names
+    chosen = [t for t in fig.data if t.name == f"chosen #{knee}"]
+    assert len(chosen) == 1 and [int(c[0]) for c in chosen[0].customdata] == [knee]
+    front_numbers = {int(c[0]) for t in fig.data if t.meta == "front" for c in t.customdata}
+    assert front_numbers == {int(n) for n in data.front["number"]}  # the front, drawn by core.viz
     assert report.parallel_figure(data) is not None  # three objectives
     assert report.fairness_figure(data) is not None and report.importance_figure(data) is not None
 
@@ -175,7 +181,12 @@ def test_report_renders_offline_in_chromium(decided, tmp_path):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def dismiss(dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", dismiss)
             page.on("pageerror", lambda e: errors.append(str(e)))
 
             def block(route):
@@ -193,3 +204,48 @@ def test_report_renders_offline_in_chromium(decided, tmp_path):
         finally:
             browser.close()
     assert dialogs == [] and errors == [] and remote == []
+
+
+ISO_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+def _visible_html(html: str) -> str:
+    """report.html as a reader sees it: scripts (the charts' data) and tags removed; the library
+    versions table left out (library names such as "xgboost" are what they are)."""
+    html = html.split("<h3>Library versions</h3>")[0]
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", html, flags=re.S))
+
+
+def test_report_reads_in_plain_words_with_one_timestamp_format(decided):
+    """No family or objective code, no raw byte counts, no ISO stamps, no ad wording: in decision.md,
+    in report.html's text and in every one of its charts."""
+    from tests.core.test_viz_labels import AD_WORDS, CODE_RE, visible_text
+
+    data, _, knee = decided
+    text, html = report.decision_markdown(data), _visible_html(report.report_html(data))
+    for name, page in (("decision.md", text.replace("\\_", "_")), ("report.html", html)):
+        assert CODE_RE.findall(page) == [], name
+        assert not ISO_STAMP.search(page) and len(STAMP.findall(page)) >= 3, name  # export, lock, comment
+        assert not AD_WORDS.search(page), name
+        assert " bytes" not in page, name
+    assert f"*Exported {fmt_time(data.created_at)} by Tradeoff Room.*" in text
+    assert "| Objective | Direction |" in text and "| lower is better |" in text
+    assert "| Group | Rows | Base rate | Selection rate |" in text
+    front_table = text.split("## Pareto front")[1].split("## Shortlist")[0].strip().splitlines()[2:]
+    front_families = {row.split(" | ")[1] for row in front_table}
+    assert front_families and front_families <= {f.label for f in catalog.FAMILIES.values()}
+    assert "Demographic parity difference: " in text  # the model card names the fairness figures
+    for name, fig in report.figures(data).items():
+        found = sorted({m for s in visible_text(fig) for m in CODE_RE.findall(s)})
+        assert found == [], (name, found)
+
+
+def test_fmt_time_reads_every_stored_form_the_same_way():
+    from datetime import datetime
+
+    assert fmt_time("2026-12-02T14:05:33.123456+00:00") == "2026-12-02 14:05 UTC"  # the room's stamps
+    assert fmt_time("2026-12-02T15:05:00+01:00") == "2026-12-02 14:05 UTC"  # another zone, converted
+    assert fmt_time(datetime(2026, 12, 2, 14, 5)) == "2026-12-02 14:05 UTC"  # naive means UTC
+    assert fmt_time(0) == "1970-01-01 00:00 UTC"
+    assert fmt_time(None) == "–" and fmt_time("not a time") == "not a time"

@@ -8,15 +8,17 @@ import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 
 from core.decide import mcdm
 from core.decide import room as room_mod
 from core.decide.room import RoomStore
 from core.errors import UserInputError
+from core.storage import schema, tables
 from tests.core.pg import MARIADB, POSTGRES, throwaway_database
 
 BACKENDS = [
@@ -65,7 +67,7 @@ def _room(store: RoomStore, *, passcode: str | None = None, candidates=(3, 5, 8)
 
 def _count(store: RoomStore, table) -> int:
     with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar())
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 # -- rooms, people, passcodes ---------------------------------------------------------------------
@@ -84,7 +86,7 @@ def test_open_room_is_one_per_study_and_creates_sqlite_folder(sqlite_url):
 def test_passcode_is_hashed_and_checked(store):
     rid = store.open_room("study-a", "Ana", "open sesame")
     with store.engine.connect() as conn:
-        stored = conn.execute(select(room_mod.rooms_table.c.passcode_hash)).scalar()
+        stored = conn.execute(select(tables.rooms_table.c.passcode_hash)).scalar()
     assert stored.startswith("pbkdf2_sha256$") and "open sesame" not in stored
     with pytest.raises(UserInputError, match="Wrong passcode") as info:
         store.join(rid, "Bob", "open sesam")
@@ -140,8 +142,8 @@ def test_revote_replaces(any_store):
     s.vote_approval(rid, "Bob", 3, False)  # and clicks again
     s.vote_ranked(rid, "Bob", [8, 3, 5])
     s.vote_ranked(rid, "Bob", [5])  # new ballot replaces the whole old one
-    assert _count(s, room_mod.approval_table) == 1
-    assert _count(s, room_mod.ranked_table) == 1
+    assert _count(s, tables.approval_table) == 1
+    assert _count(s, tables.ranked_table) == 1
     t = s.tally(rid)
     # 3 candidates: first place = 2 Borda points
     assert t.loc[3].tolist() == [0, 1, 0, 0]
@@ -191,7 +193,7 @@ def test_bad_ballots_are_refused(store):
         store.vote_ranked(rid, "Bob", [3, 9])
     with pytest.raises(UserInputError, match="yes"):
         store.vote_approval(rid, "Bob", 3, "yes")
-    assert _count(store, room_mod.ranked_table) == 0
+    assert _count(store, tables.ranked_table) == 0
 
 
 def test_rounds_keep_votes_apart(store):
@@ -324,40 +326,50 @@ def test_stakeholders_upsert_and_feed_mcdm(store):
 # -- schema version -----------------------------------------------------------------------------------
 
 
-def _set_version(url: str, version: int) -> None:
+def _stamp(url: str, revision: str) -> None:
+    """Record ``revision`` as the database's schema, as another installation would have."""
     with RoomStore(url) as s, s.engine.begin() as conn:
-        conn.execute(update(room_mod.schema_version_table).values(version=version))
+        conn.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = :r"), {"r": revision})
+
+
+def _pre_alembic_room(url: str, version: int) -> None:
+    """A database whose room tables were made before Alembic, with their own version table."""
+    with RoomStore(url) as s, s.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
+        conn.execute(
+            text("CREATE TABLE room_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
+        )
+        conn.execute(text("INSERT INTO room_schema_version VALUES (1, :v, '2026-01-01')"), {"v": version})
 
 
 def test_schema_version_newer_is_refused_with_upgrade_hint(any_url):
-    _set_version(any_url, room_mod.SCHEMA_VERSION + 1)
-    with pytest.raises(UserInputError, match="newer than this Tradeoff Room") as info:
+    _stamp(any_url, "9999_from_a_newer_release")
+    with pytest.raises(UserInputError, match="newer than this installation") as info:
         RoomStore(any_url)
     assert "pip install -U tradeoff-room" in str(info.value)
     assert info.value.field == "storage"
 
 
-def test_schema_version_older_points_to_the_upgrade_command(sqlite_url, monkeypatch):
-    _set_version(sqlite_url, room_mod.SCHEMA_VERSION - 1)
-    with pytest.raises(UserInputError, match="older than this Tradeoff Room") as info:
+def test_a_room_made_before_alembic_opens_and_keeps_its_rooms(sqlite_url):
+    with RoomStore(sqlite_url) as s:
+        rid = s.open_room("study-a", "Ana")
+    _pre_alembic_room(sqlite_url, 1)
+    with RoomStore(sqlite_url) as s:
+        assert s.room_id("study-a") == rid  # recognised and stamped, nothing changed
+    assert schema.state_at(sqlite_url).revision == schema.head()
+
+
+def test_schema_version_older_points_to_the_upgrade_command(sqlite_url):
+    _pre_alembic_room(sqlite_url, 0)
+    with pytest.raises(UserInputError, match="older than this installation") as info:
         RoomStore(sqlite_url)
-    assert "python -m core.decide.room upgrade" in str(info.value)
-    # the upgrade path: with a registered step, `upgrade_schema` migrates and the store opens
-    ran = []
-    monkeypatch.setitem(
-        room_mod.MIGRATIONS,
-        room_mod.SCHEMA_VERSION - 1,
-        lambda conn: ran.append(conn.execute(text("SELECT 1")).scalar()),
-    )
-    assert room_mod.upgrade_schema(sqlite_url) == room_mod.SCHEMA_VERSION - 1
-    assert ran == [1]
-    RoomStore(sqlite_url).close()
+    assert "python -m core.storage.schema upgrade" in str(info.value)
 
 
 def test_upgrade_without_a_step_says_so(sqlite_url):
-    _set_version(sqlite_url, room_mod.SCHEMA_VERSION - 1)
+    _pre_alembic_room(sqlite_url, 0)
     with pytest.raises(UserInputError, match="No upgrade step"):
-        room_mod.upgrade_schema(sqlite_url)
+        schema.upgrade(sqlite_url)
 
 
 def test_bad_url_is_a_user_error():
@@ -410,8 +422,8 @@ def _check(store: RoomStore, rid: int, n: int) -> None:
     exp = _expected(n)
     tally = store.tally(rid)
     assert {t: tally.loc[t].to_dict() for t in CANDS} == {t: exp[t] for t in CANDS}
-    assert _count(store, room_mod.approval_table) == exp["approval_rows"]
-    assert _count(store, room_mod.ranked_table) == exp["ranked_rows"]
+    assert _count(store, tables.approval_table) == exp["approval_rows"]
+    assert _count(store, tables.ranked_table) == exp["ranked_rows"]
     comments = store.comments(rid)
     assert len(comments) == exp["comments"]
     assert len({c.text for c in comments}) == n  # none lost, none duplicated
@@ -458,7 +470,7 @@ def _process_main(url: str, rid: int, first: int, barrier) -> None:
 def test_processes_vote_and_comment_at_once(any_url):
     rid = _prepare(any_url)  # its engine is disposed before forking
     # fork: children start in milliseconds and need not re-import the test module
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx: Any = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     barrier = ctx.Barrier(N_PROCESSES)
     procs = [
         ctx.Process(target=_process_main, args=(any_url, rid, k * PER_PROCESS, barrier)) for k in range(N_PROCESSES)
@@ -484,7 +496,7 @@ def test_concurrent_open_room_makes_one_room(any_url):
         with ThreadPoolExecutor(max_workers=8) as pool:
             ids = {f.result() for f in [pool.submit(run, i) for i in range(8)]}
         assert len(ids) == 1
-        assert _count(store, room_mod.rooms_table) == 1
+        assert _count(store, tables.rooms_table) == 1
         assert [e.kind for e in store.log(ids.pop())] == ["open"]
 
 
@@ -499,9 +511,9 @@ def test_room_tables_live_beside_an_optuna_study(any_url):
     with RoomStore(any_url) as s:
         rid = s.open_room("shared", "Ana")
         s.propose(rid, study.trials[0].number, "Ana")
-        tables = set(sa_inspect(s.engine).get_table_names())
-    ours = {t for t in tables if t.startswith("room_")}
-    assert ours == set(room_mod.metadata.tables)
-    assert "studies" in tables and "trials" in tables  # Optuna's, untouched
+        names = set(sa_inspect(s.engine).get_table_names())
+    ours = {t for t in names if t.startswith("room_")}
+    assert ours == {t.name for t in tables.ROOM_TABLES}
+    assert "studies" in names and "trials" in names  # Optuna's, untouched
     again = optuna.load_study(storage=any_url, study_name="shared")
     assert len(again.trials) == 3

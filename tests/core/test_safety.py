@@ -13,9 +13,11 @@ import pytest
 import skops.io as sio
 from threadpoolctl import threadpool_limits
 
+from core import _text
 from core.data import load_dataset
 from core.errors import UserInputError
 from core.export import safety
+from core.export.bundle import with_threshold
 from core.models import families as fam
 from core.models.evaluate import make_pipeline
 from core.spec import DataRef
@@ -47,10 +49,11 @@ def test_allow_list_is_exactly_what_our_families_need(small_ds):
     for family, params in configs:
         with threadpool_limits(limits=1):  # OpenMP in boosting crawls on a busy 2-core machine
             pipe = make_pipeline(family, params, small_ds, 0).fit(small_ds.X, small_ds.y)
-        data = safety.dump_model(pipe)
+        data = safety.dump_model(with_threshold(pipe, 0.5))  # exactly what a bundle holds
         found |= set(sio.get_untrusted_types(data=data))
         back = safety.load_model(data)  # every family loads with the allow-list alone
         assert back.predict_proba(small_ds.X.head(5)).shape == (5, 2)
+        assert set(back.predict(small_ds.X.head(5))) <= {0, 1}
     assert found == set(safety.ALLOWED_TYPES)
 
 
@@ -140,11 +143,12 @@ def test_csv_formula_injection_is_neutralised():
 
 
 def test_html_and_markdown_escaping():
+    """The escapers every file written for people uses (core._text), at the boundaries they guard."""
     evil = "<script>alert('x')</script>"
-    assert safety.esc(evil) == "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
-    assert "<" not in safety.md(evil)
-    assert safety.md("# heading") == "\\# heading"
-    assert safety.md("a | b *c* [l](u)") == "a \\| b \\*c\\* \\[l\\](u)"
-    assert safety.md("3.5 ms, 2024-01-02") == "3.5 ms, 2024-01-02"  # ordinary text stays readable
-    assert safety.md_block("one\n# two\n- three") == "> one\n> \\# two\n> \\- three"
-    assert safety.md(None) == ""
+    assert _text.esc(evil) == "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
+    assert "<" not in _text.md(evil)
+    assert _text.md("# heading") == "\\# heading"
+    assert _text.md("a | b *c* [l](u)") == "a \\| b \\*c\\* \\[l\\](u)"
+    assert _text.md("3.5 ms, 2024-01-02") == "3.5 ms, 2024-01-02"  # ordinary text stays readable
+    assert _text.md_block("one\n# two\n- three") == "> one\n> \\# two\n> \\- three"
+    assert _text.md(None) == ""

@@ -8,10 +8,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from core import search
+from core import catalog, search
 from core.decide import front
 from core.errors import UserInputError
 from core.models import families as fam
+from core.search import _worker as worker_module
 from core.spec import Budget, Spec
 from tests.conftest import make_small_spec
 
@@ -73,6 +74,7 @@ def test_failing_trial_is_recorded_and_the_search_goes_on(small_csv, url, monkey
 
     broken = fam.Family("broken", "Broken", "simple", False, lambda t: {"x": t.suggest_int("x", 1, 3)}, explode)
     monkeypatch.setitem(fam.REGISTRY, "broken", broken)
+    monkeypatch.setitem(catalog.FAMILIES, "broken", catalog.FamilyInfo("broken", "Broken", "simple", ""))
     spec = make_small_spec(small_csv, families=("broken", "logreg"), trials=3)
     study = search.create_study(spec, url, "with-failure")  # warm start: 'broken' is trial 0
     result = search.run(study.study_name, url)
@@ -166,3 +168,88 @@ def test_spec_and_metrics_are_stored_for_other_tools(finished_study):
         "timings",
     } <= set(t.user_attrs)
     assert list(t.values) == [t.user_attrs["metrics"][n] for n in spec.objective_names]
+
+
+def test_the_sampler_registry_builds_every_sampler_the_catalogue_names(small_csv):
+    """Spec validation and the pages list catalog.SAMPLERS; each must be buildable here, and no
+    factory may exist that no one can choose."""
+    assert list(search.SAMPLER_FACTORIES) == list(catalog.SAMPLERS)
+    spec = make_small_spec(small_csv)
+    for name in catalog.SAMPLERS:
+        if catalog.SAMPLERS_INFO[name].needs:
+            continue  # an optional package; its missing-package message is tested above
+        assert isinstance(search.make_sampler(replace(spec, sampler=name)), optuna.samplers.BaseSampler)
+
+
+def _tiny_family(monkeypatch) -> None:
+    """A family of 2 × 20 = 40 configurations: 30 proposals from it are bound to repeat some."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    def space(t):
+        return {
+            "depth": t.suggest_int("depth", 1, 20),
+            "criterion": t.suggest_categorical("criterion", ["gini", "entropy"]),
+        }
+
+    def make(p, seed):
+        return DecisionTreeClassifier(max_depth=p["depth"], criterion=p.get("criterion", "gini"), random_state=seed)
+
+    monkeypatch.setitem(fam.REGISTRY, "tiny", fam.Family("tiny", "Tiny", "simple", False, space, make))
+    monkeypatch.setitem(catalog.FAMILIES, "tiny", catalog.FamilyInfo("tiny", "Tiny", "simple", ""))
+
+
+@pytest.mark.slow
+def test_no_configuration_is_evaluated_twice_in_a_study(small_csv, url, monkeypatch):
+    """Issue 15: the warm start's configuration, or any other, is not fitted again when sampled
+    again; the skipped proposal is pruned, marked ``duplicate_of`` and does not use the budget."""
+    from core.search import reader as study_reader
+
+    _tiny_family(monkeypatch)
+    spec = make_small_spec(small_csv, families=("tiny",), trials=30)
+    study = search.create_study(spec, url, "tiny")  # warm start: the typical configuration first
+    result = search.run(study.study_name, url)
+    trials = _trials(url, "tiny")
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    configs = [tuple(sorted(t.params.items())) for t in done]
+    assert len(done) == 30 and len(set(configs)) == 30
+    assert done[0].params == fam.flat_params("tiny", search.typical_params("tiny"))
+    skipped = [t for t in trials if t.state == TrialState.PRUNED]
+    assert skipped, "30 proposals from 40 configurations repeat one: the skip was not exercised"
+    for t in skipped:
+        original = trials[t.user_attrs[search.ATTR_DUPLICATE]]
+        assert original.params == t.params and original.state == TrialState.COMPLETE
+        assert "metrics" not in t.user_attrs  # not fitted
+    assert result.trials_run == 30
+    assert search.counted(trials) == study_reader.counted(url, "tiny") == (30, 0)
+    assert search.budget(url, "tiny") == (30, 30)
+
+
+def test_a_worker_stops_when_the_space_has_nothing_new(small_csv, url, monkeypatch):
+    """Fewer configurations than the budget: the search ends instead of proposing duplicates for ever."""
+    _tiny_family(monkeypatch)
+    monkeypatch.setattr(worker_module, "MAX_DUPLICATES", 5)
+    spec = make_small_spec(small_csv, families=("tiny",), trials=30)
+    monkeypatch.setitem(
+        fam.REGISTRY, "tiny", replace(fam.REGISTRY["tiny"], space=lambda t: {"depth": t.suggest_int("depth", 1, 2)})
+    )
+    search.create_study(spec, url, "exhausted")
+    result = search.run("exhausted", url)
+    assert result.trials_run == 2 and "search space looks exhausted" in result.stopped_because
+    assert search.counted(_trials(url, "exhausted")) == (2, 0)
+    assert search.budget(url, "exhausted") == (30, 2)
+
+
+def test_progress_reports_the_hypervolume_the_caller_measures(small_csv, url):
+    """The front sits above the search, so the CLI hands its hypervolume in; without it, none."""
+    spec = make_small_spec(small_csv, families=("naive_bayes",), trials=2)
+    search.create_study(spec, url, "progress")
+    seen: list[search.Progress] = []
+    result = search.run("progress", url, max_trials=1, on_progress=seen.append)
+    assert [p.hypervolume for p in seen] == [None] and seen[0].done == 1
+    result = search.run("progress", url, on_progress=seen.append, hypervolume=front.current_hypervolume)
+    last = seen[-1]
+    assert result.progress is last and last.done == last.budget == 2
+    frame = front.trials_frame(_trials(url, "progress"), spec)
+    assert last.hypervolume is not None and last.hypervolume > 0
+    assert last.hypervolume == pytest.approx(front.current_hypervolume(frame, spec))
+    assert set(last.best) == set(spec.objective_names)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from core import search
 from core import storage as st
+from core.search._recovery import fail_stale
 from tests.conftest import make_small_spec
 from tests.core.pg import (
     MARIADB,
@@ -400,10 +401,10 @@ def test_a_trial_that_never_started_its_fit_is_failed_and_not_counted(tmp_path, 
         orphan = study.ask()  # pops the warm-start configuration, then "the worker is gone"
     assert "fixed_params" in orphan._cached_frozen_trial.system_attrs
     seen: dict[int, float] = {}
-    search._fail_stale(study, url, seen)
+    fail_stale(study, search.optuna_storage(url), seen)
     assert trials(url, "orphan")[orphan.number].state == TrialState.RUNNING  # not before the grace
     time.sleep(2.2)
-    search._fail_stale(study, url, seen)
+    fail_stale(study, search.optuna_storage(url), seen)
     ts = trials(url, "orphan")
     assert ts[orphan.number].state == TrialState.FAIL
     assert "abandoned before its fit started" in ts[orphan.number].user_attrs["error"]

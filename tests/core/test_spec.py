@@ -246,7 +246,18 @@ def test_objective_count_and_duplicates():
             '{"data": {"path": "demo", "target": "converted"}, "families": "logreg"}',
             r"^families: expected a list of family names\.$",
         ),
-        ('{"data": {"path": "demo", "target": "converted"}, "seed": -1}', r"^seed: must be a whole number ≥ 0"),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "seed": -1}',
+            r"^seed: must be a whole number from 0 to 4294967295, got -1\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "seed": 4294967296}',
+            r"^seed: must be a whole number from 0 to 4294967295, got 4294967296\.$",
+        ),
+        (
+            '{"data": {"path": "demo", "target": "converted"}, "validation": {"max_train_rows": 50}}',
+            r"^validation\.max_train_rows: must be a whole number ≥ 100 or empty, got 50\.$",
+        ),
         (
             '{"data": {"path": "demo", "target": "converted"}, "validation": {"cv_folds": 1}}',
             r"^validation\.cv_folds: must be a whole number from 2 to 10, got 1\.$",

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from core import cli, search
 from core import storage as st
 from core.errors import UserInputError
-from core.storage import schema
+from core.storage import _schema, schema
 from tests.conftest import make_small_spec
 from tests.core.pg import pg_url  # noqa: F401  (fixture)
 
@@ -91,7 +91,7 @@ def test_a_broken_secrets_file_is_a_clear_user_error(project, text, expected):
         ),
         (
             "postgresql+psycopg://db/tr?user=bob&password=pw&application_name=x",
-            "postgresql+psycopg://db/tr?user=bob&password=***&application_name=x",
+            "postgresql+psycopg://db/tr?application_name=x&password=***&user=bob",
         ),
         ("mysql+pymysql://root:@127.0.0.1:3306/test", "mysql+pymysql://root:***@127.0.0.1:3306/test"),
         ("postgresql+psycopg://bob@db/tr", "postgresql+psycopg://bob@db/tr"),
@@ -113,10 +113,10 @@ def test_cli_error_for_an_unreachable_database_shows_the_url_masked(capsys):
 
 @pytest.mark.postgres
 def test_nothing_prints_or_logs_the_password_on_postgres(
-    pg_url,
+    pg_url,  # noqa: F811
     small_csv,
     capsys,
-    caplog,  # noqa: F811
+    caplog,
     monkeypatch,
 ):
     """Optuna's and SQLAlchemy's own log lines, our CLI output: the password appears nowhere."""
@@ -158,7 +158,7 @@ def test_heartbeat_settings_come_from_the_environment_and_are_checked(monkeypatc
         search.heartbeat_settings()
 
 
-# -- our schema version ----------------------------------------------------------------------------
+# -- our schema: Alembic revisions in their own version table ----------------------------------------
 
 
 @pytest.fixture
@@ -168,62 +168,161 @@ def sqlite_url(tmp_path):
     search.dispose(url)
 
 
-def _set_version(url: str, version: int) -> None:
+_NEXT_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_probe"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("tradeoff_upgrade_probe", sa.Column("x", sa.Integer))
+
+
+def downgrade():
+    op.drop_table("tradeoff_upgrade_probe")
+"""
+
+
+@pytest.fixture
+def next_release(tmp_path, monkeypatch):
+    """Turn this installation into the next release: one more revision after today's head."""
+
+    def install() -> str:
+        folder = tmp_path / "next_versions"
+        folder.mkdir()
+        (folder / "rev_0002_probe.py").write_text(_NEXT_REVISION.format(down=schema.head()))
+        monkeypatch.setattr(_schema, "VERSION_LOCATIONS", (*_schema.VERSION_LOCATIONS, str(folder)))
+        assert schema.head() == "0002_probe"
+        return "0002_probe"
+
+    return install
+
+
+def _sql(url: str, statement: str) -> None:
     con = sqlite3.connect(url[len("sqlite:///") :])
     with con:
-        con.execute("UPDATE tradeoff_schema_version SET version = ? WHERE id = 1", (version,))
+        con.execute(statement)
     con.close()
 
 
-def test_first_use_creates_our_tables_at_the_current_version(sqlite_url):
-    assert schema.version_at(sqlite_url) is None
+def test_first_use_creates_our_tables_at_the_newest_revision(sqlite_url):
+    assert schema.state_at(sqlite_url).revision is None
     search.engine(sqlite_url)
-    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION
+    assert schema.state_at(sqlite_url).revision == schema.head()
     names = set(sa.inspect(search.engine(sqlite_url)).get_table_names())
-    assert {"tradeoff_schema_version", "tradeoff_budget", "tradeoff_workers"} <= names
+    assert {schema.VERSION_TABLE, "tradeoff_budget", "tradeoff_workers", "room_rooms"} <= names
 
 
 def test_a_newer_schema_is_refused_with_what_to_do(sqlite_url):
     search.engine(sqlite_url)
     search.dispose(sqlite_url)
-    _set_version(sqlite_url, schema.SCHEMA_VERSION + 1)
+    _sql(sqlite_url, f"UPDATE {schema.VERSION_TABLE} SET version_num = '0099_future'")
     with pytest.raises(UserInputError, match="newer than this installation") as err:
         search.budget(sqlite_url, "any")
     assert "pip install -U tradeoff-room" in str(err.value)
 
 
-def test_an_older_schema_is_refused_then_upgraded_in_place(sqlite_url, monkeypatch, capsys):
-    search.engine(sqlite_url)
+def test_a_pre_alembic_database_is_stamped_without_changes(sqlite_url):
+    """Tables made by the releases before Alembic (version tables at 1) open as the first revision."""
     search.set_budget(sqlite_url, "kept", 7)
     search.dispose(sqlite_url)
-    old = schema.SCHEMA_VERSION - 1
-    _set_version(sqlite_url, old)
-    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.storage.schema upgrade"):
+    _sql(sqlite_url, f"DROP TABLE {schema.VERSION_TABLE}")
+    _sql(sqlite_url, "CREATE TABLE tradeoff_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
+    _sql(sqlite_url, "INSERT INTO tradeoff_schema_version VALUES (1, 1, '2026-01-01')")
+    assert schema.state_at(sqlite_url).legacy == 1
+    assert search.budget(sqlite_url, "kept") == (7, 0)
+    assert schema.state_at(sqlite_url).revision == schema.BASELINE
+
+
+def test_a_pre_alembic_schema_of_another_version_is_refused(sqlite_url):
+    search.engine(sqlite_url)
+    search.dispose(sqlite_url)
+    _sql(sqlite_url, f"DROP TABLE {schema.VERSION_TABLE}")
+    _sql(sqlite_url, "CREATE TABLE tradeoff_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
+    _sql(sqlite_url, "INSERT INTO tradeoff_schema_version VALUES (1, 2, '2026-01-01')")
+    with pytest.raises(UserInputError, match="newer than this installation"):
         search.engine(sqlite_url)
 
-    steps: list[int] = []
 
-    def step(con: sa.Connection) -> None:  # what a real migration looks like: DDL in the transaction
-        con.execute(sa.text("CREATE TABLE tradeoff_upgrade_probe (x INTEGER)"))
-        steps.append(old)
-
-    monkeypatch.setitem(schema.MIGRATIONS, old, step)
+def test_an_older_schema_is_refused_then_upgraded_in_place(sqlite_url, next_release, capsys):
+    search.set_budget(sqlite_url, "kept", 7)  # made by today's release, at today's head
+    search.dispose(sqlite_url)
+    new_head = next_release()
+    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.storage.schema upgrade"):
+        search.engine(sqlite_url)
     assert schema.main(["upgrade", sqlite_url]) == 0
-    assert steps == [old]
-    assert f"schema version {old} -> {schema.SCHEMA_VERSION}" in capsys.readouterr().out
-    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION
+    assert f"schema {schema.BASELINE} -> {new_head}" in capsys.readouterr().out
+    assert schema.state_at(sqlite_url).revision == new_head
+    assert "tradeoff_upgrade_probe" in sa.inspect(search.engine(sqlite_url)).get_table_names()
     assert search.budget(sqlite_url, "kept") == (7, 0)  # data survived the upgrade
     assert schema.main(["status", sqlite_url]) == 0
-    assert f"at schema version {schema.SCHEMA_VERSION}" in capsys.readouterr().out
+    assert f"at schema {new_head}" in capsys.readouterr().out
 
 
 def test_upgrade_without_a_step_fails_and_changes_nothing(sqlite_url, capsys):
     search.engine(sqlite_url)
     search.dispose(sqlite_url)
-    _set_version(sqlite_url, schema.SCHEMA_VERSION - 1)
+    _sql(sqlite_url, f"DROP TABLE {schema.VERSION_TABLE}")
+    _sql(sqlite_url, "CREATE TABLE tradeoff_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
+    _sql(sqlite_url, "INSERT INTO tradeoff_schema_version VALUES (1, 0, '2026-01-01')")
     assert schema.main(["upgrade", sqlite_url]) == 2
     assert "No upgrade step" in capsys.readouterr().err
-    assert schema.version_at(sqlite_url) == schema.SCHEMA_VERSION - 1
+    assert schema.state_at(sqlite_url) == schema.Found(None, 0)
+
+
+@pytest.mark.postgres
+def test_a_new_server_database_gets_our_tables_once_and_upgrades_cleanly(pg_url):  # noqa: F811
+    engine = st.get_engine(pg_url)
+    try:
+        st.ensure_schema(engine)
+        st.ensure_schema(engine)  # a second process finds it done
+        assert schema.state_at(pg_url).revision == schema.head()
+        assert schema.upgrade(pg_url) == schema.head()
+    finally:
+        st.dispose_engine(pg_url)
+
+
+# -- one engine per URL per process --------------------------------------------------------------------
+
+
+def test_one_engine_per_url_with_wal_and_a_busy_timeout(sqlite_url):
+    engine = st.get_engine(sqlite_url)
+    assert st.get_engine(sqlite_url) is engine
+    with engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert con.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60_000
+    st.dispose_engine(sqlite_url)
+    assert st.get_engine(sqlite_url) is not engine
+
+
+def test_a_url_that_is_not_one_is_a_user_error():
+    with pytest.raises(UserInputError, match="is not a database URL"):
+        st.get_engine("no scheme at all")
+
+
+def test_retrying_stops_at_a_real_error_and_gives_up_on_a_lasting_outage():
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+        return "ok"
+
+    seen: list[int] = []
+    assert st.retrying(flaky, what="a test", on_retry=lambda exc, n, wait: seen.append(n)) == "ok"
+    assert seen == [1, 2]
+    with pytest.raises(ValueError):
+        st.retrying(lambda: (_ for _ in ()).throw(ValueError("bug")), what="a test")
+    calls.clear()
+    with pytest.raises(sa.exc.OperationalError):
+        st.retrying(flaky, what="a test", attempts=2)  # two tries, both "locked": give up
+    assert st.is_transient(sa.exc.OperationalError("x", {}, ConnectionError("gone")))
+    assert not st.is_transient(KeyError("x"))
 
 
 # -- SQLite: two processes never take the same queued trial ------------------------------------------

@@ -11,7 +11,9 @@ from threadpoolctl import threadpool_limits
 from core import search
 from core.decide import study_compare
 from core.errors import UserInputError
+from core.export import build as export_build
 from core.export import bundle
+from core.export.importing import import_study
 from tests.conftest import make_small_spec
 
 
@@ -28,9 +30,9 @@ def before_after(finished_study, demo_frame, tmp_path_factory):
     url2 = f"sqlite:///{copy}"
     newer = home / "newer.csv"
     demo_frame.sample(n=1500, random_state=7).to_csv(newer, index=False)
-    knee, _ = bundle.default_trial(url2, name)
-    res = bundle.build(url2, name, knee, with_onnx=False, with_report=False)
-    bundle.import_study(bundle.zip_bytes(res.files), url2, "after", data=str(newer))
+    knee, _ = export_build.default_trial(url2, name)
+    res = export_build.build(url2, name, knee, with_onnx=False, with_report=False)
+    import_study(bundle.zip_bytes(res.files), url2, "after", data=str(newer))
     with threadpool_limits(limits=1):
         search.run("after", url2, max_trials=1)
     return url2, name, knee
@@ -62,11 +64,11 @@ def test_point_of_a_against_b_front(before_after):
 
 
 def test_compare_figure(before_after):
-    from app import export_ui
+    from core import viz
 
     url, name, _ = before_after
     c = study_compare.compare(url, name, "after")
-    fig = export_ui.compare_figure(c)
+    fig = viz.two_studies(c)
     names = [t.name for t in fig.data]
     assert any(n.startswith("chosen in") for n in names) and any(n.startswith("same configuration") for n in names)
     assert len(fig.layout.annotations) == 1  # the arrow from before to after

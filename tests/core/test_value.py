@@ -93,7 +93,7 @@ def test_default_value_model(small_csv):
 
     ds = load_dataset(DataRef(path=str(small_csv), target="converted", value_column="fee_eur"))
     vm = default_value_model(ds)
-    assert vm.value_tp == 0.0
+    assert vm.value_tp == 0.0 and ds.value is not None
     assert vm.value_fp == pytest.approx(-round(ds.y.mean() * ds.value.mean(), 2))
     no_value = load_dataset(DataRef(path=str(small_csv), target="converted"))
     assert default_value_model(no_value) == ValueModel(value_tp=1.0, value_fp=-1.0)
@@ -115,3 +115,15 @@ def test_the_cut_never_selects_everyone_or_no_one():
     assert 0.0 < t <= 0.6 and set(np.flatnonzero(p >= t)) == {5, 6, 7, 8, 9}  # …the best real cut
     assert tune_threshold(y, np.full(10, 0.3), vm) == 0.5  # constant scores: nothing to cut
     assert 0.0 < tune_threshold(y, np.where(p > 0, 1.0, 0.0), ValueModel(value_tp=1.0, value_fp=-100.0)) < 1.0
+
+
+def test_unit_weights_are_unweighted_and_integer_weights_repeat_rows():
+    fees = np.array([20.0, 5.0, 7.0, 3.0, 1.0])
+    plain = value_per_1k(Y, PRED, VM, tp_values=fees, mean_latency_ms=50.0)
+    ones = value_per_1k(Y, PRED, VM, tp_values=fees, mean_latency_ms=50.0, sample_weight=np.ones(5))
+    assert ones.__dict__ == pytest.approx(plain.__dict__, rel=1e-12)
+    w = np.array([2, 0, 1, 3, 1])
+    rows = np.repeat(np.arange(5), w)
+    weighted = value_per_1k(Y, PRED, VM, tp_values=fees, mean_latency_ms=50.0, sample_weight=w)
+    repeated = value_per_1k(Y[rows], PRED[rows], VM, tp_values=fees[rows], mean_latency_ms=50.0)
+    assert weighted.__dict__ == pytest.approx(repeated.__dict__, rel=1e-12)

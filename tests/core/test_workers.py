@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from core import search
+from core.search import _registry
 from core.search import launcher as workers
 from tests.conftest import make_small_spec
 
@@ -135,7 +136,7 @@ def test_registry_marks_silent_workers_lost(url, small_csv):
     """A worker that stopped heart-beating without saying goodbye (killed) shows as lost."""
     search.create_study(make_small_spec(small_csv, families=QUICK, trials=2), url, "reg")
     t = search.workers_table
-    now = search._now()
+    now = _registry.now()
     with search.engine(url).begin() as con:
         con.execute(
             sa.insert(t),
@@ -212,12 +213,12 @@ def test_two_workers_started_in_the_same_second_never_share_a_seed(url, small_cs
     import uuid
 
     search.create_study(make_small_spec(small_csv, families=QUICK, trials=4), url, "same-second")
-    first = search._Registry(url, "same-second")
+    first = _registry.Registry(url, "same-second")
     with search.engine(url).connect() as con:
         started = con.execute(sa.select(search.workers_table.c.started_at)).scalar_one()
-    monkeypatch.setattr(search, "_db_time", lambda con: started)  # the same second
+    monkeypatch.setattr(_registry, "db_time", lambda con: started)  # the same second
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=1))  # and an id that sorts first
-    second = search._Registry(url, "same-second")
+    second = _registry.Registry(url, "same-second")
     try:
         assert second.id < first.id
         assert (first.ordinal, second.ordinal) == (0, 1)

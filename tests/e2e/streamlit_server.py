@@ -56,7 +56,7 @@ def serve(tmp_path: Path, env: dict[str, str], *, start_timeout: float = 90) -> 
     full_env.update(env)
     port = free_port()
     log_path = tmp_path / "streamlit.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 (the server writes to it until the finally below)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -1,0 +1,145 @@
+"""``tradeoff search``, ``worker`` and ``studies``: run a study, join one, list them.
+
+A run shows a progress bar and ends with a summary of the front; a worker started with ``--quiet``
+skips both, because the summary re-reads every trial and its hypervolume.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from core import catalog
+from core import storage as st
+from core.cli._options import storage_option
+from core.cli.front import print_front_table
+
+
+def run_with_bar(
+    study_name: str, url: str, *, max_trials: int | None, timeout: float | None, quiet: bool = False
+) -> Any:
+    """``core.search.run`` with a tqdm bar over the study's whole budget."""
+    from tqdm import tqdm
+
+    from core import search
+    from core.decide import front
+
+    n_budget, _ = search.budget(url, study_name)
+    study = search.open_study(url, study_name)
+    done0, _ = search.counted(study.get_trials(deepcopy=False))
+    bar = tqdm(total=n_budget, initial=done0, unit="trial", disable=quiet, dynamic_ncols=True, desc=study_name[:30])
+
+    def on_progress(p: Any) -> None:
+        bar.n = p.done
+        post = {"failed": p.failed}
+        if p.hypervolume is not None:
+            post["HV"] = f"{p.hypervolume:.3f}"
+        for name, v in list(p.best.items())[:3]:
+            post[name] = f"{v:.4g}"
+        bar.set_postfix(post, refresh=False)
+        bar.refresh()
+
+    try:
+        return search.run(
+            study_name,
+            url,
+            max_trials=max_trials,
+            timeout_s=timeout,
+            on_progress=None if quiet else on_progress,
+            hypervolume=front.current_hypervolume,
+        )
+    finally:
+        bar.close()
+
+
+def print_summary(study_name: str, url: str, result: Any) -> None:
+    """What the run did, what the study holds now, and its front."""
+    from core import search
+    from core.decide import front
+
+    study = search.open_study(url, study_name)
+    spec = search.load_spec(study)
+    frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
+    done, failed = search.counted(study.get_trials(deepcopy=False))
+    pf = front.front(frame, spec.objective_names)
+    print(
+        f"{result.trials_run} trial(s) run here ({result.stopped_because}); study has {done} finished, "
+        f"{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} infeasible; "
+        f"{len(pf)} on the Pareto front."
+    )
+    print_front_table(pf, spec.objective_names)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from core import search
+    from core.spec import Spec
+
+    spec = Spec.load(args.spec)
+    if args.sampler:
+        spec = replace(spec, sampler=args.sampler)
+    url = st.resolve(args.storage)
+    study = search.create_study(spec, url, args.study, n_trials=args.trials)
+    print(f"study {study.study_name!r} in {st.mask(url)}")
+    if args.create_only:
+        print(f"created; start workers with: tradeoff worker --study {study.study_name} --storage <URL>")
+        return 0
+    result = run_with_bar(study.study_name, url, max_trials=None, timeout=args.timeout, quiet=args.quiet)
+    print_summary(study.study_name, url, result)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from core import search
+
+    url = st.resolve(args.storage)
+    search.open_study(url, args.study)
+    print(f"worker joining study {args.study!r} in {st.mask(url)}", flush=True)
+    result = run_with_bar(args.study, url, max_trials=args.trials, timeout=args.timeout, quiet=args.quiet)
+    print(f"worker done: {result.trials_run} trial(s), {result.stopped_because}", flush=True)
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    from core import search
+
+    url = st.resolve(args.storage)
+    studies = search.list_studies(url)
+    if not studies:
+        print(f"no studies in {st.mask(url)}")
+    for s in studies:
+        print(f"{s.study_name}\t{s.n_trials} trials\t{s.datetime_start or ''}")
+    return 0
+
+
+def register_cli(sub: Any) -> None:
+    """Add ``search``, ``worker`` and ``studies`` to the ``tradeoff`` command."""
+    sp = sub.add_parser("search", help="run (or resume) the multi-objective search for a spec")
+    sp.add_argument("spec")
+    storage_option(sp)
+    sp.add_argument("--study", help="study name (default: derived from the data file and spec)")
+    sp.add_argument("--trials", type=int, help="the study's total trial budget (overrides the spec)")
+    sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
+    sp.add_argument("--sampler", help=f"{', '.join(catalog.SAMPLERS)} (overrides the spec)")
+    sp.add_argument(
+        "--create-only",
+        action="store_true",
+        help="create the study (or set its budget) and exit; start workers with `tradeoff worker`",
+    )
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("worker", help="join an existing study and work until its budget is spent")
+    storage_option(sp)
+    sp.add_argument("--study", required=True)
+    sp.add_argument("--trials", type=int, help="at most N trials from this worker")
+    sp.add_argument("--timeout", type=float, help="stop this worker after S seconds")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser("studies", help="list studies in a storage")
+    storage_option(sp)
+    sp.set_defaults(func=cmd_studies)
+
+
+__all__ = ["cmd_search", "cmd_studies", "cmd_worker", "print_summary", "register_cli", "run_with_bar"]

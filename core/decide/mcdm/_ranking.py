@@ -1,0 +1,63 @@
+"""A method's result (:class:`Ranking`) and the sentence that explains it, in the metrics' units."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from core.objectives import REGISTRY
+
+Better = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The outcome of one method.
+
+    ``scores`` is indexed by trial number and sorted best-first; ``better`` says whether the method's
+    score is better when lower (distances, weighted losses, rank positions) or higher (TOPSIS
+    closeness, knee distance), so a UI can label the column correctly. ``why`` is one sentence for a
+    meeting, with the winner's values in their units.
+    """
+
+    method: str
+    scores: pd.Series
+    winner: int
+    why: str
+    better: Better = "lower"
+
+
+def label(name: str) -> str:
+    metric = REGISTRY.get(str(name))
+    return metric.label if metric else str(name)
+
+
+def fmt(name: str, value: float) -> str:
+    """A value in the metric's own unit (registry formatting), or plain for unknown metrics."""
+    metric = REGISTRY.get(str(name))
+    return metric.fmt(value) if metric else f"{value:.4g}"
+
+
+def describe(points: pd.DataFrame, trial: int, names: Iterable[str] | None = None) -> str:
+    names = list(points.columns) if names is None else list(names)
+    return ", ".join(f"{label(n)} {fmt(n, float(points.at[trial, n]))}" for n in names)
+
+
+def order_best_first(scores: pd.Series, tiebreak: pd.Series, better: Better) -> pd.Series:
+    """Sort best-first; ties fall to ``tiebreak`` (lower better), then to the trial number.
+
+    Why a tiebreak: equal scores happen (zero weights, constant columns) and the winner must then
+    be the point that is best overall, not whichever came first in the table.
+    """
+    key = scores if better == "lower" else -scores
+    frame = pd.DataFrame({"k": key.round(12), "t": tiebreak.round(12), "i": scores.index})
+    order = frame.sort_values(["k", "t", "i"], kind="mergesort").index
+    return scores.loc[order]
+
+
+def with_weights(why: str, weights: pd.Series) -> str:
+    shown = ", ".join(f"{label(n)} {w:.0%}" for n, w in weights.items() if w >= 0.005)
+    return f"{why} (weights: {shown})"

@@ -1,0 +1,101 @@
+"""``tradeoff room show``: the room as plain data (``--json``) and as plain text for a terminal.
+
+Text is printed as typed, minus terminal control sequences: a comment must not recolour a terminal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from core import objectives as obj
+from core.decide.mcdm import METHOD_LABELS
+from core.decide.room._store import RoomStore
+from core.decide.view import describe_event
+
+
+def printable(raw: object) -> str:
+    """Text as typed, with control characters (other than newline and tab) shown as ``?``."""
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "?" for ch in str(raw))
+
+
+def room_data(store: RoomStore, room_id: int | None) -> dict[str, Any] | None:
+    """Everything the room holds, JSON-ready; None when the study has no room yet."""
+    if room_id is None:
+        return None
+    room = store.room(room_id)
+    tally = store.tally(room_id)
+    return {
+        "id": room.id,
+        "facilitator": room.facilitator,
+        "passcode": room.has_passcode,
+        "round": room.current_round,
+        "lock": None if room.lock is None else vars(room.lock),
+        "participants": [p.name for p in store.participants(room_id)],
+        "candidates": store.candidates(room_id),
+        "tally": [{"trial": int(t), **{k: int(v) for k, v in row.items()}} for t, row in tally.iterrows()],
+        "comments": [vars(c) for c in store.comments(room_id)],
+        "log": [vars(e) for e in store.log(room_id)],
+    }
+
+
+def _header(view: Any, room: dict[str, Any] | None) -> list[str]:
+    out = [
+        f"study {view.study_name!r}: Pareto set of {len(view.points)} trials over "
+        + ", ".join(obj.get(n).label for n in view.objectives)
+    ]
+    if room is None:
+        return out + ["no decision room yet (open one with `tradeoff room open`)."]
+    out.append(
+        f"room {room['id']}: facilitator {printable(room['facilitator'])}, round "
+        f"{room['round']}, participants: " + ", ".join(printable(p) for p in room["participants"])
+    )
+    lock = room["lock"]
+    out.append(
+        "decision: open"
+        if lock is None
+        else f"decision: trial {lock['trial_number']} locked by {printable(lock['by'])} "
+        f"at {lock['at']} — {printable(lock['rationale'])}"
+    )
+    return out
+
+
+def _analysis(view: Any) -> list[str]:
+    out = ["\nshortlist:"]
+    table = view.shortlist_table().drop(columns=["trial"])
+    table["compromise"] = table["compromise"].map({True: "★", False: ""})
+    out.append(printable(table.to_string(index=False)))
+    out.append("\nmethod winners (equal weights):")
+    out += [f"  {METHOD_LABELS[m]}: trial {r.winner} — {r.why}" for m, r in view.methods.items()]
+    out += [f"  {printable(view.picks[s.name].why)}" for s in view.stakeholders]
+    out.append("\nregret (share of the front's range each stakeholder gives up, 0 = none):")
+    regret = view.regret.normalised.copy()
+    regret.index = [view.label(t) for t in regret.index]
+    out.append(printable(regret.round(3).to_string()))
+    out.append(f"compromise (min-max regret): {view.label(view.regret.compromise)}")
+    return out
+
+
+def _room_lines(view: Any, room: dict[str, Any]) -> list[str]:
+    out = [f"\ntally (round {room['round']}):"]
+    out += [
+        f"  {view.label(row['trial'])}: {row['approvals']} approve, {row['rejections']} reject, Borda {row['borda']}"
+        for row in room["tally"]
+    ]
+    out.append("\ncomments:")
+    for c in room["comments"] or [{"author": "", "text": "(none)", "trial_number": None, "at": ""}]:
+        about = f" on trial {c['trial_number']}" if c["trial_number"] is not None else ""
+        out.append(f"  {c['at']} {printable(c['author'])}{about}: {printable(c['text'])}")
+    out.append("\nlog:")
+    for e in room["log"]:
+        what = describe_event(e["kind"], e["trial_number"], e["detail"])
+        out.append(f"  {e['at']} {printable(e['who'])} {printable(what)}")
+    return out
+
+
+def show_text(view: Any, room: dict[str, Any] | None) -> str:
+    """The room as plain text for a terminal: shortlist, methods, regret, tally, comments, log."""
+    out = _header(view, room) + _analysis(view)
+    if room is not None:
+        out += _room_lines(view, room)
+    return "\n".join(out)

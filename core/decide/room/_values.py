@@ -1,0 +1,159 @@
+"""What the room hands out (frozen value objects) and the checks on what people type into it.
+
+Everything a person types (names, comments, rationales) is stored verbatim and never interpreted:
+escaping for HTML is the UI's job, at the moment it renders.
+"""
+
+from __future__ import annotations
+
+import operator
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from core.errors import UserInputError
+from core.storage.tables import NAME_MAX, STUDY_NAME_MAX
+
+TEXT_MAX = 2000
+PASSCODE_MIN = 4
+PASSCODE_MAX = 200
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The final decision: which trial, who locked it, when (UTC ISO) and why."""
+
+    trial_number: int
+    by: str
+    at: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    id: int
+    study_name: str
+    facilitator: str
+    has_passcode: bool
+    current_round: int
+    created_at: str
+    lock: LockInfo | None
+
+    @property
+    def locked(self) -> bool:
+        return self.lock is not None
+
+
+@dataclass(frozen=True)
+class Participant:
+    room_id: int
+    name: str
+    is_facilitator: bool
+    joined_at: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    trial_number: int | None
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the decision log: who did what, when (UTC ISO 8601), on which trial."""
+
+    id: int
+    at: str
+    who: str
+    kind: str
+    trial_number: int | None
+    detail: dict[str, Any]
+
+
+def now() -> str:
+    """UTC, ISO 8601 with offset: sortable as text and unambiguous across time zones."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def clean_name(raw: object, field: str = "name") -> str:
+    """Trim a person's name and check it is 1–60 printable characters.
+
+    Why refuse control characters: a name with a newline or a zero-width joiner looks like someone
+    else's name in the vote table.
+    """
+    if not isinstance(raw, str):
+        raise UserInputError(f"{field}: type a name (1–{NAME_MAX} characters).", field=field)
+    name = raw.strip()
+    if not name:
+        raise UserInputError(f"{field}: the name is empty; type 1–{NAME_MAX} characters.", field=field)
+    if len(name) > NAME_MAX:
+        raise UserInputError(f"{field}: the name is {len(name)} characters long; use at most {NAME_MAX}.", field=field)
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise UserInputError(
+            f"{field}: the name contains a control or invisible character; use letters, digits, "
+            "spaces and punctuation.",
+            field=field,
+        )
+    return name
+
+
+def clean_study_name(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise UserInputError("study_name: name the study whose room to open.", field="study_name")
+    if len(raw) > STUDY_NAME_MAX:
+        raise UserInputError(f"study_name: at most {STUDY_NAME_MAX} characters.", field="study_name")
+    return raw
+
+
+def clean_text(raw: object, field: str, what: str) -> str:
+    """Check free text (comment, rationale) without changing it: it is stored verbatim."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise UserInputError(f"{field}: the {what} is empty; write something.", field=field)
+    if len(raw) > TEXT_MAX:
+        raise UserInputError(
+            f"{field}: the {what} is {len(raw):,} characters long; the limit is {TEXT_MAX:,}. "
+            "Shorten it or split it into several.",
+            field=field,
+        )
+    if "\x00" in raw:
+        raise UserInputError(f"{field}: the {what} contains a NUL character; remove it.", field=field)
+    return raw
+
+
+def clean_trial(raw: object, field: str = "trial_number") -> int:
+    """A trial number: a whole number ≥ 0 (Python or NumPy integer; not a bool or a float)."""
+    try:
+        if isinstance(raw, bool):
+            raise TypeError
+        value = operator.index(raw)  # type: ignore[arg-type]
+    except TypeError:
+        raise UserInputError(f"{field}: expected a trial number (a whole number), got {raw!r}.", field=field) from None
+    if value < 0:
+        raise UserInputError(f"{field}: trial numbers start at 0, got {value}.", field=field)
+    return value
+
+
+def clean_passcode(raw: object) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise UserInputError("passcode: type the passcode as text.", field="passcode")
+    if not PASSCODE_MIN <= len(raw) <= PASSCODE_MAX:
+        raise UserInputError(
+            f"passcode: use {PASSCODE_MIN}–{PASSCODE_MAX} characters (got {len(raw)}).",
+            field="passcode",
+        )
+    return raw
+
+
+def locked_error(room: Any) -> UserInputError:
+    return UserInputError(
+        f"Cannot do that: the decision is locked — trial {room.locked_trial} was chosen by "
+        f"{room.locked_by} at {room.locked_at}. Proposals, votes and comments are closed; "
+        "open a room for a new study to revisit it.",
+        field="room",
+    )

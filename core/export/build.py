@@ -1,0 +1,248 @@
+"""Make a bundle from a study: re-fit the chosen trial, check ONNX, write the config and the report.
+
+Why re-fit instead of reading the search's model: the search keeps metrics and predictions, not
+fitted models, and re-fitting with the stored split, parameters and seed yields the same model
+(``reproduce`` proves it later on the bundle itself).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import yaml
+from threadpoolctl import threadpool_limits
+
+from core import catalog, search
+from core import storage as st
+from core.data import Dataset, load_dataset
+from core.decide import front
+from core.errors import UserInputError
+from core.export import onnx as onnx_export
+from core.export import report, safety
+from core.export.bundle import CONFIG, CONFIG_YAML, DECISION, MANIFEST, MODEL, ONNX, REPORT, manifest, with_threshold
+from core.export.bundle import zip_bytes as _zip_bytes
+from core.export.config import BundleConfig, DataSummary, StudyRef, library_versions
+from core.models import candidate
+from core.models import families as fam
+from core.search import reader as study_reader
+from core.spec import Spec
+
+
+@dataclass
+class ExportResult:
+    """Every bundle file in memory, the typed config and the ONNX outcome (None when not attempted)."""
+
+    files: dict[str, bytes]
+    config: BundleConfig
+    onnx: onnx_export.OnnxExport | None
+    path: Path | None = None
+
+    def zip_bytes(self) -> bytes:
+        return _zip_bytes(self.files)
+
+
+def default_trial(url: str, study_name: str) -> tuple[int | None, str]:
+    """The trial to export by default: the room's locked decision, else the front's knee."""
+    locked, why = report.room_lock(url, study_name)
+    if locked is not None:
+        return locked, f"the room's decision ({why})"
+    spec = search.load_spec(search.open_study(url, study_name))
+    _pf, knee = report.front_of(study_reader.read_frame(url, study_name, spec), spec)
+    if knee is not None:
+        return knee, f"the knee of the front ({why.rstrip('.').lower()})"
+    return None, "no feasible finished trial to export yet"
+
+
+def dataset_summary(ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, spec: Spec) -> DataSummary:
+    """What the bundle records about the training table: fingerprint, columns, labels, sizes."""
+    ref = spec.data
+    columns = list(ds.numeric) + list(ds.categorical) + [ref.target, *ref.sensitive]
+    columns += ([ref.value_column] if ref.value_column else []) + list(ref.exclude) + list(ds.dropped)
+    return DataSummary(
+        path=ref.path,
+        fingerprint=str(ds.fingerprint),
+        target=ref.target,
+        positive_label=ds.positive_label,
+        negative_label=ds.negative_label,
+        numeric=tuple(ds.numeric),
+        categorical=tuple(ds.categorical),
+        columns=tuple(dict.fromkeys(columns)),
+        dropped=dict(ds.dropped),
+        n_rows=int(ds.n_rows),
+        n_train=int(len(train_idx)),
+        n_test=int(len(test_idx)),
+        positive_rate=float(np.mean(ds.y)),
+        notes=tuple(ds.notes),
+        sensitive=tuple(ref.sensitive),
+    )
+
+
+def _trial(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
+    for t in study.get_trials(deepcopy=False):
+        if t.number == number:
+            return t
+    raise UserInputError(f"Study {study.study_name!r} has no trial #{number}.", field="trial")
+
+
+def _onnx(cand: candidate.Candidate, spec: Spec) -> onnx_export.OnnxExport:
+    """Export the inner pipeline and check parity on the test part, topped up with training rows."""
+    check = cand.dataset.subset(cand.test_idx).X
+    if len(check) < onnx_export.MIN_ROWS:
+        extra = cand.dataset.subset(cand.train_idx).X.iloc[: onnx_export.MIN_ROWS - len(check)]
+        check = pd.concat([check, extra], ignore_index=True)
+    return onnx_export.export(
+        cand.pipeline,
+        cand.family,
+        check,
+        cand.dataset.numeric,
+        cand.dataset.categorical,
+        latency_repeats=max(spec.validation.latency_repeats, 50),
+        threshold=cand.threshold,
+    )
+
+
+def _config(
+    url: str, study: optuna.Study, cand: candidate.Candidate, onnx: onnx_export.OnnxExport | None
+) -> BundleConfig:
+    """The config of a fresh export; the study's stored figures win over the re-fit's (same numbers)."""
+    spec, ua, ev = cand.spec, _trial(study, cand.number).user_attrs, cand.evaluation
+    locked, _why = report.room_lock(url, study.study_name)
+    return BundleConfig(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        study=StudyRef(name=study.study_name, storage=st.mask(url), trial=int(cand.number)),
+        spec=spec,
+        family=cand.family,
+        family_label=catalog.FAMILIES[cand.family].label,
+        family_class=cand.klass,
+        params=dict(cand.params),
+        optuna_params=fam.flat_params(cand.family, cand.params),
+        threshold=float(cand.threshold),
+        seeds={"spec_seed": spec.seed, "split": spec.seed, "cv_folds": spec.seed, "model_random_state": spec.seed},
+        data=dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
+        metrics=dict(ua.get("metrics") or cand.stored_metrics),
+        test_metrics=dict(ua.get("test_metrics") or ev.test),
+        cv_std=dict(ua.get("cv_std") or ev.cv_std),
+        groups_test=list(ua.get("groups_test") or json.loads(ev.groups_test.to_json(orient="records"))),
+        export_latency=ev.latency.to_dict(),
+        versions=library_versions(),
+        onnx=onnx.to_dict() if onnx is not None else {"exported": False, "reason": "not attempted"},
+        onnx_support={f: {"exportable": s, "note": n} for f, (s, n) in onnx_export.SUPPORT.items()},
+        decision={"room_locked_trial": locked, "is_room_decision": locked == int(cand.number)},
+    )
+
+
+def build(
+    url: str | None,
+    study_name: str,
+    trial_number: int,
+    *,
+    data: str | None = None,
+    verdict: str | None = None,
+    with_onnx: bool = True,
+    with_report: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Re-fit a trial and make every bundle file in memory (the page zips it, the CLI writes it).
+
+    ``data`` points at the study's table when it moved (its fingerprint must still match).
+    """
+    step = on_step or (lambda _msg: None)
+    url = st.resolve(url)
+    study = search.open_study(url, study_name)
+    ds = load_dataset(replace(search.load_spec(study).data, path=str(data))) if data is not None else None
+    step("re-fitting the chosen trial on the study's training part")
+    with threadpool_limits(limits=1):  # same numbers, no OpenMP oversubscription (see reproduce)
+        cand = candidate.refit(study, search.load_spec(study), int(trial_number), dataset=ds)
+    files = {MODEL: safety.dump_model(with_threshold(cand.pipeline, cand.threshold))}
+    onnx = None
+    if with_onnx:
+        step("exporting to ONNX and checking parity")
+        onnx = _onnx(cand, cand.spec)
+        if onnx.exported and onnx.model:
+            files[ONNX] = onnx.model
+    config = _config(url, study, cand, onnx)
+    if with_report:
+        step("writing decision.md and report.html")
+        data_ = report_data(url, study, cand.spec, cand, config.to_json(), verdict)
+        room = data_.room
+        decision = {"by": room.locked_by, "at": room.locked_at, "rationale": room.rationale, "note": room.note}
+        config = replace(config, decision={**config.decision, **decision})
+        files[DECISION] = report.decision_markdown(data_).encode("utf-8")
+        files[REPORT] = report.report_html(data_).encode("utf-8")
+    doc = config.to_json()
+    files[CONFIG] = json.dumps(doc, indent=2).encode("utf-8")
+    files[CONFIG_YAML] = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode("utf-8")
+    files[MANIFEST] = manifest(files)
+    return ExportResult(files=files, config=config, onnx=onnx)
+
+
+def report_data(
+    url: str,
+    study: optuna.Study,
+    spec: Spec,
+    cand: candidate.Candidate,
+    recorded: Mapping[str, Any],
+    verdict: str | None,
+) -> report.ReportData:
+    """What decision.md and report.html show: the recorded figures (config JSON), the front, the room."""
+    frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
+    pf, knee = report.front_of(frame, spec)
+    test = cand.dataset.subset(cand.test_idx)
+    note = ""
+    try:
+        with threadpool_limits(limits=1):
+            imp = report.permutation_importance(cand.pipeline, test.X, test.y, seed=spec.seed, threshold=cand.threshold)
+    except Exception as exc:  # e.g. a test part with one class: say so rather than fail the export
+        imp, note = None, f"Not computed ({type(exc).__name__}: {exc})."
+    data = recorded["data"]
+    return report.ReportData(
+        study_name=study.study_name,
+        trial_number=cand.number,
+        spec=spec,
+        family=cand.family,
+        params=dict(cand.params),
+        threshold=float(cand.threshold),
+        metrics=recorded["metrics"],
+        test_metrics=recorded["test_metrics"],
+        cv_std=recorded["cv_std"],
+        groups_test=pd.DataFrame(recorded["groups_test"]),
+        frame=frame,
+        front=pf,
+        knee=knee,
+        room=report.room_summary(url, study.study_name, spec, frame),
+        dataset=data.to_json() if isinstance(data, DataSummary) else data,
+        importance=imp,
+        importance_note=note,
+        onnx=recorded["onnx"],
+        verdict=verdict,
+        versions=recorded["versions"],
+    )
+
+
+def verdict_text(raw: str | bytes) -> str:
+    """The ensembles-vs-simple verdict for the report: plain text, or the sentences of a comparison
+    JSON downloaded from the Compare page (``{"comparisons": [{"sentence": ...}, ...]}``)."""
+    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text.strip()
+    if isinstance(doc, dict) and isinstance(doc.get("comparisons"), list):
+        sentences = [str(c.get("sentence")) for c in doc["comparisons"] if isinstance(c, dict) and c.get("sentence")]
+        if sentences:
+            return " ".join(sentences)
+    raise UserInputError(
+        "The verdict file is JSON but not a comparison from the Compare page (no comparisons with a sentence).",
+        field="verdict",
+    )
+
+
+__all__ = ["ExportResult", "build", "dataset_summary", "default_trial", "report_data", "verdict_text"]

@@ -1,0 +1,215 @@
+"""Everything the report shows, as one value, and the facts derived from it (metric rows, model
+card, limitations) that decision.md and report.html both print, so the two files never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import catalog
+from core import objectives as obj
+from core._text import fmt_time
+from core.decide import explain
+from core.decide import front as front_mod
+from core.export.report._room import RoomSummary
+from core.spec import Spec
+
+INTENDED_USE = (
+    "Rank or decide on rows like the training data ({target} = {positive}) at the decision "
+    "threshold the study tuned for value. Not validated for other populations, other "
+    "time periods or other decisions."
+)
+
+
+@dataclass
+class ReportData:
+    study_name: str
+    trial_number: int
+    spec: Spec
+    family: str
+    params: dict[str, Any]
+    threshold: float
+    metrics: dict[str, float]
+    test_metrics: dict[str, float]
+    cv_std: dict[str, float]
+    groups_test: pd.DataFrame
+    frame: pd.DataFrame
+    front: pd.DataFrame
+    knee: int | None
+    room: RoomSummary
+    dataset: dict[str, Any]
+    importance: pd.DataFrame | None = None
+    importance_note: str = ""
+    onnx: dict[str, Any] | None = None
+    verdict: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def label(self) -> str:
+        return catalog.FAMILIES[self.family].label
+
+    @property
+    def klass(self) -> str:
+        return catalog.FAMILIES[self.family].klass
+
+
+def permutation_importance(
+    pipeline: Any, X: pd.DataFrame, y: np.ndarray, *, seed: int, threshold: float = 0.5, n_repeats: int = 5
+) -> pd.DataFrame:
+    """Drop in test ROC AUC when each original column is shuffled: feature, mean, std; largest first.
+
+    The Compare page's numbers (:func:`core.decide.explain.permutation_importance`), so the report
+    and the page never disagree about what drives the model.
+    """
+    res = explain.permutation_importance(
+        pipeline, X, y, scoring="roc_auc", threshold=threshold, n_repeats=n_repeats, seed=seed
+    )
+    return res.frame()[["feature", "mean", "std"]].reset_index(drop=True)
+
+
+def front_of(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, int | None]:
+    """The study's feasible Pareto front and its knee (trial number)."""
+    pf = front_mod.front(frame, spec.objective_names)
+    try:
+        knee = front_mod.knee_index(pf, spec.objective_names)
+    except Exception:  # a degenerate front (one objective constant) has no knee
+        knee = None
+    return pf, knee
+
+
+def fmt(name: str, value: Any) -> str:
+    """A metric value in its unit; '–' when missing or not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–" if value is None else str(value)
+    return obj.get(name).fmt(number) if np.isfinite(number) else "–"
+
+
+def _status(o: Any, v: float | None) -> str:
+    if o is None or o.limit is None or v is None or v != v:
+        return ""
+    ok = v <= o.limit if o.direction == "minimize" else v >= o.limit
+    return "within limit" if ok else "BREAKS LIMIT"
+
+
+def metric_rows(data: ReportData) -> list[dict[str, str]]:
+    """One row per metric: label, unit, CV mean ± spread, held-out test value, limit and status."""
+    limits = {o.name: o for o in data.spec.objectives}
+    rows = []
+    for name, m in obj.REGISTRY.items():
+        if name not in data.metrics:
+            continue
+        v, spread, o = data.metrics.get(name), data.cv_std.get(name), limits.get(name)
+        cv_text = fmt(name, v)
+        if spread is not None and m.has_cv_spread and spread == spread:
+            cv_text += f" ± {spread:.4f} (std over {data.spec.validation.cv_folds} folds)"
+        has_limit = o is not None and o.limit is not None
+        rows.append(
+            {
+                "metric": m.label,
+                "name": name,
+                "objective": "yes" if o else "",
+                "owner": o.owner if o else "",
+                "search": cv_text,
+                "test": fmt(name, data.test_metrics.get(name)) if m.on_test else "",
+                "limit": (("≤ " if o.direction == "minimize" else "≥ ") + fmt(name, o.limit))
+                if o and has_limit
+                else "",
+                "status": _status(o, v),
+            }
+        )
+    return rows
+
+
+def _small_groups(g: pd.DataFrame | None) -> list[str]:
+    if g is None or g.empty or "n" not in g:
+        return []
+    small = g[g["n"] < 100]
+    if not len(small):
+        return []
+    listed = ", ".join(f"{grp} ({int(n):,} rows)" for grp, n in zip(small["group"], small["n"]))
+    return [f"Per-group figures rest on few test rows for: {listed}."]
+
+
+def limitations(data: ReportData) -> list[str]:
+    """What the numbers do not promise, in sentences for the model card."""
+    out = [
+        "Latency figures were measured on the exporting machine, single-threaded; re-measure on "
+        "the serving hardware (`tradeoff reproduce` reports both)."
+    ]
+    out += _small_groups(data.groups_test)
+    gap = data.test_metrics.get("dp_diff")
+    if gap is not None and gap == gap and gap > 0.1:
+        out.append(
+            f"Selection rates differ between groups by up to {gap:.3f} on the test part "
+            "(demographic parity difference)."
+        )
+    if data.dataset.get("dropped"):
+        dropped = ", ".join(f"{k} ({v})" for k, v in data.dataset["dropped"].items())
+        out.append(f"Columns left out of the model: {dropped}.")
+    if data.onnx and not data.onnx.get("exported"):
+        out.append("No ONNX model: " + str(data.onnx.get("reason", "")))
+    out.append(
+        "The threshold was tuned on cross-validated predictions of the training part for the "
+        "study's value model; if the values or costs in it change, re-tune it."
+    )
+    return out
+
+
+def decision_line(data: ReportData) -> str:
+    """Whether the exported trial is the room's decision, in one sentence."""
+    r = data.room
+    if r.locked_trial is None:
+        return f"No locked decision: {r.note or 'the room has not decided.'} Trial #{data.trial_number} was exported."
+    if r.locked_trial == data.trial_number:
+        return f"The room locked trial #{r.locked_trial} (by {r.locked_by}, {fmt_time(r.locked_at)})."
+    return (
+        f"The room locked trial #{r.locked_trial}, but trial #{data.trial_number} was exported "
+        f"(lock by {r.locked_by}, {fmt_time(r.locked_at)})."
+    )
+
+
+def onnx_line(o: dict[str, Any]) -> str:
+    """The ONNX outcome in one sentence: exported (with both latencies) or why not."""
+    if not o.get("exported"):
+        return f"Not exported: {o.get('reason', '')}"
+    sk, ox = o.get("sklearn_latency") or {}, o.get("onnx_latency") or {}
+    nan = float("nan")
+    return (
+        f"model.onnx exported; {o.get('reason', '')}. Single-row latency p50: scikit-learn "
+        f"{sk.get('p50_ms', nan):.3f} ms, onnxruntime {ox.get('p50_ms', nan):.4f} ms "
+        f"(p95 {sk.get('p95_ms', nan):.3f} vs {ox.get('p95_ms', nan):.4f} ms)."
+    )
+
+
+def model_card(data: ReportData) -> dict[str, list[str]]:
+    """The model card's sections (title → lines of plain text)."""
+    d, spec = data.dataset, data.spec
+    return {
+        "Intended use": [INTENDED_USE.format(target=spec.data.target, positive=d.get("positive_label", "?"))],
+        "Data": [
+            f"Source {spec.data.path} (fingerprint {d.get('fingerprint')}), {d.get('n_rows')} rows; "
+            f"{d.get('n_train')} for training and cross-validation, {d.get('n_test')} held out.",
+            f"Target {spec.data.target}, positive class {d.get('positive_label')} "
+            f"(base rate {d.get('positive_rate', float('nan')):.3f}).",
+            "Sensitive attribute(s): " + (", ".join(spec.data.sensitive) or "none") + ".",
+        ]
+        + [str(n) for n in d.get("notes", [])],
+        "Metrics": [
+            f"{x['metric']}: {x['search']}" + (f"; test {x['test']}" if x["test"] else "")
+            for x in metric_rows(data)
+            if x["objective"] or x["name"] in obj.QUALITY[:2]
+        ],
+        "Fairness": [
+            f"{obj.get(k).label}: {fmt(k, data.test_metrics.get(k))} (test)"
+            for k in ("dp_diff", "dp_ratio", "eo_diff", "worst_group_recall")
+            if k in data.test_metrics
+        ],
+        "Limitations": limitations(data),
+    }

@@ -1,0 +1,158 @@
+"""Our tables beside Optuna's, in one MetaData: the search's shared budget and worker registry
+(``tradeoff_*``) and the decision room (``room_*``), so one database backup holds search and decision.
+
+Changing a table here needs an Alembic revision in :mod:`core.storage.migrations` that brings
+existing databases to the new layout (see :mod:`core.storage.schema`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAME_MAX = 60  # a person's name in the room
+STUDY_NAME_MAX = 512  # Optuna's own limit on study names
+
+metadata = MetaData()
+
+budget_table = Table(
+    "tradeoff_budget",
+    metadata,
+    Column("study_name", String(STUDY_NAME_MAX), primary_key=True),
+    Column("n_trials", Integer, nullable=True),
+    Column("claimed", Integer, nullable=False, default=0),
+)
+
+workers_table = Table(
+    "tradeoff_workers",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("study_name", String(STUDY_NAME_MAX), index=True, nullable=False),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("state", String(32)),
+    Column("current_trial", Integer, nullable=True),
+    Column("trials_done", Integer, default=0),
+    Column("started_at", DateTime(timezone=True)),
+    Column("last_seen", DateTime(timezone=True)),
+    Column("message", Text, nullable=True),
+)
+
+
+def _room_id() -> Column[int]:
+    return Column("room_id", Integer, ForeignKey("room_rooms.id", ondelete="CASCADE"), nullable=False)
+
+
+rooms_table = Table(
+    "room_rooms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_name", String(STUDY_NAME_MAX), nullable=False, unique=True),
+    Column("facilitator", String(NAME_MAX), nullable=False),
+    Column("passcode_hash", String(300)),
+    Column("current_round", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("locked_trial", Integer),
+    Column("locked_by", String(NAME_MAX)),
+    Column("locked_at", String(40)),
+    Column("rationale", Text),
+)
+
+participants_table = Table(
+    "room_participants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("joined_at", String(40), nullable=False),
+    UniqueConstraint("room_id", "name", name="uq_room_participants"),
+)
+
+stakeholders_table = Table(
+    "room_stakeholders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("objectives", JSON, nullable=False),
+    Column("weights", JSON, nullable=False),
+    Column("aspirations", JSON, nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    UniqueConstraint("room_id", "name", name="uq_room_stakeholders"),
+)
+
+candidates_table = Table(
+    "room_candidates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("trial_number", Integer, nullable=False),
+    Column("proposed_by", String(NAME_MAX), nullable=False),
+    Column("proposed_at", String(40), nullable=False),
+    UniqueConstraint("room_id", "trial_number", name="uq_room_candidates"),
+)
+
+
+def _ballot_line(name: str, choice: Column[int] | Column[bool], *constraints: UniqueConstraint) -> Table:
+    """A vote table: one row per voter, round and trial; ``choice`` is what the voter said of it."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        _room_id(),
+        Column("round", Integer, nullable=False),
+        Column("voter", String(NAME_MAX), nullable=False),
+        Column("trial_number", Integer, nullable=False),
+        choice,
+        Column("cast_at", String(40), nullable=False),
+        UniqueConstraint("room_id", "round", "voter", "trial_number", name=f"uq_{name}"),
+        *constraints,
+    )
+
+
+approval_table = _ballot_line("room_approval_votes", Column("approve", Boolean, nullable=False))
+ranked_table = _ballot_line(
+    "room_ranked_votes",
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("room_id", "round", "voter", "position", name="uq_room_ranked_positions"),
+)
+
+comments_table = Table(
+    "room_comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("author", String(NAME_MAX), nullable=False),
+    Column("trial_number", Integer),
+    Column("text", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Index("ix_room_comments_room", "room_id", "id"),
+)
+
+events_table = Table(
+    "room_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("at", String(40), nullable=False),
+    Column("who", String(NAME_MAX), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("trial_number", Integer),
+    Column("detail", JSON, nullable=False),
+    Index("ix_room_events_room", "room_id", "id"),
+)
+
+ROOM_TABLES = tuple(t for t in metadata.sorted_tables if t.name.startswith("room_"))
