@@ -24,8 +24,9 @@ from app import ui
 from core import objectives as obj
 from core import viz
 from core.decide import front
+from core.metrics import display_metric
 from core.models import families as fam
-from core.spec import Objective
+from core.spec import Objective, ValueModel
 
 # query parameters (bound widgets' keys): the view's identity
 OBJECTIVES, X, Y, PLOT, COLOR, OTHERS, TRIAL = "objectives", "x", "y", "plot", "color", "others", "trial"
@@ -129,17 +130,21 @@ def trial_options(points: pd.DataFrame, knee_number: int | None, wanted: int | N
     return numbers
 
 
-def metric_rows(row: pd.Series, limits: Sequence[Objective], names: Sequence[str]) -> pd.DataFrame:
-    """Every catalogue metric of one trial: search-time value ± CV spread, held-out test value, limit."""
+def metric_rows(
+    row: pd.Series, limits: Sequence[Objective], names: Sequence[str], *, value_model: ValueModel | None = None
+) -> pd.DataFrame:
+    """Every catalogue metric of one trial: search-time value ± CV spread, held-out test value, limit,
+    and the limit judged on both parts (``front.check_status``); value in the spec's unit."""
     lim = {o.name: o for o in limits}
     out = []
     for m in obj.REGISTRY.values():
+        m = m if value_model is None else display_metric(m, value_model)
         v = _num(row.get(m.name))
         std = _num(row.get(obj.STD_ATTR + m.name))
         test = _num(row.get(obj.TEST_ATTR + m.name))
         o = lim.get(m.name)
         limit = o.limit if o is not None else None
-        ok = None if limit is None or v is None else (v >= limit if m.direction == "maximize" else v <= limit)
+        status = "" if o is None or limit is None else front.check_status(front.limit_check(o, v, test))
         out.append(
             {
                 "objective": "★" if m.name in names else "",
@@ -149,7 +154,7 @@ def metric_rows(row: pd.Series, limits: Sequence[Objective], names: Sequence[str
                 "CV ± std": "" if std is None else f"± {std:.4f}",
                 "held-out test": m.fmt(test) if m.on_test else "",
                 "limit": "" if limit is None else m.fmt(limit),
-                "meets limit": "" if ok is None else ("yes" if ok else "NO"),
+                "limit status": status,
                 "group": m.group,
             }
         )

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from core import objectives as obj
+from core import viz
 from core._text import md
 from core.export.safety import safe_filename
 
@@ -31,7 +32,7 @@ def trial_choices(
     labels = {}
     for n, fam_name, on in zip(done["number"], done["family"], done["on_front"]):
         tags = [t for t, ok in (("locked decision", n == locked), ("knee", n == knee), ("on the front", on)) if ok]
-        labels[int(n)] = f"#{int(n)} {fam_name}" + (f" — {', '.join(tags)}" if tags else "")
+        labels[int(n)] = viz.trial_label(int(n), str(fam_name)) + (f" — {', '.join(tags)}" if tags else "")
     index = numbers.index(default) if default in numbers else 0
     return numbers, labels, index
 

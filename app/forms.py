@@ -27,22 +27,30 @@ PREFIX = "obj_"
 SOURCE = "_obj_source"
 DRAFT = "_obj_draft"  # a spec dict from an uploaded JSON
 VALUE_HELP = {
-    "value_tp": "€ earned by a correct 'yes' (replaced per row by the value column when there is one).",
-    "value_fp": "€ of a wrong 'yes': e.g. a wasted ad slot (default: what an average shown ad earns "
-    "there = base rate × mean fee).",
-    "value_fn": "€ of a missed 'yes' (usually 0: nothing happens).",
-    "value_tn": "€ of a correct 'no' (usually 0).",
-    "conversion_loss_per_100ms": "Share of conversions lost per +100 ms of latency. Default 0.002 "
-    "(0.2 %): the low end of Google's 0.2–0.6 % for 100–400 ms (Brutlag "
-    "2009) and Booking.com's ~0.5 % for +30 % latency (KDD 2019).",
+    "value_tp": "Value of a correct 'yes' (replaced per row by the value column when there is one). "
+    "Default without a value column: +1, a utility, not money.",
+    "value_fp": "Value of a wrong 'yes': e.g. a wasted ad slot. Default: −1 without a value column; "
+    "with one, what an average shown ad earns there = base rate × mean fee.",
+    "value_fn": "Value of a missed 'yes' (default 0: nothing happens).",
+    "value_tn": "Value of a correct 'no' (default 0).",
+    "conversion_loss_per_100ms": "Share of conversions lost per +100 ms of latency, applied only when "
+    "the latency penalty is on. Default 0.002 (0.2 %): the low end of Google's 0.2–0.6 % for "
+    "100–400 ms (Brutlag 2009) and Booking.com's ~0.5 % for +30 % latency (KDD 2019).",
     "vcpu_hour_price": "€ per vCPU-hour; one prediction costs its single-thread CPU time. Default "
     "€0.05, the order of an on-demand cloud vCPU.",
 }
+VALUE_SWITCHES = {
+    "money": "The values are € (a value column, or prices the team set); off, figures read "
+    "'utility units'. Default: on only with a value column.",
+    "latency_penalty": "Subtract the conversions slower responses lose (the rate beside). Default: on "
+    "only with a value column, since it prices lost sales.",
+}
+SWITCH_LABELS = {"money": "Values are €", "latency_penalty": "Apply the latency penalty"}
 VALUE_LABELS = {
-    "value_tp": "Correct 'yes' (€)",
-    "value_fp": "Wrong 'yes' (€)",
-    "value_fn": "Missed 'yes' (€)",
-    "value_tn": "Correct 'no' (€)",
+    "value_tp": "Correct 'yes'",
+    "value_fp": "Wrong 'yes'",
+    "value_fn": "Missed 'yes'",
+    "value_tn": "Correct 'no'",
     "conversion_loss_per_100ms": "Conversions lost / +100 ms",
     "vcpu_hour_price": "vCPU-hour price (€)",
 }
@@ -62,7 +70,7 @@ def has_torch() -> bool:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def default_value_model(ref: dict[str, Any]) -> dict[str, float]:
+def default_value_model(ref: dict[str, Any]) -> dict[str, Any]:
     """Value-model defaults that fit the data (see ``core.metrics.value.default_value_model``)."""
     ds = dv.prepare(ref["path"], ref, dv.mtime(ref["path"]))
     return asdict(core_value.default_value_model(ds))
@@ -133,7 +141,7 @@ def init_all(d: dict[str, Any]) -> None:
         init(f"obj_limit_{name}", _num(o.get("limit")))
         init(f"obj_asp_{name}", _num(o.get("aspiration")))
     for k, v in (d.get("value_model") or {}).items():
-        init(f"obj_vm_{k}", float(v))
+        init(f"obj_vm_{k}", v if k in VALUE_SWITCHES else float(v))
     chosen = set(d.get("families") or fam.DEFAULT_FAMILIES)
     for name in fam.REGISTRY:
         init(f"obj_fam_{name}", name in chosen)
@@ -187,7 +195,9 @@ def build(d: dict[str, Any]) -> Spec:
         max_train_rows=int(ss["obj_max_rows"]) or None,
         latency_repeats=int(ss["obj_latency_repeats"]),
     )
-    vm = ValueModel(**{k: float(ss[f"obj_vm_{k}"]) for k in VALUE_HELP})
+    chosen: dict[str, Any] = {k: float(ss[f"obj_vm_{k}"]) for k in VALUE_HELP}
+    chosen |= {k: bool(ss.get(f"obj_vm_{k}", getattr(ValueModel(), k))) for k in VALUE_SWITCHES}
+    vm = ValueModel(**chosen)
     families = tuple(n for n in fam.REGISTRY if ss.get(f"obj_fam_{n}"))
     if not families:
         from core.errors import UserInputError

@@ -185,7 +185,9 @@ def latest_trials(frame: pd.DataFrame, names: list[str], n: int = 10) -> pd.Data
     for name in names:
         m = obj.get(name)
         out[f"{m.label}"] = [m.fmt(v) if st_ == "COMPLETE" else "" for v, st_ in zip(rows[name], rows["state"])]
-    out["feasible"] = rows["feasible"].to_numpy()
+    out["feasible"] = rows["feasible"].to_numpy()  # search data: what steers
+    if "limits_status" in rows:
+        out["hard limits"] = rows["limits_status"].to_numpy()  # search and held-out
     out["duration (s)"] = rows["duration_s"].astype(float).round(1).to_numpy()
     return out
 

@@ -4,8 +4,8 @@ Fits 20 configurations of the demo (every family at least once, the rest drawn a
 search space with a fixed seed), then measures each with :func:`core.models.latency.measure` in two rounds
 (round 2 in reverse order, so a slow drift of the machine cannot fake agreement) and prints:
 
-- Spearman ρ between the two rounds' p50 ranks (goal ≥ 0.95), and of the p95 ranks beside the
-  p95 over all calls (``latency_calls_p95_ms``, what the harness reported before 2026-12-01);
+- Spearman ρ between the two rounds' p50 ranks (goal ≥ 0.95), and of the p95 ranks (the 95th
+  percentile of every normalised call: reported as it is, with no goal, since a real tail moves);
 - the median coefficient of variation the harness reports (goal ≤ 5 %);
 - per configuration: p50/p95 in both rounds and the CV.
 
@@ -86,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     cvs = np.array([rounds[r][i].cv for r in (0, 1) for i in idx])
     rho50 = float(spearmanr(p50[0], p50[1]).statistic)
     rho95 = float(spearmanr(p95[0], p95[1]).statistic)
-    calls95 = [np.array([rounds[r][i].calls_p95_ms for i in idx]) for r in (0, 1)]
-    rho_calls95 = float(spearmanr(calls95[0], calls95[1]).statistic)
     wall50 = [np.array([rounds[r][i].wall_p50_ms for i in idx]) for r in (0, 1)]
     rho_wall = float(spearmanr(wall50[0], wall50[1]).statistic)
 
@@ -106,15 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Spearman rho of p50 ranks (round 1 vs 2): {rho50:.3f}  (goal >= 0.95) {'OK' if rho50 >= 0.95 else 'MISSED'}"
     )
     rel95 = np.abs(p95[0] - p95[1]) / np.minimum(p95[0], p95[1])
-    rel_calls95 = np.abs(calls95[0] - calls95[1]) / np.minimum(calls95[0], calls95[1])
     print(
-        f"Spearman rho of p95 ranks (round 1 vs 2): {rho95:.3f}  (over test rows, each at its best "
-        f"call); median |r1 - r2| / p95 {float(np.median(rel95)):.2%}, max {float(rel95.max()):.1%}"
+        f"Spearman rho of p95 ranks (round 1 vs 2): {rho95:.3f}  (over every normalised call); "
+        f"median |r1 - r2| / p95 {float(np.median(rel95)):.2%}, max {float(rel95.max()):.1%}"
     )
-    print(
-        f"  baseline, p95 over all calls:           {rho_calls95:.3f}; median |r1 - r2| / p95 "
-        f"{float(np.median(rel_calls95)):.2%}, max {float(rel_calls95.max()):.1%}"
-    )
+    above = np.concatenate(p95) > np.concatenate(p50)
+    print(f"measurements whose p95 exceeds their p50:  {int(above.sum())} of {above.size}")
     print(
         f"median CV reported by the harness:        {med_cv:.2%}  (goal <= 5 %) {'OK' if med_cv <= 0.05 else 'MISSED'}"
     )

@@ -166,9 +166,11 @@ _DEFS: list[MetricDef] = [
         "ms",
         "minimize",
         "latency",
-        "95th percentile over test rows of the whole pipeline's single-row latency (each row at "
-        "its best call, so a neighbour's load does not decide it), one thread; CPU time in "
-        "reference-machine ms (core.models.latency).",
+        "95th percentile of the whole pipeline's single-row latency over every timed call on "
+        "test rows (validation.latency_repeats calls after warm-up, none dropped, no floor): what the 95th of 100 "
+        "requests costs, so it exceeds the median when rows differ or the machine jitters. One "
+        "thread; CPU time, normalised by a reference pipeline timed beside it, in reference-machine "
+        "ms (core.models.latency).",
         (0.0, INF),
         "Product",
     ),
@@ -178,8 +180,8 @@ _DEFS: list[MetricDef] = [
         "ms",
         "minimize",
         "latency",
-        "99th percentile over test rows of the whole pipeline's single-row latency (each row at "
-        "its best call), one thread; CPU time in reference-machine ms (core.models.latency).",
+        "99th percentile of the whole pipeline's single-row latency over every timed call on "
+        "test rows, measured as the p95; CPU time in reference-machine ms (core.models.latency).",
         (0.0, INF),
         "Product",
     ),

@@ -146,12 +146,17 @@ class DataRef:
 
 @dataclass(frozen=True)
 class ValueModel:
-    """Constants that turn predictions into money; every one is a default the team can change.
+    """Constants that turn predictions into value; every one is a default the team can change.
 
     The ad marketplace reading: predicting "converts" means showing the ad. A shown ad that converts
     earns its fee (``value_tp``, or the per-row value column); one that does not costs the slot
     (``value_fp``). ``conversion_loss_per_100ms`` and ``vcpu_hour_price`` price latency and compute;
     see :mod:`core.metrics.value` for their sources.
+
+    Value is money only when the team says so (``money``: a value column, or a matrix it set): the
+    default matrix, a correct "yes" +1 and a wrong one −1, is a symmetric utility, so its figures
+    read "utility units", never €. ``latency_penalty`` (the Google/Booking conversion loss) is
+    applied only when switched on, because a latency cost is a claim about the team's business.
     """
 
     value_tp: float = 1.0
@@ -160,14 +165,49 @@ class ValueModel:
     value_tn: float = 0.0
     conversion_loss_per_100ms: float = 0.002
     vcpu_hour_price: float = 0.05
+    money: bool = False
+    latency_penalty: bool = False
 
     def __post_init__(self) -> None:
-        validate(self, {f.name: _FINITE for f in fields(self)}, prefix="value_model.")
-        for f in fields(self):
-            object.__setattr__(self, f.name, float(getattr(self, f.name)))
+        validate(self, {n: _FINITE for n in _VALUE_NUMBERS}, prefix="value_model.")
+        for name in _VALUE_NUMBERS:
+            object.__setattr__(self, name, float(getattr(self, name)))
         validate(self, _VALUE_MODEL_RULES, prefix="value_model.")
 
+    @property
+    def unit(self) -> str:
+        """What one unit of value is: "€" when the team priced its decisions, else "utility units"."""
+        return "€" if self.money else UTILITY_UNITS
 
+    def fmt(self, value: float) -> str:
+        """A value in its unit: "€1,234.50" or "1,234.50 utility units"."""
+        return f"€{value:,.2f}" if self.money else f"{value:,.2f} {UTILITY_UNITS}"
+
+    @classmethod
+    def legacy(cls, raw: dict[str, Any], value_column: str | None) -> dict[str, Any]:
+        """A value model stored before ``money``/``latency_penalty`` existed, as it was computed then.
+
+        Those studies and bundles always applied the latency penalty, so it stays on and their
+        numbers reproduce; they are money when the team gave a value column or changed the matrix.
+        """
+        out = dict(raw)
+        if "latency_penalty" not in out:
+            out["latency_penalty"] = True
+        if "money" not in out:
+            matrix = tuple(float(out.get(k, getattr(cls, k))) for k in ("value_tp", "value_fp", "value_fn", "value_tn"))
+            out["money"] = value_column is not None or matrix != (1.0, -1.0, 0.0, 0.0)
+        return out
+
+
+UTILITY_UNITS = "utility units"
+_VALUE_NUMBERS = (
+    "value_tp",
+    "value_fp",
+    "value_fn",
+    "value_tn",
+    "conversion_loss_per_100ms",
+    "vcpu_hour_price",
+)
 _FINITE: Rule = Interval(Real, None, None, finite=True)
 _VALUE_MODEL_RULES: dict[str, Rule] = {
     "conversion_loss_per_100ms": Interval(
@@ -178,6 +218,8 @@ _VALUE_MODEL_RULES: dict[str, Rule] = {
         message="is a fraction of conversions lost per +100 ms, in [0, 1); got {value:g} (0.002 means 0.2 %).",
     ),
     "vcpu_hour_price": Interval(Real, 0, None, message="a price cannot be negative."),
+    "money": Options((True, False)),
+    "latency_penalty": Options((True, False)),
 }
 
 
@@ -338,6 +380,8 @@ class Spec:
             kwargs["objectives"] = tuple(
                 _build(Objective, o if isinstance(o, dict) else {"name": o}, "objectives") for o in raw["objectives"]
             )
+        if isinstance(raw.get("value_model"), dict):
+            raw["value_model"] = ValueModel.legacy(raw["value_model"], kwargs["data"].value_column)
         for key, klass in (("budget", Budget), ("validation", Validation), ("value_model", ValueModel)):
             if key in raw:
                 kwargs[key] = _build(klass, raw[key], key)
@@ -399,6 +443,7 @@ __all__ = [
     "DEFAULT_SAMPLER",
     "SAMPLERS",
     "SCHEMA_VERSION",
+    "UTILITY_UNITS",
     "Budget",
     "DataRef",
     "Objective",

@@ -1,7 +1,11 @@
 """Decide: stakeholders' picks, method winners, regret, live votes and comments, the final lock.
 
 All shared state (room, stakeholders, votes, comments, lock) lives in the database via
-``core.decide.room.RoomStore``; ``st.session_state`` only remembers who this browser is. Votes, comments
+``core.decide.room.RoomStore``; this browser only holds its room token, which the store checks on
+every write. Why the token rides in the URL (``?token=…``): Streamlit cannot set a cookie
+(``st.context.cookies`` is read-only) and a session dies with a reload, while query parameters
+survive one. The token is itself an unguessable random secret checked against its hash in the
+database (revocable there), so signing it again would add nothing; "Leave" removes it from the URL. Votes, comments
 and the tally refresh every POLL_S seconds in a fragment, so every open browser sees them without a
 reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or ``esc()``).
 """
@@ -20,6 +24,7 @@ from core.decide import mcdm
 from core.decide import view as decide
 from core.decide.room import RoomStore
 from core.errors import UserInputError
+from core.storage.tables import MARKS
 
 POLL_S = 2
 
@@ -39,11 +44,14 @@ def act(fn) -> bool:
         return False
 
 
-def open_as(name: str, code: str) -> str:
-    info = store.room(decide.open_room(store, spec, view, name, code or None))
-    if info.facilitator != name.strip():
-        raise UserInputError(f"{info.facilitator} opened this room a moment ago; join it instead.")
-    return info.facilitator
+def remember(token: str) -> None:
+    st.session_state[me_key] = token
+    st.query_params["token"] = token
+
+
+def client() -> str:
+    """Who tries a passcode, for the attempt log and its back-off: the browser's address."""
+    return f"web:{getattr(st.context, 'ip_address', None) or 'unknown'}"
 
 
 st.title("Decide")
@@ -64,14 +72,25 @@ except UserInputError as exc:
     st.stop()
 
 me_key = f"decide_me:{study}"
-me = st.session_state.get(me_key)
+token = st.session_state.get(me_key) or st.query_params.get("token")
+member = None
+if token and room_id is not None:
+    try:
+        member = store.whoami(room_id, token)
+        st.session_state[me_key] = token
+    except UserInputError as exc:
+        ui.show_error(exc)
+        st.session_state.pop(me_key, None)
+        st.query_params.pop("token", None)
+        token = None
+me = member.name if member else None
 if room_id is None:
     st.write("No decision room yet. Whoever opens it facilitates: only they can lock the decision.")
     with st.form("open_room"):
         name = st.text_input("Your name")
-        code = st.text_input("Passcode (optional, 4+ characters)", type="password")
+        code = st.text_input("Passcode (optional, 8+ characters, not only digits)", type="password")
         if st.form_submit_button("Open the decision room", type="primary") and act(
-            lambda: st.session_state.update({me_key: open_as(name, code)})
+            lambda: remember(decide.open_room(store, spec, view, name, code or None).token)
         ):
             st.rerun()
     st.stop()
@@ -83,17 +102,18 @@ if me is None:
         name = st.text_input("Your name")
         code = st.text_input("Passcode", type="password") if room.has_passcode else None
         if st.form_submit_button("Join", type="primary") and act(
-            lambda: st.session_state.update({me_key: store.join(room_id, name, code).name})
+            lambda: remember(store.join(room_id, name, code, client=client()).token)
         ):
             st.rerun()
 else:
-    role = " (facilitator)" if me == room.facilitator else ""
+    role = " (facilitator)" if member and member.is_facilitator else ""
     left, right = st.columns([4, 1])
-    left.markdown(f"You are **{esc(me)}**{role} in this browser.")
+    left.markdown(f"You are **{esc(me)}**{role} in this browser (this page's link signs you in: keep it to yourself).")
     if right.button("Leave"):
         del st.session_state[me_key]
+        st.query_params.pop("token", None)
         st.rerun()
-    if not room.locked and decide.sync_shortlist(store, room_id, view, me):
+    if not room.locked and decide.sync_shortlist(store, room_id, view, token):
         st.rerun()
 
 labels = {t: view.label(t) for t in view.points.index}
@@ -137,11 +157,11 @@ for i, s in enumerate(view.stakeholders):
                         partial(
                             store.save_stakeholder,
                             room_id,
+                            token,
                             s.name,
                             owned,
                             {o: new_w[o] for o in owned},
                             {o: v for o, v in new_a.items() if v is not None and o in owned},
-                            by=me,
                         )
                     ):
                         st.rerun()
@@ -150,7 +170,7 @@ if (
     and not room.locked
     and me not in view.picks
     and st.button("Add a stakeholder card for me")
-    and act(lambda: store.save_stakeholder(room_id, me, list(view.objectives)))
+    and act(lambda: store.save_stakeholder(room_id, token, me, list(view.objectives)))
 ):
     st.rerun()
 
@@ -168,22 +188,24 @@ left.plotly_chart(
 )
 right.plotly_chart(viz.radar(view.normalised.loc[list(view.shortlist)], labels=labels))
 
+NO_OPINION = "no opinion"
 if me and not room.locked:
-    mine = store.votes(room_id)
-    mine = mine[(mine["voter"] == me) & (mine["kind"] == "approval") & mine["approve"].eq(True)]
+    mine = store.votes(room_id, token=token)
+    cast = {int(r.trial_number): r.mark for r in mine[(mine["voter"] == me) & (mine["kind"] == "mark")].itertuples()}
     vote_col, comment_col = st.columns(2)
     with vote_col.form("vote"):
-        approved = st.pills(
-            "I approve",
-            cands,
-            selection_mode="multi",
-            format_func=view.label,
-            default=[int(t) for t in mine["trial_number"] if int(t) in cands],
-        )
+        st.markdown("**My ballot** (unmarked candidates count as no opinion)")
+        choices = [NO_OPINION, *MARKS]
+        picked = {
+            t: st.radio(
+                view.label(t), choices, index=choices.index(cast.get(t, NO_OPINION)), horizontal=True, key=f"mark{t}"
+            )
+            for t in cands
+        }
         ranked = st.multiselect("My ranking, best first (optional)", cands, format_func=view.label)
         if st.form_submit_button("Cast my vote", type="primary"):
-            ok = all(act(lambda t=t: store.vote_approval(room_id, me, t, t in approved)) for t in cands)
-            if ok and (not ranked or act(lambda: store.vote_ranked(room_id, me, ranked))):
+            marks = {t: m for t, m in picked.items() if m != NO_OPINION}
+            if act(lambda: store.cast_ballot(room_id, token, marks, ranked)):
                 st.toast("Vote saved")
     with comment_col.form("comment", clear_on_submit=True):
         body = st.text_area("Comment", max_chars=2000)
@@ -191,21 +213,32 @@ if me and not room.locked:
             "About", [None] + cands, format_func=lambda t: "the decision" if t is None else view.label(t)
         )
         if st.form_submit_button("Post comment"):
-            act(lambda: store.comment(room_id, me, about, body))
-    if me == room.facilitator:
+            act(lambda: store.comment(room_id, token, about, body))
+    if member and member.is_facilitator:
         with st.form("lock"):
             st.markdown("**Lock the decision** (only you, the facilitator, can; votes close)")
-            order = list(store.tally(room_id).index)
+            order = list(store.tally(room_id, token=token).index)
             trial = st.selectbox("Chosen trial", order, format_func=view.label)
             rationale = st.text_area("Rationale (required, kept in the decision log)")
             if st.form_submit_button("Lock decision", type="primary") and act(
-                lambda: store.lock(room_id, me, trial, rationale)
+                lambda: store.lock(room_id, token, trial, rationale)
             ):
                 st.rerun()
         if st.button("Start a new vote round", help="Clears the tally; earlier rounds stay in the log.") and act(
-            lambda: store.new_round(room_id, me)
+            lambda: store.new_round(room_id, token)
         ):
             st.rerun()
+if member and member.is_facilitator:
+    others = [p.name for p in store.participants(room_id) if p.name != me]
+    with st.expander("Facilitator: hand over the role" + (" or unlock the decision" if room.locked else "")):
+        if others:
+            to = st.selectbox("Hand the facilitator role to", others)
+            if st.button("Hand over") and act(lambda: store.hand_over(room_id, token, to)):
+                st.rerun()
+        if room.locked:
+            reason = st.text_input("Why reopen the decision (kept in the log)")
+            if st.button("Unlock the decision") and act(lambda: store.unlock(room_id, token, reason)):
+                st.rerun()
 
 
 @st.fragment(run_every=POLL_S)
@@ -222,20 +255,23 @@ def live() -> None:
             )
         )
         st.text(now.lock.rationale)
-    tally, locked = store.tally(room_id), now.lock.trial_number if now.lock else None
+    if member is None:
+        st.caption("Join the room to see the tally, the comments and the decision log.")
+        return
+    tally, locked = store.tally(room_id, token=token), now.lock.trial_number if now.lock else None
     st.plotly_chart(viz.tally_bar(tally, labels=labels, locked=locked))
     counts = [
-        f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, Borda {r.borda}"
+        f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, {r.abstentions} abstain, Borda {r.borda}"
         for t, r in tally.iterrows()
     ]
     st.caption(esc(f"Tally (round {now.current_round}): " + "; ".join(counts)))
     st.markdown("**Comments**")
-    for c in store.comments(room_id)[-30:]:
+    for c in store.comments(room_id, token=token)[-30:]:
         about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""
         st.caption(esc(f"{c.author}{about} · {c.at[11:19]} UTC"))
         st.text(c.text)
     with st.expander("Decision log"):
-        for e in store.log(room_id):
+        for e in store.log(room_id, token=token):
             st.text(
                 f"{e.at[:19].replace('T', ' ')}  {e.who}: {decide.describe_event(e.kind, e.trial_number, e.detail)}"
             )

@@ -79,7 +79,7 @@ def controls(name: str, spec: Spec, choices: list[str]) -> tuple[list[str], str,
     return names, color_by, others
 
 
-def summary(url: str, name: str, points: pd.DataFrame, names: list[str]) -> None:
+def summary(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[str]) -> None:
     """The counts (the sidebar's "finished of budget" among them) and the front's hypervolume."""
     done, n_budget = ui.finished_of_budget(url, name)
     new = done - st.session_state.setdefault(_SEEN, {}).setdefault(name, done)
@@ -91,7 +91,15 @@ def summary(url: str, name: str, points: pd.DataFrame, names: list[str]) -> None
         delta=f"{new:,} new since you opened it" if new > 0 else None,
         help="Counted as the budget counts them; the page redraws by itself as trials finish.",
     )
-    m2.metric("Within hard limits", f"{int(points['feasible'].sum()):,}")
+    n_test = int((points["limits_status"] == front.BREAKS_TEST).sum())
+    m2.metric(
+        "Hold limits in search",
+        f"{int(points['feasible'].sum()):,}",
+        delta=f"{n_test:,} break on held-out" if n_test else None,
+        delta_color="inverse",
+        help="Judged on search data (CV), which steers the front; the delta counts those that break a "
+        "limit on the held-out part.",
+    )
     m3.metric("On the front", f"{len(pf):,}")
     m4.metric(
         "Hypervolume",
@@ -100,8 +108,9 @@ def summary(url: str, name: str, points: pd.DataFrame, names: list[str]) -> None
     )
     if pf.empty:
         st.warning(
-            "No finished trial meets every hard limit, so there is no feasible front. Faded "
-            "points show how far off they are; relax a limit on the Objectives page."
+            "No finished trial holds every hard limit in search, so there is no feasible front. "
+            + ui.esc(front.limits_summary(points, spec.objectives) or "")
+            + " Faded points show how far off they are; relax a limit on the Objectives page."
         )
 
 
@@ -196,14 +205,14 @@ def details(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[s
     flags = [
         "★ the knee" if number == knee else "",
         "on the front" if row["on_front"] else "not on the front",
-        "meets every hard limit" if row["feasible"] else "breaks a hard limit",
+        front.STATUS_TEXT.get(str(row.get("limits_status")), ""),
     ]
     if row["threshold"] == row["threshold"] and row["threshold"] is not None:
         flags.append(f"decision threshold {float(row['threshold']):.3f}")
     st.markdown(f"#### #{int(number)} · {ui.esc(ev.family_label(family))} ({klass})")
     st.caption(" · ".join(f for f in flags if f))
     st.markdown("**Every metric** (search value = cross-validated mean on the training part)")
-    st.dataframe(ev.metric_rows(row, spec.objectives, names), hide_index=True, height=280)
+    st.dataframe(ev.metric_rows(row, spec.objectives, names, value_model=spec.value_model), hide_index=True, height=280)
     st.markdown("**Hyperparameters**")
     st.dataframe(ev.param_rows(detail["params"]), hide_index=True)
     _groups(ev.groups_frame(detail))
@@ -250,7 +259,7 @@ if len(names) < 2:
     st.stop()
 
 points, knee = ev.analysis(url, name, sig, tuple(names))
-summary(url, name, points, names)
+summary(url, name, spec, points, names)
 options, selected = selection(points, knee)
 left, right = st.columns([3, 2], gap="medium")
 with left:

@@ -105,9 +105,13 @@ for n in names:
 
 st.subheader("2 · Money: the value model")
 st.caption(
-    "Turns decisions into € per 1,000 requests (objective *Net value*). Defaults fit the data; "
-    "hover for each constant's source."
+    "Turns decisions into value per 1,000 requests (objective *Net value*): € when the table has a "
+    "value column or the team prices its decisions, otherwise utility units (+1 right 'yes', −1 "
+    "wrong 'yes'). Defaults fit the data; hover for each constant's source."
 )
+sw_cols = st.columns(len(forms.VALUE_SWITCHES) + 2)
+for col, key in zip(sw_cols, forms.VALUE_SWITCHES):
+    col.checkbox(forms.SWITCH_LABELS[key], key=f"obj_vm_{key}", help=forms.VALUE_SWITCHES[key])
 vm_cols = st.columns(len(forms.VALUE_HELP))
 for col, key in zip(vm_cols, forms.VALUE_HELP):
     step = 0.001 if key == "conversion_loss_per_100ms" else 0.01

@@ -106,7 +106,7 @@ if s.state in ("finished", "cancelled", "paused") and s.budget is not None:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _hv(url_: str, name_: str, sig: tuple):
     frame = ui.load_frame(url_, name_)
-    return front.hypervolume_history(frame, names, limits=spec.objectives)
+    return front.hypervolume_history(frame, names, search.run_bounds(frame, names), limits=spec.objectives)
 
 
 @st.fragment(run_every=1.5 if s.active else 5.0)
@@ -134,9 +134,22 @@ def live() -> None:
     m4.metric(
         "Hypervolume",
         f"{hv['hypervolume'].iloc[-1]:.3f}" if len(hv) else "–",
-        help=f"Normalised (reference point {front.REF}); rises while the search finds better trade-offs.",
+        help=f"Normalised to the range of the first {search.N_BOUNDS} finished trials (reference point "
+        f"{front.REF}); from then on the scale stays fixed, so it only rises, as the search finds "
+        "better trade-offs.",
     )
-    st.markdown(f"**{labels[s.state]}**" + (f" · {s.live_workers} worker(s) alive" if s.active else ""))
+    limits_text = front.limits_summary(frame, spec.objectives)
+    blocked = limits_text is not None and not frame["feasible"].any()
+    if blocked and s.state == "finished":
+        st.warning(
+            f"Search finished, but no trial is feasible: {ui.esc(limits_text)} Relax a limit on the Objectives page."
+        )
+    else:
+        st.markdown(f"**{labels[s.state]}**" + (f" · {s.live_workers} worker(s) alive" if s.active else ""))
+    if blocked and s.state != "finished":
+        st.warning(f"No trial is feasible yet: {ui.esc(limits_text)}")
+    elif limits_text and not blocked:
+        st.caption(ui.esc(limits_text))
     if s.state == "finished":
         ui.page_link("pages/explorer.py", "Open the Pareto explorer")
     if frame.empty:

@@ -13,7 +13,8 @@ from typing import Any
 from core import catalog
 from core import storage as st
 from core.cli._options import storage_option
-from core.cli.front import print_front_table
+from core.cli.front import print_front_table, print_limits
+from core.errors import UserInputError
 
 
 def run_with_bar(
@@ -47,10 +48,45 @@ def run_with_bar(
             max_trials=max_trials,
             timeout_s=timeout,
             on_progress=None if quiet else on_progress,
-            hypervolume=front.current_hypervolume,
+            hypervolume=front.hypervolume,
         )
     finally:
         bar.close()
+
+
+def search_with_workers(study_name: str, url: str, n_workers: int, *, timeout: float | None, quiet: bool) -> Any:
+    """Run a study on ``n_workers`` cores: this process (with the bar) plus local worker processes.
+
+    The others are the app's ``tradeoff worker`` processes (:mod:`core.search.launcher`) and share
+    the study's global budget, so the total is exact. They run in their own session, so Ctrl-C
+    reaches only this process; whatever ends this one stops them too, each abandoning its running
+    trial cleanly, and waits for them. ``trials_run`` in the result counts every worker's trials.
+    """
+    from core import search
+    from core.search import launcher
+
+    before, _ = search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
+    helpers = launcher.start(study_name, url, n_workers - 1, timeout_s=timeout) if n_workers > 1 else []
+    try:
+        result = run_with_bar(study_name, url, max_trials=None, timeout=timeout, quiet=quiet)
+        launcher.wait(helpers)
+    finally:
+        launcher.stop_all(helpers)
+    if helpers:
+        after, _ = search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
+        result = replace(result, trials_run=after - before)
+    return result
+
+
+def _worker_count(args: argparse.Namespace, url: str) -> int:
+    """``--workers``, else one per core when other processes can share the storage."""
+    from core.search import launcher
+
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers must be at least 1, got {args.workers}.", field="workers")
+    if not launcher.shareable(url):
+        return 1
+    return args.workers if args.workers is not None else launcher.default_count()
 
 
 def print_summary(study_name: str, url: str, result: Any) -> None:
@@ -68,7 +104,8 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
         f"{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} infeasible; "
         f"{len(pf)} on the Pareto front."
     )
-    print_front_table(pf, spec.objective_names)
+    print_front_table(pf, spec.objective_names, spec.objectives)
+    print_limits(frame, spec.objectives)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -79,12 +116,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.sampler:
         spec = replace(spec, sampler=args.sampler)
     url = st.resolve(args.storage)
+    n_workers = _worker_count(args, url)
     study = search.create_study(spec, url, args.study, n_trials=args.trials)
     print(f"study {study.study_name!r} in {st.mask(url)}")
     if args.create_only:
         print(f"created; start workers with: tradeoff worker --study {study.study_name} --storage <URL>")
         return 0
-    result = run_with_bar(study.study_name, url, max_trials=None, timeout=args.timeout, quiet=args.quiet)
+    if n_workers > 1:
+        print(f"{n_workers} workers on this machine, sharing the budget (--workers N to change)", flush=True)
+    result = search_with_workers(study.study_name, url, n_workers, timeout=args.timeout, quiet=args.quiet)
     print_summary(study.study_name, url, result)
     return 0
 
@@ -122,6 +162,11 @@ def register_cli(sub: Any) -> None:
     sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
     sp.add_argument("--sampler", help=f"{', '.join(catalog.SAMPLERS)} (overrides the spec)")
     sp.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes on this machine (default: one per core; 1 with an in-memory database)",
+    )
+    sp.add_argument(
         "--create-only",
         action="store_true",
         help="create the study (or set its budget) and exit; start workers with `tradeoff worker`",
@@ -142,4 +187,12 @@ def register_cli(sub: Any) -> None:
     sp.set_defaults(func=cmd_studies)
 
 
-__all__ = ["cmd_search", "cmd_studies", "cmd_worker", "print_summary", "register_cli", "run_with_bar"]
+__all__ = [
+    "cmd_search",
+    "cmd_studies",
+    "cmd_worker",
+    "print_summary",
+    "register_cli",
+    "run_with_bar",
+    "search_with_workers",
+]

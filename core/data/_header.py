@@ -25,7 +25,7 @@ def check_header(header: list[str], df: pd.DataFrame, label: str) -> list[str]:
     if len(cells) < 2:
         return []
     fits = data_like_cells(header, df)
-    numbers = [c for c in cells if _is_number(c)]
+    numbers = [c for c, number in zip(cells, _are_numbers(cells)) if number]
     shown = ", ".join(map(repr, cells[:5])) + (", …" if len(cells) > 5 else "")
     if len(numbers) == len(cells) or len(fits) == len(cells):
         why = "every cell is a number" if len(numbers) == len(cells) else "every cell is a value like those below it"
@@ -45,23 +45,28 @@ def check_header(header: list[str], df: pd.DataFrame, label: str) -> list[str]:
 def data_like_cells(header: list[str], df: pd.DataFrame) -> list[str]:
     """The header cells that look like a value of their own column (an empty cell says nothing)."""
     named = [(i, c) for i, c in enumerate(header[: df.shape[1]]) if c]
-    return [c for i, c in named if _fits(c, df.iloc[:_SAMPLE_ROWS, i])]
+    numbers = _are_numbers([c for _, c in named])
+    return [c for (i, c), number in zip(named, numbers) if _fits(c, number, df.iloc[:_SAMPLE_ROWS, i])]
 
 
-def _is_number(cell: str) -> bool:
-    values = pd.Series([cell], dtype=object)
-    return bool(numbers_from_text(values).notna().iloc[0] or numbers_from_text(values, decimal=",").notna().iloc[0])
+def _are_numbers(cells: list[str]) -> list[bool]:
+    """Whether each cell is a number (with either decimal mark), in one pass: a wide header has
+    thousands of cells, and one call per cell would take most of the read."""
+    values = pd.Series(cells, dtype=object)
+    return (numbers_from_text(values).notna() | numbers_from_text(values, decimal=",").notna()).tolist()
 
 
-def _fits(cell: str, column: pd.Series) -> bool:
+def _fits(cell: str, is_number: bool, column: pd.Series) -> bool:
     """A number over a column of numbers, or one of a text column's own values."""
     values = column.dropna()
     if values.empty:
         return False
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return _is_number(cell)
+        return is_number
     text = values.astype(str).str.strip()
     if cell in set(text):
         return True
+    if not is_number:
+        return False
     as_number = numbers_from_text(text).notna() | numbers_from_text(text, decimal=",").notna()
-    return _is_number(cell) and bool(as_number.mean() >= 0.95)
+    return bool(as_number.mean() >= 0.95)

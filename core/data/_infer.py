@@ -11,8 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from core.data._numbers import numbers_from_text
-from core.errors import UserInputError
+from core.data._numbers import numbers_from_text, refuse_infinite
 
 DATE_DROPPED = (
     "date/time column (dates rarely generalise; derive features if needed; to test on the "
@@ -40,22 +39,16 @@ def infer_features(
             X = X.drop(columns=col)
             continue
         if kind == "numeric":
-            _refuse_infinite(converted, col)
+            refuse_infinite(
+                converted,
+                f"Column {col!r}",
+                ", which no model can use: replace them with numbers, or leave those cells empty "
+                f"(missing), or leave the column out (--exclude {col!r}, or 'Leave out columns' on the Data page).",
+                field="data.features",
+            )
         X[col] = converted
         (numeric if kind == "numeric" else categorical).append(col)
     return X, numeric, categorical
-
-
-def _refuse_infinite(values: pd.Series, col: str) -> None:
-    """No model can learn from ``inf`` (the imputer keeps it, the fit fails): say which column."""
-    n_inf = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
-    if n_inf:
-        raise UserInputError(
-            f"Column {col!r} has {n_inf} infinite value(s) (inf or -inf), which no model can use: "
-            f"replace them with numbers, or leave those cells empty (missing), or leave the column "
-            f"out (--exclude {col!r}, or 'Leave out columns' on the Data page).",
-            field="data.features",
-        )
 
 
 def infer_column(s: pd.Series, col: str, n: int, *, decimal: str = ".") -> tuple[str, str, pd.Series]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from core.errors import UserInputError
@@ -45,6 +46,19 @@ def numbers_from_text(values: pd.Series, *, decimal: str = ".") -> pd.Series:
         grouped = text.str.fullmatch(_THOUSANDS_COMMA.pattern).fillna(False).astype(bool)
         text = text.where(~grouped, text.str.replace(",", "", regex=False))
     return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def refuse_infinite(values: pd.Series, what: str, why: str, *, field: str) -> None:
+    """Refuse ``inf`` in a column read as numbers: ``what`` names the column, ``why`` says what to do.
+
+    Why refuse rather than read it as missing: an infinite value is a broken export or a division
+    by zero, and neither the imputer, the fit nor the value model can use it.
+    """
+    if not pd.api.types.is_float_dtype(values):
+        return
+    n_inf = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+    if n_inf:
+        raise UserInputError(f"{what} has {n_inf:,} infinite value(s) (inf or -inf){why}", field=field)
 
 
 def decimal_mark(df: pd.DataFrame) -> str:

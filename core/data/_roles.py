@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from core.data._numbers import numbers_from_text
+from core.data._numbers import numbers_from_text, refuse_infinite
 from core.errors import UserInputError
 from core.spec import DataRef
 
@@ -45,13 +45,12 @@ def row_values(df: pd.DataFrame, ref: DataRef, notes: list[str], *, decimal: str
             f"{bad} value(s) are not numbers, e.g. {example!r}.",
             field="data.value_column",
         )
-    n_inf = int(np.isinf(v.to_numpy(dtype=float, na_value=np.nan)).sum())
-    if n_inf:
-        raise UserInputError(
-            f"The value column {ref.value_column!r} has {n_inf} infinite value(s) (inf); a value per "
-            "conversion is an amount of money. Fix those cells, or leave them empty (counted as 0).",
-            field="data.value_column",
-        )
+    refuse_infinite(
+        v,
+        f"The value column {ref.value_column!r}",
+        "; a value per conversion is an amount of money. Fix those cells, or leave them empty (counted as 0).",
+        field="data.value_column",
+    )
     if v.isna().all():
         raise UserInputError(
             f"The value column {ref.value_column!r} has no values (all {len(v)} are missing). "

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.data._dataset import MIN_CLASS_ROWS, MIN_ROWS
+from core.data._numbers import refuse_infinite
 from core.errors import UserInputError
 from core.spec import DataRef
 
@@ -40,7 +41,12 @@ def drop_rows_without_target(df: pd.DataFrame, ref: DataRef, notes: list[str]) -
         raise UserInputError(
             f"The target {ref.target!r} has no values (all {len(df)} are missing).", field="data.target"
         )
-    _refuse_infinite(target, ref.target)
+    refuse_infinite(
+        target,
+        f"The target {ref.target!r}",
+        "; a class label is a value like 0/1 or yes/no. Fix those rows, or leave their target empty to drop them.",
+        field="data.target",
+    )
     if n_missing:
         notes.append(f"Dropped {n_missing} row(s) whose target {ref.target!r} is missing (NaN).")
         df = df.loc[target.notna()].reset_index(drop=True)
@@ -52,19 +58,6 @@ def drop_rows_without_target(df: pd.DataFrame, ref: DataRef, notes: list[str]) -
             field="data.target",
         )
     return df
-
-
-def _refuse_infinite(target: pd.Series, name: str) -> None:
-    """A class label is never infinite: ``inf`` in a target is a broken export, not a third class."""
-    if not pd.api.types.is_float_dtype(target):
-        return
-    n_inf = int(np.isinf(target.to_numpy(dtype=float, na_value=np.nan)).sum())
-    if n_inf:
-        raise UserInputError(
-            f"The target {name!r} has {n_inf} infinite value(s) (inf); a class label is a value like "
-            "0/1 or yes/no. Fix those rows, or leave their target empty to have them dropped.",
-            field="data.target",
-        )
 
 
 def binary_target(target: pd.Series, ref: DataRef, notes: list[str]) -> tuple[np.ndarray, str, str]:

@@ -26,8 +26,14 @@ import pandas as pd
 
 from core import objectives as obj
 from core.decide import mcdm
-from core.search import BASE_COLUMNS as BASE_COLUMNS  # the trials frame is the search's
+from core.search import BASE_COLUMNS as BASE_COLUMNS  # the trials frame and its limits are the search's
+from core.search import BREAKS_SEARCH, with_limits
+from core.search import BREAKS_TEST as BREAKS_TEST
+from core.search import STATUS_TEXT as STATUS_TEXT
+from core.search import check_status as check_status
 from core.search import feasible_mask as feasible_mask
+from core.search import limit_check as limit_check
+from core.search import limits_status as limits_status
 from core.search import trials_frame as trials_frame
 from core.spec import Objective, Spec
 
@@ -62,14 +68,51 @@ def front(frame: pd.DataFrame, names: Sequence[str], *, feasible_only: bool = Tr
 
 
 def annotate(frame: pd.DataFrame, names: Sequence[str], limits: Sequence[Objective] = ()) -> pd.DataFrame:
-    """Add ``feasible`` (for ``limits``) and ``on_front`` (for ``names``) columns."""
-    out = frame.copy()
-    out["feasible"] = feasible_mask(out, limits)
+    """Add ``feasible`` and ``limits_status`` (for ``limits``) and ``on_front`` (for ``names``) columns."""
+    out = with_limits(frame.copy(), limits)
     out["on_front"] = False
     pool = out[(out["state"] == "COMPLETE") & out["feasible"]]
     if len(pool):
         out.loc[pool.index[pareto_mask(pool, names)], "on_front"] = True
     return out
+
+
+def blocking_limits(frame: pd.DataFrame, limits: Sequence[Objective]) -> list[tuple[str, int]]:
+    """``(objective name, finished trials it rules out)`` for each hard limit that rules any out, the
+    most blocking first (ties in the spec's order). Judged on search data, as feasibility is: this
+    says which limit to discuss relaxing when few or no trials are feasible."""
+    done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
+    counts = [
+        (o.name, int((~feasible_mask(done, [o])).sum())) for o in limits if o.limit is not None and o.name in done
+    ]
+    return sorted([c for c in counts if c[1] > 0], key=lambda c: -c[1])
+
+
+def limits_summary(frame: pd.DataFrame, limits: Sequence[Objective]) -> str | None:
+    """One plain sentence on how the finished trials stand against the hard limits, or None when
+    there are no limits or no finished trial: how many hold them in search, how many of those break
+    on held-out data, and which limit blocks most when none is feasible. The Search page and the CLI
+    print this same sentence."""
+    done = frame[frame["state"] == "COMPLETE"] if "state" in frame else frame
+    if not any(o.limit is not None for o in limits) or done.empty:
+        return None
+    status = limits_status(done, limits)
+    n_search = int((status != BREAKS_SEARCH).sum())
+    n_test = int((status == BREAKS_TEST).sum())
+    text = f"{n_search} of {len(done)} finished trials hold every hard limit in search (CV)"
+    if n_test:
+        text += f"; {n_test} of them break{'s' if n_test == 1 else ''} one on held-out data"
+    blocking = blocking_limits(done, limits)
+    if n_search == 0 and blocking:
+        name, n = blocking[0]
+        text += f"; the limit that blocks most is {_limit_words(limits, name)} ({n} of {len(done)} trials break it)"
+    return text + "."
+
+
+def _limit_words(limits: Sequence[Objective], name: str) -> str:
+    o = next(o for o in limits if o.name == name)
+    m = obj.get(name)
+    return f"{m.label} {'≤' if o.direction == 'minimize' else '≥'} {m.fmt(o.limit)}"
 
 
 def _finished_losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:

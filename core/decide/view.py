@@ -45,7 +45,9 @@ class DecisionView:
     ``families`` the model family per trial; ``picks`` each stakeholder's own ranking; ``methods``
     each method's ranking with equal weights; ``shortlist`` the candidates worth discussing, in a
     stable order; ``regret`` what each stakeholder gives up under each candidate; ``off_front`` the
-    room's proposals that are no longer on the front (the study moved on) and so have no regret row.
+    room's proposals that are no longer on the front (the study moved on) and so have no regret row;
+    ``limits`` each point's hard-limit status on both parts (:data:`core.search.STATUS_TEXT`): the
+    points are chosen on search data, so one may still break a limit on held-out data.
     """
 
     study_name: str
@@ -60,6 +62,7 @@ class DecisionView:
     shortlist: tuple[int, ...]
     regret: mcdm.Regret
     off_front: tuple[int, ...] = field(default_factory=tuple)
+    limits: dict[int, str] = field(default_factory=dict)
 
     def label(self, trial: int) -> str:
         """``"#12 logreg"``: short enough for an axis, specific enough to find the trial."""
@@ -83,6 +86,7 @@ class DecisionView:
             row: dict[str, Any] = {"trial": t, "candidate": self.label(t)}
             for name in self.objectives:
                 row[obj.get(name).label] = obj.get(name).fmt(float(self.points.at[t, name]))
+            row["hard limits"] = self.limits.get(t, "")
             row["picked by"] = ", ".join(self.chosen_by(t)) or "proposed in the room"
             row["max regret"] = round(float(self.regret.normalised.loc[t].max()), 3)
             row["compromise"] = t == self.regret.compromise
@@ -100,6 +104,7 @@ class DecisionView:
                     "family": self.families.get(t),
                     "values": {n: float(self.points.at[t, n]) for n in self.objectives},
                     "normalised": {n: float(self.normalised.at[t, n]) for n in self.objectives},
+                    "limits_status": self.limits.get(t),
                     "picked_by": self.chosen_by(t),
                     "regret": {s: float(v) for s, v in self.regret.normalised.loc[t].items()},
                     "regret_in_units": {s: str(v) for s, v in self.regret.in_units.loc[t].items()},
@@ -145,16 +150,16 @@ def pareto_points(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, dict[i
 
     Returns ``(points, families)``: points indexed by trial number with one float column per
     objective, and each trial's model family. Raises :class:`UserInputError` when there is nothing
-    to decide between yet, saying why (no finished trial, or none within the hard limits).
+    to decide between yet, saying why (no finished trial, or none holds the hard limits in search).
     """
     names = list(spec.objective_names)
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
     if len(done) == 0:
         raise UserInputError("No finished trial yet: run the search first, then come back to decide.", field="study")
     if not bool(done["feasible"].any()):
+        summary = front.limits_summary(frame, spec.objectives) or "no finished trial holds every hard limit."
         raise UserInputError(
-            "No finished trial meets every hard limit, so there is nothing to decide between; "
-            "relax a limit on the Objectives page or run more trials.",
+            f"Nothing to decide between yet: {summary} Relax a limit on the Objectives page or run more trials.",
             field="objectives",
         )
     pareto = front.front(frame, names)
@@ -181,6 +186,8 @@ def build(
     on the front, reported in ``off_front`` otherwise.
     """
     points, families = pareto_points(frame, spec)
+    status = front.limits_status(frame, spec.objectives)
+    limits = {int(n): str(s) for n, s in zip(frame["number"], status) if int(n) in points.index}
     directions: dict[str, str] = {n: obj.get(n).direction for n in points.columns}
     people = list(stakeholders) if stakeholders else default_stakeholders(spec)
     picks = {s.name: mcdm.stakeholder_pick(points, directions, s) for s in people}
@@ -203,6 +210,7 @@ def build(
         shortlist=shortlist,
         regret=regret,
         off_front=tuple(t for t in dict.fromkeys(proposed) if t not in on_front),
+        limits=limits,
     )
 
 
@@ -220,35 +228,28 @@ def load(url: str, study_name: str, store: Any | None = None) -> tuple[Spec, Dec
     return spec, build(spec, frame, study_name=study_name, stakeholders=people, proposed=proposed)
 
 
-def open_room(store: Any, spec: Spec, view: DecisionView, facilitator: str, passcode: str | None = None) -> int:
-    """Open the study's room and seed it: default stakeholders and the computed shortlist.
-
-    Seeding happens only for a new room (or one with no stakeholders yet); opening an existing
-    room returns it unchanged, so a second "open" in another browser cannot reset anything.
-    """
-    existed = store.room_id(view.study_name) is not None
-    room_id = store.open_room(view.study_name, facilitator, passcode)
-    if existed:
-        return room_id
-    if not store.stakeholders(room_id):
-        for s in view.stakeholders or default_stakeholders(spec):
-            store.save_stakeholder(room_id, s.name, s.objectives, s.weights, s.aspirations, s.method, by=facilitator)
-    sync_shortlist(store, room_id, view, facilitator)
-    return room_id
+def open_room(store: Any, spec: Spec, view: DecisionView, facilitator: str, passcode: str | None = None) -> Any:
+    """Open the study's room, seed it (default stakeholders, the computed shortlist) and return the
+    facilitator's credential. An open room is refused by the store, so nothing can be reset."""
+    cred = store.open_room(view.study_name, facilitator, passcode)
+    for s in view.stakeholders or default_stakeholders(spec):
+        store.save_stakeholder(cred.room_id, cred.token, s.name, s.objectives, s.weights, s.aspirations, s.method)
+    sync_shortlist(store, cred.room_id, view, cred.token)
+    return cred
 
 
 def sync_shortlist(store: Any, room_id: int, view: DecisionView, by: str) -> list[int]:
     """Propose the view's shortlisted trials the room does not list yet; returns those added.
 
     Votes are only accepted on proposed trials, so when a stakeholder's changed weights bring a new
-    pick, it is proposed (in their name) before anyone can vote on it.
+    pick, it is proposed (by the holder of token ``by``) before anyone can vote on it.
     """
     if store.room(room_id).locked:
         return []
     listed = set(store.candidates(room_id))
     added = []
     for t in view.shortlist:
-        if t not in listed and store.propose(room_id, t, by):
+        if t not in listed and store.propose(room_id, by, t):
             added.append(t)
     return added
 
@@ -288,4 +289,19 @@ def describe_event(kind: str, trial_number: int | None, detail: dict[str, Any]) 
         return f"started round {detail.get('round')}"
     if kind == "lock":
         return f"locked the decision on {trial}: {detail.get('rationale', '')}"
+    return _describe_identity_event(kind, trial, detail)
+
+
+def _describe_identity_event(kind: str, trial: str, detail: dict[str, Any]) -> str:
+    """Ballots (only the marks cast; unmarked = no opinion), unlock, hand-over, new tokens."""
+    if kind == "ballot":
+        marks = ", ".join(f"{m}s trial {t}" for t, m in (detail.get("marks") or {}).items()) or "marks nothing"
+        order = " > ".join(str(t) for t in detail.get("ranking") or [])
+        return f"casts a ballot: {marks}" + (f"; ranks {order}" if order else "") + f" (round {detail.get('round')})"
+    if kind == "unlock":
+        return f"unlocked the decision on {trial}: {detail.get('reason', '')}"
+    if kind == "hand_over":
+        return f"handed the facilitator role to {detail.get('to', '')}"
+    if kind == "reissue":
+        return f"issued a new token to {detail.get('to', '')}"
     return f"{kind} {trial}".strip()

@@ -14,6 +14,13 @@ What we learned making it work (skl2onnx 1.20, onnxmltools 1.16, scikit-learn 1.
 - Inputs: the pipeline takes a DataFrame, so the ONNX graph gets one input per column
   (``FloatTensorType([None, 1])`` for numeric, ``StringTensorType([None, 1])`` for categorical).
   A missing numeric value is NaN; a missing categorical value is the empty string ``""``.
+  skl2onnx renames a column such as ``page quality`` to ``page_quality``: the feed is keyed by the
+  graph's own input names, taken in column order, and the result lists both (``inputs``).
+- Rare categories: skl2onnx refuses a one-hot encoder with infrequent categories, and its graph for
+  an unseen category fails instead of counting it as infrequent. The copy we convert maps rare and
+  unseen values to one label first (:mod:`core.export._onnx_steps`); the shipped pipeline is untouched.
+- Gaussian naive Bayes: with a near-constant one-hot column its log-likelihoods are ~-5e10 and only
+  their difference matters, which float32 loses; the copy we convert computes it in float64.
 - The categorical ``SimpleImputer`` has ``missing_values=np.nan``, which skl2onnx refuses for string
   columns; the copy we convert uses ``""`` instead (matching the input convention above).
 - skl2onnx 1.20 builds HistGradientBoosting leaves with a Python ``False`` in an integer attribute
@@ -35,7 +42,6 @@ What we learned making it work (skl2onnx 1.20, onnxmltools 1.16, scikit-learn 1.
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 import time
 import warnings
@@ -49,6 +55,7 @@ from sklearn.model_selection import FixedThresholdClassifier
 from threadpoolctl import threadpool_limits
 
 from core import catalog
+from core.export._onnx_steps import final_types, for_conversion, register_converters
 from core.models import latency as latency_mod
 
 TOLERANCE = 1e-5
@@ -60,7 +67,7 @@ OUTPUT = "probabilities"
 SUPPORT: dict[str, tuple[str, str]] = {
     "logreg": ("yes", "skl2onnx LinearClassifier; parity ~1e-7."),
     "decision_tree": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
-    "naive_bayes": ("yes", "skl2onnx GaussianNB / ComplementNB; parity ~1e-6."),
+    "naive_bayes": ("yes", "skl2onnx GaussianNB (computed in float64) / ComplementNB; parity ~1e-6."),
     "knn": ("yes", "skl2onnx nearest-neighbour graph (stores the training rows); parity ~1e-7."),
     "linear_svm": ("yes", "skl2onnx LinearSVC + sigmoid calibration; parity ~1e-7."),
     "random_forest": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
@@ -107,7 +114,7 @@ class OnnxExport:
             else None
         )
         d["input_convention"] = (
-            "one input per column, shape [n, 1]: numeric as float32 (NaN = "
+            "one input per column (names in 'inputs'), shape [n, 1]: numeric as float32 (NaN = "
             'missing), categorical as string ("" = missing); output '
             f"{OUTPUT!r} is [n, 2] with P(positive) in column 1"
             + (f"; predict positive when it is ≥ {self.threshold!r}" if self.threshold is not None else "")
@@ -175,20 +182,6 @@ def _int_missing_flags():
             tree_ensemble.add_node = original
 
 
-def _for_conversion(pipeline: Any) -> Any:
-    """A copy whose categorical imputer treats ``""`` as missing (skl2onnx needs a string there)."""
-    conv = copy.deepcopy(pipeline)
-    prep = conv.steps[0][1]
-    for _, transformer, _cols in getattr(prep, "transformers_", []):
-        steps = getattr(transformer, "steps", None)
-        if not steps:
-            continue
-        for _, step in steps:
-            if type(step).__name__ == "SimpleImputer" and getattr(step, "fill_value", None) == "missing":
-                step.missing_values = ""
-    return conv
-
-
 def initial_types(numeric: list[str], categorical: list[str]) -> list[tuple[str, Any]]:
     """One ONNX input per column, in the order the pipeline's ColumnTransformer names them."""
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
@@ -196,15 +189,30 @@ def initial_types(numeric: list[str], categorical: list[str]) -> list[tuple[str,
     return [(c, FloatTensorType([None, 1])) for c in numeric] + [(c, StringTensorType([None, 1])) for c in categorical]
 
 
-def onnx_inputs(X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> dict[str, np.ndarray]:
-    """The feed dict for onnxruntime from a DataFrame (see the input convention above)."""
+def onnx_inputs(
+    X: pd.DataFrame, numeric: list[str], categorical: list[str], names: list[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The feed dict for onnxruntime from a DataFrame (see the input convention above).
+
+    ``names`` are the graph's input names, in column order (:func:`input_names`): skl2onnx renames a
+    column such as ``page quality`` to ``page_quality``, so a feed keyed by column names would miss.
+    """
+    columns = [*numeric, *categorical]
+    keys = columns if names is None else names
+    if len(keys) != len(columns):
+        raise ValueError(f"the ONNX graph has {len(keys)} inputs for {len(columns)} columns")
     feed: dict[str, np.ndarray] = {}
-    for c in numeric:
-        feed[c] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float32).reshape(-1, 1)
-    for c in categorical:
+    for key, c in zip(keys[: len(numeric)], numeric, strict=True):
+        feed[key] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float32).reshape(-1, 1)
+    for key, c in zip(keys[len(numeric) :], categorical, strict=True):
         s = X[c].astype(object)
-        feed[c] = s.where(s.notna(), "").map(str).to_numpy(dtype=object).reshape(-1, 1)
+        feed[key] = s.where(s.notna(), "").map(str).to_numpy(dtype=object).reshape(-1, 1)
     return feed
+
+
+def input_names(sess: Any) -> list[str]:
+    """The ONNX graph's input names, in the order of the columns they were made from."""
+    return [i.name for i in sess.get_inputs()]
 
 
 def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
@@ -212,7 +220,8 @@ def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
     from skl2onnx import convert_sklearn
 
     _register_xgboost()
-    conv = _for_conversion(pipeline)
+    register_converters()
+    conv = for_conversion(pipeline)
     model = conv.steps[-1][1]
     try:
         with warnings.catch_warnings(), _int_missing_flags():
@@ -221,6 +230,7 @@ def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
                 conv,
                 initial_types=initial_types(numeric, categorical),
                 target_opset=dict(TARGET_OPSET),
+                final_types=final_types(conv),
                 options={id(model): {"zipmap": False}},
             )
     except Exception as exc:  # converters raise many types; each is a reason to report, not a crash
@@ -242,7 +252,7 @@ def session(model: bytes):
 
 def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> np.ndarray:
     """P(positive) for each row of ``X`` from an ONNX session."""
-    return np.asarray(sess.run([OUTPUT], onnx_inputs(X, numeric, categorical))[0])[:, 1]
+    return np.asarray(sess.run([OUTPUT], onnx_inputs(X, numeric, categorical, input_names(sess)))[0])[:, 1]
 
 
 # -- latency ----------------------------------------------------------------------------------------
@@ -277,7 +287,8 @@ def compare_latency(
     """
     n = max(1, min(n_distinct_rows, len(X)))
     df_rows = [X.iloc[[i]] for i in range(n)]
-    feeds = [onnx_inputs(X.iloc[[i]], numeric, categorical) for i in range(n)]
+    names = input_names(sess)
+    feeds = [onnx_inputs(X.iloc[[i]], numeric, categorical, names) for i in range(n)]
     sk, ox = [], []
     blocks = 4
     per = max(repeats // blocks, 5)
@@ -327,13 +338,12 @@ def export(
     if isinstance(pipeline, FixedThresholdClassifier):
         threshold = float(pipeline.threshold) if threshold is None else threshold
         pipeline = pipeline.estimator
-    inputs = [{"name": c, "type": "float32"} for c in numeric] + [{"name": c, "type": "string"} for c in categorical]
-    result = OnnxExport(
-        family=family, exported=False, reason="", tolerance=tolerance, inputs=inputs, threshold=threshold
-    )
+    result = OnnxExport(family=family, exported=False, reason="", tolerance=tolerance, threshold=threshold)
+    result.inputs = _inputs(numeric, categorical, [*numeric, *categorical])
     try:
         model = convert(pipeline, numeric, categorical)
         sess = session(model)
+        result.inputs = _inputs(numeric, categorical, input_names(sess))
         got = predict_proba(sess, X_check, numeric, categorical)
     except NotExportable as exc:
         result.reason = str(exc)
@@ -352,6 +362,12 @@ def export(
     result.exported = True
     result.model = model
     return result
+
+
+def _inputs(numeric: list[str], categorical: list[str], names: list[str]) -> list[dict[str, str]]:
+    """What a consumer feeds: each graph input's name, the column it carries, and its type."""
+    types = ["float32"] * len(numeric) + ["string"] * len(categorical)
+    return [{"name": n, "column": c, "type": t} for n, c, t in zip(names, [*numeric, *categorical], types, strict=True)]
 
 
 def _parity(result: OnnxExport, got: np.ndarray, want: np.ndarray) -> bool:

@@ -160,12 +160,19 @@ def latency_checks(
         o = recorded.get(_LATENCY_KEY[name], metrics.get(name))
         n = new.get(_LATENCY_KEY[name])
         if name in LATENCY_JUDGED and o not in (None, 0) and n is not None:
-            rel = abs(float(n) - float(o)) / float(o)
-            note = f"{rel:+.0%} vs band ±{band:.0%} (max of {floor:.0%} and 3× block CV {cv:.3f})"
-            out.append(Check(name, "latency", o, n, rel <= band, note))
+            rel = (float(n) - float(o)) / float(o)  # signed: "+" is slower now, "−" faster
+            note = f"{_change(rel)} than at export; band ±{band:.0%} (max of {floor:.0%} and 3× block CV {cv:.3f})"
+            out.append(Check(name, "latency", o, n, abs(rel) <= band, note))
         else:
             out.append(Check(name, "info", o, n, None, "timing; reported, not judged"))
     return out
+
+
+def _change(rel: float) -> str:
+    """'12 % slower' / '3 % faster' / 'as fast': the sign in words, so a decrease never reads "+"."""
+    if rel == 0:
+        return "as fast"
+    return f"{abs(rel):.{1 if abs(rel) < 0.01 else 0}%} {'slower' if rel > 0 else 'faster'}"
 
 
 def _timing_checks(config: BundleConfig, ev: Evaluation) -> list[Check]:

@@ -19,6 +19,7 @@ from core.metrics.quality import QUALITY_METRICS, quality, quality_arrays, ranki
 from core.metrics.value import (
     ValueBreakdown,
     default_value_model,
+    display_metric,
     infra_cost_per_1m,
     row_values,
     tune_threshold,
@@ -33,6 +34,7 @@ __all__ = [
     "ValueBreakdown",
     "decide",
     "default_value_model",
+    "display_metric",
     "fairness_arrays",
     "fairness_metrics",
     "fairness_report",

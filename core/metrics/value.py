@@ -1,30 +1,37 @@
-"""Money: what a model's decisions are worth per 1,000 requests, net of latency and compute.
+"""Value: what a model's decisions are worth per 1,000 requests, net of latency and compute.
 
 Decisions are priced with a value matrix (TP/FP/FN/TN) or, when the table has one, a per-row value
 column that replaces the TP value (in the ad marketplace: the advertiser's fee on conversion).
 The threshold is tuned on validation (out-of-fold) predictions to maximise that value; the held-out
 test part is only scored with it.
 
-Latency penalty. Slower responses lose conversions:
-- Google: 100–400 ms of added latency reduced searches by 0.2–0.6 % (Brutlag, "Speed Matters for
-  Google Web Search", 2009);
-- Booking.com: about 30 % more latency cost about 0.5 % in conversion (Bernardi et al., "150
-  Successful Machine Learning Models: 6 Lessons Learned at Booking.com", KDD 2019).
-The default, 0.2 % of conversions per +100 ms, sits at the low end of both; the model's mean
-single-row latency is treated as added to the request path, and the penalty removes that share of
-the true-positive revenue.
+Where every default comes from (each one the team can change in the spec's ``value_model``):
 
-Infra cost. One prediction costs its single-thread CPU time: mean latency × price per vCPU-hour
-(default €0.05, the order of an on-demand cloud vCPU).
+- Without a value column: the ±1 matrix, a correct "yes" +1, a wrong "yes" −1, a "no" 0. A
+  symmetric utility (threshold ≈ 0.5) that ranks decisions without claiming a price, so its
+  figures are "utility units", not € (``ValueModel.money`` is off), until the team sets a matrix.
+- With a value column: a true positive earns its row's value (money), and a false positive costs
+  the slot's opportunity cost, what an average shown item earns there (base rate × mean value).
+- Latency penalty (``ValueModel.latency_penalty``; on by default only with a value column, since
+  it prices lost conversions): 0.2 % of conversions per +100 ms, the low end of Google's 0.2–0.6 %
+  fewer searches for 100–400 ms of added latency (Brutlag, "Speed Matters for Google Web Search",
+  2009) and of Booking.com's ~0.5 % less conversion for +30 % latency (Bernardi et al., "150
+  Successful Machine Learning Models: 6 Lessons Learned at Booking.com", KDD 2019). The model's mean
+  single-row latency is treated as added to the request path; the penalty removes that share of
+  the true-positive revenue.
+- Infra cost: one prediction costs its single-thread CPU time, mean latency × price per vCPU-hour
+  (default €0.05, the order of an on-demand cloud vCPU). It is subtracted from utility units too,
+  where it is negligible (about 0.0001 per 1,000 requests at 4 ms).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.metrics._weights import safe_div, weight_matrix
+from core.objectives import MetricDef
 from core.spec import ValueModel
 
 
@@ -107,7 +114,7 @@ def value_arrays(
     total = W.sum(axis=1)
     gross = 1000.0 * safe_div(W @ vals, total, np.nan)
     tp_rev = 1000.0 * safe_div(W @ (vals * tp_mask), total)
-    loss_share = min(1.0, vm.conversion_loss_per_100ms * mean_latency_ms / 100.0)
+    loss_share = min(1.0, vm.conversion_loss_per_100ms * mean_latency_ms / 100.0) if vm.latency_penalty else 0.0
     penalty = np.maximum(tp_rev, 0.0) * loss_share
     infra_1m = np.full(len(W), infra_cost_per_1m(mean_latency_ms, vm))
     infra_1k = infra_1m / 1000.0
@@ -131,13 +138,25 @@ def value_per_1k(
 
 
 def default_value_model(ds) -> ValueModel:
-    """Defaults that make the value objective meaningful for this table.
+    """Defaults that make the value objective meaningful for this table (sources: module docstring).
 
-    Without a value column a correct "yes" earns 1 and a wrong one costs 1 (threshold ≈ 0.5).
-    With one, a false positive costs the slot's opportunity cost: what an average shown item earns
-    there (base rate × mean value), so the tuned threshold trades fee against wasted slots.
+    Without a value column: the ±1 utility matrix, no money, no latency penalty. With one, a false
+    positive costs the slot's opportunity cost, so the tuned threshold trades fee against wasted
+    slots, and the figures are money with the latency penalty on.
     """
     if ds.value is None:
-        return ValueModel(value_tp=1.0, value_fp=-1.0)
+        return ValueModel()
     opportunity = float(np.round(ds.y.mean() * np.mean(ds.value), 2))
-    return ValueModel(value_tp=0.0, value_fp=-max(opportunity, 0.01))
+    return ValueModel(value_tp=0.0, value_fp=-max(opportunity, 0.01), money=True, latency_penalty=True)
+
+
+def display_metric(metric: MetricDef, vm: ValueModel) -> MetricDef:
+    """``metric`` as this value model's figures read: net value in utility units unless it is money.
+
+    The registry states net value in € (what a priced model gives); a page or table showing a
+    spec's figures passes its metric definitions through here so unpriced value never reads as €.
+    Infra cost stays in €: the vCPU price is money whatever the matrix.
+    """
+    if vm.money or metric.name != "value_per_1k":
+        return metric
+    return replace(metric, unit=metric.unit.replace("€", vm.unit, 1))

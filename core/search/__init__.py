@@ -34,9 +34,23 @@ from __future__ import annotations
 from core.search._budget import budget, budget_table, claim_slot, release_slot, set_budget
 from core.search._engine import engine
 from core.search._errors import StorageUnavailable
-from core.search._frame import BASE_COLUMNS, feasible_mask, trials_frame
+from core.search._frame import BASE_COLUMNS, trials_frame
+from core.search._limits import (
+    BREAKS_SEARCH,
+    BREAKS_TEST,
+    HOLDS,
+    NOT_FINISHED,
+    STATUS_TEXT,
+    UNTESTED,
+    check_status,
+    feasible_mask,
+    limit_check,
+    limit_checks,
+    limits_status,
+    with_limits,
+)
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED, make_objective
-from core.search._progress import Progress, RunResult, counted, progress_of
+from core.search._progress import N_BOUNDS, Progress, RunResult, counted, progress_of, run_bounds
 from core.search._registry import workers, workers_table
 from core.search._samplers import SAMPLER_FACTORIES, make_sampler, worker_seed
 from core.search._settings import (
@@ -72,19 +86,27 @@ __all__ = [
     "ATTR_SPEC",
     "ATTR_STARTED",
     "BASE_COLUMNS",
+    "BREAKS_SEARCH",
+    "BREAKS_TEST",
     "DB_RETRY_S",
     "ENV_DB_RETRY",
     "ENV_GRACE",
     "ENV_HEARTBEAT",
     "GRACE_S",
     "HEARTBEAT_S",
+    "HOLDS",
     "MAX_RETRY",
+    "NOT_FINISHED",
+    "N_BOUNDS",
     "SAMPLER_FACTORIES",
+    "STATUS_TEXT",
+    "UNTESTED",
     "Progress",
     "RunResult",
     "StorageUnavailable",
     "budget",
     "budget_table",
+    "check_status",
     "claim_slot",
     "counted",
     "create_study",
@@ -94,6 +116,9 @@ __all__ = [
     "engine",
     "feasible_mask",
     "heartbeat_settings",
+    "limit_check",
+    "limit_checks",
+    "limits_status",
     "list_studies",
     "load_spec",
     "make_objective",
@@ -104,9 +129,11 @@ __all__ = [
     "release_slot",
     "request_cancel",
     "run",
+    "run_bounds",
     "set_budget",
     "trials_frame",
     "typical_params",
+    "with_limits",
     "worker_seed",
     "workers",
     "workers_table",

@@ -1,10 +1,10 @@
 """A study's trials as one frame (one row per trial: identity, state, params, every stored metric,
-``test.*`` and ``cv_std.*``, ``feasible`` by the spec's hard limits), built by one row rule that the
+``test.*`` and ``cv_std.*``, the spec's hard limits judged on both parts), built by one row rule that the
 fast SQL reader and the public Optuna path share, so both give the same frame."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,8 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from core import objectives as obj
-from core.spec import Objective, Spec
+from core.search._limits import with_limits
+from core.spec import Spec
 
 BASE_COLUMNS = [
     "number",
@@ -79,7 +80,8 @@ def with_catalogue(frame: pd.DataFrame) -> pd.DataFrame:
 
 def trials_frame(trials: Iterable[FrozenTrial], spec: Spec | None = None) -> pd.DataFrame:
     """One row per trial: identity, state, params, every metric (``name``), ``test.name`` and
-    ``cv_std.name``; ``feasible`` is judged against the spec's hard limits."""
+    ``cv_std.name``; ``feasible`` (search data) and ``limits_status`` (search and held-out) are judged
+    against the spec's hard limits (:mod:`core.search._limits`)."""
     rows = [
         trial_row(
             t.number, t.state.name, t.user_attrs, t.system_attrs, dict(t.params), t.datetime_start, t.datetime_complete
@@ -89,21 +91,5 @@ def trials_frame(trials: Iterable[FrozenTrial], spec: Spec | None = None) -> pd.
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(columns=BASE_COLUMNS + list(obj.REGISTRY))
-    frame = with_catalogue(frame)
-    frame["feasible"] = feasible_mask(frame, spec.objectives if spec else ())
+    frame = with_limits(with_catalogue(frame), spec.objectives if spec else ())
     return frame.sort_values("number").reset_index(drop=True)
-
-
-def feasible_mask(frame: pd.DataFrame, limits: Sequence[Objective]) -> pd.Series:
-    """True where every hard limit holds; objectives without a limit never make a trial infeasible."""
-    ok = (
-        pd.Series(frame["state"] == "COMPLETE", index=frame.index)
-        if "state" in frame
-        else pd.Series(True, index=frame.index)
-    )
-    for o in limits:
-        if o.limit is None or o.name not in frame:
-            continue
-        v = frame[o.name].astype(float)
-        ok &= (v <= o.limit) if o.direction == "minimize" else (v >= o.limit)
-    return ok.fillna(False).astype(bool)

@@ -1,25 +1,34 @@
 """How far a study is: trials that used budget (the same rule the budget gives slots back by),
-failures, the best value per objective and, when the caller supplies the measure, the hypervolume."""
+failures, the best value per objective and, when the caller supplies the measure, the hypervolume.
+
+The progress hypervolume is normalised once per run (:func:`run_bounds`): scaled to the range of
+every trial so far, it fell whenever a new trial widened an axis, which reads as the search getting
+worse when it only found a wider spread.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from core import objectives as obj
 from core.search._budget import budget
 from core.search._frame import trials_frame
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
 from core.search._study import load_spec
 from core.spec import Spec
 
-# the front's hypervolume of a trials frame under a spec (core.decide.front.current_hypervolume):
-# passed in, because the front sits above the search
-Hypervolume = Callable[[pd.DataFrame, Spec], float | None]
+# the hypervolume of some trials for some objectives under given loss-space bounds
+# (core.decide.front.hypervolume): passed in, because the front sits above the search
+Hypervolume = Callable[[pd.DataFrame, Sequence[str], np.ndarray], float]
+
+N_BOUNDS = 10  # finished trials whose range fixes the progress hypervolume's normalisation
 
 
 @dataclass
@@ -84,6 +93,32 @@ def _best(frame: pd.DataFrame, spec: Spec) -> dict[str, float]:
     return best
 
 
+def run_bounds(frame: pd.DataFrame, names: Sequence[str], n_first: int = N_BOUNDS) -> np.ndarray:
+    """(2, k) loss-space min/max of the first ``n_first`` trials to complete: a run's fixed scale.
+
+    Losses are the objectives with maximised ones negated (as in :mod:`core.decide.front`). Once
+    ``n_first`` trials have completed the bounds never move again, so the hypervolume of the
+    feasible trials can only rise: a trial adds area or, worse than the bounds allow, none. Picked
+    by completion time, not trial number, so a slow early trial finishing late moves nothing.
+    """
+    done = frame[frame["state"] == "COMPLETE"]
+    if "datetime_complete" in done:
+        done = done.sort_values(["datetime_complete", "number"], kind="stable")
+    L = np.column_stack([done[n].astype(float).to_numpy() * obj.get(n).sign for n in names])
+    L = L[np.isfinite(L).all(axis=1)][:n_first]
+    if len(L) == 0:
+        return np.vstack([np.zeros(len(names)), np.ones(len(names))])
+    return np.vstack([L.min(axis=0), L.max(axis=0)])
+
+
+def _hypervolume(frame: pd.DataFrame, spec: Spec, measure: Hypervolume) -> float | None:
+    """The feasible complete trials' hypervolume under :func:`run_bounds`; None when there are none."""
+    ok = frame[(frame["state"] == "COMPLETE") & frame["feasible"]]
+    if ok.empty:
+        return None
+    return measure(ok, spec.objective_names, run_bounds(frame, spec.objective_names))
+
+
 def progress_of(study: optuna.Study, url: str, started: float, *, hypervolume: Hypervolume | None = None) -> Progress:
     """The study's progress now; ``started`` is this worker's ``time.monotonic()`` at its start."""
     trials = study.get_trials(deepcopy=False)
@@ -99,6 +134,6 @@ def progress_of(study: optuna.Study, url: str, started: float, *, hypervolume: H
         elapsed_s=time.monotonic() - started,
         last_trial=None if last is None else last.number,
         last_state=None if last is None else last.state.name,
-        hypervolume=None if hypervolume is None else hypervolume(frame, spec),
+        hypervolume=None if hypervolume is None else _hypervolume(frame, spec, hypervolume),
         best=_best(frame, spec),
     )

@@ -41,8 +41,18 @@ def default_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def start(study_name: str, url: str, n: int = 1, *, max_trials: int | None = None) -> list[LocalWorker]:
-    """Launch ``n`` worker processes on this machine; they share the study's global budget."""
+def shareable(url: str) -> bool:
+    """Whether other processes can open this storage (an in-memory SQLite database is this process's)."""
+    return not url.startswith("sqlite") or st.sqlite_path(url) is not None
+
+
+def start(
+    study_name: str, url: str, n: int = 1, *, max_trials: int | None = None, timeout_s: float | None = None
+) -> list[LocalWorker]:
+    """Launch ``n`` worker processes on this machine; they share the study's global budget.
+
+    ``max_trials`` and ``timeout_s`` limit each worker (its ``--trials`` and ``--timeout``).
+    """
     out = []
     env = dict(os.environ)
     env[st.ENV_STORAGE] = st.resolve(url)  # not on the command line: see the module docstring
@@ -55,6 +65,8 @@ def start(study_name: str, url: str, n: int = 1, *, max_trials: int | None = Non
         cmd = [sys.executable, "-m", "core.cli", "worker", "--study", study_name, "--quiet"]
         if max_trials:
             cmd += ["--trials", str(max_trials)]
+        if timeout_s:
+            cmd += ["--timeout", repr(float(timeout_s))]
         with open(log, "ab") as fh:
             proc = subprocess.Popen(
                 cmd,
@@ -87,3 +99,26 @@ def stop(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+
+
+def wait(started: list[LocalWorker]) -> dict[int, int]:
+    """Block until each of our worker processes has exited; their exit codes by pid.
+
+    A worker already reaped (by :func:`alive`) reports 0: it has exited, which is all we wait for.
+    """
+    codes: dict[int, int] = {}
+    for w in started:
+        try:
+            _, status = os.waitpid(w.pid, 0)
+            codes[w.pid] = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            codes[w.pid] = 0
+    return codes
+
+
+def stop_all(started: list[LocalWorker]) -> dict[int, int]:
+    """Stop our workers (each abandons its running trial cleanly) and wait until they have exited."""
+    for w in started:
+        if alive(w.pid):
+            stop(w.pid)
+    return wait(started)

@@ -42,11 +42,11 @@ from core.search._frame import (
     BASE_COLUMNS,
     FRAME_ATTRS,
     SYSTEM_ATTRS,
-    feasible_mask,
     trial_row,
     trials_frame,
     with_catalogue,
 )
+from core.search._limits import with_limits
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
 from core.search._progress import counted as counted_trials
 from core.search._storage import optuna_storage
@@ -257,7 +257,7 @@ def _public_frame(cached: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_frame(url: str | None, study_name: str, spec: Spec | None = None) -> pd.DataFrame:
-    """The study's trials with the columns of :func:`core.search.trials_frame` (``feasible`` by ``spec``).
+    """The study's trials with the columns of :func:`core.search.trials_frame` (limits by ``spec``).
 
     The returned frame is a fresh copy: callers may add columns.
     """
@@ -267,8 +267,7 @@ def read_frame(url: str | None, study_name: str, spec: Spec | None = None) -> pd
     except sa.exc.SQLAlchemyError:
         # Optuna changed its tables: take the public (slower) path rather than fail
         return trials_frame(open_study(url, study_name).get_trials(deepcopy=False), spec)
-    frame["feasible"] = feasible_mask(frame, spec.objectives if spec else ())
-    return frame
+    return with_limits(frame, spec.objectives if spec else ())
 
 
 def forget(url: str | None = None, study_name: str | None = None) -> None:

@@ -8,8 +8,11 @@ error half-way through a search or a vote, every process checks the Alembic revi
 * no tables of ours yet: they are created at the newest revision;
 * tables made before Alembic managed them (``tradeoff_schema_version`` / ``room_schema_version``
   at 1, or no version row at all): recognised as the first revision and stamped, nothing changed;
-* an *older* revision: refused with the command to run once, after a backup, from any machine:
-  ``python -m core.storage.schema upgrade URL`` (one transaction where the database allows DDL in one);
+* an *older* revision: the pending revisions are applied there and then, under a lock that
+  serialises schema changes across processes (one transaction where the database allows DDL in
+  one). Why automatically: our revisions only add tables and columns, so an older Tradeoff Room
+  still sharing the database keeps working, and a study or room made before opens as it was.
+  ``python -m core.storage.schema upgrade URL`` does the same for whoever wants to do it explicitly;
 * a *newer* or unknown revision: another machine runs a newer Tradeoff Room; upgrade this one too.
 
 To change a table: edit :mod:`core.storage.tables` and add a revision under ``migrations/versions``
@@ -133,6 +136,12 @@ def mismatch_error(url: str, state: Found) -> UserInputError:
             "machine that shares the database, or point it at another database.",
             field="storage",
         )
+    if state.revision is None and state.legacy is not None and state.legacy < LEGACY_VERSION:
+        return UserInputError(
+            f"No upgrade step from Tradeoff Room schema version {state.legacy} in this installation; "
+            "install the release that introduced version 1 first and upgrade with it.",
+            field="storage",
+        )
     return UserInputError(
         f"The Tradeoff Room tables in {where} are at schema {state.label}, older than this "
         f"installation ({head()}). Stop the workers, back up the database, then run "
@@ -170,16 +179,27 @@ def _adopt(con: sa.Connection, state: Found) -> Found:
     return state
 
 
+def _upgradable(state: Found) -> bool:
+    """Whether this installation can bring ``state`` to :func:`head` itself (not newer, not pre-1)."""
+    if state.revision is not None:
+        return _known(state.revision)
+    return state.legacy in (None, LEGACY_VERSION)
+
+
 def ensure_schema(engine: sa.Engine) -> None:
-    """Make sure our tables exist at :func:`head`, or refuse another layout with what to do."""
+    """Make sure our tables exist at :func:`head`, applying pending revisions; refuse a newer layout."""
     url = engine.url.render_as_string(hide_password=False)
     with engine.connect() as con:
         state = found(con)
     if state.revision == head():
         return
-    if state.revision is None and state.legacy in (None, LEGACY_VERSION):
+    if _upgradable(state):
         with _locked(engine) as con:
-            state = _adopt(con, found(con))  # again under the lock: another process may have won
+            state = found(con)  # again under the lock: another process may have done it
+            if _upgradable(state) and state.revision != head():
+                state = _adopt(con, state)
+                command.upgrade(config(con), "head")
+                state = Found(head(), None)
     if state.revision != head():
         raise mismatch_error(url, state)
 
@@ -190,14 +210,8 @@ def upgrade(url: str) -> str:
     try:
         with _locked(get_engine(url)) as con:
             before = found(con)
-            if _is_newer(before):
+            if not _upgradable(before):
                 raise mismatch_error(url, before)
-            if before.revision is None and before.legacy is not None and before.legacy < LEGACY_VERSION:
-                raise UserInputError(
-                    f"No upgrade step from Tradeoff Room schema version {before.legacy} in this "
-                    "installation; install the release that introduced version 1 first and upgrade with it.",
-                    field="storage",
-                )
             _adopt(con, before)
             command.upgrade(config(con), "head")
             return before.label

@@ -7,6 +7,9 @@ existing databases to the new layout (see :mod:`core.storage.schema`).
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -23,7 +26,27 @@ from sqlalchemy import (
 )
 
 NAME_MAX = 60  # a person's name in the room
+NAME_KEY_MAX = 4 * NAME_MAX  # the name as compared (NFKC and case folding can lengthen it)
+MARKS = ("approve", "reject", "abstain")  # what a ballot can say of one candidate
 STUDY_NAME_MAX = 512  # Optuna's own limit on study names
+
+# Cyrillic and Greek letters (after case folding) that render like a Latin letter
+_TWINS = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+        "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+        "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "n",
+        "ι": "i", "κ": "k", "μ": "m", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+        "ω": "w",
+    }
+)  # fmt: skip
+
+
+def name_key(name: str) -> str:
+    """What two names in a room (``room_participants.name_key``) are compared by: NFKC, case-folded, look-alike letters mapped to Latin."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(folded.translate(_TWINS).split())
+
 
 metadata = MetaData()
 
@@ -77,7 +100,9 @@ participants_table = Table(
     _room_id(),
     Column("name", String(NAME_MAX), nullable=False),
     Column("joined_at", String(40), nullable=False),
+    Column("name_key", String(NAME_KEY_MAX), nullable=False),
     UniqueConstraint("room_id", "name", name="uq_room_participants"),
+    UniqueConstraint("room_id", "name_key", name="uq_room_participant_keys"),
 )
 
 stakeholders_table = Table(
@@ -106,7 +131,7 @@ candidates_table = Table(
 )
 
 
-def _ballot_line(name: str, choice: Column[int] | Column[bool], *constraints: UniqueConstraint) -> Table:
+def _ballot_line(name: str, *choice: Column[Any], constraints: tuple[UniqueConstraint, ...] = ()) -> Table:
     """A vote table: one row per voter, round and trial; ``choice`` is what the voter said of it."""
     return Table(
         name,
@@ -116,18 +141,20 @@ def _ballot_line(name: str, choice: Column[int] | Column[bool], *constraints: Un
         Column("round", Integer, nullable=False),
         Column("voter", String(NAME_MAX), nullable=False),
         Column("trial_number", Integer, nullable=False),
-        choice,
+        *choice,
         Column("cast_at", String(40), nullable=False),
         UniqueConstraint("room_id", "round", "voter", "trial_number", name=f"uq_{name}"),
         *constraints,
     )
 
 
-approval_table = _ballot_line("room_approval_votes", Column("approve", Boolean, nullable=False))
+approval_table = _ballot_line(
+    "room_approval_votes", Column("approve", Boolean), Column("mark", String(10), nullable=False)
+)
 ranked_table = _ballot_line(
     "room_ranked_votes",
     Column("position", Integer, nullable=False),
-    UniqueConstraint("room_id", "round", "voter", "position", name="uq_room_ranked_positions"),
+    constraints=(UniqueConstraint("room_id", "round", "voter", "position", name="uq_room_ranked_positions"),),
 )
 
 comments_table = Table(
@@ -153,6 +180,41 @@ events_table = Table(
     Column("trial_number", Integer),
     Column("detail", JSON, nullable=False),
     Index("ix_room_events_room", "room_id", "id"),
+)
+
+tokens_table = Table(
+    "room_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("issued_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+)
+
+attempts_table = Table(
+    "room_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("client", String(200), nullable=False),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_room_attempts_room", "room_id", "at"),
+)
+
+writes_table = Table(
+    "room_writes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _room_id(),
+    Column("key", String(64), nullable=False),
+    Column("result", JSON),
+    Column("at", String(40), nullable=False),
+    UniqueConstraint("room_id", "key", name="uq_room_writes"),
 )
 
 ROOM_TABLES = tuple(t for t in metadata.sorted_tables if t.name.startswith("room_"))

@@ -104,7 +104,8 @@ def geometry(small_csv):
 def test_limits_faded_and_hidden_points_and_colour_by_class(geometry):
     at = run_page("explorer", study="geo")
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["Finished trials"], metrics["Within hard limits"], metrics["On the front"]) == ("4 of 6", "3", "2")
+    counts = (metrics["Finished trials"], metrics["Hold limits in search"], metrics["On the front"])
+    assert counts == ("4 of 6", "3", "2")
     scatter = figures(at)[0]
     kinds = {t["meta"] for t in scatter["data"]}
     assert {"front", "dominated", "infeasible", "knee"} <= kinds

@@ -21,6 +21,8 @@ def test_empty_database_starts_from_the_demo_defaults():
     assert at.number_input(key="obj_vm_value_fp").value < 0
     assert at.number_input(key="obj_vm_conversion_loss_per_100ms").value == 0.002
     assert "Brutlag" in at.number_input(key="obj_vm_conversion_loss_per_100ms").help
+    # the demo has a value column: its figures are € and the latency penalty is on
+    assert at.checkbox(key="obj_vm_money").value and at.checkbox(key="obj_vm_latency_penalty").value
     assert all(c.value for c in at.checkbox if c.key and c.key.startswith("obj_fam_"))
     download = at.get("download_button")
     assert len(download) == 1

@@ -14,7 +14,7 @@ from app import explorer_view as ev
 from app import search_view as sv
 from app import ui
 from core.decide import front
-from core.spec import Objective
+from core.spec import Objective, ValueModel
 
 
 @pytest.fixture
@@ -60,7 +60,12 @@ def test_metric_rows_show_units_spread_test_and_limits(points):
     assert auc["value (search)"] == "0.9000" and auc["CV ± std"] == "± 0.0400"
     assert auc["held-out test"] == "0.8800" and auc["objective"] == "★"
     lat = rows[rows["metric"] == "Latency p95"].iloc[0]
-    assert lat["limit"] == "20.00 ms" and lat["meets limit"] == "NO" and lat["unit"] == "ms"
+    assert lat["limit"] == "20.00 ms" and lat["limit status"] == "breaks in search" and lat["unit"] == "ms"
+    net = rows[rows["metric"] == "Net value / 1,000 requests"].iloc[0]
+    assert net["unit"].startswith("€")  # without a value model: the registry's unit
+    plain = ev.metric_rows(row, [], ["roc_auc"], value_model=ValueModel())
+    net = plain[plain["metric"] == "Net value / 1,000 requests"].iloc[0]
+    assert net["unit"] == "utility units per 1k requests" and "€" not in net["value (search)"]
 
 
 def test_params_and_groups():

@@ -176,6 +176,9 @@ def test_latency_band_is_the_harness_spread():
     noisy = reproduce.latency_checks(then, {}, report(6.0, 0.2).to_dict(), 0.25)
     assert all(c.ok is not False for c in noisy)  # a noisy harness states a wider band (3 × CV)
     assert "±60%" in noisy[0].note
+    assert ok[0].note.startswith("20% slower than at export")
+    faster = reproduce.latency_checks(then, {}, report(3.92, 0.02).to_dict(), 0.25)
+    assert faster[0].ok and faster[0].note.startswith("2% faster than at export")  # a decrease is no "+2 %"
 
 
 # -- data fingerprint -------------------------------------------------------------------------------

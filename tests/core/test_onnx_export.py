@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_limits
 
-from core.data import load_dataset
+from core.data import load_dataset, prepare
 from core.export import onnx as onnx_export
 from core.export.bundle import with_threshold
 from core.models import families as fam
@@ -131,3 +131,83 @@ def test_input_convention_missing_values(parts):
     assert np.isnan(feed["page_quality"]).sum() == int(check.X["page_quality"].isna().sum())
     assert feed["hour"].dtype == np.float32 and feed["hour"].shape == (len(check.X), 1)
     assert isinstance(pd.Series(dev).iloc[0], str)
+
+
+# -- a census-like table: rare categories, unseen ones, and column names skl2onnx renames ----------
+
+
+@pytest.fixture(scope="module")
+def census():
+    """Like the census table: a long-tailed country column (many categories seen a few times), a
+    rare work class, names with spaces and punctuation; the check rows add missing values and
+    categories the model never saw."""
+    rng = np.random.default_rng(3)
+    n = 900
+    countries = ["United-States"] * 60 + ["Mexico"] * 6 + [f"country {i}" for i in range(40)]
+    df = pd.DataFrame(
+        {
+            "page quality": rng.normal(size=n),
+            "hours/week": rng.integers(1, 80, n).astype(float),
+            "capital-gain ($)": rng.exponential(1000, n).round(),
+            "native-country": rng.choice(countries, n),
+            "work class": rng.choice(["Private", "Self-emp", "Gov", "Never-worked"], n, p=[0.7, 0.2, 0.097, 0.003]),
+            "sex": rng.choice(["Female", "Male"], n),
+        }
+    )
+    score = df["page quality"] + 0.02 * df["hours/week"] + (df["work class"] == "Gov") + rng.normal(size=n)
+    df["income>50K"] = (score > score.median()).astype(int)
+    ds = prepare(df, DataRef(path="census.csv", target="income>50K", sensitive=("sex",)))
+    train, check = ds.subset(np.arange(600)), ds.subset(np.arange(600, n)).X.copy()
+    check.iloc[:5, check.columns.get_loc("native-country")] = "Atlantis"
+    check.iloc[5:10, check.columns.get_loc("work class")] = "Pirate"
+    check.iloc[10:15, check.columns.get_loc("work class")] = np.nan
+    check.iloc[15:20, check.columns.get_loc("page quality")] = np.nan
+    return ds, train, check
+
+
+CLAIMED = [
+    f
+    for f, status in zip(onnx_export.exportability()["family"], onnx_export.exportability()["exportable"])
+    if status == "yes"
+]
+
+
+@pytest.mark.parametrize(
+    "family, params", [(f, None) for f in CLAIMED] + [("naive_bayes", {"variant": "complement", "alpha": 1.0})]
+)
+def test_every_family_that_claims_to_export_does_so_on_a_census_like_table(census, family, params):
+    ds, train, check = census
+    assert {"native-country", "work class"} <= set(ds.categorical) and "page quality" in ds.numeric
+    pipe = _fit(family, params or fam.get(family).space(_Low()), ds, train)
+    encoder = pipe[0].named_transformers_["cat"].named_steps["onehot"]
+    assert any(rare is not None for rare in encoder.infrequent_categories_), "the table must have rare categories"
+    res = onnx_export.export(pipe, family, check, ds.numeric, ds.categorical, latency_repeats=8)
+    assert res.exported, res.reason
+    assert res.max_abs_diff is not None and res.max_abs_diff <= 1e-5
+    sess = onnx_export.session(res.model)
+    got = onnx_export.predict_proba(sess, check, ds.numeric, ds.categorical)
+    np.testing.assert_allclose(got, pipe.predict_proba(check)[:, 1], atol=1e-5, rtol=0)
+    # the graph's own input names are what a consumer must feed; the bundle states both
+    names = onnx_export.input_names(sess)
+    assert [i["name"] for i in res.inputs] == names and "page quality" not in names
+    assert [i["column"] for i in res.inputs] == [*ds.numeric, *ds.categorical]
+
+
+def test_unseen_and_rare_categories_take_the_infrequent_column_in_onnx_too(census):
+    """One row per case, compared one by one: a rare category, an unseen one, and a missing one
+    must each land where scikit-learn puts them."""
+    ds, train, check = census
+    pipe = _fit("logreg", fam.get("logreg").space(_Low()), ds, train)
+    sess = onnx_export.session(onnx_export.convert(pipe, ds.numeric, ds.categorical))
+    encoder = pipe[0].named_transformers_["cat"].named_steps["onehot"]
+    rare = encoder.infrequent_categories_[ds.categorical.index("native-country")][0]
+    base = check.iloc[[30]].copy()
+    rows = []
+    for value in [rare, "Atlantis", np.nan, "United-States"]:
+        row = base.copy()
+        row.iloc[0, row.columns.get_loc("native-country")] = value
+        rows.append(row)
+    X = pd.concat(rows, ignore_index=True)
+    want = pipe.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(onnx_export.predict_proba(sess, X, ds.numeric, ds.categorical), want, atol=1e-6)
+    assert want[0] == pytest.approx(want[1]) and want[0] != pytest.approx(want[3])

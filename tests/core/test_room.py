@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from core.decide import mcdm
 from core.decide import room as room_mod
@@ -20,6 +20,7 @@ from core.decide.room import RoomStore
 from core.errors import UserInputError
 from core.storage import schema, tables
 from tests.core.pg import MARIADB, POSTGRES, throwaway_database
+from tests.core.room_helpers import Room, count, make_room, make_study
 
 BACKENDS = [
     "sqlite",
@@ -55,19 +56,12 @@ def any_store(any_url):
         yield s
 
 
-def _room(store: RoomStore, *, passcode: str | None = None, candidates=(3, 5, 8)) -> int:
-    """A room run by Ana with Bob and Cy joined and a shortlist."""
-    rid = store.open_room("study-a", "Ana", passcode)
-    store.join(rid, "Bob", passcode)
-    store.join(rid, "Cy", passcode)
-    for t in candidates:
-        store.propose(rid, t, "Ana")
-    return rid
+def _room(store: RoomStore, *, passcode: str | None = None, candidates=(3, 5, 8)) -> Room:
+    """A room run by Ana with Bob and Cy joined and a shortlist, on a real study of 14 trials."""
+    return make_room(store, passcode=passcode, candidates=candidates)
 
 
-def _count(store: RoomStore, table) -> int:
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+_count = count
 
 
 # -- rooms, people, passcodes ---------------------------------------------------------------------
@@ -75,16 +69,20 @@ def _count(store: RoomStore, table) -> int:
 
 def test_open_room_is_one_per_study_and_creates_sqlite_folder(sqlite_url):
     with RoomStore(sqlite_url) as s:
-        rid = s.open_room("study-a", "  Ana ")
-        assert s.open_room("study-a", "Bob") == rid  # re-opening returns the same room
+        cred = s.open_room("study-a", "  Ana ")
+        rid = cred.room_id
+        assert cred.name == "Ana" and cred.is_facilitator and cred.token.startswith("rt_")
+        with pytest.raises(UserInputError, match="open already; join it"):
+            s.open_room("study-a", "Bob")  # nobody becomes facilitator by opening it again
         assert s.room_id("study-a") == rid and s.room_id("nope") is None
         info = s.room(rid)
         assert info.facilitator == "Ana" and info.current_round == 1 and not info.locked
-        assert s.open_room("study-b", "Ana") != rid
+        assert s.open_room("study-b", "Ana").room_id != rid
+        assert s.whoami(rid, cred.token).name == "Ana"
 
 
 def test_passcode_is_hashed_and_checked(store):
-    rid = store.open_room("study-a", "Ana", "open sesame")
+    rid = store.open_room("study-a", "Ana", "open sesame").room_id
     with store.engine.connect() as conn:
         stored = conn.execute(select(tables.rooms_table.c.passcode_hash)).scalar()
     assert stored.startswith("pbkdf2_sha256$") and "open sesame" not in stored
@@ -106,7 +104,7 @@ def test_passcode_is_hashed_and_checked(store):
     [("   ", "the name is empty"), ("x" * 61, "at most 60"), ("Bob\nAlice", "control"), (None, "type a name")],
 )
 def test_names_are_validated(store, name, message):
-    rid = store.open_room("study-a", "Ana")
+    rid = store.open_room("study-a", "Ana").room_id
     with pytest.raises(UserInputError, match=message):
         store.join(rid, name)
     store.join(rid, "x" * 60)  # the limit itself is fine
@@ -115,98 +113,100 @@ def test_names_are_validated(store, name, message):
 def test_unknown_room_and_non_members_are_refused(store):
     with pytest.raises(UserInputError, match="no decision room number 42"):
         store.join(42, "Bob")
-    rid = _room(store)
-    with pytest.raises(UserInputError, match="'Zed' has not joined this room"):
-        store.vote_approval(rid, "Zed", 3, True)
+    r = _room(store)
+    with pytest.raises(UserInputError, match="token is not valid"):
+        store.mark(r.id, "rt_999_nottherealsecret", 3, "approve")
     with pytest.raises(UserInputError, match="Trial 4 is not on this room's shortlist"):
-        store.vote_approval(rid, "Bob", 4, True)
+        store.mark(r.id, r.bob, 4, "approve")
 
 
 # -- shortlist and votes ----------------------------------------------------------------------------
 
 
 def test_propose_is_idempotent(store):
-    rid = _room(store)
-    assert store.propose(rid, 5, "Bob") is False
-    assert store.propose(rid, 13, "Bob") is True
-    assert store.candidates(rid) == [3, 5, 8, 13]
+    r = _room(store)
+    assert store.propose(r.id, r.bob, 5) is False
+    assert store.propose(r.id, r.bob, 13) is True
+    assert store.candidates(r.id) == [3, 5, 8, 13]
     with pytest.raises(UserInputError, match="trial number"):
-        store.propose(rid, 2.5, "Bob")
+        store.propose(r.id, r.bob, 2.5)
 
 
 def test_revote_replaces(any_store):
     s = any_store
-    rid = _room(s)
-    s.vote_approval(rid, "Bob", 3, True)
-    s.vote_approval(rid, "Bob", 3, False)  # changes his mind
-    s.vote_approval(rid, "Bob", 3, False)  # and clicks again
-    s.vote_ranked(rid, "Bob", [8, 3, 5])
-    s.vote_ranked(rid, "Bob", [5])  # new ballot replaces the whole old one
+    r = _room(s)
+    s.mark(r.id, r.bob, 3, "approve")
+    s.mark(r.id, r.bob, 3, "reject")  # changes his mind
+    s.mark(r.id, r.bob, 3, "reject")  # and clicks again
+    s.vote_ranked(r.id, r.bob, [8, 3, 5])
+    s.vote_ranked(r.id, r.bob, [5])  # a new ranking replaces the whole old one
     assert _count(s, tables.approval_table) == 1
     assert _count(s, tables.ranked_table) == 1
-    t = s.tally(rid)
-    # 3 candidates: first place = 2 Borda points
-    assert t.loc[3].tolist() == [0, 1, 0, 0]
-    assert t.loc[5].tolist() == [0, 0, 2, 1]
-    assert t.loc[8].tolist() == [0, 0, 0, 0]
+    t = s.tally(r.id, token=r.bob)
+    # 3 candidates: first place = 2 Borda points; columns approvals, rejections, abstentions, borda, first
+    assert t.loc[3].tolist() == [0, 1, 0, 0, 0]
+    assert t.loc[5].tolist() == [0, 0, 0, 2, 1]
+    assert t.loc[8].tolist() == [0, 0, 0, 0, 0]
 
 
 def test_tally_hand_computed(store):
-    rid = _room(store)
-    store.join(rid, "Dee")
-    # approvals: 3 <- Ana, Bob, Cy; 5 <- Ana (Dee rejects); 8 <- nobody (Cy rejects)
-    for voter, trial, ok in [
-        ("Ana", 3, True),
-        ("Bob", 3, True),
-        ("Cy", 3, True),
-        ("Ana", 5, True),
-        ("Dee", 5, False),
-        ("Cy", 8, False),
+    r = _room(store)
+    dee = store.join(r.id, "Dee").token
+    who = {"Ana": r.ana, "Bob": r.bob, "Cy": r.cy, "Dee": dee}
+    # approvals: 3 <- Ana, Bob, Cy; 5 <- Ana (Dee rejects); 8 <- nobody (Cy rejects, Dee abstains)
+    for voter, trial, mark in [
+        ("Ana", 3, "approve"),
+        ("Bob", 3, "approve"),
+        ("Cy", 3, "approve"),
+        ("Ana", 5, "approve"),
+        ("Dee", 5, "reject"),
+        ("Cy", 8, "reject"),
+        ("Dee", 8, "abstain"),
     ]:
-        store.vote_approval(rid, voter, trial, ok)
+        store.mark(r.id, who[voter], trial, mark)
     # Borda with n = 3 (2, 1, 0 points):
     #   Ana [5, 3, 8]: 5+2 3+1      Bob [3, 8, 5]: 3+2 8+1      Cy [8, 3]: 8+2 3+1    Dee [5]: 5+2
     #   totals: 3 -> 1+2+1 = 4, 5 -> 2+0+2 = 4, 8 -> 0+1+2 = 3; first choices 5: 2, 3: 1, 8: 1
-    store.vote_ranked(rid, "Ana", [5, 3, 8])
-    store.vote_ranked(rid, "Bob", [3, 8, 5])
-    store.vote_ranked(rid, "Cy", [8, 3])
-    store.vote_ranked(rid, "Dee", [5])
-    t = store.tally(rid)
-    assert list(t.columns) == ["approvals", "rejections", "borda", "first_choices"]
+    store.vote_ranked(r.id, r.ana, [5, 3, 8])
+    store.vote_ranked(r.id, r.bob, [3, 8, 5])
+    store.vote_ranked(r.id, r.cy, [8, 3])
+    store.vote_ranked(r.id, dee, [5])
+    t = store.tally(r.id, token=r.ana)
+    assert list(t.columns) == ["approvals", "rejections", "abstentions", "borda", "first_choices"]
     assert list(t.index) == [3, 5, 8]  # sorted by approvals, then Borda
     assert t.to_dict("index") == {
-        3: {"approvals": 3, "rejections": 0, "borda": 4, "first_choices": 1},
-        5: {"approvals": 1, "rejections": 1, "borda": 4, "first_choices": 2},
-        8: {"approvals": 0, "rejections": 1, "borda": 3, "first_choices": 1},
+        3: {"approvals": 3, "rejections": 0, "abstentions": 0, "borda": 4, "first_choices": 1},
+        5: {"approvals": 1, "rejections": 1, "abstentions": 0, "borda": 4, "first_choices": 2},
+        8: {"approvals": 0, "rejections": 1, "abstentions": 1, "borda": 3, "first_choices": 1},
     }
-    votes = store.votes(rid)
-    assert len(votes) == 6 + 3 + 3 + 2 + 1
+    votes = store.votes(r.id, token=r.ana)
+    assert len(votes) == 7 + 3 + 3 + 2 + 1
 
 
 def test_bad_ballots_are_refused(store):
-    rid = _room(store)
+    r = _room(store)
     with pytest.raises(UserInputError, match="appears twice"):
-        store.vote_ranked(rid, "Bob", [3, 3])
+        store.vote_ranked(r.id, r.bob, [3, 3])
     with pytest.raises(UserInputError, match="empty"):
-        store.vote_ranked(rid, "Bob", [])
+        store.vote_ranked(r.id, r.bob, [])
     with pytest.raises(UserInputError, match="Trial 9 is not on this room's shortlist"):
-        store.vote_ranked(rid, "Bob", [3, 9])
-    with pytest.raises(UserInputError, match="yes"):
-        store.vote_approval(rid, "Bob", 3, "yes")
+        store.vote_ranked(r.id, r.bob, [3, 9])
+    with pytest.raises(UserInputError, match="'yes' for trial 3; say approve, reject or abstain"):
+        store.mark(r.id, r.bob, 3, "yes")
     assert _count(store, tables.ranked_table) == 0
 
 
 def test_rounds_keep_votes_apart(store):
-    rid = _room(store)
-    store.vote_approval(rid, "Bob", 3, True)
+    r = _room(store)
+    store.mark(r.id, r.bob, 3, "approve")
     with pytest.raises(UserInputError, match=r"Only the facilitator \(Ana\) can start a new round"):
-        store.new_round(rid, "Bob")
-    assert store.new_round(rid, "Ana") == 2
-    assert store.room(rid).current_round == 2
-    assert store.tally(rid)["approvals"].sum() == 0  # fresh round
-    store.vote_approval(rid, "Bob", 3, False)
-    assert store.tally(rid).loc[3, "rejections"] == 1
-    assert store.tally(rid, round=1).loc[3, "approvals"] == 1  # history is kept
+        store.new_round(r.id, r.bob)
+    assert store.new_round(r.id, r.ana) == 2
+    assert store.room(r.id).current_round == 2
+    assert store.tally(r.id, token=r.ana)["approvals"].sum() == 0  # fresh round
+    store.mark(r.id, r.bob, 3, "reject")
+    assert store.tally(r.id, token=r.ana).loc[3, "rejections"] == 1
+    assert store.tally(r.id, round=1, token=r.ana).loc[3, "approvals"] == 1  # history is kept
 
 
 # -- comments ----------------------------------------------------------------------------------------
@@ -214,19 +214,19 @@ def test_rounds_keep_votes_apart(store):
 
 def test_comment_text_is_stored_verbatim_not_escaped(any_store):
     s = any_store
-    rid = _room(s)
+    r = _room(s)
     nasty = "<script>alert('x')</script> & \"quotes\"\n  '); DROP TABLE room_comments;-- ünïcødé 🎯  "
-    cid = s.comment(rid, "Bob", 3, nasty)
-    s.comment(rid, "Cy", None, "x" * room_mod.TEXT_MAX)  # the limit itself is fine
-    got = s.comments(rid)
+    cid = s.comment(r.id, r.bob, 3, nasty)
+    s.comment(r.id, r.cy, None, "x" * room_mod.TEXT_MAX)  # the limit itself is fine
+    got = s.comments(r.id, token=r.cy)
     assert [c.id for c in got][0] == cid
     assert got[0].text == nasty and got[0].trial_number == 3 and got[0].author == "Bob"
     assert got[1].trial_number is None
     with pytest.raises(UserInputError, match="2,001 characters long; the limit is 2,000"):
-        s.comment(rid, "Bob", None, "x" * 2001)
+        s.comment(r.id, r.bob, None, "x" * 2001)
     with pytest.raises(UserInputError, match="comment is empty"):
-        s.comment(rid, "Bob", None, "   \n")
-    assert len(s.comments(rid)) == 2
+        s.comment(r.id, r.bob, None, "   \n")
+    assert len(s.comments(r.id, token=r.bob)) == 2
 
 
 # -- lock ------------------------------------------------------------------------------------------
@@ -234,46 +234,77 @@ def test_comment_text_is_stored_verbatim_not_escaped(any_store):
 
 def test_lock_semantics(any_store):
     s = any_store
-    rid = _room(s)
-    s.vote_approval(rid, "Bob", 3, True)
+    r = _room(s)
+    s.mark(r.id, r.bob, 3, "approve")
     with pytest.raises(UserInputError, match=r"Only the facilitator \(Ana\) can lock"):
-        s.lock(rid, "Bob", 3, "I like it")
+        s.lock(r.id, r.bob, 3, "I like it")
     with pytest.raises(UserInputError, match="rationale is empty"):
-        s.lock(rid, "Ana", 3, "   ")
+        s.lock(r.id, r.ana, 3, "   ")
     with pytest.raises(UserInputError, match="Trial 4 is not on this room's shortlist"):
-        s.lock(rid, "Ana", 4, "why not")
-    lock = s.lock(rid, "Ana", 3, "Fast enough for Product, parity gap under 0.05.")
+        s.lock(r.id, r.ana, 4, "why not")
+    lock = s.lock(r.id, r.ana, 3, "Fast enough for Product, parity gap under 0.05.")
     assert lock.trial_number == 3 and lock.by == "Ana"
-    assert s.room(rid).lock == lock
+    assert s.room(r.id).lock == lock
     refused = [
-        lambda: s.vote_approval(rid, "Bob", 5, True),
-        lambda: s.vote_approval(rid, "Bob", 3, False),
-        lambda: s.vote_ranked(rid, "Cy", [5, 3]),
-        lambda: s.comment(rid, "Cy", None, "wait!"),
-        lambda: s.propose(rid, 13, "Cy"),
-        lambda: s.new_round(rid, "Ana"),
-        lambda: s.lock(rid, "Ana", 5, "changed my mind"),
-        lambda: s.save_stakeholder(rid, "Product", ["latency_p95_ms"]),
+        lambda: s.mark(r.id, r.bob, 5, "approve"),
+        lambda: s.mark(r.id, r.bob, 3, "reject"),
+        lambda: s.vote_ranked(r.id, r.cy, [5, 3]),
+        lambda: s.comment(r.id, r.cy, None, "wait!"),
+        lambda: s.propose(r.id, r.cy, 13),
+        lambda: s.new_round(r.id, r.ana),
+        lambda: s.lock(r.id, r.ana, 5, "changed my mind"),
+        lambda: s.save_stakeholder(r.id, r.ana, "Product", ["latency_p95_ms"]),
     ]
     for attempt in refused:
         with pytest.raises(UserInputError, match="the decision is locked — trial 3 was chosen by Ana"):
             attempt()
-    assert s.tally(rid).loc[3, "approvals"] == 1 and s.tally(rid)["rejections"].sum() == 0
-    assert s.comments(rid) == [] and s.candidates(rid) == [3, 5, 8]
-    s.join(rid, "Latecomer")  # reading the decision stays possible
+    tally = s.tally(r.id, token=r.bob)
+    assert tally.loc[3, "approvals"] == 1 and tally["rejections"].sum() == 0
+    assert s.comments(r.id, token=r.bob) == [] and s.candidates(r.id) == [3, 5, 8]
+    s.join(r.id, "Latecomer")  # reading the decision stays possible
+
+
+def test_unlock_reopens_with_a_reason_in_the_log(store):
+    r = _room(store)
+    store.lock(r.id, r.ana, 3, "first pick")
+    with pytest.raises(UserInputError, match=r"Only the facilitator \(Ana\) can unlock"):
+        store.unlock(r.id, r.bob, "I disagree")
+    store.unlock(r.id, r.ana, "legal found a problem with trial 3")
+    assert not store.room(r.id).locked
+    assert store.lock(r.id, r.ana, 5, "second pick").trial_number == 5
+    unlock = [e for e in store.log(r.id, token=r.bob) if e.kind == "unlock"]
+    assert len(unlock) == 1 and unlock[0].trial_number == 3 and unlock[0].who == "Ana"
+    assert unlock[0].detail == {"reason": "legal found a problem with trial 3", "locked_by": "Ana"}
+    store.unlock(r.id, r.ana, "reopened once more")
+    with pytest.raises(UserInputError, match="not locked; there is nothing to unlock"):
+        store.unlock(r.id, r.ana, "again")
+
+
+def test_hand_over_moves_the_role_with_the_person(store):
+    r = _room(store)
+    with pytest.raises(UserInputError, match="has not joined"):
+        store.hand_over(r.id, r.ana, "Zed")
+    store.hand_over(r.id, r.ana, "Bob")
+    assert store.room(r.id).facilitator == "Bob"
+    assert store.whoami(r.id, r.bob).is_facilitator and not store.whoami(r.id, r.ana).is_facilitator
+    with pytest.raises(UserInputError, match=r"Only the facilitator \(Bob\) can start a new round"):
+        store.new_round(r.id, r.ana)
+    assert store.new_round(r.id, r.bob) == 2
+    events = [e for e in store.log(r.id, token=r.cy) if e.kind == "hand_over"]
+    assert [(e.who, e.detail) for e in events] == [("Ana", {"to": "Bob"})]
 
 
 # -- log ---------------------------------------------------------------------------------------------
 
 
 def test_log_records_who_what_when_in_utc(store):
-    rid = _room(store)
-    store.vote_approval(rid, "Bob", 3, True)
-    store.vote_ranked(rid, "Cy", [8, 3])
-    store.comment(rid, "Cy", 8, "<b>cheap</b>")
-    store.new_round(rid, "Ana")
-    store.lock(rid, "Ana", 8, "cheapest that passes")
-    events = store.log(rid)
+    r = _room(store)
+    store.mark(r.id, r.bob, 3, "approve")
+    store.vote_ranked(r.id, r.cy, [8, 3])
+    store.comment(r.id, r.cy, 8, "<b>cheap</b>")
+    store.new_round(r.id, r.ana)
+    store.lock(r.id, r.ana, 8, "cheapest that passes")
+    events = store.log(r.id, token=r.bob)
     assert [e.kind for e in events] == [
         "open",
         "join",
@@ -281,16 +312,16 @@ def test_log_records_who_what_when_in_utc(store):
         "propose",
         "propose",
         "propose",
-        "vote_approval",
-        "vote_ranked",
+        "ballot",
+        "ballot",
         "comment",
         "new_round",
         "lock",
     ]
     assert [e.who for e in events][-5:] == ["Bob", "Cy", "Cy", "Ana", "Ana"]
-    assert events[6].trial_number == 3 and events[6].detail == {"round": 1, "approve": True}
-    assert events[7].detail == {"round": 1, "ranking": [8, 3]}
-    assert events[-1].detail == {"rationale": "cheapest that passes"}
+    assert events[6].detail == {"round": 1, "marks": {"3": "approve"}, "ranking": []}
+    assert events[7].detail == {"round": 1, "marks": {}, "ranking": [8, 3]}
+    assert events[-1].trial_number == 8 and events[-1].detail == {"rationale": "cheapest that passes"}
     stamps = [datetime.fromisoformat(e.at) for e in events]
     assert all(t.utcoffset() == timedelta(0) for t in stamps)
     assert stamps == sorted(stamps)
@@ -300,13 +331,13 @@ def test_log_records_who_what_when_in_utc(store):
 
 
 def test_stakeholders_upsert_and_feed_mcdm(store):
-    rid = _room(store)
-    store.save_stakeholder(rid, "Product", ["latency_p95_ms"], {"latency_p95_ms": 1})
-    store.save_stakeholder(rid, "ML", ["roc_auc"], {}, {"roc_auc": 0.9})
+    r = _room(store)
+    store.save_stakeholder(r.id, r.ana, "Product", ["latency_p95_ms"], {"latency_p95_ms": 1})
+    store.save_stakeholder(r.id, r.ana, "ML", ["roc_auc"], {}, {"roc_auc": 0.9})
     store.save_stakeholder(
-        rid, "Product", ["latency_p95_ms", "roc_auc"], {"latency_p95_ms": 3, "roc_auc": 1}
+        r.id, r.ana, "Product", ["latency_p95_ms", "roc_auc"], {"latency_p95_ms": 3, "roc_auc": 1}
     )  # replaces, keeps its place
-    people = store.stakeholders(rid)
+    people = store.stakeholders(r.id)
     assert [p.name for p in people] == ["Product", "ML"]
     assert people[0].objectives == ("latency_p95_ms", "roc_auc")
     assert people[0].weights == {"latency_p95_ms": 3.0, "roc_auc": 1.0}
@@ -315,12 +346,18 @@ def test_stakeholders_upsert_and_feed_mcdm(store):
     dirs = {"latency_p95_ms": "minimize", "roc_auc": "maximize"}
     assert mcdm.stakeholder_pick(front, dirs, people[1]).winner == 5
     with pytest.raises(UserInputError, match="Weight for 'roc_auc' is negative"):
-        store.save_stakeholder(rid, "ML", ["roc_auc"], {"roc_auc": -1})
+        store.save_stakeholder(r.id, r.ana, "ML", ["roc_auc"], {"roc_auc": -1})
     with pytest.raises(UserInputError, match="outside 0…1 score; check the unit"):
-        store.save_stakeholder(rid, "ML", ["roc_auc"], {}, {"roc_auc": 95})
+        store.save_stakeholder(r.id, r.ana, "ML", ["roc_auc"], {}, {"roc_auc": 95})
     with pytest.raises(UserInputError, match="Unknown objective 'speed'"):
-        store.save_stakeholder(rid, "ML", ["speed"])
-    assert len(store.stakeholders(rid)) == 2
+        store.save_stakeholder(r.id, r.ana, "ML", ["speed"])
+    with pytest.raises(UserInputError, match="Only ML or the facilitator can edit ML's card"):
+        store.save_stakeholder(r.id, r.bob, "ML", ["roc_auc"])
+    with pytest.raises(UserInputError, match="Only the facilitator"):
+        store.remove_stakeholder(r.id, r.bob, "ML")
+    assert len(store.stakeholders(r.id)) == 2
+    store.remove_stakeholder(r.id, r.ana, "ML")
+    assert [p.name for p in store.stakeholders(r.id)] == ["Product"]
 
 
 # -- schema version -----------------------------------------------------------------------------------
@@ -333,8 +370,23 @@ def _stamp(url: str, revision: str) -> None:
 
 
 def _pre_alembic_room(url: str, version: int) -> None:
-    """A database whose room tables were made before Alembic, with their own version table."""
-    with RoomStore(url) as s, s.engine.begin() as conn:
+    """A database whose room tables were made before Alembic (the first revision's layout), with
+    their own version table and one room of Ana's."""
+    from alembic import command
+
+    from core.storage import _schema, get_engine
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_schema.config(conn), schema.BASELINE)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO room_rooms (id, study_name, facilitator, current_round, created_at) "
+                "VALUES (1, 'study-a', 'Ana', 1, '2026-01-01T00:00:00+00:00')"
+            )
+        )
+        conn.execute(text("INSERT INTO room_participants (room_id, name, joined_at) VALUES (1, 'Ana', '2026-01-01')"))
         conn.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
         conn.execute(
             text("CREATE TABLE room_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
@@ -351,19 +403,22 @@ def test_schema_version_newer_is_refused_with_upgrade_hint(any_url):
 
 
 def test_a_room_made_before_alembic_opens_and_keeps_its_rooms(sqlite_url):
-    with RoomStore(sqlite_url) as s:
-        rid = s.open_room("study-a", "Ana")
     _pre_alembic_room(sqlite_url, 1)
     with RoomStore(sqlite_url) as s:
-        assert s.room_id("study-a") == rid  # recognised and stamped, nothing changed
+        assert s.room_id("study-a") == 1  # recognised, brought to the newest revision, rows kept
+        assert [p.name for p in s.participants(1)] == ["Ana"]
+        assert [e.kind for e in s.log(1, token=None)] == []  # no token issued yet: readable as before
+        ana = s.grant(1, "Ana")  # the database holder's way in (`python -m core.decide.room issue-token`)
+        assert s.whoami(1, ana.token).is_facilitator
+        with pytest.raises(UserInputError, match="needs your room token"):
+            s.log(1, token=None)  # once tokens exist, reading needs one
     assert schema.state_at(sqlite_url).revision == schema.head()
 
 
-def test_schema_version_older_points_to_the_upgrade_command(sqlite_url):
+def test_a_pre_alembic_version_without_an_upgrade_step_is_refused(sqlite_url):
     _pre_alembic_room(sqlite_url, 0)
-    with pytest.raises(UserInputError, match="older than this installation") as info:
+    with pytest.raises(UserInputError, match="No upgrade step from Tradeoff Room schema version 0"):
         RoomStore(sqlite_url)
-    assert "python -m core.storage.schema upgrade" in str(info.value)
 
 
 def test_upgrade_without_a_step_says_so(sqlite_url):
@@ -386,19 +441,19 @@ CANDS = (1, 2, 3)
 
 
 def _session(store: RoomStore, rid: int, i: int) -> None:
-    """One participant's burst: join, vote, change their mind, re-rank, comment.
+    """One participant's burst with their own token: join, mark, change their mind, re-rank, comment.
 
-    Expected per voter i: approval on 1 = True (after a False), on 2 = (i even);
-    final ballot [1, 2, 3] if i % 4 == 0 else [2, 1]; one comment.
+    Expected per voter i: approve 1 (after a reject), on 2 approve if i is even else reject;
+    final ranking [1, 2, 3] if i % 4 == 0 else [2, 1]; one comment.
     """
     name = f"voter{i:02d}"
-    store.join(rid, name)
-    store.vote_approval(rid, name, 1, False)
-    store.vote_approval(rid, name, 2, i % 2 == 0)
-    store.vote_ranked(rid, name, [3, 1, 2])
-    store.vote_approval(rid, name, 1, True)
-    store.comment(rid, name, None, f"hello from {name} <i>{i}</i>")
-    store.vote_ranked(rid, name, [1, 2, 3] if i % 4 == 0 else [2, 1])
+    token = store.join(rid, name).token
+    store.mark(rid, token, 1, "reject")
+    store.mark(rid, token, 2, "approve" if i % 2 == 0 else "reject")
+    store.vote_ranked(rid, token, [3, 1, 2])
+    store.mark(rid, token, 1, "approve")
+    store.comment(rid, token, None, f"hello from {name} <i>{i}</i>")
+    store.vote_ranked(rid, token, [1, 2, 3] if i % 4 == 0 else [2, 1])
 
 
 def _expected(n: int) -> dict:
@@ -407,40 +462,48 @@ def _expected(n: int) -> dict:
     evens = sum(1 for i in range(n) if i % 2 == 0)
     return {
         # Borda n=3: [1,2,3] -> 1:2, 2:1 ; [2,1] -> 2:2, 1:1
-        1: {"approvals": n, "rejections": 0, "borda": 2 * full + part, "first_choices": full},
-        2: {"approvals": evens, "rejections": n - evens, "borda": full + 2 * part, "first_choices": part},
-        3: {"approvals": 0, "rejections": 0, "borda": 0, "first_choices": 0},
+        1: {"approvals": n, "rejections": 0, "abstentions": 0, "borda": 2 * full + part, "first_choices": full},
+        2: {
+            "approvals": evens,
+            "rejections": n - evens,
+            "abstentions": 0,
+            "borda": full + 2 * part,
+            "first_choices": part,
+        },
+        3: {"approvals": 0, "rejections": 0, "abstentions": 0, "borda": 0, "first_choices": 0},
         "approval_rows": 2 * n,
         "ranked_rows": 3 * full + 2 * part,
         "comments": n,
-        # open + 3 proposals + per voter: join, 3 approvals, 2 ballots, 1 comment
+        # open + 3 proposals + per voter: join, 5 changed ballots (3 marks, 2 rankings), 1 comment
         "events": 1 + len(CANDS) + 7 * n,
     }
 
 
-def _check(store: RoomStore, rid: int, n: int) -> None:
+def _check(store: RoomStore, rid: int, token: str, n: int) -> None:
     exp = _expected(n)
-    tally = store.tally(rid)
+    tally = store.tally(rid, token=token)
     assert {t: tally.loc[t].to_dict() for t in CANDS} == {t: exp[t] for t in CANDS}
     assert _count(store, tables.approval_table) == exp["approval_rows"]
     assert _count(store, tables.ranked_table) == exp["ranked_rows"]
-    comments = store.comments(rid)
+    comments = store.comments(rid, token=token)
     assert len(comments) == exp["comments"]
     assert len({c.text for c in comments}) == n  # none lost, none duplicated
     assert len(store.participants(rid)) == n + 1
-    assert len(store.log(rid)) == exp["events"]
+    assert len(store.log(rid, token=token)) == exp["events"]
 
 
-def _prepare(url: str) -> int:
+def _prepare(url: str) -> tuple[int, str]:
+    """The busy study's room, opened by Ana with the shortlist: (room id, Ana's token)."""
+    make_study(url, "busy-study", n=4)
     with RoomStore(url) as s:
-        rid = s.open_room("busy-study", "Ana")
+        ana = s.open_room("busy-study", "Ana")
         for t in CANDS:
-            s.propose(rid, t, "Ana")
-        return rid
+            s.propose(ana.room_id, ana.token, t)
+        return ana.room_id, ana.token
 
 
 def test_twenty_threads_vote_and_comment_at_once(any_url):
-    rid = _prepare(any_url)
+    rid, ana = _prepare(any_url)
     barrier = threading.Barrier(N_THREADS)
     with RoomStore(any_url) as store:
 
@@ -451,7 +514,7 @@ def test_twenty_threads_vote_and_comment_at_once(any_url):
         with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
             for future in [pool.submit(run, i) for i in range(N_THREADS)]:
                 future.result()  # re-raises any error from the thread
-        _check(store, rid, N_THREADS)
+        _check(store, rid, ana, N_THREADS)
 
 
 def _process_main(url: str, rid: int, first: int, barrier) -> None:
@@ -468,7 +531,7 @@ def _process_main(url: str, rid: int, first: int, barrier) -> None:
 
 
 def test_processes_vote_and_comment_at_once(any_url):
-    rid = _prepare(any_url)  # its engine is disposed before forking
+    rid, ana = _prepare(any_url)  # its engine is disposed before forking
     # fork: children start in milliseconds and need not re-import the test module
     ctx: Any = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     barrier = ctx.Barrier(N_PROCESSES)
@@ -481,7 +544,7 @@ def test_processes_vote_and_comment_at_once(any_url):
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0] * N_PROCESSES
     with RoomStore(any_url) as store:
-        _check(store, rid, N_PROCESSES * PER_PROCESS)
+        _check(store, rid, ana, N_PROCESSES * PER_PROCESS)
 
 
 def test_concurrent_open_room_makes_one_room(any_url):
@@ -489,15 +552,20 @@ def test_concurrent_open_room_makes_one_room(any_url):
     barrier = threading.Barrier(8)
     with RoomStore(any_url) as store:
 
-        def run(i: int) -> int:
+        def run(i: int) -> Any:
             barrier.wait(timeout=30)
-            return store.open_room("race", f"Person {i}")
+            try:
+                return store.open_room("race", f"Person {i}")
+            except UserInputError as exc:
+                return str(exc)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            ids = {f.result() for f in [pool.submit(run, i) for i in range(8)]}
-        assert len(ids) == 1
+            results = [f.result() for f in [pool.submit(run, i) for i in range(8)]]
+        winners = [r for r in results if not isinstance(r, str)]
+        assert len(winners) == 1  # exactly one facilitator; the others are told to join
+        assert all("open already" in r for r in results if isinstance(r, str))
         assert _count(store, tables.rooms_table) == 1
-        assert [e.kind for e in store.log(ids.pop())] == ["open"]
+        assert [e.kind for e in store.log(winners[0].room_id, token=winners[0].token)] == ["open"]
 
 
 def test_room_tables_live_beside_an_optuna_study(any_url):
@@ -509,8 +577,8 @@ def test_room_tables_live_beside_an_optuna_study(any_url):
     study = optuna.create_study(storage=any_url, study_name="shared", directions=["minimize", "maximize"])
     study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), n_trials=3)
     with RoomStore(any_url) as s:
-        rid = s.open_room("shared", "Ana")
-        s.propose(rid, study.trials[0].number, "Ana")
+        ana = s.open_room("shared", "Ana")
+        assert s.propose(ana.room_id, ana.token, study.trials[0].number)
         names = set(sa_inspect(s.engine).get_table_names())
     ours = {t for t in names if t.startswith("room_")}
     assert ours == {t.name for t in tables.ROOM_TABLES}

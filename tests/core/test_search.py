@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
@@ -246,10 +247,37 @@ def test_progress_reports_the_hypervolume_the_caller_measures(small_csv, url):
     seen: list[search.Progress] = []
     result = search.run("progress", url, max_trials=1, on_progress=seen.append)
     assert [p.hypervolume for p in seen] == [None] and seen[0].done == 1
-    result = search.run("progress", url, on_progress=seen.append, hypervolume=front.current_hypervolume)
+    result = search.run("progress", url, on_progress=seen.append, hypervolume=front.hypervolume)
     last = seen[-1]
     assert result.progress is last and last.done == last.budget == 2
     frame = front.trials_frame(_trials(url, "progress"), spec)
     assert last.hypervolume is not None and last.hypervolume > 0
-    assert last.hypervolume == pytest.approx(front.current_hypervolume(frame, spec))
+    ok = frame[(frame["state"] == "COMPLETE") & frame["feasible"]]
+    names = spec.objective_names
+    assert last.hypervolume == pytest.approx(front.hypervolume(ok, names, search.run_bounds(frame, names)))
     assert set(last.best) == set(spec.objective_names)
+
+
+def test_progress_hypervolume_never_falls_once_its_scale_is_set():
+    """A late trial that widens an axis rescaled the old measure down; the run's fixed bounds
+    (the first N_BOUNDS finished trials) keep the progress hypervolume rising."""
+    n = search.N_BOUNDS
+    auc = [0.70 + 0.02 * i for i in range(n)] + [0.80, 0.60]
+    lat = [10.0 - 0.5 * i for i in range(n)] + [4.0, 1.0]  # the last trial: poor but very fast
+    frame = pd.DataFrame(
+        {
+            "number": range(len(auc)),
+            "state": "COMPLETE",
+            "feasible": True,
+            "datetime_complete": pd.date_range("2026-01-01", periods=len(auc), freq="min"),
+            "roc_auc": auc,
+            "latency_p95_ms": lat,
+        }
+    )
+    names = ["roc_auc", "latency_p95_ms"]
+    fixed = [front.hypervolume(frame[:k], names, search.run_bounds(frame[:k], names)) for k in range(n, len(auc) + 1)]
+    assert all(b >= a for a, b in zip(fixed, fixed[1:])) and fixed[-2] > fixed[0]
+    rescaled = [front.hypervolume(frame[:k], names, front.bounds(frame[:k], names)) for k in (len(auc) - 1, len(auc))]
+    assert rescaled[1] < rescaled[0]  # what the progress bar showed before
+    shuffled = frame.iloc[::-1]  # bounds follow completion time, not row order
+    assert (search.run_bounds(shuffled, names) == search.run_bounds(frame, names)).all()

@@ -295,3 +295,38 @@ def test_with_fingerprint_keeps_everything_else():
     other = spec.with_fingerprint("sha256:new")
     assert other.data.fingerprint == "sha256:new"
     assert other.objectives == spec.objectives and other.data.target == spec.data.target
+
+
+def test_value_is_unpriced_and_without_latency_penalty_unless_the_team_says_so():
+    plain = Spec(data=DataRef(path="demo", target="converted")).value_model
+    assert not plain.money and not plain.latency_penalty and plain.unit == "utility units"
+    hand_written = Spec.from_dict({"data": {"path": "demo", "target": "converted"}})
+    assert hand_written.value_model == ValueModel()
+    chosen = ValueModel(value_tp=3.0, money=True, latency_penalty=True)
+    again = Spec.from_dict(Spec(data=DATA, value_model=chosen).to_dict())
+    assert again.value_model == chosen  # the team's switches survive a round trip
+    with pytest.raises(UserInputError, match=r"^value_model\.latency_penalty: must be one of True, False"):
+        ValueModel(latency_penalty="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("data", "matrix", "money"),
+    [
+        ({"path": "demo", "target": "converted"}, {}, False),  # the ±1 default: a utility
+        ({"path": "demo", "target": "converted"}, {"value_tp": 4.0}, True),  # a matrix the team set
+        ({"path": "demo", "target": "converted", "value_column": "fee_eur"}, {"value_tp": 0.0}, True),
+    ],
+)
+def test_a_value_model_stored_before_the_switches_keeps_its_penalty(data, matrix, money):
+    """Stored studies and bundles applied the latency penalty: it stays on so they reproduce."""
+    old = {
+        "value_tp": 1.0,
+        "value_fp": -1.0,
+        "value_fn": 0.0,
+        "value_tn": 0.0,
+        "conversion_loss_per_100ms": 0.002,
+        "vcpu_hour_price": 0.05,
+        **matrix,
+    }
+    vm = Spec.from_dict({"data": data, "value_model": old}).value_model
+    assert vm.latency_penalty and vm.money is money

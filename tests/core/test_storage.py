@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import make_url
 
 from core import cli, search
@@ -226,16 +227,24 @@ def test_a_newer_schema_is_refused_with_what_to_do(sqlite_url):
     assert "pip install -U tradeoff-room" in str(err.value)
 
 
-def test_a_pre_alembic_database_is_stamped_without_changes(sqlite_url):
-    """Tables made by the releases before Alembic (version tables at 1) open as the first revision."""
-    search.set_budget(sqlite_url, "kept", 7)
-    search.dispose(sqlite_url)
+def _at_baseline(url: str) -> None:
+    """Our tables as the first revision made them (what the releases before today's left behind)."""
+    with st.get_engine(url).begin() as con:
+        command.upgrade(_schema.config(con), schema.BASELINE)
+    st.dispose_engine(url)
+
+
+def test_a_pre_alembic_database_is_recognised_as_the_first_revision(sqlite_url):
+    """Tables made by the releases before Alembic (version tables at 1) open as the first revision,
+    then get the later revisions like any older database."""
+    _at_baseline(sqlite_url)
+    _sql(sqlite_url, "INSERT INTO tradeoff_budget (study_name, n_trials, claimed) VALUES ('kept', 7, 0)")
     _sql(sqlite_url, f"DROP TABLE {schema.VERSION_TABLE}")
     _sql(sqlite_url, "CREATE TABLE tradeoff_schema_version (id INTEGER PRIMARY KEY, version INTEGER, updated_at TEXT)")
     _sql(sqlite_url, "INSERT INTO tradeoff_schema_version VALUES (1, 1, '2026-01-01')")
     assert schema.state_at(sqlite_url).legacy == 1
     assert search.budget(sqlite_url, "kept") == (7, 0)
-    assert schema.state_at(sqlite_url).revision == schema.BASELINE
+    assert schema.state_at(sqlite_url).revision == schema.head()
 
 
 def test_a_pre_alembic_schema_of_another_version_is_refused(sqlite_url):
@@ -248,19 +257,40 @@ def test_a_pre_alembic_schema_of_another_version_is_refused(sqlite_url):
         search.engine(sqlite_url)
 
 
-def test_an_older_schema_is_refused_then_upgraded_in_place(sqlite_url, next_release, capsys):
+def test_an_older_schema_is_upgraded_when_opened(sqlite_url, next_release):
+    """Pending revisions are additive, so the newer code applies them itself on first use."""
     search.set_budget(sqlite_url, "kept", 7)  # made by today's release, at today's head
     search.dispose(sqlite_url)
+    old_head = schema.head()
     new_head = next_release()
-    with pytest.raises(UserInputError, match=r"older than this installation.*python -m core.storage.schema upgrade"):
-        search.engine(sqlite_url)
-    assert schema.main(["upgrade", sqlite_url]) == 0
-    assert f"schema {schema.BASELINE} -> {new_head}" in capsys.readouterr().out
+    assert schema.state_at(sqlite_url).revision == old_head
+    assert search.budget(sqlite_url, "kept") == (7, 0)  # data survived the upgrade
     assert schema.state_at(sqlite_url).revision == new_head
     assert "tradeoff_upgrade_probe" in sa.inspect(search.engine(sqlite_url)).get_table_names()
-    assert search.budget(sqlite_url, "kept") == (7, 0)  # data survived the upgrade
+
+
+def test_an_older_schema_can_be_upgraded_explicitly(sqlite_url, next_release, capsys):
+    search.set_budget(sqlite_url, "kept", 7)
+    search.dispose(sqlite_url)
+    old_head = schema.head()
+    new_head = next_release()
+    assert schema.main(["status", sqlite_url]) == 0
+    assert f"at schema {old_head}; this installation writes {new_head}" in capsys.readouterr().out
+    assert schema.main(["upgrade", sqlite_url]) == 0
+    assert f"schema {old_head} -> {new_head}" in capsys.readouterr().out
+    assert schema.state_at(sqlite_url).revision == new_head
+    assert search.budget(sqlite_url, "kept") == (7, 0)
     assert schema.main(["status", sqlite_url]) == 0
     assert f"at schema {new_head}" in capsys.readouterr().out
+
+
+def test_the_baseline_is_brought_to_the_newest_revision_on_first_use(sqlite_url):
+    """A database a release at the first revision left behind opens with today's tables added."""
+    _at_baseline(sqlite_url)
+    assert schema.state_at(sqlite_url).revision == schema.BASELINE
+    search.engine(sqlite_url)
+    assert schema.state_at(sqlite_url).revision == schema.head()
+    assert "room_tokens" in sa.inspect(search.engine(sqlite_url)).get_table_names()
 
 
 def test_upgrade_without_a_step_fails_and_changes_nothing(sqlite_url, capsys):

@@ -76,3 +76,17 @@ def test_path_for_rejects_non_fingerprints():
         uploads.path_for("../../etc/passwd")
     p = uploads.path_for("sha256:" + "a" * 32)
     assert p.name == "a" * 32 + ".parquet"
+
+
+def test_upload_from_a_file_object_and_the_memory_it_needs(small_csv):
+    with small_csv.open("rb") as f:
+        up = uploads.save(f, "ads_small.csv")
+    assert up.n_rows == 1500 and up.path.exists()
+    assert [p.name for p in uploads.folder().iterdir()] == [up.path.name]  # no temporary file left
+    size = 96 * 2**20
+    assert uploads.memory_needed(size) == int(uploads.MEMORY_FACTOR * size) + uploads.MEMORY_BASE
+    assert uploads.memory_needed(2 * size) > uploads.memory_needed(size)
+    assert (
+        uploads.memory_note(size)
+        == f"Storing a 96.0 MB file needs about {uploads.memory_needed(size) / 2**20:.1f} MB of memory."
+    )

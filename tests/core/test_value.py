@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from core.metrics.value import default_value_model, row_values, tune_threshold, value_per_1k
-from core.spec import ValueModel
+from core import objectives as obj
+from core.metrics.value import default_value_model, display_metric, row_values, tune_threshold, value_per_1k
+from core.spec import UTILITY_UNITS, ValueModel
 
 Y = np.array([1, 1, 0, 0, 1])
 PRED = np.array([1, 0, 1, 0, 1])  # TP, FN, FP, TN, TP
-VM = ValueModel(
-    value_tp=10.0, value_fp=-2.0, value_fn=-1.0, value_tn=0.5, conversion_loss_per_100ms=0.002, vcpu_hour_price=0.05
+VM = ValueModel(  # a matrix the team set, in €, with the latency penalty switched on
+    value_tp=10.0,
+    value_fp=-2.0,
+    value_fn=-1.0,
+    value_tn=0.5,
+    conversion_loss_per_100ms=0.002,
+    vcpu_hour_price=0.05,
+    money=True,
+    latency_penalty=True,
 )
 
 
@@ -95,8 +104,31 @@ def test_default_value_model(small_csv):
     vm = default_value_model(ds)
     assert vm.value_tp == 0.0 and ds.value is not None
     assert vm.value_fp == pytest.approx(-round(ds.y.mean() * ds.value.mean(), 2))
+    assert vm.money and vm.latency_penalty  # the table priced its decisions
     no_value = load_dataset(DataRef(path=str(small_csv), target="converted"))
-    assert default_value_model(no_value) == ValueModel(value_tp=1.0, value_fp=-1.0)
+    plain = default_value_model(no_value)
+    assert (plain.value_tp, plain.value_fp, plain.value_fn, plain.value_tn) == (1.0, -1.0, 0.0, 0.0)
+    assert not plain.money and not plain.latency_penalty  # no value given: no €, no penalty
+
+
+def test_no_latency_penalty_unless_the_team_switches_it_on():
+    fees = np.array([20.0, 5.0, 7.0, 3.0, 1.0])
+    off = value_per_1k(Y, PRED, replace(VM, latency_penalty=False), tp_values=fees, mean_latency_ms=50.0)
+    on = value_per_1k(Y, PRED, VM, tp_values=fees, mean_latency_ms=50.0)
+    assert off.latency_penalty_per_1k == 0.0 and on.latency_penalty_per_1k > 0.0
+    assert off.net_per_1k - on.net_per_1k == pytest.approx(on.latency_penalty_per_1k)
+    assert value_per_1k(Y, PRED, ValueModel(), mean_latency_ms=50.0).latency_penalty_per_1k == 0.0
+
+
+def test_unpriced_value_reads_in_utility_units_not_euros():
+    net = obj.get("value_per_1k")
+    plain = ValueModel()
+    assert plain.unit == UTILITY_UNITS and plain.fmt(454.59) == "454.59 utility units"
+    shown = display_metric(net, plain)
+    assert "€" not in shown.unit and shown.unit.startswith(UTILITY_UNITS) and "€" not in shown.fmt(454.59)
+    assert display_metric(net, VM) is net and VM.fmt(454.59) == "€454.59"
+    infra = obj.get("infra_cost_per_1m")
+    assert display_metric(infra, plain) is infra  # the vCPU price is money whatever the matrix
 
 
 def test_every_combination_of_outcomes_is_priced():

@@ -227,3 +227,64 @@ def test_two_workers_started_in_the_same_second_never_share_a_seed(url, small_cs
     finally:
         first.close(state="finished")
         second.close(state="finished")
+
+
+# -- `tradeoff search` uses every core by default ---------------------------------------------------
+
+
+def test_search_starts_one_worker_per_core_and_two_reach_exactly_the_budget(url, small_csv, tmp_path, monkeypatch):
+    from core.cli.main import main
+
+    monkeypatch.setattr(workers, "default_count", lambda: 2)
+    spec_path = tmp_path / "spec.json"
+    make_small_spec(small_csv, families=QUICK, trials=8).save(spec_path)
+    assert main(["search", str(spec_path), "--storage", url, "--study", "cores", "--quiet"]) == 0
+    ts = _trials(url, "cores")
+    assert search.counted(ts) == (8, 0) and search.budget(url, "cores") == (8, 8)
+    assert sum(t.state == TrialState.COMPLETE for t in ts) == 8
+    assert not any(t.state == TrialState.RUNNING for t in ts)
+    rows = search.workers(url, "cores")
+    assert len({r["pid"] for r in rows}) == 2 and {r["state"] for r in rows} == {"finished"}
+    assert sum(r["trials_done"] for r in rows) == 8
+
+
+def test_ctrl_c_in_search_stops_the_other_workers_cleanly(url, small_csv, tmp_path, monkeypatch):
+    """Ctrl-C reaches only the foreground process; the workers it started are stopped with it."""
+    from core.cli import search as cli_search
+    from core.cli.main import main
+
+    started: list = []
+    real_start = workers.start
+    monkeypatch.setattr(workers, "default_count", lambda: 3)
+    monkeypatch.setattr(workers, "start", lambda *a, **k: started.extend(real_start(*a, **k)) or started)
+
+    def interrupted(name, u, **_):
+        _wait("a worker's trial in its fit", lambda: any(t.state == TrialState.RUNNING for t in _trials(u, name)))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_search, "run_with_bar", interrupted)
+    spec_path = tmp_path / "spec.json"
+    make_small_spec(small_csv, families=QUICK, trials=40).save(spec_path)
+    assert main(["search", str(spec_path), "--storage", url, "--study", "stop", "--quiet"]) == 130
+    assert len(started) == 2 and not any(workers.alive(w.pid) for w in started)
+    ts = _trials(url, "stop")
+    assert not any(t.state == TrialState.RUNNING for t in ts)
+    done, _ = search.counted(ts)
+    assert search.budget(url, "stop") == (40, done) and done < 40  # abandoned slots were given back
+    assert {r["state"] for r in search.workers(url, "stop")} <= {"interrupted", "finished"}
+
+
+def test_worker_count_flag_and_storages_other_processes_cannot_open(monkeypatch):
+    import argparse
+
+    from core.cli.search import _worker_count
+    from core.errors import UserInputError
+
+    monkeypatch.setattr(workers, "default_count", lambda: 4)
+    file_db = "sqlite:////tmp/x.db"
+    assert _worker_count(argparse.Namespace(workers=None), file_db) == 4
+    assert _worker_count(argparse.Namespace(workers=1), file_db) == 1
+    assert _worker_count(argparse.Namespace(workers=None), "postgresql+psycopg://u@h/db") == 4
+    assert _worker_count(argparse.Namespace(workers=3), "sqlite://") == 1
+    with pytest.raises(UserInputError, match="at least 1"):
+        _worker_count(argparse.Namespace(workers=0), file_db)

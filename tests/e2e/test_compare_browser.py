@@ -34,11 +34,12 @@ def test_compare_page_shows_the_verdict(server):
             page = browser.new_page(viewport={"width": 1400, "height": 2400})
             page.goto(f"{base}/compare?study={study}")
             page.get_by_text("Compare: is the complexity worth it?").wait_for(timeout=60_000)
-            verdict = page.get_by_text("AUC [").first
+            # the verdict sentence: the AUC difference with its interval, and what the complexity costs
+            verdict = page.get_by_text("95 % interval").first
             verdict.wait_for(timeout=240_000)
             text = verdict.inner_text()
-            assert "p95 latency" in text
-            assert "defensible choice" in text or "earns its complexity" in text
+            assert "AUC" in text and any(w in text for w in ("slower", "faster", "about as fast"))
+            assert "α" not in text
             page.get_by_text("Differences (challenger − baseline)").first.wait_for(timeout=60_000)
             assert page.locator('[data-testid="stException"]').count() == 0
             SHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,7 @@ def _pair_note(baseline: int | None, challenger: int | None, metric: str) -> str
         return "No simple model meets the hard limits: add a simple family or relax a limit."
     if challenger is None:
         return "No complex or ensemble model meets the hard limits: there is nothing to weigh."
-    return f"Best of each side by {obj.get(metric).label} (cross-validated), within the hard limits."
+    return f"Best of each side by {obj.get(metric).label} (cross-validated), among trials that hold the hard limits in search."
 
 
 def default_pair(frame: pd.DataFrame, spec: Spec) -> DefaultPair:

@@ -19,12 +19,12 @@ def printable(raw: object) -> str:
     return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "?" for ch in str(raw))
 
 
-def room_data(store: RoomStore, room_id: int | None) -> dict[str, Any] | None:
-    """Everything the room holds, JSON-ready; None when the study has no room yet."""
+def room_data(store: RoomStore, room_id: int | None, token: str | None = None) -> dict[str, Any] | None:
+    """Everything the room holds, JSON-ready, as ``token``'s owner sees it; None when there is no room yet."""
     if room_id is None:
         return None
+    tally = store.tally(room_id, token=token)
     room = store.room(room_id)
-    tally = store.tally(room_id)
     return {
         "id": room.id,
         "facilitator": room.facilitator,
@@ -34,8 +34,8 @@ def room_data(store: RoomStore, room_id: int | None) -> dict[str, Any] | None:
         "participants": [p.name for p in store.participants(room_id)],
         "candidates": store.candidates(room_id),
         "tally": [{"trial": int(t), **{k: int(v) for k, v in row.items()}} for t, row in tally.iterrows()],
-        "comments": [vars(c) for c in store.comments(room_id)],
-        "log": [vars(e) for e in store.log(room_id)],
+        "comments": [vars(c) for c in store.comments(room_id, token=token)],
+        "log": [vars(e) for e in store.log(room_id, token=token)],
     }
 
 
@@ -79,7 +79,8 @@ def _analysis(view: Any) -> list[str]:
 def _room_lines(view: Any, room: dict[str, Any]) -> list[str]:
     out = [f"\ntally (round {room['round']}):"]
     out += [
-        f"  {view.label(row['trial'])}: {row['approvals']} approve, {row['rejections']} reject, Borda {row['borda']}"
+        f"  {view.label(row['trial'])}: {row['approvals']} approve, {row['rejections']} reject, "
+        f"{row['abstentions']} abstain, Borda {row['borda']}"
         for row in room["tally"]
     ]
     out.append("\ncomments:")

@@ -11,26 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select
 
 from core import objectives as obj
 from core.decide import mcdm
+from core.decide.room import _guard
+from core.decide.room._decision import Deciding
+from core.decide.room._names import clean_name, name_key
 from core.decide.room._passcode import hash_passcode, verify_passcode
 from core.decide.room._sql import insert_ignore, upsert
+from core.decide.room._tokens import TOKEN_TTL_S
 from core.decide.room._values import (
     Comment,
+    Credential,
     Event,
     LockInfo,
+    Member,
     Participant,
     RoomInfo,
-    clean_name,
     clean_passcode,
     clean_study_name,
     clean_text,
     clean_trial,
     now,
 )
-from core.decide.room._votes import Voting
 from core.errors import UserInputError
 from core.storage.tables import (
     candidates_table,
@@ -40,6 +44,8 @@ from core.storage.tables import (
     rooms_table,
     stakeholders_table,
 )
+
+LOCAL_CLIENT = "local"
 
 
 def _stakeholder(
@@ -86,12 +92,13 @@ def _room_info(row: Any) -> RoomInfo:
     )
 
 
-class RoomStore(Voting):
-    """Shortlist, votes, comments and the final lock of each study's room, on one database URL.
+class RoomStore(Deciding):
+    """Shortlist, ballots, comments and the final lock of each study's room, on one database URL.
 
-    Create one per process and share it between threads: it holds a connection pool. Tables are
-    created on first use; a schema written by another version of the code is refused
-    (:func:`core.storage.ensure_schema` says how to upgrade).
+    Every write takes the token of the person acting (from :meth:`open_room` or :meth:`join`) and
+    checks it here, not in the page: a name typed anywhere proves nothing. Create one per process
+    and share it between threads: it holds a connection pool. Tables are created on first use; a
+    schema written by another version of the code is refused (:func:`core.storage.ensure_schema`).
     """
 
     def __enter__(self) -> RoomStore:
@@ -99,35 +106,38 @@ class RoomStore(Voting):
 
     # -- rooms and people ----------------------------------------------------------------------
 
-    def open_room(self, study_name: str, facilitator: str, passcode: str | None = None) -> int:
-        """Open the room of a study, or return the existing one (one room per study name).
+    def open_room(
+        self, study_name: str, facilitator: str, passcode: str | None = None, *, ttl_s: float = TOKEN_TTL_S
+    ) -> Credential:
+        """Open the room of a study (one per study name) and return the facilitator's credential.
 
-        The first opener becomes the facilitator and sets the passcode; later calls return the
-        same room id and change neither (anyone can call this to find the room, and must then
-        :meth:`join` it). The passcode is stored only as a salted hash.
+        The token is shown once: only its hash is stored. A room that exists already is refused
+        (join it instead), so nobody can become its facilitator by opening it again.
         """
         study = clean_study_name(study_name)
         boss = clean_name(facilitator, "facilitator")
         code = clean_passcode(passcode)
-        existing = self.room_id(study)
-        if existing is not None:
-            return int(existing)
         hashed = hash_passcode(code) if code else None
 
-        def attempt() -> int:
+        def attempt() -> Credential | None:
             with self.engine.begin() as conn:
                 at = now()
                 values = dict(study_name=study, facilitator=boss, passcode_hash=hashed, current_round=1, created_at=at)
-                created = insert_ignore(conn, rooms_table, values, ["study_name"])
-                room_id = int(
-                    conn.execute(select(rooms_table.c.id).where(rooms_table.c.study_name == study)).scalar_one()
-                )
-                if created:
-                    conn.execute(insert(participants_table).values(room_id=room_id, name=boss, joined_at=at))
-                    self._event(conn, room_id, boss, "open", study_name=study, passcode=hashed is not None)
-                return room_id
+                if not insert_ignore(conn, rooms_table, values, ["study_name"]):
+                    return None
+                room = conn.execute(select(rooms_table).where(rooms_table.c.study_name == study)).one()
+                person = dict(room_id=room.id, name=boss, name_key=name_key(boss), joined_at=at)
+                conn.execute(insert(participants_table).values(**person))
+                self._event(conn, room.id, boss, "open", study_name=study, passcode=hashed is not None)
+                return self._issue(conn, room, boss, ttl_s)
 
-        return self._retry(attempt)
+        made = self._retry(attempt)
+        if made is None:
+            raise UserInputError(
+                f"The room of study {study!r} is open already; join it (`tradeoff room join`) instead.",
+                field="study_name",
+            )
+        return made
 
     def room_id(self, study_name: str) -> int | None:
         """The room of a study, or None when nobody has opened it yet."""
@@ -139,33 +149,90 @@ class RoomStore(Voting):
         """The room's state: facilitator, current vote round, and the lock if decided."""
         return _room_info(self._read(lambda conn: self._room_row(conn, room_id)))
 
-    def join(self, room_id: int, name: str, passcode: str | None = None) -> Participant:
-        """Join a room under a name (trimmed, 1–60 characters); re-joining is harmless.
+    def whoami(self, room_id: int, token: str | None) -> Member:
+        """Who ``token`` names in this room (refused when it is not a valid token of it)."""
+        return self._read(lambda conn: self._member(conn, self._room_row(conn, room_id), token))
 
-        A room with a passcode refuses a wrong or missing one. Joining stays possible after the
-        lock, so latecomers can read the decision.
+    def join(
+        self,
+        room_id: int,
+        name: str,
+        passcode: str | None = None,
+        *,
+        client: str = LOCAL_CLIENT,
+        ttl_s: float = TOKEN_TTL_S,
+    ) -> Credential:
+        """Join a room under a name nobody in it has yet, and get a personal token for it.
+
+        A room with a passcode refuses a wrong or missing one; each try is logged and wrong ones
+        slow this ``client`` (and, past a point, the room) down (:mod:`._guard`). Joining stays
+        possible after the lock, so latecomers can read the decision.
         """
         person = clean_name(name, "name")
         row = self._read(lambda conn: self._room_row(conn, room_id))
+        self._read(lambda conn: _guard.check(conn, room_id, client))
         if row.passcode_hash is not None and not (
             isinstance(passcode, str) and verify_passcode(passcode, row.passcode_hash)
         ):
+            self._retry(lambda: self._log_attempt(room_id, client, name, _guard.WRONG))
             raise UserInputError(
                 f"Wrong passcode for this room; ask the facilitator ({row.facilitator}) for it.",
                 field="passcode",
             )
-        p = participants_table
 
-        def work(conn: Connection, room: Any) -> Participant:
-            key = dict(room_id=room_id, name=person)
-            if insert_ignore(conn, p, key | {"joined_at": now()}, list(key)):
-                self._event(conn, room_id, person, "join")
-            joined_at = conn.execute(
-                select(p.c.joined_at).where(and_(p.c.room_id == room_id, p.c.name == person))
-            ).scalar_one()
-            return Participant(room_id, person, person == room.facilitator, joined_at)
+        def work(conn: Connection, room: Any) -> Credential:
+            p = participants_table
+            taken = conn.execute(
+                select(p.c.name).where(and_(p.c.room_id == room_id, p.c.name_key == name_key(person)))
+            ).scalar()
+            if taken is not None:
+                raise UserInputError(
+                    f"name: {taken!r} is already in this room{' (looks the same)' if taken != person else ''}; "
+                    "if that is you, use your token; otherwise pick another name.",
+                    field="name",
+                )
+            at = now()
+            conn.execute(insert(p).values(room_id=room_id, name=person, name_key=name_key(person), joined_at=at))
+            _guard.record(conn, room_id, client, person, _guard.OK, at)
+            self._event(conn, room_id, person, "join")
+            return self._issue(conn, room, person, ttl_s)
 
-        return self._write(room_id, work, unlocked=False)
+        return self._retry(lambda: self._locked_room(room_id, work))
+
+    def _locked_room(self, room_id: int, work: Any) -> Any:
+        with self.engine.begin() as conn:
+            return work(conn, self._room_row(conn, room_id, for_update=True))
+
+    def _log_attempt(self, room_id: int, client: str, name: object, outcome: str) -> None:
+        with self.engine.begin() as conn:
+            _guard.record(conn, room_id, client, name, outcome, now())
+
+    def reissue(self, room_id: int, token: str | None, name: str, *, ttl_s: float = TOKEN_TTL_S) -> Credential:
+        """A new token for a participant who lost theirs (facilitator only), logged.
+
+        Also how a room made before tokens existed gets its first one (see ``grant``).
+        """
+        person = clean_name(name, "name")
+
+        def work(conn: Connection, room: Any, who: Member) -> dict[str, Any]:
+            self._require_facilitator(room, who, "issue a new token")
+            self._require_participant(conn, room_id, person)
+            self._event(conn, room_id, who.name, "reissue", None, to=person)
+            return vars(self._issue(conn, room, person, ttl_s))
+
+        return Credential(**self._write(room_id, token, work, unlocked=False, decode=lambda d: d))
+
+    def grant(self, room_id: int, name: str, *, ttl_s: float = TOKEN_TTL_S) -> Credential:
+        """A token for a participant, issued by whoever holds the database (``python -m
+        core.decide.room issue-token``): the way into a room opened before tokens existed."""
+        person = clean_name(name, "name")
+
+        def work(conn: Connection, room: Any) -> Credential:
+            self._require_participant(conn, room_id, person)
+            self._event(conn, room_id, person, "reissue", None, to=person, by_database_holder=True)
+            return self._issue(conn, room, person, ttl_s)
+
+        return self._retry(lambda: self._locked_room(room_id, work))
 
     def participants(self, room_id: int) -> list[Participant]:
         p = participants_table
@@ -182,29 +249,34 @@ class RoomStore(Voting):
     def save_stakeholder(
         self,
         room_id: int,
+        token: str | None,
         name: str,
         objectives: Sequence[str],
         weights: Mapping[str, float] | None = None,
         aspirations: Mapping[str, float] | None = None,
         method: str | None = None,
         *,
-        by: str | None = None,
+        key: str | None = None,
     ) -> mcdm.Stakeholder:
-        """Create or replace a stakeholder profile (upsert by name), logged.
+        """Create or replace a stakeholder profile (upsert by name), logged under the token's owner.
 
-        ``by`` (who edited it) defaults to the stakeholder's name, for the log.
+        A card is edited by the stakeholder of that name or by the facilitator.
         """
         stakeholder = _stakeholder(name, objectives, weights, aspirations, method)
         label = stakeholder.name
-        editor = clean_name(by, "by") if by is not None else label
 
-        def work(conn: Connection, room: Any) -> mcdm.Stakeholder:
+        def work(conn: Connection, room: Any, who: Member) -> None:
+            if not who.is_facilitator and name_key(who.name) != name_key(label):
+                raise UserInputError(
+                    f"Only {label} or the facilitator can edit {label}'s card; your token is {who.name}'s.",
+                    field="token",
+                )
             values = dict(room_id=room_id, name=label, **_profile(stakeholder), updated_at=now())
             upsert(conn, stakeholders_table, values, ["room_id", "name"])
-            self._event(conn, room_id, editor, "stakeholder", stakeholder=label, **_profile(stakeholder))
-            return stakeholder
+            self._event(conn, room_id, who.name, "stakeholder", stakeholder=label, **_profile(stakeholder))
 
-        return self._write(room_id, work)
+        self._write(room_id, token, work, key=key)
+        return stakeholder
 
     def stakeholders(self, room_id: int) -> list[mcdm.Stakeholder]:
         """Saved profiles, oldest first, ready for :func:`core.decide.mcdm.stakeholder_pick`."""
@@ -220,36 +292,32 @@ class RoomStore(Voting):
 
         return self._read(work)
 
-    def remove_stakeholder(self, room_id: int, name: str, *, by: str) -> None:
+    def remove_stakeholder(self, room_id: int, token: str | None, name: str) -> None:
         """Delete a profile (facilitator only), logged."""
         label = clean_name(name, "stakeholder")
-        editor = clean_name(by, "by")
         s = stakeholders_table
 
-        def work(conn: Connection, room: Any) -> None:
-            self._require_facilitator(room, editor, "remove a stakeholder")
+        def work(conn: Connection, room: Any, who: Member) -> None:
+            self._require_facilitator(room, who, "remove a stakeholder")
             conn.execute(delete(s).where(and_(s.c.room_id == room_id, s.c.name == label)))
-            self._event(conn, room_id, editor, "remove_stakeholder", stakeholder=label)
+            self._event(conn, room_id, who.name, "remove_stakeholder", stakeholder=label)
 
-        self._write(room_id, work)
+        self._write(room_id, token, work)
 
     # -- shortlist ---------------------------------------------------------------------------
 
-    def propose(self, room_id: int, trial_number: int, by: str) -> bool:
-        """Put a trial on the shortlist; returns False when it was already there (no duplicate)."""
+    def propose(self, room_id: int, token: str | None, trial_number: int, *, key: str | None = None) -> bool:
+        """Put a finished trial of the study on the shortlist; False when it was already there."""
         trial = clean_trial(trial_number)
-        person = clean_name(by, "by")
 
-        def work(conn: Connection, room: Any) -> bool:
-            self._require_member(conn, room, person)
-            key = dict(room_id=room_id, trial_number=trial)
-            created = insert_ignore(
-                conn, candidates_table, key | {"proposed_by": person, "proposed_at": now()}, list(key)
-            )
-            self._event(conn, room_id, person, "propose", trial, already_listed=not created)
+        def work(conn: Connection, room: Any, who: Member) -> bool:
+            self._require_trial(conn, room, trial, "trial_number")
+            values = dict(room_id=room_id, trial_number=trial, proposed_by=who.name, proposed_at=now())
+            created = insert_ignore(conn, candidates_table, values, ["room_id", "trial_number"])
+            self._event(conn, room_id, who.name, "propose", trial, already_listed=not created)
             return created
 
-        return self._write(room_id, work)
+        return self._write(room_id, token, work, key=key)
 
     def candidates(self, room_id: int) -> list[int]:
         """Shortlisted trial numbers, in the order they were proposed."""
@@ -262,72 +330,40 @@ class RoomStore(Voting):
 
     # -- comments --------------------------------------------------------------------------------
 
-    def comment(self, room_id: int, author: str, trial_number: int | None, text: str) -> int:
-        """Store a comment verbatim (up to 2,000 characters), optionally about one trial."""
-        person = clean_name(author, "author")
+    def comment(
+        self, room_id: int, token: str | None, trial_number: int | None, text: str, *, key: str | None = None
+    ) -> int:
+        """Store a comment verbatim (up to 2,000 characters) by the token's owner, optionally about a trial."""
         trial = None if trial_number is None else clean_trial(trial_number)
         body = clean_text(text, "text", "comment")
 
-        def work(conn: Connection, room: Any) -> int:
-            self._require_member(conn, room, person)
-            result = conn.execute(
-                insert(comments_table).values(
-                    room_id=room_id, author=person, trial_number=trial, text=body, created_at=now()
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None  # a plain INSERT of one row always has one
-            comment_id = int(key[0])
-            self._event(conn, room_id, person, "comment", trial, comment_id=comment_id)
+        def work(conn: Connection, room: Any, who: Member) -> int:
+            values = dict(room_id=room_id, author=who.name, trial_number=trial, text=body, created_at=now())
+            inserted = conn.execute(insert(comments_table).values(**values)).inserted_primary_key
+            assert inserted is not None  # a plain INSERT of one row always has one
+            comment_id = int(inserted[0])
+            self._event(conn, room_id, who.name, "comment", trial, comment_id=comment_id)
             return comment_id
 
-        return self._write(room_id, work)
+        return self._write(room_id, token, work, key=key, decode=int)
 
-    def comments(self, room_id: int) -> list[Comment]:
-        """All comments, oldest first, text exactly as typed."""
+    def comments(self, room_id: int, *, token: str | None) -> list[Comment]:
+        """All comments, oldest first, text exactly as typed (members only)."""
         c = comments_table
 
-        def work(conn: Connection) -> list[Comment]:
-            self._room_row(conn, room_id)
+        def work(conn: Connection, room: Any) -> list[Comment]:
             rows = conn.execute(select(c).where(c.c.room_id == room_id).order_by(c.c.id))
             return [Comment(int(r.id), r.author, r.trial_number, r.text, r.created_at) for r in rows]
 
-        return self._read(work)
+        return self._read_as(room_id, token, work)
 
-    # -- the decision ------------------------------------------------------------------------------
-
-    def lock(self, room_id: int, by: str, trial_number: int, rationale: str) -> LockInfo:
-        """Record the final decision. Only the facilitator may; a rationale is required.
-
-        After this, proposals, votes, comments, stakeholder edits and new rounds are refused, so
-        the log shows exactly what the decision was based on.
-        """
-        person = clean_name(by, "by")
-        trial = clean_trial(trial_number)
-        why = clean_text(rationale, "rationale", "rationale")
-
-        def work(conn: Connection, room: Any) -> LockInfo:
-            self._require_facilitator(room, person, "lock the decision")
-            self._require_candidate(conn, room_id, trial, "trial_number")
-            at = now()
-            conn.execute(
-                update(rooms_table)
-                .where(rooms_table.c.id == room_id)
-                .values(locked_trial=trial, locked_by=person, locked_at=at, rationale=why)
-            )
-            self._event(conn, room_id, person, "lock", trial, rationale=why)
-            return LockInfo(trial, person, at, why)
-
-        return self._write(room_id, work)
-
-    def log(self, room_id: int) -> list[Event]:
-        """The decision log, oldest first: every open/join/stakeholder/propose/vote/comment/
-        new_round/lock with who, what and when (UTC ISO 8601)."""
+    def log(self, room_id: int, *, token: str | None) -> list[Event]:
+        """The decision log, oldest first (members only): every open/join/stakeholder/propose/
+        ballot/comment/new_round/hand_over/lock/unlock with who, what and when (UTC ISO 8601)."""
         e = events_table
 
-        def work(conn: Connection) -> list[Event]:
-            self._room_row(conn, room_id)
+        def work(conn: Connection, room: Any) -> list[Event]:
             rows = conn.execute(select(e).where(e.c.room_id == room_id).order_by(e.c.id))
             return [Event(int(r.id), r.at, r.who, r.kind, r.trial_number, dict(r.detail or {})) for r in rows]
 
-        return self._read(work)
+        return self._read_as(room_id, token, work)

@@ -7,17 +7,20 @@ escaping for HTML is the UI's job, at the moment it renders.
 from __future__ import annotations
 
 import operator
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from core.errors import UserInputError
-from core.storage.tables import NAME_MAX, STUDY_NAME_MAX
+from core.storage.tables import STUDY_NAME_MAX
 
 TEXT_MAX = 2000
-PASSCODE_MIN = 4
+# A passcode of 8+ characters, not only digits and not one short pattern repeated: with the
+# back-off on wrong attempts (see _guard) that is centuries of guessing, where a 4-digit PIN fell in minutes.
+PASSCODE_MIN = 8
+PASSCODE_DISTINCT = 5
 PASSCODE_MAX = 200
+TRIAL_MAX = 2**63 - 1  # Optuna numbers trials from 0; anything past a 64-bit integer is a typo
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,26 @@ class RoomInfo:
     @property
     def locked(self) -> bool:
         return self.lock is not None
+
+
+@dataclass(frozen=True)
+class Member:
+    """Who a checked token belongs to, in which room, and whether they facilitate it now."""
+
+    room_id: int
+    name: str
+    is_facilitator: bool
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A token just issued (shown once: only its hash is stored) and whom it names."""
+
+    room_id: int
+    name: str
+    token: str
+    expires_at: str
+    is_facilitator: bool
 
 
 @dataclass(frozen=True)
@@ -79,28 +102,6 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def clean_name(raw: object, field: str = "name") -> str:
-    """Trim a person's name and check it is 1–60 printable characters.
-
-    Why refuse control characters: a name with a newline or a zero-width joiner looks like someone
-    else's name in the vote table.
-    """
-    if not isinstance(raw, str):
-        raise UserInputError(f"{field}: type a name (1–{NAME_MAX} characters).", field=field)
-    name = raw.strip()
-    if not name:
-        raise UserInputError(f"{field}: the name is empty; type 1–{NAME_MAX} characters.", field=field)
-    if len(name) > NAME_MAX:
-        raise UserInputError(f"{field}: the name is {len(name)} characters long; use at most {NAME_MAX}.", field=field)
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise UserInputError(
-            f"{field}: the name contains a control or invisible character; use letters, digits, "
-            "spaces and punctuation.",
-            field=field,
-        )
-    return name
-
-
 def clean_study_name(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise UserInputError("study_name: name the study whose room to open.", field="study_name")
@@ -132,8 +133,10 @@ def clean_trial(raw: object, field: str = "trial_number") -> int:
         value = operator.index(raw)  # type: ignore[arg-type]
     except TypeError:
         raise UserInputError(f"{field}: expected a trial number (a whole number), got {raw!r}.", field=field) from None
-    if value < 0:
-        raise UserInputError(f"{field}: trial numbers start at 0, got {value}.", field=field)
+    if not 0 <= value <= TRIAL_MAX:
+        raise UserInputError(
+            f"{field}: trial numbers run from 0 to {TRIAL_MAX} (a 64-bit integer), got {value}.", field=field
+        )
     return value
 
 
@@ -145,6 +148,11 @@ def clean_passcode(raw: object) -> str | None:
     if not PASSCODE_MIN <= len(raw) <= PASSCODE_MAX:
         raise UserInputError(
             f"passcode: use {PASSCODE_MIN}–{PASSCODE_MAX} characters (got {len(raw)}).",
+            field="passcode",
+        )
+    if raw.isdigit() or len(set(raw)) < PASSCODE_DISTINCT:
+        raise UserInputError(
+            f"passcode: too easy to guess; use at least {PASSCODE_DISTINCT} different characters, not only digits.",
             field="passcode",
         )
     return raw

@@ -1,21 +1,24 @@
-"""Votes in rounds: approval (yes/no per candidate) and ranked ballots counted with Borda, each
-round kept, so the log shows how opinion moved before the decision was locked."""
+"""Ballots in rounds: approve / reject / abstain per candidate (unmarked = no opinion) and an optional
+ranking counted with Borda; each round kept, so the log shows how opinion moved before the lock.
+
+A ballot says only what its voter did: nothing is filled in for candidates they left unmarked, and
+casting the same ballot twice (a double click, a retried request) changes nothing and logs nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select
 
 from core.decide.room._base import StoreBase
-from core.decide.room._sql import upsert
-from core.decide.room._values import clean_name, clean_trial, now
+from core.decide.room._values import Comment, Member, clean_trial, now
 from core.errors import UserInputError
-from core.storage.tables import approval_table, ranked_table, rooms_table
+from core.storage.tables import MARKS, approval_table, comments_table, ranked_table
 
-_BALLOT_COLUMNS = ["kind", "voter", "trial_number", "approve", "position", "cast_at"]
+_BALLOT_COLUMNS = ["kind", "voter", "trial_number", "mark", "approve", "position", "cast_at"]
 
 
 def _ranking(ranking: Sequence[int]) -> list[int]:
@@ -30,7 +33,7 @@ def _ranking(ranking: Sequence[int]) -> list[int]:
 
 
 def borda_table(candidates: list[int], approvals: Iterable[Any], ranked: Iterable[Any]) -> pd.DataFrame:
-    """Approval counts and Borda points per candidate from ``(trial, approve|position, count)`` rows.
+    """Marks and Borda points per candidate from ``(trial, mark|position, count)`` rows.
 
     With ``n`` candidates a ballot's first place earns ``n - 1`` points, the next ``n - 2``, and so
     on; unranked candidates earn 0. Sorted by approvals, then Borda, then proposal order.
@@ -39,11 +42,15 @@ def borda_table(candidates: list[int], approvals: Iterable[Any], ranked: Iterabl
     table = pd.DataFrame(
         0,
         index=pd.Index(candidates, name="trial_number"),
-        columns=["approvals", "rejections", "borda", "first_choices"],
+        columns=["approvals", "rejections", "abstentions", "borda", "first_choices"],
     )
-    for trial, approve, count in approvals:
-        table.loc[int(trial), "approvals" if approve else "rejections"] += int(count)
+    column = {"approve": "approvals", "reject": "rejections", "abstain": "abstentions"}
+    for trial, mark, count in approvals:
+        if int(trial) in table.index:
+            table.loc[int(trial), column[str(mark)]] += int(count)
     for trial, position, count in ranked:
+        if int(trial) not in table.index:
+            continue
         table.loc[int(trial), "borda"] += max(0, n - 1 - int(position)) * int(count)
         if int(position) == 0:
             table.loc[int(trial), "first_choices"] += int(count)
@@ -52,130 +59,167 @@ def borda_table(candidates: list[int], approvals: Iterable[Any], ranked: Iterabl
     return table.drop(columns="_order").astype(int)
 
 
+def _marks(marks: Mapping[int, str]) -> dict[int, str]:
+    if not isinstance(marks, Mapping):
+        raise UserInputError("marks: give {trial: 'approve' | 'reject' | 'abstain'}.", field="marks")
+    out = {}
+    for trial, mark in marks.items():
+        if mark not in MARKS:
+            raise UserInputError(f"marks: {mark!r} for trial {trial}; say approve, reject or abstain.", field="marks")
+        out[clean_trial(trial, "marks")] = str(mark)
+    return out
+
+
 def _in_round(table: Any, room_id: int, rnd: int) -> Any:
     return and_(table.c.room_id == room_id, table.c.round == rnd)
 
 
+def _mine(table: Any, room_id: int, rnd: int, voter: str) -> Any:
+    return and_(_in_round(table, room_id, rnd), table.c.voter == voter)
+
+
 def _ballot_lines(approvals: Iterable[Any], ranked: Iterable[Any]) -> list[dict[str, Any]]:
     lines = [
-        dict(
-            kind="approval",
-            voter=x.voter,
-            trial_number=x.trial_number,
-            approve=bool(x.approve),
-            position=None,
-            cast_at=x.cast_at,
-        )
+        dict(kind="mark", voter=x.voter, trial_number=x.trial_number, mark=x.mark, approve=x.approve)
+        | dict(position=None, cast_at=x.cast_at)
         for x in approvals
     ]
     return lines + [
-        dict(
-            kind="ranked",
-            voter=x.voter,
-            trial_number=x.trial_number,
-            approve=None,
-            position=x.position,
-            cast_at=x.cast_at,
-        )
+        dict(kind="ranked", voter=x.voter, trial_number=x.trial_number, mark=None, approve=None)
+        | dict(position=x.position, cast_at=x.cast_at)
         for x in ranked
     ]
 
 
 class Voting(StoreBase):
-    """The voting half of :class:`RoomStore`."""
+    """The ballots of :class:`RoomStore`."""
 
-    def vote_approval(self, room_id: int, voter: str, trial_number: int, approve: bool) -> None:
-        """Approve (or reject) one candidate in the current round; voting again replaces it."""
-        trial = clean_trial(trial_number)
-        person = clean_name(voter, "voter")
-        if not isinstance(approve, bool):
-            raise UserInputError("approve: answer yes (True) or no (False).", field="approve")
+    def _ballot(self, conn: Connection, room_id: int, rnd: int, voter: str) -> tuple[dict[int, str], list[int]]:
+        a, r = approval_table, ranked_table
+        marks = {
+            int(t): m for t, m in conn.execute(select(a.c.trial_number, a.c.mark).where(_mine(a, room_id, rnd, voter)))
+        }
+        ranking = conn.execute(select(r.c.trial_number).where(_mine(r, room_id, rnd, voter)).order_by(r.c.position))
+        return marks, [int(t) for t in ranking.scalars()]
 
-        def work(conn: Connection, room: Any) -> None:
-            self._require_member(conn, room, person)
-            self._require_candidate(conn, room_id, trial, "trial_number")
-            values = dict(room_id=room_id, round=room.current_round, voter=person, trial_number=trial)
-            upsert(conn, approval_table, values | {"approve": approve, "cast_at": now()}, list(values))
-            self._event(conn, room_id, person, "vote_approval", trial, round=room.current_round, approve=approve)
-
-        self._write(room_id, work)
-
-    def vote_ranked(self, room_id: int, voter: str, ranking: Sequence[int]) -> None:
-        """Rank candidates best-first for the Borda count; a new ballot replaces the old one.
-
-        Partial ballots are allowed: unranked candidates get no points from this voter.
-        """
-        trials = _ranking(ranking)
-        person = clean_name(voter, "voter")
-
-        def work(conn: Connection, room: Any) -> None:
-            self._require_member(conn, room, person)
-            for candidate in trials:
-                self._require_candidate(conn, room_id, candidate, "ranking")
-            rnd = room.current_round
-            r = ranked_table
-            conn.execute(delete(r).where(and_(_in_round(r, room_id, rnd), r.c.voter == person)))
-            cast_at = now()
-            ballot = [
-                dict(room_id=room_id, round=rnd, voter=person, trial_number=x, position=i, cast_at=cast_at)
-                for i, x in enumerate(trials)
+    def _store_ballot(
+        self, conn: Connection, room: Any, who: Member, marks: dict[int, str], ranking: list[int]
+    ) -> bool:
+        """Replace this voter's ballot in the current round; False (and no log line) when unchanged."""
+        for trial in [*marks, *ranking]:
+            self._require_candidate(conn, room, trial, "marks")
+        rnd, room_id = int(room.current_round), int(room.id)
+        if self._ballot(conn, room_id, rnd, who.name) == (marks, ranking):
+            return False
+        at = now()
+        a, r = approval_table, ranked_table
+        conn.execute(delete(a).where(_mine(a, room_id, rnd, who.name)))
+        conn.execute(delete(r).where(_mine(r, room_id, rnd, who.name)))
+        base = dict(room_id=room_id, round=rnd, voter=who.name, cast_at=at)
+        if marks:
+            rows = [
+                base | dict(trial_number=t, mark=m, approve={"approve": True, "reject": False}.get(m))
+                for t, m in marks.items()
             ]
-            conn.execute(insert(r), ballot)
-            self._event(conn, room_id, person, "vote_ranked", None, round=rnd, ranking=trials)
+            conn.execute(insert(a), rows)
+        if ranking:
+            conn.execute(insert(r), [base | dict(trial_number=t, position=i) for i, t in enumerate(ranking)])
+        detail = dict(round=rnd, marks={str(t): m for t, m in marks.items()}, ranking=ranking)
+        self._event(conn, room_id, who.name, "ballot", None, **detail)
+        return True
 
-        self._write(room_id, work)
+    def cast_ballot(
+        self,
+        room_id: int,
+        token: str | None,
+        marks: Mapping[int, str],
+        ranking: Sequence[int] = (),
+        *,
+        key: str | None = None,
+    ) -> bool:
+        """Cast this round's ballot of the token's owner: a mark per candidate they have an opinion
+        on, and optionally a ranking (best first). It replaces their earlier ballot of the round;
+        the same ballot again changes nothing. Returns whether anything changed."""
+        chosen = _marks(marks)
+        order = _ranking(ranking) if len(ranking) else []
 
-    def new_round(self, room_id: int, by: str) -> int:
-        """Start a fresh vote round (facilitator only); earlier rounds stay stored. Returns it."""
-        person = clean_name(by, "by")
+        def work(conn: Connection, room: Any, who: Member) -> bool:
+            return self._store_ballot(conn, room, who, chosen, order)
 
-        def work(conn: Connection, room: Any) -> int:
-            self._require_facilitator(room, person, "start a new round")
-            new = int(room.current_round) + 1
-            conn.execute(update(rooms_table).where(rooms_table.c.id == room_id).values(current_round=new))
-            self._event(conn, room_id, person, "new_round", None, round=new)
-            return new
+        return self._write(room_id, token, work, key=key, decode=bool)
 
-        return self._write(room_id, work)
+    def mark(self, room_id: int, token: str | None, trial_number: int, mark: str, *, key: str | None = None) -> bool:
+        """Set one candidate's mark on this round's ballot, keeping the rest of it."""
+        chosen = _marks({trial_number: mark})
 
-    def tally(self, room_id: int, round: int | None = None) -> pd.DataFrame:
-        """Approval counts and Borda scores per candidate for a round (default: the current one).
+        def work(conn: Connection, room: Any, who: Member) -> bool:
+            marks, ranking = self._ballot(conn, int(room.id), int(room.current_round), who.name)
+            return self._store_ballot(conn, room, who, marks | chosen, ranking)
+
+        return self._write(room_id, token, work, key=key, decode=bool)
+
+    def vote_ranked(self, room_id: int, token: str | None, ranking: Sequence[int], *, key: str | None = None) -> bool:
+        """Rank candidates best-first for the Borda count, keeping the ballot's marks.
+
+        Partial rankings are allowed: unranked candidates get no points from this voter.
+        """
+        order = _ranking(ranking)
+
+        def work(conn: Connection, room: Any, who: Member) -> bool:
+            marks, _ = self._ballot(conn, int(room.id), int(room.current_round), who.name)
+            return self._store_ballot(conn, room, who, marks, order)
+
+        return self._write(room_id, token, work, key=key, decode=bool)
+
+    @staticmethod
+    def _tally(conn: Connection, room: Any, round: int | None) -> pd.DataFrame:
+        rnd = int(room.current_round) if round is None else int(round)
+        a, r = approval_table, ranked_table
+        marks = conn.execute(
+            select(a.c.trial_number, a.c.mark, func.count())
+            .where(_in_round(a, room.id, rnd))
+            .group_by(a.c.trial_number, a.c.mark)
+        ).all()
+        ranked = conn.execute(
+            select(r.c.trial_number, r.c.position, func.count())
+            .where(_in_round(r, room.id, rnd))
+            .group_by(r.c.trial_number, r.c.position)
+        ).all()
+        return borda_table(StoreBase._candidates(conn, room.id), marks, ranked)
+
+    @staticmethod
+    def _votes(conn: Connection, room: Any, round: int | None) -> pd.DataFrame:
+        rnd = int(room.current_round) if round is None else int(round)
+        a, r = approval_table, ranked_table
+        marks = conn.execute(select(a).where(_in_round(a, room.id, rnd)).order_by(a.c.id)).all()
+        ranked = conn.execute(select(r).where(_in_round(r, room.id, rnd)).order_by(r.c.voter, r.c.position)).all()
+        return pd.DataFrame(_ballot_lines(marks, ranked), columns=_BALLOT_COLUMNS)
+
+    def tally(self, room_id: int, round: int | None = None, *, token: str | None) -> pd.DataFrame:
+        """Marks and Borda scores per candidate for a round (default: the current one), members only.
 
         Rows are all candidates (zeros when nobody voted), sorted as :func:`borda_table` says.
-        Columns: ``approvals``, ``rejections``, ``borda``, ``first_choices``.
+        Columns: ``approvals``, ``rejections``, ``abstentions``, ``borda``, ``first_choices``.
         """
+        return self._read_as(room_id, token, lambda conn, room: self._tally(conn, room, round))
 
-        def work(conn: Connection) -> tuple[list[int], Sequence[Any], Sequence[Any]]:
-            room = self._room_row(conn, room_id)
-            rnd = int(room.current_round) if round is None else int(round)
-            a, r = approval_table, ranked_table
-            approvals = conn.execute(
-                select(a.c.trial_number, a.c.approve, func.count())
-                .where(_in_round(a, room_id, rnd))
-                .group_by(a.c.trial_number, a.c.approve)
-            ).all()
-            ranked = conn.execute(
-                select(r.c.trial_number, r.c.position, func.count())
-                .where(_in_round(r, room_id, rnd))
-                .group_by(r.c.trial_number, r.c.position)
-            ).all()
-            return self._candidates(conn, room_id), approvals, ranked
+    def votes(self, room_id: int, round: int | None = None, *, token: str | None) -> pd.DataFrame:
+        """Every ballot line of a round (default current): who marked or ranked what (members only).
 
-        return borda_table(*self._read(work))
-
-    def votes(self, room_id: int, round: int | None = None) -> pd.DataFrame:
-        """Every ballot line of a round (default current): who voted what, for transparency.
-
-        Columns: ``kind`` ("approval"/"ranked"), ``voter``, ``trial_number``, ``approve``
-        (approval only), ``position`` (ranked only, 0 = first), ``cast_at``.
+        Columns: ``kind`` ("mark"/"ranked"), ``voter``, ``trial_number``, ``mark`` (approve/reject/
+        abstain), ``approve`` (True/False/None), ``position`` (ranked only, 0 = first), ``cast_at``.
         """
+        return self._read_as(room_id, token, lambda conn, room: self._votes(conn, room, round))
 
-        def work(conn: Connection) -> list[dict[str, Any]]:
+    def archive(self, room_id: int) -> dict[str, Any]:
+        """Tally, ballots and comments of the current round for whoever holds the database (the
+        report and export read the tables directly anyway); the page and CLI use the member reads."""
+
+        def work(conn: Connection) -> dict[str, Any]:
             room = self._room_row(conn, room_id)
-            rnd = int(room.current_round) if round is None else int(round)
-            a, r = approval_table, ranked_table
-            approvals = conn.execute(select(a).where(_in_round(a, room_id, rnd)).order_by(a.c.id)).all()
-            ranked = conn.execute(select(r).where(_in_round(r, room_id, rnd)).order_by(r.c.voter, r.c.position)).all()
-            return _ballot_lines(approvals, ranked)
+            c = comments_table
+            said = conn.execute(select(c).where(c.c.room_id == room_id).order_by(c.c.id)).all()
+            comments = [Comment(int(x.id), x.author, x.trial_number, x.text, x.created_at) for x in said]
+            return dict(tally=self._tally(conn, room, None), votes=self._votes(conn, room, None), comments=comments)
 
-        return pd.DataFrame(self._read(work), columns=_BALLOT_COLUMNS)
+        return self._read(work)

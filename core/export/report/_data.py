@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import catalog
+from core import catalog, search
 from core import objectives as obj
 from core._text import fmt_time
 from core.decide import explain
@@ -91,11 +91,11 @@ def fmt(name: str, value: Any) -> str:
     return obj.get(name).fmt(number) if np.isfinite(number) else "–"
 
 
-def _status(o: Any, v: float | None) -> str:
-    if o is None or o.limit is None or v is None or v != v:
+def _status(o: Any, v: float | None, test: float | None) -> str:
+    """The limit judged on both parts, in the words every page and the CLI use (core.search)."""
+    if o is None or o.limit is None:
         return ""
-    ok = v <= o.limit if o.direction == "minimize" else v >= o.limit
-    return "within limit" if ok else "BREAKS LIMIT"
+    return search.check_status(search.limit_check(o, v, test))
 
 
 def metric_rows(data: ReportData) -> list[dict[str, str]]:
@@ -121,7 +121,7 @@ def metric_rows(data: ReportData) -> list[dict[str, str]]:
                 "limit": (("≤ " if o.direction == "minimize" else "≥ ") + fmt(name, o.limit))
                 if o and has_limit
                 else "",
-                "status": _status(o, v),
+                "status": _status(o, v, data.test_metrics.get(name)),
             }
         )
     return rows

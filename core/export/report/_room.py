@@ -49,9 +49,8 @@ def _read_room(out: RoomSummary, store: RoomStore, rid: int, room: Any) -> list[
             out.rationale = room.lock.rationale
         people = list(store.stakeholders(rid))
         out.shortlist = list(store.candidates(rid))
-        out.tally = store.tally(rid)
-        out.votes = store.votes(rid)
-        out.comments = list(store.comments(rid))
+        record = store.archive(rid)
+        out.tally, out.votes, out.comments = record["tally"], record["votes"], list(record["comments"])
     except Exception as exc:
         out.note = f"Part of the decision room could not be read ({type(exc).__name__}: {exc})."
     finally:
