@@ -14,6 +14,8 @@ from core import objectives as obj
 from core import viz
 from core._text import md
 from core.export.safety import safe_filename
+from core.metrics import display_metric
+from core.spec import ValueModel
 
 
 def bundle_filename(study: str, trial: int) -> str:
@@ -37,12 +39,15 @@ def trial_choices(
     return numbers, labels, index
 
 
-def trial_metrics(frame: pd.DataFrame, number: int, names: list[str]) -> pd.DataFrame:
-    """The chosen trial's objective values (search and held-out test) in their units."""
+def trial_metrics(
+    frame: pd.DataFrame, number: int, names: list[str], value_model: ValueModel | None = None
+) -> pd.DataFrame:
+    """The chosen trial's objective values (search and held-out test) in their units, value in the
+    team's (utility units unless ``value_model`` is money)."""
     row = frame[frame["number"] == number].iloc[0]
     rows = []
     for n in names:
-        m = obj.get(n)
+        m = obj.get(n) if value_model is None else display_metric(obj.get(n), value_model)
         test_key = obj.TEST_ATTR + n
         rows.append(
             {

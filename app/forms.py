@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+from collections.abc import Collection
 from dataclasses import asdict, replace
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -19,6 +22,7 @@ from app import data_view as dv
 from core import catalog
 from core import data as core_data
 from core import objectives as obj
+from core.errors import UserInputError
 from core.metrics import value as core_value
 from core.models import families as fam
 from core.spec import DEFAULT_SAMPLER, Budget, DataRef, Objective, Spec, Validation, ValueModel
@@ -63,6 +67,30 @@ def example(m: obj.MetricDef) -> str:
     if m.unit == "score":
         return "0.8" if m.direction == "maximize" else "0.1"
     return {"ms": "20 ms", "s": "2 s", "bytes": "5 MB", "count": "10000", "rows/s": "500"}.get(m.unit, "100")
+
+
+def limit_echo(name: str, raw: str) -> str | None:
+    """What a typed limit means in the metric's own unit ("= 20,000 ms"), or None when it is empty or
+    unreadable (the form's error says why). Shown before saving, so "20 seconds" cannot pass unseen."""
+    try:
+        value = obj.parse_limit(name, raw.strip(), name)
+    except UserInputError:
+        return None
+    if value is None:
+        return None
+    return f"= {value:,.10g} {obj.get(name).unit}"
+
+
+def suggest_study_name(data_path: str, existing: Collection[str], today: date | None = None) -> str:
+    """A study name people can read and say: the data file's stem and today's date (``ads-2025-03-14``),
+    with ``-2``, ``-3``… when that name is taken, so the suggestion never reopens another study."""
+    stem = os.path.splitext(os.path.basename(data_path))[0] or "study"
+    base = f"{stem}-{(today or date.today()).isoformat()}"
+    name, n = base, 1
+    while name in existing:
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def has_torch() -> bool:
@@ -200,8 +228,6 @@ def build(d: dict[str, Any]) -> Spec:
     vm = ValueModel(**chosen)
     families = tuple(n for n in fam.REGISTRY if ss.get(f"obj_fam_{n}"))
     if not families:
-        from core.errors import UserInputError
-
         raise UserInputError("families: tick at least one model family.", field="families")
     spec = Spec(
         data=data,

@@ -17,9 +17,10 @@ import pandas as pd
 
 from core import objectives as obj
 from core import search
+from core.metrics import display_metric
 from core.search import launcher as workers
 from core.search import reader as study_reader
-from core.spec import Spec
+from core.spec import Spec, ValueModel
 
 REMOTE_STALE_S = 15 * 60  # fallback when a row carries no ``lost`` flag (older workers)
 LAUNCH_ATTR = "app_launch"  # study user attribute: workers started from the Search page
@@ -85,7 +86,7 @@ class Status:
         etas = []
         if self.budget and self.done:
             etas.append(self.elapsed_s / self.done * max(self.budget - self.done, 0))
-        if self.timeout_s:
+        if self.timeout_s and self.started_at is not None:
             etas.append(max(0.0, self.started_at + self.timeout_s - self.now))
         return min(etas) if etas else None
 
@@ -109,6 +110,21 @@ class Status:
         ):
             return "finished"
         return "not started" if self.done == 0 else "paused"
+
+
+WORKERS_PARAM = "workers"  # query parameter: the worker count chosen on the Search page
+
+
+def worker_count(asked: str | None, attrs: dict[str, Any], default: int, most: int = 64) -> int:
+    """The worker count the page starts with: the address's (it survives a reload), else as many as
+    the last launch from this page started, else ``default``; always within 1..``most``."""
+    try:
+        n = int(asked) if asked else 0
+    except ValueError:
+        n = 0
+    if n <= 0:
+        n = len((attrs.get(LAUNCH_ATTR) or {}).get("pids") or ()) or default
+    return max(1, min(most, n))
 
 
 def record_launch(study: Any, pids: list[int], now: float | None = None) -> None:
@@ -160,8 +176,9 @@ def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     out = []
     for r in rows:
         age = r.get("age_s")
-        if age is None and _utc(r.get("last_seen")) is not None:
-            age = (now - _utc(r.get("last_seen"))).total_seconds()
+        seen = _utc(r.get("last_seen"))
+        if age is None and seen is not None:
+            age = (now - seen).total_seconds()
         out.append(
             {
                 "worker": r["worker_id"],
@@ -178,12 +195,14 @@ def workers_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def latest_trials(frame: pd.DataFrame, names: list[str], n: int = 10) -> pd.DataFrame:
-    """The newest trials, objective values formatted with units."""
+def latest_trials(
+    frame: pd.DataFrame, names: list[str], n: int = 10, *, value_model: ValueModel | None = None
+) -> pd.DataFrame:
+    """The newest trials, objective values formatted with units (value in the team's)."""
     rows = frame.sort_values("number", ascending=False).head(n)
     out = pd.DataFrame({"#": rows["number"], "state": rows["state"], "family": rows["family"]})
     for name in names:
-        m = obj.get(name)
+        m = obj.get(name) if value_model is None else display_metric(obj.get(name), value_model)
         out[f"{m.label}"] = [m.fmt(v) if st_ == "COMPLETE" else "" for v, st_ in zip(rows[name], rows["state"])]
     out["feasible"] = rows["feasible"].to_numpy()  # search data: what steers
     if "limits_status" in rows:

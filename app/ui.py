@@ -10,13 +10,16 @@ Public API (all safe to call from any page, with or without the router's sidebar
   next run pick it up). The sidebar's study picker applies it before it renders.
 - ``require_study() -> tuple[str, str]`` — like ``current_study`` but shows a hint and stops the
   page when there is none.
-- ``load_spec(url, name) -> Spec`` — the study's spec (cached).
+- ``load_spec(url, name) -> Spec`` — the study's spec with the room's current hard limits
+  (:mod:`core.decide.limits`); ``load_search_spec`` — the spec as the search ran it (cached).
+- ``set_limits(url, name, changes) -> str`` — revise hard limits without a re-run, logged in the room.
 - ``open_study(url, name) -> optuna.Study`` — the Optuna study, without listing every study's summary.
 - ``load_frame(url, name, n_trials=None) -> DataFrame`` — the study's trials as
   :func:`core.decide.front.trials_frame` columns; cached by study and by ``signature(url, name)``
   (changes whenever a trial is added or changes state), so a rerun with nothing new does not read
   the study again. Treat the result as read-only (copy before adding columns).
-- ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate).
+- ``signature(url, name) -> tuple`` — cheap "has anything changed" key (one SQL aggregate, plus the
+  revision of the room's limits as its last element).
 - ``finished_of_budget(url, name) -> (done, budget)`` / ``finished_text(url, name)`` — the one
   "7 of 16 trials finished" count the sidebar and the pages show (the budget's rule).
 - ``trial_detail(url, name, number) -> dict`` — one finished trial's params and user attributes
@@ -27,6 +30,8 @@ Public API (all safe to call from any page, with or without the router's sidebar
 - ``esc(text) -> str`` — escape user-typed text for ``st.markdown`` and friends.
 - ``fmt_duration(seconds) -> str`` — ``"1 min 05 s"``.
 - ``page_link(path, label)`` — link to ``"pages/<name>.py"`` (plain text when not registered).
+- ``too_good_warning(frame, spec, importance=None, trial=None)`` — a ``st.warning`` per "too good to
+  be true" finding (:func:`core.decide.suspicion.too_good`): a leak the room must see first.
 - ``sidebar()`` — the shared sidebar (the router calls it once per run).
 """
 
@@ -40,6 +45,8 @@ import streamlit as st
 
 from core import search
 from core import storage as core_storage
+from core.decide import limits as view_limits
+from core.decide.suspicion import too_good
 from core.errors import UserInputError
 from core.search import reader as study_reader
 from core.spec import Spec
@@ -185,7 +192,9 @@ def page_link(path: str, label: str, icon: str = ":material/arrow_forward:") -> 
 
 
 def signature(url: str, name: str) -> tuple:
-    return study_reader.signature(url, name)
+    """The reader's signature plus the revision of the room's limits: a revised limit re-judges
+    feasibility, so every cache keyed on this (frame, front) and every polling page updates."""
+    return (*study_reader.signature(url, name), view_limits.revision(study_reader.study_attrs(url, name)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -220,8 +229,48 @@ def _spec_dict(url: str, name: str) -> dict:
     return json.loads(Spec.from_dict(raw).to_json())
 
 
-def load_spec(url: str, name: str) -> Spec:
+def load_search_spec(url: str, name: str) -> Spec:
+    """The spec exactly as the search ran it (its limits steered sampling; cached)."""
     return Spec.from_dict(_spec_dict(url, name))
+
+
+def load_spec(url: str, name: str) -> Spec:
+    """The study's spec with the room's current hard limits: what every page judges feasibility by."""
+    return view_limits.view_spec(load_search_spec(url, name), study_reader.study_attrs(url, name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _room_store(url: str) -> Any:
+    from core.decide.room import RoomStore
+
+    return RoomStore(url)
+
+
+def room_log(url: str, name: str) -> Any:
+    """A ``log`` for :func:`core.decide.limits.set_limits` that writes to the study's room as this
+    browser's member (the Decide page's token), or None without a token or a room. A refused entry
+    (an expired token, say) shows as a warning: the change itself stands."""
+    token = st.session_state.get(f"decide_me:{name}") or st.query_params.get("token")
+    write = view_limits.room_logger(_room_store(url), name, token) if token else None
+    if write is None:
+        return None
+
+    def log(text: str) -> None:
+        try:
+            write(text)
+        except UserInputError as err:
+            st.warning(f"The limits were changed, but the room's log refused the entry: {esc(err.message)}")
+
+    return log
+
+
+def set_limits(url: str, name: str, changes: dict[str, Any]) -> str:
+    """Revise the room's hard limits (no re-run); returns the change in words ("" for none).
+
+    Logged in the room's decision log when this browser holds a room token; without one the change
+    is still kept in the study's limits history.
+    """
+    return view_limits.set_limits(url, name, changes, by="app", log=room_log(url, name))[1]
 
 
 def open_study(url: str, name: str):
@@ -250,6 +299,12 @@ def load_frame(url: str, name: str, n_trials: int | None = None) -> pd.DataFrame
 @st.cache_data(max_entries=256, show_spinner=False)
 def trial_detail(url: str, name: str, number: int) -> dict:
     return study_reader.trial_attrs(url, name, int(number))
+
+
+def too_good_warning(frame: pd.DataFrame, spec: Spec, *, importance: Any = None, trial: int | None = None) -> None:
+    """One warning per suspicious figure (held-out AUC, one column carrying the importance)."""
+    for line in too_good(frame, spec, importance=importance, trial=trial):
+        st.warning(esc(line), icon=":material/report:")
 
 
 # -- sidebar --------------------------------------------------------------------------------------

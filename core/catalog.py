@@ -80,6 +80,7 @@ FAMILIES: dict[str, FamilyInfo] = {
             "Soft voting (LR + tree + boosting)",
             "ensemble",
             "Averages the probabilities of three different models.",
+            fast=True,  # its members are the fast families, so the quick path can weigh an ensemble
         ),
         FamilyInfo(
             "stacking",

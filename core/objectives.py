@@ -27,6 +27,8 @@ Group = Literal["quality", "latency", "value", "fairness", "complexity"]
 METRIC_ATTR = "metric."
 TEST_ATTR = "test."
 STD_ATTR = "cv_std."
+#: what unpriced value is counted in (a symmetric ±1 utility matrix is not money)
+UTILITY_UNITS = "utility units"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class MetricDef:
             return f"{value:,.0f} rows/s"
         if self.unit.startswith("€"):
             return f"€{value:,.2f}"
+        if self.unit.startswith(UTILITY_UNITS):
+            return f"{value:,.2f} {UTILITY_UNITS}"
         if self.unit == "count":
             return f"{value:,.0f}"
         return f"{value:.4f}"
@@ -351,13 +355,19 @@ _UNIT_ALIASES = {
     "millisecond": "ms",
     "milliseconds": "ms",
     "s": "s",
+    "msec": "ms",
+    "msecs": "ms",
     "sec": "s",
+    "secs": "s",
     "second": "s",
     "seconds": "s",
     "min": "min",
     "minute": "min",
+    "mins": "min",
     "minutes": "min",
     "h": "h",
+    "hr": "h",
+    "hrs": "h",
     "hour": "h",
     "hours": "h",
     "%": "%",
@@ -398,7 +408,8 @@ def parse_limit(name: str, raw: Any, field_name: str) -> float | None:
         if not m:
             _refuse(
                 field_name,
-                f"could not read {raw!r} as a number (unit: {metric.unit}). Write e.g. '{_example(metric)}'.",
+                f"could not read {raw!r} as a number (unit: {metric.unit}). Write e.g. "
+                f"'{_example(metric)}' (accepted units: {accepted_units(metric)}).",
             )
         value = float(m.group(1))
         written = (m.group(2) or "").strip()
@@ -434,8 +445,22 @@ def _convert(value: float, unit: str, metric: MetricDef, name: str, written: str
         return value
     _refuse(
         field_name,
-        f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. Write e.g. '{_example(metric)}'.",
+        f"{name} is measured in {metric.unit}; the unit {written!r} does not fit. Write e.g. "
+        f"'{_example(metric)}' (accepted units: {accepted_units(metric)}).",
     )
+
+
+def accepted_units(metric: MetricDef) -> str:
+    """The units a limit on this metric may be written in, as the refusal names them."""
+    if metric.unit in ("ms", "s"):
+        return "ms, s, min, h (or a plain number in " + metric.unit + ")"
+    if metric.unit == "bytes":
+        return "bytes, KB, MB, GB (or a plain number of bytes)"
+    if metric.unit == "score":
+        return "a plain number or %"
+    if metric.unit.startswith("€"):
+        return "€ (or a plain number)"
+    return f"{metric.unit} (or a plain number)"
 
 
 def _example(metric: MetricDef) -> str:

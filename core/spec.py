@@ -18,7 +18,7 @@ from core import objectives as obj
 from core._constraints import Interval, Options, Rule, validate
 from core.catalog import DEFAULT_SAMPLER, SAMPLERS
 from core.errors import UserInputError
-from core.objectives import parse_limit
+from core.objectives import UTILITY_UNITS, parse_limit
 
 SCHEMA_VERSION = 1
 
@@ -199,7 +199,6 @@ class ValueModel:
         return out
 
 
-UTILITY_UNITS = "utility units"
 _VALUE_NUMBERS = (
     "value_tp",
     "value_fp",
@@ -270,6 +269,7 @@ _SPEC_RULES: dict[str, Rule] = {
     "sampler": Options(SAMPLERS, what="sampler"),
     # NumPy and scikit-learn take seeds below 2**32
     "seed": Interval(int, 0, 2**32 - 1),
+    "allow_group_thresholds": Options((False, True)),
 }
 
 
@@ -285,6 +285,9 @@ class Spec:
     seed: int = 0
     validation: Validation = field(default_factory=Validation)
     value_model: ValueModel = field(default_factory=ValueModel)
+    # decision rules may use the sensitive attribute (group-aware thresholds); unlawful in some
+    # settings, so off unless the team says so
+    allow_group_thresholds: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -354,7 +357,10 @@ class Spec:
 
     # -- JSON ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.allow_group_thresholds:  # the default is left out: study names and bundles read as before
+            d.pop("allow_group_thresholds")
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)

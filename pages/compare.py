@@ -19,6 +19,7 @@ from core._text import fmt_p
 from core.decide import compare
 from core.decide.compare import tables
 from core.errors import UserInputError
+from core.export import verdict as room_verdict
 from core.models import families as fam
 
 
@@ -88,6 +89,7 @@ if len(done) < 2:
         "Let the search run a little longer."
     )
     st.stop()
+ui.too_good_warning(frame, spec)
 
 primary = compare.primary_metric(spec)
 pair = compare.default_pair(frame, spec)
@@ -155,9 +157,13 @@ except UserInputError as exc:
     ui.show_error(exc)
     st.stop()
 
+room_verdict.remember(url, study_name, rep)  # Export puts the last verdict in the bundle by itself
 for c in rep["comparisons"]:
     better = c["objectives"] and any(o["name"] == primary and o["verdict"] == compare.BETTER for o in c["objectives"])
     (st.success if better else st.info)(ui.esc(c["sentence"]))
+for e in rep["explanations"]:  # the importance the Interpretability tab shows, already computed
+    rows = [(r["feature"], r["mean"]) for r in e["importance"]["rows"]]
+    ui.too_good_warning(None, spec, importance=rows, trial=e["number"])
 
 tabs = st.tabs(["Statistics", "Fronts per class", "Fairness", "Interpretability", "Cascade", "Export"])
 with tabs[0]:

@@ -100,9 +100,9 @@ if me is None:
     with st.form("join_room"):
         st.write(f"Join the room (facilitator: {esc(room.facilitator)}) to vote and comment.")
         name = st.text_input("Your name")
-        code = st.text_input("Passcode", type="password") if room.has_passcode else None
+        given = st.text_input("Passcode", type="password") if room.has_passcode else None
         if st.form_submit_button("Join", type="primary") and act(
-            lambda: remember(store.join(room_id, name, code, client=client()).token)
+            lambda: remember(store.join(room_id, name, given, client=client()).token)
         ):
             st.rerun()
 else:
@@ -113,7 +113,7 @@ else:
         del st.session_state[me_key]
         st.query_params.pop("token", None)
         st.rerun()
-    if not room.locked and decide.sync_shortlist(store, room_id, view, token):
+    if not room.locked and token and decide.sync_shortlist(store, room_id, view, token):
         st.rerun()
 
 labels = {t: view.label(t) for t in view.points.index}
@@ -210,7 +210,7 @@ if me and not room.locked:
     with comment_col.form("comment", clear_on_submit=True):
         body = st.text_area("Comment", max_chars=2000)
         about = st.selectbox(
-            "About", [None] + cands, format_func=lambda t: "the decision" if t is None else view.label(t)
+            "About", [None, *cands], format_func=lambda t: "the decision" if t is None else view.label(t)
         )
         if st.form_submit_button("Post comment"):
             act(lambda: store.comment(room_id, token, about, body))
@@ -244,6 +244,7 @@ if member and member.is_facilitator:
 @st.fragment(run_every=POLL_S)
 def live() -> None:
     """What changes while people talk: lock banner, tally, comments, the log (polled)."""
+    assert room_id is not None  # the page stopped above when there was no room
     now = store.room(room_id)
     if now.locked != room.locked or store.candidates(room_id) != cands:
         st.rerun()  # the lock or a new proposal changes the forms above: redraw the whole page

@@ -17,8 +17,10 @@ from app import explorer_view as ev
 from app import ui
 from core import viz
 from core.decide import front
+from core.decide import limits as view_limits
 from core.errors import UserInputError
 from core.models import families as fam
+from core.search import reader as study_reader
 from core.spec import Spec
 
 _SEEN = "_ex_seen"  # session: {study: trials finished when this browser first opened its explorer}
@@ -110,8 +112,37 @@ def summary(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[s
         st.warning(
             "No finished trial holds every hard limit in search, so there is no feasible front. "
             + ui.esc(front.limits_summary(points, spec.objectives) or "")
-            + " Faded points show how far off they are; relax a limit on the Objectives page."
+            + " Faded points show how far off they are; relax a limit under Limits below."
         )
+
+
+def limits_editor(url: str, name: str, spec: Spec, revision: int, *, expanded: bool) -> None:
+    """Revise the hard limits in the meeting: feasibility and the front are re-judged from the metrics
+    every trial stored, for everyone (kept in the study, logged in the room), with no re-run."""
+    with st.expander("Limits", icon=":material/tune:", expanded=expanded):
+        with st.form(f"ex_limits:{name}", border=False):
+            st.caption(
+                "Change a hard limit and apply: every trial is re-judged from its stored metrics, no re-run. "
+                'Units as you say them ("20 ms", "80 %"); leave empty for no limit.'
+            )
+            typed = {}
+            for col, o in zip(st.columns(len(spec.objectives)), spec.objectives):
+                m = o.metric
+                typed[o.name] = col.text_input(
+                    f"{m.label} ({'at most' if o.direction == 'minimize' else 'at least'}, {m.unit})",
+                    value="" if o.limit is None else f"{o.limit:g}",
+                    key=f"ex_limit:{name}:{revision}:{o.name}",
+                )
+            if st.form_submit_button("Apply limits", icon=":material/check:"):
+                try:
+                    ui.set_limits(url, name, typed)
+                except UserInputError as err:
+                    ui.show_error(err)
+                else:
+                    st.rerun()
+        last = view_limits.last_change(study_reader.study_attrs(url, name))
+        if last:
+            st.caption(f"Last change: {ui.esc(last)}")
 
 
 def selection(points: pd.DataFrame, knee: int | None) -> tuple[list[int], int | None]:
@@ -253,6 +284,7 @@ if not (frame["state"] == "COMPLETE").any():
     ui.page_link("pages/search.py", "Go to the search")
     st.stop()
 
+ui.too_good_warning(frame, spec)
 names, color_by, others = controls(name, spec, ev.available_metrics(frame))
 if len(names) < 2:
     ui.show_error(UserInputError("Choose at least two objectives to see a trade-off.", field="objectives"))
@@ -260,6 +292,7 @@ if len(names) < 2:
 
 points, knee = ev.analysis(url, name, sig, tuple(names))
 summary(url, name, spec, points, names)
+limits_editor(url, name, spec, int(sig[-1]), expanded=not points["feasible"].any())
 options, selected = selection(points, knee)
 left, right = st.columns([3, 2], gap="medium")
 with left:

@@ -18,6 +18,7 @@ from core.errors import UserInputError
 from core.export import build as export_build
 from core.export import onnx as onnx_export
 from core.export import report
+from core.export import verdict as room_verdict
 from core.export.importing import import_study
 
 
@@ -43,16 +44,29 @@ def export_tab(url: str, names: list[str]) -> None:
     except UserInputError as exc:
         app_ui.show_error(exc)
         return
+    app_ui.too_good_warning(frame, spec)
     numbers, labels, index = ui.trial_choices(frame, set(int(n) for n in pf["number"]), default, knee, locked)
     if not numbers:
         st.info("This study has no finished trial yet; come back when the search has results.")
         return
-    number = st.selectbox("Trial to export", numbers, index=index, format_func=labels.get, key="export_trial")
+    chosen = st.selectbox(
+        "Trial to export", numbers, index=index, format_func=lambda n: labels.get(n, str(n)), key="export_trial"
+    )
+    number = int(chosen if chosen is not None else numbers[index])  # a selectbox with options never gives None
     st.caption(md(f"Default: trial #{default}, {why}." if default is not None else f"Default: {why}."))
-    st.dataframe(ui.trial_metrics(frame, number, spec.objective_names), hide_index=True)
+    st.dataframe(ui.trial_metrics(frame, number, spec.objective_names, spec.value_model), hide_index=True)
     key = f"bundle:{study}:{number}"
+    kept = room_verdict.last(url, study)
+    if kept:
+        st.caption(
+            md(
+                f"Compare verdict (the last comparison, {kept['at'][:16].replace('T', ' ')} UTC), which goes into the "
+                f"bundle: {kept['sentence']}"
+            )
+        )
     verdict_file = st.file_uploader(
-        "Ensembles-vs-simple comparison (optional: the JSON downloaded from the Compare page)",
+        "Ensembles-vs-simple comparison (optional: a JSON downloaded from the Compare page"
+        + (", instead of the last comparison's verdict)" if kept else ")"),
         type=["json"],
         key="export_verdict",
     )
@@ -78,7 +92,7 @@ def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
         done[0] += 1
 
     try:
-        verdict = export_build.verdict_text(verdict_file.getvalue()) if verdict_file else None
+        verdict = room_verdict.verdict_text(verdict_file.getvalue()) if verdict_file else None  # None: the last
         res = export_build.build(url, study, number, verdict=verdict, on_step=step)
     except UserInputError as exc:
         app_ui.show_error(exc)

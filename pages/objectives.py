@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from app import forms, ui
+from core import catalog
 from core import objectives as obj
-from core import search
+from core.decide import limits as view_limits
 from core.errors import UserInputError
 from core.models import families as fam
 from core.spec import SAMPLERS, Spec
@@ -95,6 +96,9 @@ for n in names:
         placeholder=f"e.g. {forms.example(m)}",
         help="Trials that break a hard limit stay visible but are marked infeasible.",
     )
+    echo = forms.limit_echo(n, st.session_state[f"obj_limit_{n}"])
+    if echo:  # the limit in the metric's unit, so "20 seconds" is seen as 20,000 ms before saving
+        c2.caption(echo)
     c3.text_input(
         "Aspiration",
         key=f"obj_asp_{n}",
@@ -128,7 +132,7 @@ st.subheader("3 · Candidate model families")
 b1, b2, _ = st.columns([1, 1, 4])
 b1.button("Fast families only", on_click=forms.set_families, args=(fam.FAST_FAMILIES,), key="btn_fast")
 b2.button("All families", on_click=forms.set_families, args=(tuple(fam.REGISTRY),), key="btn_all")
-for col, klass in zip(st.columns(3), ("simple", "complex", "ensemble")):
+for col, klass in zip(st.columns(3), catalog.KLASSES):
     col.markdown(f"**{klass.capitalize()}**")
     for name in fam.by_class(klass):
         col.checkbox(fam.get(name).label, key=f"obj_fam_{name}", help=fam.get(name).description)
@@ -161,17 +165,9 @@ slots.here("validation")
 
 st.subheader("5 · Save as a study")
 slots.here("default")
-try:
-    spec = forms.build(d)
-    if len(spec.objectives) < 2:
-        raise UserInputError(
-            "objectives: choose at least 2 objectives, the room is here to trade off.", field="objectives"
-        )
-except UserInputError as err:
-    slots.show(err)
-    st.stop()
-
-default_name = search.default_study_name(spec)
+# Drawn before the spec is checked: a widget skipped by st.stop() loses its value, and the typed name
+# must survive a validation error (else the suggestion silently replaces it on the next save).
+default_name = forms.suggest_study_name(d["data"]["path"], ui.list_study_names(ui.storage_url()))
 name = (
     st.text_input(
         "Study name",
@@ -182,6 +178,16 @@ name = (
     or default_name
 )
 slots.here("study")
+try:
+    spec = forms.build(d)
+    if len(spec.objectives) < 2:
+        raise UserInputError(
+            "objectives: choose at least 2 objectives, the room is here to trade off.", field="objectives"
+        )
+except UserInputError as err:
+    slots.show(err)
+    st.stop()
+
 s1, s2, _ = st.columns([1, 1, 3])
 save = s1.button("Save and use this study", type="primary", key="btn_save", icon=":material/save:")
 s2.download_button(
@@ -195,14 +201,25 @@ s2.download_button(
 if save:
     try:
         with st.spinner("Checking the data and saving the study…"):
-            search.create_study(spec, ui.storage_url(), name)
+            # an existing study takes new hard limits (re-judged, no re-run); other changes are refused
+            outcome = view_limits.save_study(
+                spec, ui.storage_url(), name, by="app", log=ui.room_log(ui.storage_url(), name)
+            )
     except UserInputError as err:
         slots.show(err)
         st.stop()
+    if outcome.startswith("limits: "):
+        st.session_state["_limits_flash"] = outcome.removeprefix("limits: ")
     st.session_state["_saved_flash"] = name
     st.session_state.pop(forms.DRAFT, None)
     ui.set_current_study(name)
     st.rerun()
 if st.session_state.get("_saved_flash") and cur and cur[1] == st.session_state["_saved_flash"]:
     st.success(f"Saved as study **{ui.esc(cur[1])}**: it is now the current study.", icon=":material/check:")
+    if st.session_state.get("_limits_flash"):
+        st.info(
+            f"Hard limits revised: {ui.esc(st.session_state.pop('_limits_flash'))}. Every trial was re-judged "
+            "from its stored metrics; nothing re-ran.",
+            icon=":material/tune:",
+        )
     ui.page_link("pages/search.py", "Next: run the search")

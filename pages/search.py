@@ -42,13 +42,21 @@ def _status() -> tuple[sv.Status, list[dict]]:
 s, rows = _status()
 st.session_state["_search_was_active"] = s.active
 
+attrs = study_reader.study_attrs(url, name)
+
+
+def _keep_workers() -> None:  # in the address, so a reload keeps the count
+    st.query_params[sv.WORKERS_PARAM] = str(int(st.session_state["search_n_workers"]))
+
+
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
 n = c1.number_input(
     "Local worker processes",
     1,
     64,
-    value=workers.default_count(),
+    value=sv.worker_count(st.query_params.get(sv.WORKERS_PARAM), attrs, workers.default_count()),
     key="search_n_workers",
+    on_change=_keep_workers,
     help="Each worker runs one trial at a time; they share the study's budget. More machines "
     "can join with `tradeoff worker --study NAME --storage URL`.",
 )
@@ -66,7 +74,7 @@ cancel = c3.button(
     disabled=not s.active,
     help="Workers stop after their current trial; finished trials are kept.",
 )
-local = sv.local_pids(rows, study_reader.study_attrs(url, name))
+local = sv.local_pids(rows, attrs)
 stop_now = c4.button(
     "Stop now",
     icon=":material/cancel:",
@@ -118,6 +126,7 @@ def live() -> None:
     frame = ui.load_frame(url, name)
     budget = f"{s.done} of {s.budget} trials" if s.budget else f"{s.done} trials"
     st.progress(s.fraction, text=f"{budget} · {s.failed} failed · {s.running} running")
+    ui.too_good_warning(frame, spec)
     labels = {
         "running": ":material/autorenew: Running",
         "cancelling": ":material/hourglass_top: Cancelling",
@@ -159,7 +168,7 @@ def live() -> None:
     g1.plotly_chart(viz.hypervolume_chart(hv), key="hv_chart")
     g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
     st.subheader("Latest trials")
-    st.dataframe(sv.latest_trials(frame, names), hide_index=True)
+    st.dataframe(sv.latest_trials(frame, names, value_model=spec.value_model), hide_index=True)
     fails = sv.failures(frame)
     if len(fails):
         with st.expander(f"Failures ({len(fails)})", expanded=True):

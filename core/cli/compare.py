@@ -93,6 +93,7 @@ def print_report(rep: Mapping[str, Any]) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from core.decide import compare
+    from core.export import verdict as room_verdict
 
     check_trials(args.trials)
     bar = _ProgressBar()
@@ -101,6 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     data = rep.to_dict()
+    room_verdict.remember(args.storage, args.study, data)  # `tradeoff export` uses it by itself
     if args.json:
         print(json.dumps(data, indent=2))
     else:

@@ -16,11 +16,12 @@ from core import objectives as obj
 from core import storage as st
 from core.cli._options import storage_option
 from core.export import safety
-from core.export.build import build, verdict_text
+from core.export.build import build
 from core.export.bundle import write
 from core.export.importing import import_study
 from core.export.predict import predict
 from core.export.reproduce import LATENCY_FLOOR, reproduce
+from core.export.verdict import verdict_text
 
 
 def _default_out(study: str, trial: int) -> Path:
@@ -127,7 +128,8 @@ def _add_export(sub: Any) -> None:
     sp.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     sp.add_argument(
         "--verdict",
-        help="ensembles-vs-simple verdict for the report: text, or the comparison JSON downloaded from the Compare page",
+        help="ensembles-vs-simple verdict for the report: text, or the comparison JSON downloaded from the Compare "
+        "page (default: the verdict of the last comparison run on the study, if any)",
     )
     sp.set_defaults(func=cmd_export)
 

@@ -16,7 +16,7 @@ from core._json import jsonable
 from core.cli._options import csv_list, storage_option
 
 if TYPE_CHECKING:
-    from core.spec import Objective, Spec
+    from core.spec import Objective, Spec, ValueModel
 
 
 #: Where each figure of ``tradeoff front`` was measured, as the JSON's ``scope`` says it.
@@ -42,9 +42,12 @@ def _columns(names: Sequence[str]) -> list[tuple[str, str]]:
     return cols
 
 
-def print_front_table(pf: Any, names: Sequence[str], limits: Sequence[Objective] = ()) -> None:
+def print_front_table(
+    pf: Any, names: Sequence[str], limits: Sequence[Objective] = (), *, value_model: ValueModel | None = None
+) -> None:
     """The front's trials, one line each, every figure in its unit under a header naming its scope,
-    and (with ``limits``) each trial's hard-limit status on both parts."""
+    and (with ``limits``) each trial's hard-limit status on both parts. With ``value_model``, value
+    reads in the team's units (utility units unless it priced its decisions)."""
     if pf.empty:
         print("no feasible finished trials yet")
         return
@@ -52,7 +55,7 @@ def print_front_table(pf: Any, names: Sequence[str], limits: Sequence[Objective]
     head = ["#", "family"] + [h for h, _ in cols]
     rows = [
         [str(int(r["number"])), str(r["family"])]
-        + [obj.get(c.removeprefix(obj.TEST_ATTR)).fmt(r.get(c)) for _, c in cols]
+        + [_shown(c.removeprefix(obj.TEST_ATTR), value_model).fmt(r.get(c)) for _, c in cols]
         for _, r in pf.iterrows()
     ]
     if any(o.limit is not None for o in limits) and "limits_status" in pf:
@@ -63,6 +66,21 @@ def print_front_table(pf: Any, names: Sequence[str], limits: Sequence[Objective]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def _shown(name: str, vm: ValueModel | None) -> obj.MetricDef:
+    """The metric as the team's value model reads it (net value in utility units when unpriced)."""
+    from core.metrics import display_metric
+
+    return obj.get(name) if vm is None else display_metric(obj.get(name), vm)
+
+
+def print_suspicion(frame: Any, spec: Spec) -> None:
+    """Each "too good to be true" finding (:func:`core.decide.suspicion.too_good`) on its own line."""
+    from core.decide.suspicion import too_good
+
+    for line in too_good(frame, spec):
+        print("warning: " + line)
 
 
 def print_limits(frame: Any, limits: Sequence[Objective]) -> None:
@@ -98,9 +116,10 @@ def _record(r: Any, knee: int | None, limits: Sequence[Objective]) -> dict[str, 
 
 def _study_frame(study_name: str, url: str | None) -> tuple[Spec, Any]:
     from core import search
+    from core.decide import limits
 
     study = search.open_study(url, study_name)
-    spec = search.load_spec(study)
+    spec = limits.view_spec(search.load_spec(study), study.user_attrs)  # the room's limits
     return spec, search.trials_frame(study.get_trials(deepcopy=False), spec)
 
 
@@ -133,14 +152,20 @@ def front_records(study_name: str, url: str | None, objectives: Sequence[str] | 
 def cmd_front(args: argparse.Namespace) -> int:
     from core.decide import front
 
+    if getattr(args, "operating_points", False):
+        from core.cli._operating_points import cmd_front_points
+
+        return cmd_front_points(args)
     spec, frame = _study_frame(args.study, args.storage)
     data = _records(args.study, spec, frame, args.objectives)
     if args.json:
         print(json.dumps(data, indent=2, default=str))
         return 0
-    print_front_table(front.front(frame, data["objectives"]), data["objectives"], spec.objectives)
+    pf = front.front(frame, data["objectives"])
+    print_front_table(pf, data["objectives"], spec.objectives, value_model=spec.value_model)
     print(f"hypervolume {data['hypervolume']:.4f} (normalised, reference point {front.REF})")
     print_limits(frame, spec.objectives)
+    print_suspicion(frame, spec)
     return 0
 
 
@@ -151,7 +176,20 @@ def register_cli(sub: Any) -> None:
     sp.add_argument("--study", required=True)
     sp.add_argument("--objectives", type=csv_list, help="re-choose objectives (from stored metrics)")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument(
+        "--operating-points",
+        action="store_true",
+        help="the front over (trial, decision rule) from each trial's stored curve; old trials give one point",
+    )
     sp.set_defaults(func=cmd_front)
 
 
-__all__ = ["SCOPES", "cmd_front", "front_records", "print_front_table", "print_limits", "register_cli"]
+__all__ = [
+    "SCOPES",
+    "cmd_front",
+    "front_records",
+    "print_front_table",
+    "print_limits",
+    "print_suspicion",
+    "register_cli",
+]

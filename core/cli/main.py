@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from core.cli import app, compare, data, export, front, room, search
+from core.cli import app, compare, data, export, front, limits, room, search
 from core.cli._options import EXIT_INTERRUPTED, EXIT_USER, Parser
 from core.errors import UserInputError
 
@@ -21,7 +21,7 @@ DESCRIPTION = "The ``tradeoff`` command: everything the app does, without a brow
 
 # One module per command group, each adding its sub-commands with ``register_cli(subparsers)``, in
 # the order ``tradeoff -h`` lists them.
-_GROUPS = (data, search, front, compare, app, export, room)
+_GROUPS = (data, search, front, limits, compare, app, export, room)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from typing import Any
 from core import catalog
 from core import storage as st
 from core.cli._options import storage_option
-from core.cli.front import print_front_table, print_limits
+from core.cli.front import print_front_table, print_limits, print_suspicion
 from core.errors import UserInputError
 
 
@@ -92,10 +92,10 @@ def _worker_count(args: argparse.Namespace, url: str) -> int:
 def print_summary(study_name: str, url: str, result: Any) -> None:
     """What the run did, what the study holds now, and its front."""
     from core import search
-    from core.decide import front
+    from core.decide import front, limits
 
     study = search.open_study(url, study_name)
-    spec = search.load_spec(study)
+    spec = limits.view_spec(search.load_spec(study), study.user_attrs)  # the room's limits
     frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
     done, failed = search.counted(study.get_trials(deepcopy=False))
     pf = front.front(frame, spec.objective_names)
@@ -104,8 +104,9 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
         f"{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} infeasible; "
         f"{len(pf)} on the Pareto front."
     )
-    print_front_table(pf, spec.objective_names, spec.objectives)
+    print_front_table(pf, spec.objective_names, spec.objectives, value_model=spec.value_model)
     print_limits(frame, spec.objectives)
+    print_suspicion(frame, spec)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -140,6 +141,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def trial_counts(url: str, study_name: str) -> str:
+    """ "3 of 16 run, 11 queued": trials that used budget apart from the starter trials still
+    waiting (Optuna counts those as trials, yet none has run)."""
+    from optuna.trial import TrialState
+
+    from core import search
+    from core.search import reader
+
+    done, _failed = reader.counted(url, study_name)
+    n_budget, _ = search.budget(url, study_name)
+    storage = search.optuna_storage(url)
+    trials = storage.get_all_trials(
+        storage.get_study_id_from_name(study_name), deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING)
+    )
+    queued = sum(t.state == TrialState.WAITING for t in trials)
+    running = len(trials) - queued
+    text = f"{done} of {n_budget} run" if n_budget is not None else f"{done} run"
+    return text + f", {queued} queued" + (f", {running} running" if running else "")
+
+
 def cmd_studies(args: argparse.Namespace) -> int:
     from core import search
 
@@ -148,7 +169,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if not studies:
         print(f"no studies in {st.mask(url)}")
     for s in studies:
-        print(f"{s.study_name}\t{s.n_trials} trials\t{s.datetime_start or ''}")
+        print(f"{s.study_name}\t{trial_counts(url, s.study_name)}\t{s.datetime_start or ''}")
     return 0
 
 
@@ -195,4 +216,5 @@ __all__ = [
     "register_cli",
     "run_with_bar",
     "search_with_workers",
+    "trial_counts",
 ]

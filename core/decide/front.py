@@ -26,6 +26,7 @@ import pandas as pd
 
 from core import objectives as obj
 from core.decide import mcdm
+from core.decide.limits import limit_words
 from core.search import BASE_COLUMNS as BASE_COLUMNS  # the trials frame and its limits are the search's
 from core.search import BREAKS_SEARCH, with_limits
 from core.search import BREAKS_TEST as BREAKS_TEST
@@ -110,9 +111,7 @@ def limits_summary(frame: pd.DataFrame, limits: Sequence[Objective]) -> str | No
 
 
 def _limit_words(limits: Sequence[Objective], name: str) -> str:
-    o = next(o for o in limits if o.name == name)
-    m = obj.get(name)
-    return f"{m.label} {'≤' if o.direction == 'minimize' else '≥'} {m.fmt(o.limit)}"
+    return limit_words(next(o for o in limits if o.name == name))
 
 
 def _finished_losses(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:

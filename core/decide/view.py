@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 
 from core import objectives as obj
-from core import search
 from core.decide import front, mcdm
+from core.decide import limits as view_limits
 from core.errors import UserInputError
 from core.search import reader as study_reader
 from core.spec import Spec
@@ -216,7 +216,7 @@ def build(
 
 def load(url: str, study_name: str, store: Any | None = None) -> tuple[Spec, DecisionView]:
     """Read a study and (when ``store`` has a room for it) the room's stakeholders and proposals."""
-    spec = search.load_spec(search.open_study(url, study_name))
+    spec = view_limits.load_view_spec(url, study_name)  # the room's limits, judged on stored metrics
     frame = study_reader.read_frame(url, study_name, spec)
     people: list[mcdm.Stakeholder] = []
     proposed: list[int] = []

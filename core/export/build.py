@@ -24,9 +24,11 @@ from core import catalog, search
 from core import storage as st
 from core.data import Dataset, load_dataset
 from core.decide import front
+from core.decide import limits as view_limits
 from core.errors import UserInputError
 from core.export import onnx as onnx_export
 from core.export import report, safety
+from core.export import verdict as room_verdict
 from core.export.bundle import CONFIG, CONFIG_YAML, DECISION, MANIFEST, MODEL, ONNX, REPORT, manifest, with_threshold
 from core.export.bundle import zip_bytes as _zip_bytes
 from core.export.config import BundleConfig, DataSummary, StudyRef, library_versions
@@ -54,7 +56,7 @@ def default_trial(url: str, study_name: str) -> tuple[int | None, str]:
     locked, why = report.room_lock(url, study_name)
     if locked is not None:
         return locked, f"the room's decision ({why})"
-    spec = search.load_spec(search.open_study(url, study_name))
+    spec = view_limits.load_view_spec(url, study_name)  # the room's limits
     _pf, knee = report.front_of(study_reader.read_frame(url, study_name, spec), spec)
     if knee is not None:
         return knee, f"the knee of the front ({why.rstrip('.').lower()})"
@@ -152,11 +154,14 @@ def build(
 ) -> ExportResult:
     """Re-fit a trial and make every bundle file in memory (the page zips it, the CLI writes it).
 
-    ``data`` points at the study's table when it moved (its fingerprint must still match).
+    ``data`` points at the study's table when it moved (its fingerprint must still match). Without a
+    ``verdict``, the report carries the verdict of the last comparison run on this study, if any.
     """
     step = on_step or (lambda _msg: None)
     url = st.resolve(url)
     study = search.open_study(url, study_name)
+    if verdict is None:
+        verdict = (room_verdict.last(url, study_name) or {}).get("sentence")
     ds = load_dataset(replace(search.load_spec(study).data, path=str(data))) if data is not None else None
     step("re-fitting the chosen trial on the study's training part")
     with threadpool_limits(limits=1):  # same numbers, no OpenMP oversubscription (see reproduce)
@@ -193,8 +198,9 @@ def report_data(
     verdict: str | None,
 ) -> report.ReportData:
     """What decision.md and report.html show: the recorded figures (config JSON), the front, the room."""
-    frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
-    pf, knee = report.front_of(frame, spec)
+    view = view_limits.view_spec(spec, study.user_attrs)  # the front as the room judges it now
+    frame = front.trials_frame(study.get_trials(deepcopy=False), view)
+    pf, knee = report.front_of(frame, view)
     test = cand.dataset.subset(cand.test_idx)
     note = ""
     try:
@@ -227,22 +233,4 @@ def report_data(
     )
 
 
-def verdict_text(raw: str | bytes) -> str:
-    """The ensembles-vs-simple verdict for the report: plain text, or the sentences of a comparison
-    JSON downloaded from the Compare page (``{"comparisons": [{"sentence": ...}, ...]}``)."""
-    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else str(raw)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return text.strip()
-    if isinstance(doc, dict) and isinstance(doc.get("comparisons"), list):
-        sentences = [str(c.get("sentence")) for c in doc["comparisons"] if isinstance(c, dict) and c.get("sentence")]
-        if sentences:
-            return " ".join(sentences)
-    raise UserInputError(
-        "The verdict file is JSON but not a comparison from the Compare page (no comparisons with a sentence).",
-        field="verdict",
-    )
-
-
-__all__ = ["ExportResult", "build", "dataset_summary", "default_trial", "report_data", "verdict_text"]
+__all__ = ["ExportResult", "build", "dataset_summary", "default_trial", "report_data"]

@@ -93,7 +93,8 @@ def predict(
 
     Output columns: the study's identifier columns present in the input (to join results back),
     ``row`` (1 = first data row), ``probability`` (of the positive class), ``prediction`` (the
-    model's decision: 1 at or above the bundle's threshold) and ``label`` (the class name).
+    model's decision: 1 at or above the bundle's threshold) and ``predicted_label`` (that decision as
+    the class name; named so nobody mistakes it for the true label).
     """
     b = source if isinstance(source, Bundle) else open_bundle(source)
     df, _notes = read_table(data if isinstance(data, bytes) else str(data), name=name)
@@ -106,7 +107,7 @@ def predict(
     outf["row"] = np.arange(1, len(df) + 1)
     outf["probability"] = model.predict_proba(X)[:, 1]
     outf["prediction"] = pred
-    outf["label"] = np.where(pred == 1, b.config.data.positive_label, b.config.data.negative_label)
+    outf["predicted_label"] = np.where(pred == 1, b.config.data.positive_label, b.config.data.negative_label)
     path = None
     if out is not None:
         path = Path(out)

@@ -28,3 +28,10 @@ def safe_div(num, den, empty: float = 0.0) -> np.ndarray:
     out = np.full(np.broadcast(num, den).shape, empty, dtype=float)
     np.divide(num, den, out=out, where=den != 0)
     return out
+
+
+def row_dot(W: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """One weighted sum per row: ``W @ a`` for one vector ``a`` (n), the row-wise product
+    for one ``a`` row per weight row (m × n, or one weight row for all), as for a threshold curve."""
+    a = np.asarray(a, dtype=float)
+    return W @ a if a.ndim == 1 else (W * a).sum(axis=1)

@@ -31,12 +31,18 @@ def _arrays(y_true, y_pred, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def group_counts(W: np.ndarray, y, pred, groups) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Group labels (sorted) and per-group weighted confusion counts (m × k each), one row per resample."""
+    """Group labels (sorted) and per-group weighted confusion counts (m × k each), one row per resample;
+    ``pred`` is one decision vector (n) or one per weight row (m × n)."""
     y, pred, groups = _arrays(y, pred, groups)
     labels, inv = np.unique(groups, return_inverse=True)
     G = np.zeros((len(inv), len(labels)))
     G[np.arange(len(inv)), inv] = 1.0
-    yb, pb = y.astype(float)[:, None], pred.astype(float)[:, None]
+    yb = y.astype(float)[:, None]
+    if pred.ndim == 2:  # one decision row per weight row (a threshold curve): fold the decision into W
+        sel = W * pred
+        tp, fp = sel @ (G * yb), sel @ (G * (1 - yb))
+        return [str(g) for g in labels], {"tp": tp, "fp": fp, "fn": W @ (G * yb) - tp, "tn": W @ (G * (1 - yb)) - fp}
+    pb = pred.astype(float)[:, None]
     return [str(g) for g in labels], {
         "tp": W @ (G * yb * pb),
         "fp": W @ (G * (1 - yb) * pb),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.metrics._weights import safe_div, weight_matrix
+from core.metrics._weights import row_dot, safe_div, weight_matrix
 
 QUALITY_METRICS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "log_loss")
 EPS = 1e-15  # probabilities are clipped to [EPS, 1 − EPS] so log loss stays finite
@@ -42,9 +42,19 @@ def ranking_metrics(W: np.ndarray, y: np.ndarray, score: np.ndarray) -> tuple[np
 
 
 def confusion(W: np.ndarray, y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Weighted (tp, fp, fn, tn), one value per row of ``W``."""
+    """Weighted (tp, fp, fn, tn), one value per row of ``W``; ``pred`` is one decision vector (n) or
+    one per row (T × n: a threshold curve, with T weight rows or one shared weight row)."""
     yb, pb = np.asarray(y).astype(float), np.asarray(pred).astype(float)
-    return (W @ (yb * pb), W @ ((1 - yb) * pb), W @ (yb * (1 - pb)), W @ ((1 - yb) * (1 - pb)))
+    if pb.ndim == 2:  # one decision row per weight row: the selected weight, then what is left
+        sel = W * pb
+        tp, fp = sel @ yb, sel @ (1 - yb)
+        return tp, fp, W @ yb - tp, W @ (1 - yb) - fp
+    return (
+        row_dot(W, yb * pb),
+        row_dot(W, (1 - yb) * pb),
+        row_dot(W, yb * (1 - pb)),
+        row_dot(W, (1 - yb) * (1 - pb)),
+    )
 
 
 def _balanced_accuracy(tp, fp, fn, tn) -> np.ndarray:
@@ -54,21 +64,30 @@ def _balanced_accuracy(tp, fp, fn, tn) -> np.ndarray:
     return safe_div(safe_div(tp, P) + safe_div(tn, N), present, np.nan)
 
 
+def decision_quality(W: np.ndarray, y, pred) -> dict[str, np.ndarray]:
+    """The quality metrics that depend on the decisions only (accuracy, balanced accuracy, F1), for
+    each row of weights ``W`` (m × n); ``pred`` is one decision vector or one row per weight row."""
+    tp, fp, fn, tn = confusion(W, np.asarray(y).astype(int), pred)
+    return {
+        "accuracy": safe_div(tp + tn, W.sum(axis=1), np.nan),
+        "balanced_accuracy": _balanced_accuracy(tp, fp, fn, tn),
+        "f1": safe_div(2 * tp, 2 * tp + fp + fn),
+    }
+
+
 def quality_arrays(W: np.ndarray, y, proba, pred) -> dict[str, np.ndarray]:
-    """Every quality metric for each row of weights ``W`` (m × n): decisions ``pred``, scores ``proba``."""
+    """Every quality metric for each row of weights ``W`` (m × n): scores ``proba``, decisions ``pred``
+    (one vector, or one row per weight row)."""
     y = np.asarray(y).astype(int)
     proba = np.asarray(proba, dtype=float)
     total = W.sum(axis=1)
     auc, ap = ranking_metrics(W, y, proba)
-    tp, fp, fn, tn = confusion(W, y, pred)
     p = np.clip(proba, EPS, 1 - EPS)
     ll = -(y * np.log(p) + (1 - y) * np.log(1 - p))
     return {
         "roc_auc": auc,
         "pr_auc": ap,
-        "accuracy": safe_div(tp + tn, total, np.nan),
-        "balanced_accuracy": _balanced_accuracy(tp, fp, fn, tn),
-        "f1": safe_div(2 * tp, 2 * tp + fp + fn),
+        **decision_quality(W, y, pred),
         "log_loss": safe_div(W @ ll, total, np.nan),
     }
 

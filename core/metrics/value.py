@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.metrics._weights import safe_div, weight_matrix
+from core.metrics._weights import row_dot, safe_div, weight_matrix
+from core.metrics.decision import cut_points
 from core.objectives import MetricDef
 from core.spec import ValueModel
 
@@ -66,12 +67,9 @@ def tune_threshold(
     judged by the best decision it can actually make.
     """
     proba = np.asarray(proba, dtype=float)
-    uniq = np.unique(proba)
-    if len(uniq) < 2:  # a constant model: no cut separates anything
+    cands = cut_points(proba, n_candidates)
+    if len(cands) == 0:  # a constant model: no cut separates anything
         return 0.5
-    raw = np.concatenate([np.quantile(proba, np.linspace(0.005, 0.995, n_candidates)), [0.5]])
-    hi = np.clip(np.searchsorted(uniq, raw, side="right"), 1, len(uniq) - 1)
-    cands = np.unique((uniq[hi - 1] + uniq[hi]) / 2)
     y = np.asarray(y_true).astype(bool)
     tp = np.full(len(y), vm.value_tp) if tp_values is None else np.asarray(tp_values, dtype=float)
     # value if predicted positive vs negative, per row; total(t) = sum over rows of the chosen branch
@@ -107,13 +105,14 @@ def value_arrays(
 ) -> dict[str, np.ndarray]:
     """Every term of the value per 1,000 requests for each row of weights ``W`` (m × n).
 
-    The paired bootstrap passes resample counts; :func:`value_per_1k` passes one row of ones.
+    The paired bootstrap passes resample counts; :func:`value_per_1k` passes one row of ones; a
+    threshold curve passes one ``y_pred`` row per weight row.
     """
     vals = row_values(y_true, y_pred, vm, tp_values)
     tp_mask = (np.asarray(y_true).astype(bool) & np.asarray(y_pred).astype(bool)).astype(float)
     total = W.sum(axis=1)
-    gross = 1000.0 * safe_div(W @ vals, total, np.nan)
-    tp_rev = 1000.0 * safe_div(W @ (vals * tp_mask), total)
+    gross = 1000.0 * safe_div(row_dot(W, vals), total, np.nan)
+    tp_rev = 1000.0 * safe_div(row_dot(W, vals * tp_mask), total)
     loss_share = min(1.0, vm.conversion_loss_per_100ms * mean_latency_ms / 100.0) if vm.latency_penalty else 0.0
     penalty = np.maximum(tp_rev, 0.0) * loss_share
     infra_1m = np.full(len(W), infra_cost_per_1m(mean_latency_ms, vm))

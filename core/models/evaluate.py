@@ -3,6 +3,8 @@
 The order matters for honesty: the threshold is tuned on out-of-fold predictions of the training
 part; the search-time metrics (what the sampler optimises) come from those same out-of-fold
 predictions; the held-out test part is scored once, with the threshold fixed, and only reported.
+Each evaluation also brings the model's curve of operating points (other thresholds, chosen on
+the same out-of-fold scores, applied to the test ones), at no extra fitting cost.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from core.data import Dataset, build_preprocessor, cv_folds
 from core.metrics import decide, fairness_metrics, fairness_report, quality, tune_threshold, value_per_1k
+from core.metrics.operating_points import Scores, operating_points
 from core.models import families as fam
 from core.models import latency
 from core.spec import Spec
@@ -38,6 +41,7 @@ class Evaluation:
     test_proba: np.ndarray | None = None
     oof_proba: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    curve: dict[str, Any] | None = None  # the operating points (core.metrics.operating_points)
 
 
 def make_pipeline(family: str, params: dict[str, Any], ds: Dataset, seed: int) -> Pipeline:
@@ -73,6 +77,21 @@ def _cv_quality(
     mean = {m: float(np.mean([f[m] for f in per_fold])) for m in per_fold[0]}
     std = {m: float(np.std([f[m] for f in per_fold], ddof=1)) for m in per_fold[0]}
     return mean, std
+
+
+def _curve(
+    spec: Spec, train: Dataset, test: Dataset, scores: tuple[np.ndarray, ...], threshold: float, latency_ms: float
+) -> dict[str, Any]:
+    """The trial's operating points: rules chosen on the out-of-fold scores, applied to the test ones."""
+    oof, fold_ids, test_proba = scores
+    return operating_points(
+        Scores(train.y, oof, train.groups, train.value, fold_ids),
+        Scores(test.y, test_proba, test.groups, test.value),
+        spec.value_model,
+        spec.objective_names,
+        tuned=threshold,
+        mean_latency_ms=latency_ms,
+    )
 
 
 @threadpool_limits.wrap(limits=1)
@@ -126,6 +145,7 @@ def evaluate(
     metrics["model_size_bytes"] = float(serialized_size(pipe))
     metrics["fit_time_s"] = fit_time
     metrics["n_parameters"] = float(fam.count_parameters(pipe))
+    curve = _curve(spec, train, test, (oof, fold_ids, test_proba), threshold, lat.mean_ms)
     t_end = time.perf_counter()
     timings = {
         "cv_s": t_cv - t_start,
@@ -144,7 +164,8 @@ def evaluate(
         groups_test,
         lat,
         pipeline=pipe if keep_model else None,
-        test_proba=test_proba if keep_model else None,
-        oof_proba=oof if keep_model else None,
+        test_proba=test_proba,
+        oof_proba=oof,
         timings=timings,
+        curve=curve,
     )

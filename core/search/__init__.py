@@ -50,6 +50,14 @@ from core.search._limits import (
     with_limits,
 )
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED, make_objective
+from core.search._predictions import (
+    ATTR_CURVE,
+    ATTR_PREDICTIONS,
+    decode_scores,
+    encode_scores,
+    read_curve,
+    read_predictions,
+)
 from core.search._progress import N_BOUNDS, Progress, RunResult, counted, progress_of, run_bounds
 from core.search._registry import workers, workers_table
 from core.search._samplers import SAMPLER_FACTORIES, make_sampler, worker_seed
@@ -81,6 +89,12 @@ from core.search._worker import run
 
 __all__ = [
     "ATTR_CANCEL",
+    "ATTR_CURVE",
+    "ATTR_PREDICTIONS",
+    "decode_scores",
+    "encode_scores",
+    "read_curve",
+    "read_predictions",
     "ATTR_DUPLICATE",
     "ATTR_INTERRUPTED",
     "ATTR_SPEC",

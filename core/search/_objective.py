@@ -19,6 +19,7 @@ from core.data import Dataset
 from core.models import families as fam
 from core.models.evaluate import Evaluation, evaluate
 from core.search._errors import db_retry
+from core.search._predictions import ATTR_CURVE, ATTR_PREDICTIONS, predictions_attr
 from core.search._signals import Gate
 from core.spec import Spec
 
@@ -68,7 +69,13 @@ def _values(spec: Spec, ev: Evaluation) -> tuple[float, ...]:
 
 
 def _measured(spec: Spec, ev: Evaluation) -> dict[str, Any]:
-    """What a finished trial stores: every metric (search and test), its rule, groups, timings."""
+    """What a finished trial stores: every metric (search and test), its rule, groups, timings, its
+    curve of operating points and its predictions (:mod:`core.search._predictions`)."""
+    extra: dict[str, Any] = {}
+    if ev.curve is not None:
+        extra[ATTR_CURVE] = ev.curve
+    if ev.oof_proba is not None and ev.test_proba is not None:
+        extra[ATTR_PREDICTIONS] = predictions_attr(ev.oof_proba, ev.test_proba)
     return {
         "metrics": ev.metrics,
         "test_metrics": ev.test,
@@ -77,6 +84,7 @@ def _measured(spec: Spec, ev: Evaluation) -> dict[str, Any]:
         "groups_test": json.loads(ev.groups_test.to_json(orient="records")),
         "constraints": [o.violation(ev.metrics[o.name]) for o in spec.objectives if o.limit is not None] or [-1.0],
         "timings": ev.timings,
+        **extra,
     }
 
 

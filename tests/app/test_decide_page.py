@@ -66,7 +66,7 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     _ok(alice)
     assert _widget(alice.button, "Open the decision room")
     _widget(alice.text_input, "Your name").set_value("Alice")
-    _widget(alice.text_input, "Passcode (optional, 4+ characters)").set_value("pass1234")
+    _widget(alice.text_input, "Passcode (optional, 8+ characters, not only digits)").set_value("pass1234")
     _click(alice, "Open the decision room")
     _ok(alice)
     assert any("You are **Alice** (facilitator)" in m.value for m in alice.markdown)
@@ -89,15 +89,20 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     _click(bob, "Join")
     _ok(bob)
     assert any("You are **Bob**" in m.value for m in bob.markdown)
+    token = alice.session_state[f"decide_me:{name}"]
+    assert store.whoami(room_id, token).is_facilitator
 
-    _widget(bob.get("button_group"), "I approve").set_value([cands[0]])
+    bob.radio(key=f"mark{cands[0]}").set_value("approve")
+    if len(cands) > 1:
+        bob.radio(key=f"mark{cands[1]}").set_value("abstain")
     _click(bob, "Cast my vote")
     _ok(bob)
     _widget(bob.text_area, "Comment").set_value(COMMENT)
     _click(bob, "Post comment")
     _ok(bob)
     # Bob's vote is in the database and in Alice's tally; his comment shows literally
-    assert store.tally(room_id).loc[cands[0], "approvals"] == 1
+    tally = store.tally(room_id, token=token)
+    assert tally.loc[cands[0], "approvals"] == 1 and tally["rejections"].sum() == 0
     alice.run()
     _ok(alice)
     bars = _tally_figure(alice)
@@ -107,7 +112,8 @@ def test_a_meeting_open_join_vote_comment_lock(study):
         ]
         == 1
     )
-    assert sum(bars["reject"]["y"]) == -(len(cands) - 1)  # an approval ballot rejects the rest
+    assert sum(bars["reject"]["y"]) == 0  # unmarked candidates are no opinion, never a rejection
+    assert tally["abstentions"].sum() == (1 if len(cands) > 1 else 0)
     assert COMMENT in [t.value for t in alice.text]
     assert not any("<b>" in m.value or "**y**" in m.value for m in alice.markdown)
 

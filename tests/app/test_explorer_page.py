@@ -220,3 +220,17 @@ def test_a_link_to_other_objectives_and_a_missing_trial(geometry):
     assert at.multiselect(key=ev.OBJECTIVES).value == ["latency_p95_ms", "roc_auc"]
     points, knee = ev.analysis(url, name, study_reader.signature(url, name), ("latency_p95_ms", "roc_auc"))
     assert at.selectbox(key=ev.TRIAL).value == knee
+
+
+def test_a_result_too_good_to_be_true_is_warned_about_first(small_csv):
+    url = st.resolve(None)
+    points = [{"roc_auc": 0.75, "latency_p95_ms": 1.0}, {"roc_auc": 0.999, "latency_p95_ms": 2.0}]
+    synthetic_study(url, "too-good", small_csv, points)  # held-out AUC 0.989 on trial #1
+    at = run_page("explorer", study="too-good")
+    warnings = [w.replace("\\", "") for w in texts(at, "warning")]  # shown Markdown-escaped
+    assert any("Held-out ROC AUC 0.989 (trial #1)" in w and "may carry the outcome" in w for w in warnings), warnings
+    synthetic_study(
+        url, "honest", small_csv, [{"roc_auc": 0.8, "latency_p95_ms": 1.0}, {"roc_auc": 0.75, "latency_p95_ms": 2.0}]
+    )
+    at = run_page("explorer", study="honest")
+    assert not any("Held" in w and "ROC AUC" in w for w in texts(at, "warning"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import search
+from core._text import md
 from core.export import build as export_build
 from core.export import bundle
+from core.export import verdict as room_verdict
 
 PAGE = "../../pages/export.py"
 
@@ -93,3 +95,21 @@ def test_import_upload_then_compare_two_studies(finished_study, tmp_path, monkey
     assert at.selectbox(key="cmp_a").value == name and at.selectbox(key="cmp_b").value == "second"
     assert at.get("plotly_chart")
     assert any("Front sizes" in m.value for m in at.markdown)
+
+
+def test_the_last_compare_verdict_reaches_the_bundle_without_an_upload(finished_study, monkeypatch):
+    url, name, _ = finished_study
+    monkeypatch.setenv("TRADEOFF_STORAGE", url)
+    sentence = "Soft voting is +0.010 ROC AUC [0.002, 0.018]: worth its 3× latency."
+    room_verdict.remember(url, name, {"baseline": 0, "candidates": [], "comparisons": [{"sentence": sentence}]})
+    try:
+        at = _page(name)
+        _ok(at)
+        assert any(md(sentence) in c.value and "goes into the bundle" in c.value for c in at.caption)
+        at.button(key="build_bundle").click().run()
+        _ok(at)
+        default = at.selectbox(key="export_trial").value
+        data, _config = at.session_state[f"bundle:{name}:{default}"]
+        assert md(sentence) in bundle.open_bundle(data).files[bundle.DECISION].decode()
+    finally:
+        search.open_study(url, name).set_user_attr(room_verdict.ATTR_VERDICT, None)

@@ -65,7 +65,7 @@ def test_saving_creates_the_study_and_makes_it_current():
     assert spec.objective_names == ["roc_auc", "model_size_bytes"]
     size = spec.objectives[1]
     assert size.owner == "Ops team" and size.limit == 5 * 1024**2
-    assert spec.families == ("logreg", "decision_tree", "naive_bayes", "hist_gb")
+    assert spec.families == ("logreg", "decision_tree", "naive_bayes", "hist_gb", "voting")
     assert spec.budget.n_trials == 5 and search.budget(url, "planning") == (5, 0)
     assert spec.data.fingerprint  # the data was checked before anything was written
     # the sidebar shows the new study
@@ -97,3 +97,42 @@ def test_spec_json_upload(small_csv):
     assert at.multiselect(key="obj_names").value == ["accuracy", "fit_time_s"]
     assert at.number_input(key="obj_trials").value == 7
     assert at.number_input(key="obj_cv").value == 2
+
+
+def test_the_typed_study_name_survives_a_validation_error_and_no_stray_study_is_made():
+    at = run_page("objectives")
+    at.text_input(key="obj_study_name").input("planning").run()
+    at.text_input(key="obj_limit_latency_p95_ms").input("0.9 %").run()
+    assert_ok(at)
+    assert texts(at, "error") and "btn_save" not in [b.key for b in at.button]
+    # the name field stays on the page with what was typed, while the error is fixed
+    assert at.text_input(key="obj_study_name").value == "planning"
+    at.text_input(key="obj_limit_latency_p95_ms").input("20 ms").run()
+    at.number_input(key="obj_trials").set_value(3).run()
+    at.button(key="btn_save").click().run()
+    assert_ok(at)
+    assert at.session_state["study"] == "planning"
+    assert study_reader.study_names(st.resolve(None)) == ["planning"]
+
+
+def test_the_study_name_suggestion_is_the_data_file_and_the_date():
+    from datetime import date
+
+    from app import forms
+
+    at = run_page("objectives")
+    placeholder = at.text_input(key="obj_study_name").placeholder
+    assert placeholder == f"demo-{date.today().isoformat()}"  # the demo's data is named "demo"
+    day = date(2025, 3, 14)
+    assert forms.suggest_study_name("data/ads.parquet", [], day) == "ads-2025-03-14"
+    taken = ["ads-2025-03-14", "ads-2025-03-14-2"]
+    assert forms.suggest_study_name("/x/ads.parquet", taken, day) == "ads-2025-03-14-3"
+
+
+def test_a_typed_limit_is_shown_back_in_the_metric_s_unit():
+    at = run_page("objectives")
+    at.text_input(key="obj_limit_latency_p95_ms").input("20 seconds").run()
+    assert_ok(at)
+    assert "= 20,000 ms" in texts(at, "caption")
+    at.text_input(key="obj_limit_latency_p95_ms").input("0.02 s").run()
+    assert "= 20 ms" in texts(at, "caption") and "= 20,000 ms" not in texts(at, "caption")

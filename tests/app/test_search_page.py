@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from app import search_view as sv
 from core import search
 from core import storage as st
 from core.decide import front
 from core.search import launcher as workers
 from core.search import reader as study_reader
-from tests.app.helpers import assert_ok, run_page, texts
+from tests.app.helpers import MAIN, assert_ok, page_path, run_page, texts
 from tests.conftest import make_small_spec
 
 
@@ -83,3 +85,26 @@ def test_start_watch_and_cancel_a_real_worker(small_csv):
     finally:
         for pid in pids:
             workers.stop(pid)
+
+
+def test_the_worker_count_survives_a_reload(study_env):
+    _url, name, _spec = study_env
+    at = run_page("search", study=name)
+    at.number_input(key="search_n_workers").set_value(3).run()
+    assert_ok(at)
+    assert at.query_params[sv.WORKERS_PARAM] == ["3"] or at.query_params[sv.WORKERS_PARAM] == "3"
+    # a reload is a new session with the same address
+    again = AppTest.from_file(MAIN, default_timeout=120)
+    again.query_params["study"] = name
+    again.query_params[sv.WORKERS_PARAM] = "3"
+    again.switch_page(page_path("search")).run()
+    assert_ok(again)
+    assert again.number_input(key="search_n_workers").value == 3
+
+
+def test_the_worker_count_starts_from_the_address_then_the_last_launch():
+    launch = {sv.LAUNCH_ATTR: {"pids": [11, 12, 13, 14]}}
+    assert sv.worker_count("5", launch, 2) == 5
+    assert sv.worker_count(None, launch, 2) == 4
+    assert sv.worker_count("zero", {}, 2) == 2
+    assert sv.worker_count("500", {}, 2) == 64

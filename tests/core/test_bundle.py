@@ -19,6 +19,7 @@ from core._text import esc, md
 from core.errors import UserInputError
 from core.export import build as export_build
 from core.export import bundle, importing, predict, reproduce
+from core.export import verdict as room_verdict
 from core.export.config import KIND, SCHEMA_VERSION
 from core.models import families as fam
 from tests.conftest import make_small_spec
@@ -94,11 +95,28 @@ def test_config_holds_everything_needed_to_rebuild(simple_zip, finished_study):
     assert md(VERDICT) in b.files[bundle.DECISION].decode() and esc(VERDICT) in b.files[bundle.REPORT].decode()
 
 
+def test_export_takes_the_stored_compare_verdict_unless_one_is_given(finished_study, tmp_path, capsys):
+    url, name, _ = finished_study
+    trial = _trial_of(url, name, "logreg")
+    stored = "Stored verdict: keep the simple model."
+    room_verdict.remember(url, name, {"baseline": trial, "candidates": [], "comparisons": [{"sentence": stored}]})
+    try:
+        base = ["export", "--storage", url, "--study", name, "--trial", str(trial), "--no-onnx"]
+        assert cli.main([*base, "-o", str(tmp_path / "a.zip")]) == 0
+        assert stored in bundle.open_bundle(tmp_path / "a.zip").files[bundle.DECISION].decode()
+        assert cli.main([*base, "-o", str(tmp_path / "b.zip"), "--verdict", "Given words."]) == 0
+        decision = bundle.open_bundle(tmp_path / "b.zip").files[bundle.DECISION].decode()
+        assert "Given words." in decision and stored not in decision
+    finally:
+        search.open_study(url, name).set_user_attr(room_verdict.ATTR_VERDICT, None)
+    capsys.readouterr()
+
+
 def test_verdict_text():
-    assert export_build.verdict_text("  plain words ") == "plain words"
-    assert export_build.verdict_text(b'{"comparisons": [{"sentence": "A."}, {"sentence": "B."}]}') == "A. B."
+    assert room_verdict.verdict_text("  plain words ") == "plain words"
+    assert room_verdict.verdict_text(b'{"comparisons": [{"sentence": "A."}, {"sentence": "B."}]}') == "A. B."
     with pytest.raises(UserInputError, match="not a comparison"):
-        export_build.verdict_text('{"x": 1}')
+        room_verdict.verdict_text('{"x": 1}')
 
 
 def test_simple_round_trip_reproduces_via_cli(simple_zip, finished_study, capsys):
@@ -309,14 +327,14 @@ def test_predict_scores_rows_and_writes_a_safe_csv(simple_zip, finished_study, t
     assert cli.main(["predict", str(simple_zip), "--data", str(src), "-o", str(out)]) == 0
     assert "50 rows scored" in capsys.readouterr().out
     got = pd.read_csv(out, dtype={"ad_id": str})
-    assert list(got.columns) == ["ad_id", "row", "probability", "prediction", "label"]
+    assert list(got.columns) == ["ad_id", "row", "probability", "prediction", "predicted_label"]
     assert got["ad_id"].iloc[0] == '\'=HYPERLINK("http://x")'
     b = bundle.open_bundle(simple_zip)
     X = predict.coerce_features(df, b.numeric, b.categorical)[b.features]
     want = b.model().predict_proba(X)[:, 1]
     np.testing.assert_allclose(got["probability"], want, rtol=1e-12)
     assert (got["prediction"] == (want >= b.threshold).astype(int)).all()
-    assert set(got["label"].astype(str)) <= {b.config.data.positive_label, b.config.data.negative_label}
+    assert set(got["predicted_label"].astype(str)) <= {b.config.data.positive_label, b.config.data.negative_label}
 
 
 def test_predict_schema_errors_name_the_columns(simple_zip, finished_study, tmp_path, capsys):
@@ -392,11 +410,12 @@ def test_default_trial_is_the_room_decision(finished_study, tmp_path):
     src.backup(dst)
     src.close(), dst.close()
     url2 = f"sqlite:///{copy}"
+    chosen = next(t.number for t in search.open_study(url2, name).get_trials() if t.state.name == "COMPLETE")
     with RoomStore(url2) as s:
-        rid = s.open_room(name, "Ana")
-        s.propose(rid, 1, "Ana")
-        s.lock(rid, "Ana", 1, "fast enough")
-    assert export_build.default_trial(url2, name)[0] == 1
+        ana = s.open_room(name, "Ana")
+        s.propose(ana.room_id, ana.token, chosen)
+        s.lock(ana.room_id, ana.token, chosen, "fast enough")
+    assert export_build.default_trial(url2, name)[0] == chosen
 
 
 # -- the decision rule travels with the model -------------------------------------------------------

@@ -236,7 +236,7 @@ def test_search_front_and_studies_in_process(capsys, small_csv, tmp_path):
     assert code == 0, err
     assert "2 trial(s) run here (budget spent); study has 2 finished, 0 failed" in out
     code, out, _ = run(capsys, "studies", "--storage", url)
-    assert code == 0 and out.startswith("cli\t2 trials")
+    assert code == 0 and out.startswith("cli\t2 of 2 run, 0 queued")
     code, out, _ = run(capsys, "front", "--storage", url, "--study", "cli")
     assert code == 0 and "hypervolume" in out and "ROC AUC" in out
     code, out, err = run(capsys, "front", "--storage", url, "--study", "cli", "--objectives", "roc_auc,speed")
@@ -332,3 +332,20 @@ def test_help_lists_the_catalog_s_samplers_and_families(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert all(s in out for s in catalog.SAMPLERS)
     assert all(f in out for f in catalog.FAMILY_NAMES)
+
+
+def test_studies_does_not_count_queued_starter_trials_as_run(capsys, small_csv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'queued.db'}"
+    spec_path = tmp_path / "spec.json"
+    families = "logreg,naive_bayes,decision_tree"
+    assert (
+        run(capsys, "init", str(small_csv), "--target", "converted", "--families", families, "-o", str(spec_path))[0]
+        == 0
+    )
+    code, _, err = run(
+        capsys, "search", str(spec_path), "--storage", url, "--study", "q", "--trials", "16", "--create-only"
+    )
+    assert code == 0, err
+    code, out, _ = run(capsys, "studies", "--storage", url)
+    # one typical configuration per family is queued by the warm start; none has run yet
+    assert code == 0 and out.startswith("q\t0 of 16 run, 3 queued\t"), out

@@ -10,6 +10,7 @@ import pytest
 
 from core import cli, search
 from core.decide import compare, front
+from core.export import verdict as room_verdict
 from tests.core.test_cli import assert_one_line_error, run
 
 
@@ -35,6 +36,11 @@ def test_compare_prints_the_tables_and_the_verdict(capsys, pair):
     assert "ROC AUC (" in verdict and "95 % interval" in verdict
     assert "α" not in out and "p = 0.000" not in out
     assert "Re-fitting trial" in err  # the progress bar is on stderr, never in the table
+    # the verdict is kept in the study, so `tradeoff export` puts it in the bundle by itself
+    kept = room_verdict.last(url, name)
+    search.open_study(url, name).set_user_attr(room_verdict.ATTR_VERDICT, None)
+    assert kept is not None and verdict == f"verdict: {kept['sentence']}"
+    assert kept["trials"] == sorted([challenger, baseline]) and kept["baseline"] == baseline
 
 
 def test_compare_json_is_the_pages_report(capsys, pair, monkeypatch):

@@ -140,26 +140,28 @@ def test_open_room_seeds_once_and_sync_proposes_new_picks(study):
     url, name, spec = study
     with RoomStore(url) as store:
         spec, view = decide.load(url, name, store)
-        room_id = decide.open_room(store, spec, view, "Alice", "pass1234")
+        alice = decide.open_room(store, spec, view, "Alice", "pass1234")
+        room_id = alice.room_id
         assert [s.name for s in store.stakeholders(room_id)] == [s.name for s in view.stakeholders]
         assert store.candidates(room_id) == list(view.shortlist)
-        # a second "open" (another browser) changes nothing
-        assert decide.open_room(store, spec, view, "Bob") == room_id
+        # a second "open" (another browser) is refused and changes nothing
+        with pytest.raises(UserInputError, match="open already"):
+            decide.open_room(store, spec, view, "Bob")
         assert store.room(room_id).facilitator == "Alice"
         # a new stakeholder whose pick is not listed yet gets it proposed, once
-        store.join(room_id, "Bob", "pass1234")
+        bob = store.join(room_id, "Bob", "pass1234").token
         owned = spec.objective_names[:1]
-        store.save_stakeholder(room_id, "Bob", owned)
+        store.save_stakeholder(room_id, bob, "Bob", owned)
         _, view2 = decide.load(url, name, store)
         missing = [t for t in view2.shortlist if t not in store.candidates(room_id)]
-        assert decide.sync_shortlist(store, room_id, view2, "Bob") == missing
-        assert decide.sync_shortlist(store, room_id, view2, "Bob") == []
+        assert decide.sync_shortlist(store, room_id, view2, bob) == missing
+        assert decide.sync_shortlist(store, room_id, view2, bob) == []
         room = store.room(room_id)
         assert decide.can_edit(room, "Bob", "Bob") and decide.can_edit(room, "Alice", "Bob")
         assert not decide.can_edit(room, "Bob", "Product") and not decide.can_edit(room, None, "Bob")
-        store.lock(room_id, "Alice", view2.shortlist[0], "fast enough, fair enough")
+        store.lock(room_id, alice.token, view2.shortlist[0], "fast enough, fair enough")
         assert not decide.can_edit(store.room(room_id), "Alice", "Bob")
-        assert decide.sync_shortlist(store, room_id, view2, "Bob") == []
+        assert decide.sync_shortlist(store, room_id, view2, bob) == []
 
 
 def test_describe_event_reads_as_a_sentence():
@@ -197,33 +199,35 @@ def test_room_cli_end_to_end(study, capsys):
     assert code == 0 and json.loads(_)["room"] is None
     code, out, _ = _run(capsys, "room", "open", *s, "--facilitator", "Alice", "--passcode", "pass1234")
     assert code == 0 and "opened room" in out
+    alice = ["--token", out.strip().splitlines()[-1]]
     code, _, err = _run(capsys, "room", "join", *s, "--name", "Bob", "--passcode", "nope1234")
     assert code == 2 and err.startswith("error: Wrong passcode") and err.count("\n") == 1
-    assert _run(capsys, "room", "join", *s, "--name", "Bob", "--passcode", "pass1234")[0] == 0
-    data = json.loads(_run(capsys, "room", "show", *s, "--json")[1])
+    code, out, _ = _run(capsys, "room", "join", *s, "--name", "Bob", "--passcode", "pass1234")
+    assert code == 0
+    bob = ["--token", out.strip().splitlines()[-1]]
+    code, _, err = _run(capsys, "room", "show", *s, "--json")
+    assert code == 2 and "needs your room token" in err and err.count("\n") == 1
+    data = json.loads(_run(capsys, "room", "show", *s, "--json", *bob)[1])
     first, second = data["room"]["candidates"][:2]
-    assert _run(capsys, "room", "vote", *s, "--name", "Bob", "--trial", str(first))[0] == 0
-    assert _run(capsys, "room", "vote", *s, "--name", "Alice", "--trial", str(second), "--reject")[0] == 0
-    assert _run(capsys, "room", "rank", *s, "--name", "Bob", "--trials", f"{second},{first}")[0] == 0
-    code, _, err = _run(capsys, "room", "rank", *s, "--name", "Bob", "--trials", "x,1")
+    assert _run(capsys, "room", "vote", *s, *bob, "--trial", str(first))[0] == 0
+    assert _run(capsys, "room", "vote", *s, *alice, "--trial", str(second), "--reject")[0] == 0
+    assert _run(capsys, "room", "rank", *s, *bob, "--trials", f"{second},{first}")[0] == 0
+    code, _, err = _run(capsys, "room", "rank", *s, *bob, "--trials", "x,1")
     assert code == 2 and "--trials expects" in err
-    assert _run(capsys, "room", "comment", *s, "--name", "Bob", "--text", "<b>x</b> \x1b[31m")[0] == 0
-    code, _, err = _run(capsys, "room", "lock", *s, "--name", "Bob", "--trial", str(first), "--rationale", "mine")
+    assert _run(capsys, "room", "comment", *s, *bob, "--text", "<b>x</b> \x1b[31m")[0] == 0
+    code, _, err = _run(capsys, "room", "lock", *s, *bob, "--trial", str(first), "--rationale", "mine")
     assert code == 2 and "Only the facilitator" in err
-    assert (
-        _run(capsys, "room", "lock", *s, "--name", "Alice", "--trial", str(first), "--rationale", "best compromise")[0]
-        == 0
-    )
-    code, _, err = _run(capsys, "room", "vote", *s, "--name", "Bob", "--trial", str(first))
+    assert _run(capsys, "room", "lock", *s, *alice, "--trial", str(first), "--rationale", "best compromise")[0] == 0
+    code, _, err = _run(capsys, "room", "vote", *s, *bob, "--trial", str(first))
     assert code == 2 and "decision is locked" in err
-    data = json.loads(_run(capsys, "room", "show", *s, "--json")[1])
+    data = json.loads(_run(capsys, "room", "show", *s, "--json", *bob)[1])
     tally = {row["trial"]: row for row in data["room"]["tally"]}
     assert tally[first]["approvals"] == 1 and tally[second]["rejections"] == 1
     n = len(data["room"]["candidates"])
     assert tally[second]["borda"] == n - 1 and tally[first]["borda"] == n - 2
     assert data["room"]["lock"]["rationale"] == "best compromise"
     assert data["room"]["comments"][0]["text"] == "<b>x</b> \x1b[31m"
-    code, out, _ = _run(capsys, "room", "show", *s)
+    code, out, _ = _run(capsys, "room", "show", *s, *alice)
     assert code == 0 and "<b>x</b> ?[31m" in out and "\x1b" not in out
     assert f"locked the decision on trial {first}: best compromise" in out
 

@@ -41,7 +41,9 @@ def test_the_heavy_registry_has_exactly_the_light_catalog_s_families():
         family = fam.REGISTRY[name]
         assert (family.label, family.klass, family.description) == (info.label, info.klass, info.description)
     assert fam.by_class("simple") == catalog.families_of("simple")
-    assert fam.FAST_FAMILIES == ("logreg", "decision_tree", "naive_bayes", "hist_gb")
+    assert fam.FAST_FAMILIES == ("logreg", "decision_tree", "naive_bayes", "hist_gb", "voting")
+    # the quick path holds one ensemble, so "ensembles vs simple" can be tried on it
+    assert [n for n in fam.FAST_FAMILIES if fam.get(n).klass == "ensemble"] == ["voting"]
 
 
 def test_the_catalog_does_not_import_scikit_learn():

@@ -67,3 +67,16 @@ def test_old_bundle_predicts_the_same(capsys, legacy):
 def test_old_bundle_reproduces(capsys, legacy):
     code, out, err = _run(capsys, "reproduce", "bundle.zip", "--data", "ads_small.csv")
     assert code == 0, out + err
+
+
+def test_old_study_without_view_limits_judges_by_its_spec_and_takes_new_ones(capsys, legacy):
+    # an old study has no room limits: its spec's (none) decide, exactly as before
+    code, out, err = _run(capsys, "limits", "show", *STUDY)
+    assert code == 0, err
+    assert "the limits the search ran with" in out
+    # a limit set now re-judges the stored trials, no re-run, and the front follows it
+    code, out, err = _run(capsys, "limits", "set", *STUDY, "latency_p95_ms=0.000001")
+    assert code == 0, err
+    code, out, err = _run(capsys, "front", *STUDY, "--json")
+    assert code == 0, err
+    assert json.loads(out)["trials"] == []

@@ -82,3 +82,18 @@ def test_fmt(name, value, text):
 def test_attr_keys():
     assert obj.attr_key("roc_auc") == "metric.roc_auc"
     assert obj.attr_key("roc_auc", test=True) == obj.TEST_ATTR + "roc_auc" == "test.roc_auc"
+
+
+@pytest.mark.parametrize(
+    ("raw", "ms"),
+    [("20 seconds", 20_000.0), ("20 s", 20_000.0), ("20s", 20_000.0), ("20 secs", 20_000.0), ("0.02 s", 20.0)]
+    + [("20 ms", 20.0), ("20 msec", 20.0), ("20", 20.0), ("0.5 min", 30_000.0)],
+)
+def test_time_limits_parse_to_milliseconds(raw, ms):
+    assert obj.parse_limit("latency_p95_ms", raw, "limit") == pytest.approx(ms)
+
+
+@pytest.mark.parametrize("raw", ["20 furlongs", "20 sec.", "20 kg"])
+def test_an_unknown_time_unit_is_refused_naming_the_accepted_units(raw):
+    with pytest.raises(UserInputError, match=r"accepted units: ms, s, min, h"):
+        obj.parse_limit("latency_p95_ms", raw, "limit")

@@ -11,11 +11,13 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from core import catalog, search
-from core._text import fmt_time
+from core import objectives as obj
+from core._text import fmt_time, md
 from core.decide.room import RoomStore
 from core.export import build, report
 from core.export.config import library_versions
 from core.models import candidate
+from core.spec import ValueModel
 
 EVIL_RATIONALE = "<img src=x onerror=alert(1)>\n# hack\n| pipe | table |"
 EVIL_COMMENT = "<script>alert('comment')</script> **bold** [link](javascript:alert(2))"
@@ -40,16 +42,17 @@ def decided(finished_study, tmp_path_factory):
         t.number for t in search.open_study(url2, name).get_trials() if t.state.name == "COMPLETE" and t.number != knee
     )
     with RoomStore(url2) as s:
-        rid = s.open_room(name, EVIL_PERSON)
-        s.join(rid, "Bob")
-        s.save_stakeholder(rid, "Legal <script>", ["dp_diff"], by=EVIL_PERSON)
-        s.save_stakeholder(rid, "Product", ["latency_p95_ms", "roc_auc"], by=EVIL_PERSON)
+        ana = s.open_room(name, EVIL_PERSON)
+        rid = ana.room_id
+        bob = s.join(rid, "Bob").token
+        s.save_stakeholder(rid, ana.token, "Legal <script>", ["dp_diff"])
+        s.save_stakeholder(rid, ana.token, "Product", ["latency_p95_ms", "roc_auc"])
         for t in (knee, other):
-            s.propose(rid, t, EVIL_PERSON)
-        s.vote_approval(rid, "Bob", knee, True)
-        s.vote_ranked(rid, "Bob", [knee, other])
-        s.comment(rid, "Bob", knee, EVIL_COMMENT)
-        s.lock(rid, EVIL_PERSON, knee, EVIL_RATIONALE)
+            s.propose(rid, ana.token, t)
+        s.mark(rid, bob, knee, "approve")
+        s.vote_ranked(rid, bob, [knee, other])
+        s.comment(rid, bob, knee, EVIL_COMMENT)
+        s.lock(rid, ana.token, knee, EVIL_RATIONALE)
     study = search.open_study(url2, name)
     with threadpool_limits(limits=1):
         cand = candidate.refit(study, spec, knee)
@@ -249,3 +252,15 @@ def test_fmt_time_reads_every_stored_form_the_same_way():
     assert fmt_time(datetime(2026, 12, 2, 14, 5)) == "2026-12-02 14:05 UTC"  # naive means UTC
     assert fmt_time(0) == "1970-01-01 00:00 UTC"
     assert fmt_time(None) == "–" and fmt_time("not a time") == "not a time"
+
+
+def test_unpriced_value_reads_in_utility_units_in_decision_md(decided):
+    """Without a value column or a matrix the team set, net value is no money: no "€" beside it."""
+    data, _, _ = decided
+    label = obj.get("value_per_1k").label
+    plain = dataclasses.replace(data, spec=dataclasses.replace(data.spec, value_model=ValueModel()))
+    priced = dataclasses.replace(data, spec=dataclasses.replace(data.spec, value_model=ValueModel(money=True)))
+    for d, money in ((plain, False), (priced, True)):
+        lines = [x for x in report.decision_markdown(d).splitlines() if x.startswith(f"| {md(label)} |")]
+        assert lines, label
+        assert all(("€" in x) == money and ("utility units" in x) != money for x in lines), lines

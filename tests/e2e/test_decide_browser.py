@@ -49,11 +49,25 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             _enter(bob, base, study, "Bob", "Join")
             tally = alice.get_by_text("Tally (round 1):")
             expect(tally).to_contain_text("0 approve", timeout=LIVE_MS)
-            first = tally.inner_text().split(":")[1].strip()  # the first candidate's label
-            # Bob approves the first candidate; Alice's tally follows without a reload
-            bob.get_by_role("button", name=first, exact=True).first.click()
+            body = tally.inner_text().split("):", 1)[1]
+            labels = [part.split(": ")[0].strip() for part in body.split(";")]
+            # Bob marks each candidate as he means it; Alice's tally follows without a reload
+            marks = dict(zip(labels, ["approve", "reject", "abstain"], strict=False))
+            for label, mark in marks.items():
+                radio = bob.locator("[data-testid='stRadio']").filter(has_text=label).first
+                radio.get_by_text(mark, exact=True).click()
             bob.get_by_role("button", name="Cast my vote").click()
-            expect(alice.get_by_text("Tally (round 1):")).to_contain_text(f"{first}: 1 approve", timeout=LIVE_MS)
+            live = alice.get_by_text("Tally (round 1):")
+            expected = {"approve": "1 approve, 0 reject, 0 abstain", "reject": "0 approve, 1 reject, 0 abstain"}
+            expected["abstain"] = "0 approve, 0 reject, 1 abstain"
+            for label, mark in marks.items():
+                expect(live).to_contain_text(f"{label}: {expected[mark]}", timeout=LIVE_MS)
+            # a reload keeps who Bob is (his token rides in the URL), and he has no lock control
+            bob.reload()
+            bob.get_by_text("You are Bob").wait_for(timeout=30_000)
+            assert "token=" in bob.url
+            expect(bob.get_by_role("button", name="Lock decision")).to_have_count(0)
+            expect(alice.get_by_role("button", name="Lock decision")).to_have_count(1)
             # Bob's comment shows in Alice's browser, literally: no bold, no HTML element
             bob.get_by_label("Comment", exact=True).fill(COMMENT)
             bob.get_by_role("button", name="Post comment").click()

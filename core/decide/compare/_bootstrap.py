@@ -18,7 +18,7 @@ from scipy import stats
 from core import objectives as obj
 from core.decide.compare._constants import ALPHA, BETTER, BOOT_METRICS, N_BOOT, SAME, WORSE
 from core.errors import UserInputError
-from core.metrics import decide, fairness_arrays, quality_arrays, value_arrays
+from core.metrics import decide, display_metric, fairness_arrays, quality_arrays, value_arrays
 from core.spec import ValueModel
 
 
@@ -200,8 +200,8 @@ def _check_settings(n_boot: int, alpha: float) -> None:
         raise UserInputError(f"alpha must be between 0 and 0.5 (e.g. 0.05), got {alpha}.", field="alpha")
 
 
-def _difference(metric: str, c: float, b: float, d: np.ndarray, alpha: float) -> Difference:
-    md = obj.get(metric)
+def _difference(metric: str, c: float, b: float, d: np.ndarray, alpha: float, vm: ValueModel) -> Difference:
+    md = display_metric(obj.get(metric), vm)  # unpriced value is in utility units, not €
     low, high = bc_interval(d, c - b, alpha)
     p = bc_p_value(d, c - b)
     verdict = verdict_from_interval(low, high, md.direction)
@@ -235,5 +235,7 @@ def paired_bootstrap(
     out = []
     for m in names:
         d = np.concatenate(diffs[m])
-        out.append(_difference(m, float(point_c[m][0]), float(point_b[m][0]), d[np.isfinite(d)], alpha))
+        out.append(
+            _difference(m, float(point_c[m][0]), float(point_b[m][0]), d[np.isfinite(d)], alpha, ctx.value_model)
+        )
     return tuple(out)

@@ -82,7 +82,8 @@ def _value(d: Difference | None, alpha: float) -> str:
         return ""
     low, high = number(d.low, d.unit, signed=False), number(d.high, d.unit, signed=False)
     more = "more" if d.diff > 0 else "less"
-    return f"it earns €{abs(d.diff):,.2f} {more} per 1,000 requests ({_level(alpha)} {low} to {high})"
+    earned = f"€{abs(d.diff):,.2f}" if d.unit.startswith("€") else f"{abs(d.diff):,.2f} {obj.UTILITY_UNITS}"
+    return f"it earns {earned} {more} per 1,000 requests ({_level(alpha)} {low} to {high})"
 
 
 def _fairness(diffs: Sequence[Difference]) -> str:

@@ -1,7 +1,7 @@
 """A verdict per objective, and the way a difference or a ratio is written in the tables.
 
 The numbers are written the way the sentence reads them: a signed difference with its interval
-("+0.004 AUC [−0.001, 0.009]"), money in euros, ratios as "3.1×"; minus signs are typographic.
+("+0.004 AUC [−0.001, 0.009]"), value in its unit (€ when priced, else utility units), ratios as "3.1×"; minus signs are typographic.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ class ObjectiveVerdict:
 
 
 def number(v: float, unit: str, *, signed: bool) -> str:
-    """A difference (``signed``) or an interval bound: euros to the cent, scores to 3 or 4 decimals."""
+    """A difference (``signed``) or an interval bound: value to the cent (with "€" only when it is
+    money), scores to 3 or 4 decimals."""
     v = v + 0.0  # −0.0 reads "−0.000"
-    if unit.startswith("€"):
+    if unit.startswith(("€", obj.UTILITY_UNITS)):
         sign = ("+" if v >= 0 else "−") if signed else ("−" if v < 0 else "")
-        return f"{sign}€{abs(v):,.2f}"
+        return f"{sign}{'€' if unit.startswith('€') else ''}{abs(v):,.2f}"
     plus = "+" if signed else ""
     digits = 3 if abs(v) >= 0.0005 or v == 0 else 4
     return f"{v:{plus}.{digits}f}".replace("-", "−")

@@ -9,6 +9,7 @@ signed, in the metric's unit. The figures are :mod:`core.viz`'s.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pandas as pd
 
@@ -17,29 +18,34 @@ from core._text import fmt_p
 from core.decide.compare._verdict import number
 
 
-def _fmt(metric: str, v: float | None) -> str:
+def _fmt(metric: str, v: float | None, unit: str | None = None) -> str:
+    """``v`` in the unit the comparison stored (utility units when value was unpriced)."""
     if v is None:
         return "–"
-    return obj.get(metric).fmt(v) if metric in obj.REGISTRY else f"{v:.4g}"
+    if metric not in obj.REGISTRY:
+        return f"{v:.4g}"
+    m = obj.get(metric)
+    return (m if not unit or unit == m.unit else replace(m, unit=unit)).fmt(v)
 
 
-def _fmt_diff(metric: str, v: float | None) -> str:
+def _fmt_diff(metric: str, v: float | None, unit: str | None = None) -> str:
     if v is None:
         return "–"
-    return number(v, obj.get(metric).unit if metric in obj.REGISTRY else "", signed=True)
+    return number(v, unit or (obj.get(metric).unit if metric in obj.REGISTRY else ""), signed=True)
 
 
 def metric_table(comparison: Mapping) -> pd.DataFrame:
     """Side by side: baseline, challenger, difference [interval], verdict — one row per metric."""
     rows = []
     for d in comparison["differences"]:
+        unit = d.get("unit")
         rows.append(
             {
                 "metric": d["label"],
-                comparison["baseline"]["label"]: _fmt(d["metric"], d["baseline"]),
-                comparison["challenger"]["label"]: _fmt(d["metric"], d["challenger"]),
-                "difference": _fmt_diff(d["metric"], d["diff"]),
-                "interval": f"[{_fmt_diff(d['metric'], d['low'])}, {_fmt_diff(d['metric'], d['high'])}]",
+                comparison["baseline"]["label"]: _fmt(d["metric"], d["baseline"], unit),
+                comparison["challenger"]["label"]: _fmt(d["metric"], d["challenger"], unit),
+                "difference": _fmt_diff(d["metric"], d["diff"], unit),
+                "interval": f"[{_fmt_diff(d['metric'], d['low'], unit)}, {_fmt_diff(d['metric'], d['high'], unit)}]",
                 "p (bootstrap)": fmt_p(d["p_value"]),
                 "verdict": d["verdict"],
             }

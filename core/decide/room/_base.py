@@ -177,7 +177,7 @@ class StoreBase:
 
     def _require_trial(self, conn: Connection, room: Any, trial: int, field: str) -> None:
         if not self._has_trials:
-            self._has_trials = has_trial_tables(self.engine)
+            self._has_trials = has_trial_tables(conn)
         require_finished(conn, room.study_name, trial, field, has_trials=self._has_trials)
 
     def _require_candidate(self, conn: Connection, room: Any, trial: int, field: str) -> None:

@@ -45,7 +45,10 @@ def require_finished(conn: sa.Connection, study_name: str, trial: int, field: st
         )
 
 
-def has_trial_tables(engine: sa.Engine) -> bool:
-    """Whether Optuna's tables exist in this database (a room with no study has no trials)."""
-    inspector = sa.inspect(engine)
+def has_trial_tables(conn: sa.Connection) -> bool:
+    """Whether Optuna's tables exist in this database (a room with no study has no trials).
+
+    Asked on the transaction's own connection: a second one from the pool, while this one holds
+    the room's lock, would let 20 writers at once starve the pool."""
+    inspector = sa.inspect(conn)
     return inspector.has_table("trials") and inspector.has_table("studies")

@@ -16,7 +16,8 @@ from core._text import fmt_time
 from core.decide import explain
 from core.decide import front as front_mod
 from core.export.report._room import RoomSummary
-from core.spec import Spec
+from core.metrics import display_metric
+from core.spec import Spec, ValueModel
 
 INTENDED_USE = (
     "Rank or decide on rows like the training data ({target} = {positive}) at the decision "
@@ -82,13 +83,15 @@ def front_of(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, int | None]
     return pf, knee
 
 
-def fmt(name: str, value: Any) -> str:
-    """A metric value in its unit; '–' when missing or not finite."""
+def fmt(name: str, value: Any, value_model: ValueModel | None = None) -> str:
+    """A metric value in its unit (net value in utility units unless ``value_model`` is money);
+    '–' when missing or not finite."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return "–" if value is None else str(value)
-    return obj.get(name).fmt(number) if np.isfinite(number) else "–"
+    m = obj.get(name) if value_model is None else display_metric(obj.get(name), value_model)
+    return m.fmt(number) if np.isfinite(number) else "–"
 
 
 def _status(o: Any, v: float | None, test: float | None) -> str:
@@ -101,12 +104,13 @@ def _status(o: Any, v: float | None, test: float | None) -> str:
 def metric_rows(data: ReportData) -> list[dict[str, str]]:
     """One row per metric: label, unit, CV mean ± spread, held-out test value, limit and status."""
     limits = {o.name: o for o in data.spec.objectives}
+    vm = data.spec.value_model
     rows = []
     for name, m in obj.REGISTRY.items():
         if name not in data.metrics:
             continue
         v, spread, o = data.metrics.get(name), data.cv_std.get(name), limits.get(name)
-        cv_text = fmt(name, v)
+        cv_text = fmt(name, v, vm)
         if spread is not None and m.has_cv_spread and spread == spread:
             cv_text += f" ± {spread:.4f} (std over {data.spec.validation.cv_folds} folds)"
         has_limit = o is not None and o.limit is not None
@@ -117,8 +121,8 @@ def metric_rows(data: ReportData) -> list[dict[str, str]]:
                 "objective": "yes" if o else "",
                 "owner": o.owner if o else "",
                 "search": cv_text,
-                "test": fmt(name, data.test_metrics.get(name)) if m.on_test else "",
-                "limit": (("≤ " if o.direction == "minimize" else "≥ ") + fmt(name, o.limit))
+                "test": fmt(name, data.test_metrics.get(name), vm) if m.on_test else "",
+                "limit": (("≤ " if o.direction == "minimize" else "≥ ") + fmt(name, o.limit, vm))
                 if o and has_limit
                 else "",
                 "status": _status(o, v, data.test_metrics.get(name)),

@@ -74,8 +74,9 @@ def _environment(kind: str) -> Environment:
 def _objectives(data: ReportData) -> list[dict[str, Any]]:
     rows = []
     for o in data.spec.objectives:
-        limit = fmt(o.name, o.limit) if o.limit is not None else "–"
-        aspiration = fmt(o.name, o.aspiration) if o.aspiration is not None else "–"
+        vm = data.spec.value_model
+        limit = fmt(o.name, o.limit, vm) if o.limit is not None else "–"
+        aspiration = fmt(o.name, o.aspiration, vm) if o.aspiration is not None else "–"
         cells = [o.metric.label, _DIRECTION_WORDS.get(o.direction, o.direction), o.owner, limit, aspiration]
         rows.append({**dict(zip(("label", "direction", "owner", "limit", "aspiration"), cells)), "cells": cells})
     return rows
@@ -87,7 +88,7 @@ def _front(data: ReportData) -> dict[str, Any]:
     for _, r in data.front.iterrows():
         number = int(r["number"])
         tags = (" (chosen)" if number == data.trial_number else "") + (" (knee)" if number == data.knee else "")
-        values, family = [fmt(n, r[n]) for n in names], family_label(r["family"])
+        values, family = [fmt(n, r[n], data.spec.value_model) for n in names], family_label(r["family"])
         rows.append({"number": number, "tags": tags, "family": family, "values": values})
         rows[-1]["cells"] = [f"{number}{tags}", family, *values]
     return {"labels": [obj.get(n).label for n in names], "rows": rows}

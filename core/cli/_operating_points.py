@@ -1,0 +1,106 @@
+"""``tradeoff front --operating-points``: the front over (trial, operating point), each row a model
+and a decision rule, with its hypervolume beside the one-point front's under the same normalisation.
+
+Old studies (trials stored without a curve) give one point per trial: the front they always had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from core import objectives as obj
+
+if TYPE_CHECKING:
+    from core.spec import Spec
+
+POINT_SCOPE = {
+    "points": "one row per (trial, operating point): each rule chosen on search data, also shown on held-out test",
+    "hypervolume": "both hypervolumes share one normalisation (bounds over every operating point), so they compare",
+}
+
+
+def _study_points(study_name: str, url: str | None) -> tuple[Spec, Any, Any]:
+    """The spec (with the room's limits), the trials frame and the operating-points frame."""
+    from core import search
+    from core.decide import limits
+    from core.decide.operating_points import points_frame
+
+    study = search.open_study(url, study_name)
+    spec = limits.view_spec(search.load_spec(study), study.user_attrs)
+    trials = study.get_trials(deepcopy=False)
+    frame = search.trials_frame(trials, spec)
+    points = points_frame(frame, {t.number: search.read_curve(t.user_attrs) for t in trials}, spec.objectives)
+    return spec, frame, points
+
+
+def point_records(spec: Spec, frame: Any, points: Any, names: Sequence[str], study_name: str) -> dict:
+    """The operating-point front as plain JSON-able data (``tradeoff front --operating-points --json``)."""
+    from core.cli.front import SCOPES, _record
+    from core.decide import front
+    from core.decide.operating_points import POINT, RULE_KIND, knee_position
+
+    for n in names:
+        obj.get(n)
+    b = front.bounds(points, names)
+    pf = front.front(points, names).reset_index(drop=True)
+    knee = knee_position(pf, names)
+    rows = []
+    for i, r in pf.iterrows():
+        rec = _record(r, None, spec.objectives)
+        point = r.get(POINT)
+        rows.append(
+            {**rec, "point": None if point != point else int(point), "rule_kind": r.get(RULE_KIND), "knee": i == knee}
+        )
+    return {
+        "study": study_name,
+        "objectives": list(names),
+        "directions": [obj.get(n).direction for n in names],
+        "scope": {**SCOPES, **POINT_SCOPE},
+        "operating_points": True,
+        "hypervolume": front.hypervolume(pf, names, b),
+        "hypervolume_one_point": front.hypervolume(front.front(frame, names), names, b),
+        "limits_summary": front.limits_summary(frame, spec.objectives),
+        "points": rows,
+    }
+
+
+def _print_table(data: dict) -> None:
+    if not data["points"]:
+        print("no feasible finished trials yet")
+        return
+    names = data["objectives"]
+    head = ["#", "point", "family", "threshold"]
+    head += [f"{obj.get(n).label} ({s})" for n in names for s in ("search", "held-out test")]
+    rows = []
+    for p in data["points"]:
+        row = [str(p["number"]), "–" if p["point"] is None else str(p["point"]), str(p["family"])]
+        row.append("–" if p["threshold"] is None else f"{p['threshold']:.4f}")
+        for n in names:
+            row += [obj.get(n).fmt(p["metrics"].get(n)), obj.get(n).fmt(p["test_metrics"].get(n))]
+        rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for r in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def cmd_front_points(args: argparse.Namespace) -> int:
+    """Print (or ``--json``) the front over (trial, operating point) and both hypervolumes."""
+    from core.decide import front
+
+    spec, frame, points = _study_points(args.study, args.storage)
+    data = point_records(spec, frame, points, list(args.objectives or spec.objective_names), args.study)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    _print_table(data)
+    print(
+        f"hypervolume {data['hypervolume']:.4f} over operating points, {data['hypervolume_one_point']:.4f} "
+        f"with one point per trial (normalised alike, reference point {front.REF})"
+    )
+    return 0
+
+
+__all__ = ["cmd_front_points", "point_records"]
