@@ -68,18 +68,22 @@ def point_records(spec: Spec, frame: Any, points: Any, names: Sequence[str], stu
 
 
 def _print_table(data: dict) -> None:
+    """One line per (trial, rule): its threshold and each objective in search and on held-out data."""
+    from core.cli.front import _columns
+
     if not data["points"]:
         print("no feasible finished trials yet")
         return
-    names = data["objectives"]
-    head = ["#", "point", "family", "threshold"]
-    head += [f"{obj.get(n).label} ({s})" for n in names for s in ("search", "held-out test")]
+    cols = _columns(data["objectives"])
+    head = ["#", "point", "family", "threshold"] + [h for h, _ in cols]
     rows = []
     for p in data["points"]:
         row = [str(p["number"]), "–" if p["point"] is None else str(p["point"]), str(p["family"])]
         row.append("–" if p["threshold"] is None else f"{p['threshold']:.4f}")
-        for n in names:
-            row += [obj.get(n).fmt(p["metrics"].get(n)), obj.get(n).fmt(p["test_metrics"].get(n))]
+        for _, c in cols:
+            name = c.removeprefix(obj.TEST_ATTR)
+            part = p["test_metrics"] if c.startswith(obj.TEST_ATTR) else p["metrics"]
+            row.append(obj.get(name).fmt(part.get(name)))
         rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     for r in [head, *rows]:

@@ -84,6 +84,7 @@ def dataset_summary(ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, sp
         positive_rate=float(np.mean(ds.y)),
         notes=tuple(ds.notes),
         sensitive=tuple(ref.sensitive),
+        decimal=ds.decimal,
     )
 
 

@@ -139,6 +139,8 @@ class DataSummary:
     positive_rate: float | None = None
     notes: tuple[str, ...] = ()
     sensitive: tuple[str, ...] = ()
+    #: the table's decimal mark ("." or ","): predict reads numbers written as text the same way
+    decimal: str = "."
 
     @property
     def features(self) -> list[str]:
@@ -171,6 +173,7 @@ class DataSummary:
             positive_rate=doc.get("positive_rate"),
             notes=tuple(_read(doc, "notes", NAMES, where=w, default=[])),
             sensitive=tuple(_read(doc, "sensitive", NAMES, where=w, default=[])),
+            decimal=_decimal(doc.get("decimal", ".")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -191,8 +194,16 @@ class DataSummary:
                 "positive_rate": self.positive_rate,
                 "notes": self.notes,
                 "sensitive": self.sensitive,
+                "decimal": self.decimal,
             }
         )
+
+
+def _decimal(raw: Any) -> str:
+    """Bundles made before the decimal mark was recorded read numbers with a point."""
+    if raw not in (".", ","):
+        raise bad_field("data.decimal", "'.' or ','", raw)
+    return str(raw)
 
 
 # -- the whole config -------------------------------------------------------------------------------

@@ -27,11 +27,11 @@ class PredictResult:
     passthrough: list[str]
 
 
-def _numeric(s: pd.Series, col: str) -> pd.Series:
+def _numeric(s: pd.Series, col: str, decimal: str = ".") -> pd.Series:
     """A numeric feature as floats; a value that is not a number is refused with its row numbers."""
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return s.astype(float)
-    conv = numbers_from_text(s)
+    conv = numbers_from_text(s, decimal=decimal)
     written = s.notna() & (s.astype(str).str.strip() != "")
     bad = conv.isna() & written
     if bad.any():
@@ -44,16 +44,19 @@ def _numeric(s: pd.Series, col: str) -> pd.Series:
     return conv
 
 
-def coerce_features(df: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+def coerce_features(
+    df: pd.DataFrame, numeric: list[str], categorical: list[str], *, decimal: str = "."
+) -> pd.DataFrame:
     """The feature columns converted the way :func:`core.data.prepare` converted them for training.
 
-    Numbers written as text (with thousands separators) become floats; categories become stripped
+    Numbers written as text (with thousands separators, or decimal commas when the training table
+    used them: ``decimal``) become floats; categories become stripped
     strings with missing values kept missing. A value that is not a number in a numeric column is
     refused with its column and first row numbers (1 = first data row).
     """
     X = pd.DataFrame(index=df.index)
     for c in numeric:
-        X[c] = _numeric(df[c], c)
+        X[c] = _numeric(df[c], c, decimal)
     for c in categorical:
         s = df[c].astype(object)
         X[c] = s.where(s.notna(), np.nan).map(lambda v: v if (isinstance(v, float) and v != v) else str(v).strip())
@@ -98,7 +101,7 @@ def predict(
     """
     b = source if isinstance(source, Bundle) else open_bundle(source)
     df, _notes = read_table(data if isinstance(data, bytes) else str(data), name=name)
-    check_schema(df, b, ignore_extra=ignore_extra)
+    X = coerce_features(df, b.numeric, b.categorical, decimal=b.config.data.decimal)[b.features]
     X = coerce_features(df, b.numeric, b.categorical)[b.features]
     model = b.model()
     pred = np.asarray(model.predict(X)).astype(int)

@@ -498,3 +498,18 @@ def test_numbers_written_as_text_are_read_as_in_training(simple_zip, finished_st
     got = predict.coerce_features(as_text, b.numeric, b.categorical)
     want = predict.coerce_features(scaled, b.numeric, b.categorical)
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_predict_reads_decimal_commas_like_training(tmp_path):
+    """A bundle trained on a ';'-separated table with decimal commas reads '0,37' as 0.37 at predict time."""
+    from core.export.config import DataSummary
+
+    doc = {"fingerprint": "sha256:x", "numeric": ["x"], "categorical": [], "positive_label": 1, "negative_label": 0}
+    assert DataSummary.from_json(doc).decimal == "."  # bundles made before the mark was recorded
+    summary = DataSummary.from_json({**doc, "decimal": ","})
+    assert DataSummary.from_json(summary.to_json()).decimal == ","
+    df = pd.DataFrame({"x": ["0,37", "1.234,5", ""]})
+    got = predict.coerce_features(df, ["x"], [], decimal=summary.decimal)["x"].tolist()
+    assert got[:2] == [0.37, 1234.5] and np.isnan(got[2])
+    with pytest.raises(UserInputError, match="data.decimal"):
+        DataSummary.from_json({**doc, "decimal": ";"})

@@ -131,7 +131,7 @@ def test_nothing_prints_or_logs_the_password_on_postgres(
         assert cli.main(["worker", "--study", "masked"]) == 0
         assert cli.main(["studies"]) == 0
         out, err = capsys.readouterr()
-        assert "masked\t1 trials" in out
+        assert "masked\t1 of 1 run" in out
         assert "postgres:***@" in out
         assert PASSWORD not in out + err
         assert caplog.records and PASSWORD not in caplog.text

@@ -84,26 +84,34 @@ def test_a_million_rows_upload_within_the_stated_memory(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    import numpy as np
+    import pandas as pd
 
+    from tests.conftest import ROOT
+    from tests.corpus.tables import base, csv
+
+    df = pd.concat([base()] * 5000, ignore_index=True)
+    df["x1"] = np.random.default_rng(0).normal(size=len(df)).round(3)
+    source = tmp_path / "million.csv"
+    source.write_bytes(csv(df))
+    del df
+    # a fresh process: its peak before storing is the upload's bytes and the imports, nothing else
     script = (
         "import json, resource, sys\n"
         "from pathlib import Path\n"
-        "import numpy as np, pandas as pd\n"
-        "from bench.upload_memory import _rss_now\n"
         "from core.data import uploads\n"
-        "from tests.corpus.tables import base, csv\n"
-        "df = pd.concat([base()] * 5000, ignore_index=True)\n"
-        "df['x1'] = np.random.default_rng(0).normal(size=len(df)).round(3)\n"
-        "raw = csv(df)\n"
-        "del df\n"
-        "before = _rss_now()\n"
-        "up = uploads.save(raw, 'million.csv', root=Path(sys.argv[1]))\n"
+        "raw = Path(sys.argv[1]).read_bytes()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "up = uploads.save(raw, 'million.csv', root=Path(sys.argv[2]))\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
         "print(json.dumps({'rows': up.n_rows, 'size': len(raw), 'used': peak - before}))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(source), str(tmp_path / "store")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     from core.data import uploads
