@@ -10,12 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import data as core_data
 from core.data import Dataset, uploads
-from core.spec import DataRef
+from core.metrics import small_group_note, with_intervals
+from core.spec import DataRef, Validation
 
 DATA_REF = "data_ref"  # session key: the last valid DataRef (dict) chosen on the Data page
 UPLOAD = "data_upload"  # session key: {"path", "name", "fingerprint"} of the stored upload
@@ -110,17 +112,24 @@ def split_summary(ds: Dataset) -> tuple[str, str]:
     """How the held-out test part is chosen, as a metric value and its explanation."""
     if ds.time_column is not None:
         return "latest rows", f"The test part is the most recent rows by {ds.time_column!r}."
-    if ds.entity_column is not None:
+    if ds.entity_column is not None and ds.entity is not None:
         n = len(set(ds.entity))
         return "by entity", f"{n:,} entities in {ds.entity_column!r}: each one's rows are all training or all test."
     return "random rows", "A random, stratified sample of rows is held out for the test part."
 
 
-def group_stats(ds: Dataset) -> pd.DataFrame:
-    """Rows and base rate per sensitive group (the bar chart's data)."""
+def group_stats(ds: Dataset, *, min_rows: int | None = None, test_size: float | None = None) -> pd.DataFrame:
+    """Rows and base rate (with its Wilson interval) per sensitive group, the rows each group will
+    have in the held-out test part (about ``test_size`` of them: the split is stratified), and the
+    flag on groups whose test rows fall under ``min_rows``: the held-out fairness numbers come from
+    those rows, so a group can pass the whole-table minimum and still be too small to judge there."""
     frame = pd.DataFrame({"group": ds.groups.astype(str).to_numpy(), "y": ds.y})
     stats = frame.groupby("group")["y"].agg(n="size", base_rate="mean").reset_index()
-    return stats.sort_values("group").reset_index(drop=True)
+    stats = with_intervals(stats.sort_values("group").reset_index(drop=True)).drop(columns="note")
+    share = Validation().test_size if test_size is None else test_size
+    stats["test_rows"] = np.round(stats["n"] * share).astype(int)
+    stats["note"] = [small_group_note(n, min_rows) for n in stats["test_rows"]]
+    return stats
 
 
 def class_counts(ds: Dataset) -> dict[str, int]:

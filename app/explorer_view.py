@@ -24,7 +24,7 @@ from app import ui
 from core import objectives as obj
 from core import viz
 from core.decide import front
-from core.metrics import display_metric
+from core.metrics import display_metric, with_intervals
 from core.models import families as fam
 from core.spec import Objective, ValueModel
 
@@ -33,7 +33,10 @@ OBJECTIVES, X, Y, PLOT, COLOR, OTHERS, TRIAL = "objectives", "x", "y", "plot", "
 THREE, ALL, SORT = "three", "all", "sort"
 CHART = "ex_scatter"  # the 2-D chart's selection (a click): not part of the address, it moves to ``trial``
 PLOTS = ("2-D", "3-D", "Parallel coordinates", "Scatter matrix")
-GROUP_COLUMNS = ["group", "n", "base_rate", "selection_rate", "recall", "precision", "accuracy"]
+_RATES = ["base_rate", "selection_rate", "recall", "precision", "accuracy"]
+#: Numeric rate columns of the per-group table (rates and their Wilson bounds), formatted as %.3f.
+GROUP_RATE_COLUMNS = _RATES + [f"{r}_{b}" for r in _RATES for b in ("low", "high")]
+GROUP_COLUMNS = ["group", "n", "note", *GROUP_RATE_COLUMNS]
 
 
 def available_metrics(frame: pd.DataFrame) -> list[str]:
@@ -182,10 +185,11 @@ def _fmt_param(v: Any) -> str:
     return str(v)
 
 
-def groups_frame(detail: dict[str, Any]) -> pd.DataFrame:
-    """The per-group fairness table of a trial (held-out test part)."""
+def groups_frame(detail: dict[str, Any], *, min_rows: int | None = None) -> pd.DataFrame:
+    """The per-group fairness table of a trial (held-out test part): rows per group, Wilson
+    intervals and the flag on groups under ``min_rows``, also for trials stored before intervals."""
     rows = (detail.get("user_attrs") or {}).get("groups_test") or []
-    table = pd.DataFrame(rows)
+    table = with_intervals(pd.DataFrame(rows), min_rows=min_rows)
     if table.empty:
         return pd.DataFrame(columns=GROUP_COLUMNS)
     return table[[c for c in GROUP_COLUMNS if c in table]]

@@ -197,6 +197,9 @@ with tabs[1]:
 with tabs[2]:
     st.plotly_chart(viz.fairness_bars(rep["fairness"]), width="stretch")
     st.dataframe(tables.gap_table(rep["fairness"]), hide_index=True, width="stretch")
+    for f in rep["fairness"]:
+        st.caption(ui.esc(f"{f['label']}: rows per group on the test part, rates with bootstrap intervals"))
+        st.dataframe(compare.group_frame(f), hide_index=True, width="stretch")
 with tabs[3]:
     st.plotly_chart(viz.importance_bars(rep["explanations"]), width="stretch")
     st.plotly_chart(viz.partial_dependence(rep["explanations"]), width="stretch")

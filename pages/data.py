@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import pandas as pd
 import streamlit as st
@@ -185,7 +186,7 @@ slots.here("default")
 try:
     ref = DataRef(
         path=path,
-        target=target,
+        target=cast(str, target),  # a selectbox over a non-empty column list always has a choice
         positive_label=None if positive == "(automatic)" else positive,
         sensitive=tuple(sensitive),
         value_column=None if value == "(none)" else value,
@@ -237,7 +238,21 @@ with c1:
 with c2:
     st.subheader("Groups")
     if sensitive:
-        st.plotly_chart(viz.group_bars(dv.group_stats(ds), overall_rate=share), key="groups")
+        stats = dv.group_stats(ds, min_rows=ref.min_group_rows)
+        st.plotly_chart(viz.group_bars(stats, overall_rate=share), key="groups")
+        st.dataframe(
+            stats,
+            hide_index=True,
+            column_config={
+                "n": "rows",
+                "base_rate": st.column_config.NumberColumn("base rate", format="%.3f"),
+                "base_rate_low": st.column_config.NumberColumn("95 % low", format="%.3f"),
+                "base_rate_high": st.column_config.NumberColumn("95 % high", format="%.3f"),
+                "test_rows": st.column_config.NumberColumn(
+                    "test rows (about)", help="The held-out fairness numbers are computed on these rows."
+                ),
+            },
+        )
     else:
         st.caption("Choose a sensitive attribute to see group sizes and base rates.")
 

@@ -246,18 +246,18 @@ def details(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[s
     st.dataframe(ev.metric_rows(row, spec.objectives, names, value_model=spec.value_model), hide_index=True, height=280)
     st.markdown("**Hyperparameters**")
     st.dataframe(ev.param_rows(detail["params"]), hide_index=True)
-    _groups(ev.groups_frame(detail))
+    _groups(ev.groups_frame(detail, min_rows=spec.data.min_group_rows))
 
 
 def _groups(groups: pd.DataFrame) -> None:
-    st.markdown("**Per-group fairness** (held-out test part)")
+    st.markdown("**Per-group fairness** (held-out test part; rates with 95 % Wilson intervals)")
     if groups.empty:
         st.caption("No per-group table stored for this trial.")
         return
     st.dataframe(
         groups,
         hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ev.GROUP_COLUMNS[2:]},
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ev.GROUP_RATE_COLUMNS},
     )
     st.plotly_chart(viz.group_metrics(groups), key="ex_groups")
 

@@ -13,7 +13,7 @@ from typing import Any
 from core import catalog
 from core import objectives as obj
 from core import storage as st
-from core.cli._options import csv_list, storage_option
+from core.cli._options import csv_list, seconds, storage_option, trial_count
 from core.cli.search import print_summary, run_with_bar
 from core.errors import UserInputError
 from core.spec import Budget, DataRef, Objective, Spec, Validation, parse_limit
@@ -216,8 +216,8 @@ def _add_search_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--objectives", type=csv_list, help=f"comma-separated; from {', '.join(obj.REGISTRY)}")
     sp.add_argument("--families", type=csv_list, help=f"comma-separated; from {', '.join(catalog.FAMILY_NAMES)}")
     sp.add_argument("--limit", action="append", help="hard limit NAME=VALUE, e.g. latency_p95_ms=20ms")
-    sp.add_argument("--trials", type=int)
-    sp.add_argument("--timeout", type=float, help="time budget in seconds")
+    sp.add_argument("--trials", type=trial_count)
+    sp.add_argument("--timeout", type=seconds, help="time budget in seconds")
     others = [s for s in catalog.SAMPLERS if s != catalog.DEFAULT_SAMPLER]
     sp.add_argument(
         "--sampler", default=None, help=f"{catalog.DEFAULT_SAMPLER} (default), {', '.join(others[:-1])} or {others[-1]}"
@@ -241,7 +241,7 @@ def register_cli(sub: Any) -> None:
 
     sp = sub.add_parser("demo", help="a short search on the built-in ad-conversion data, end to end")
     storage_option(sp)
-    sp.add_argument("--trials", type=int, default=12)
+    sp.add_argument("--trials", type=trial_count, default=12)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--study")
     sp.add_argument("--fast", action="store_true", help="only fast families, trained on a 5,000-row sample")

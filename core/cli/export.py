@@ -14,7 +14,9 @@ from typing import Any
 
 from core import objectives as obj
 from core import storage as st
-from core.cli._options import storage_option
+from core.cli._options import storage_option, tolerance, trial_count
+from core.cli._spec_file import is_json_file, read_spec_document
+from core.errors import UserInputError
 from core.export import safety
 from core.export.build import build
 from core.export.bundle import write
@@ -31,8 +33,12 @@ def _default_out(study: str, trial: int) -> Path:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    url = st.resolve(args.storage)
     out = Path(args.output) if args.output else _default_out(args.study, args.trial)
+    if out.suffix.lower() == ".zip" and not out.parent.is_dir():  # before the re-fit, not after it
+        raise UserInputError(
+            f"The folder {str(out.parent)!r} does not exist; create it or choose another -o.", field="output"
+        )
+    url = st.resolve(args.storage)
     verdict = None
     if args.verdict:
         p = Path(args.verdict)
@@ -105,6 +111,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if is_json_file(args.source):  # a spec or a bundle's config: the spec file's checks first
+        read_spec_document(args.source)
     res = import_study(args.source, args.storage, args.study, data=args.data, trials=args.trials)
     url = st.resolve(args.storage)
     print(f"created study {res.study_name!r} in {st.mask(url)} from a {res.source_kind}")
@@ -143,7 +151,7 @@ def _add_reproduce(sub: Any) -> None:
     )
     sp.add_argument(
         "--latency-tolerance",
-        type=float,
+        type=tolerance,
         default=LATENCY_FLOOR,
         help=f"smallest relative latency band (default {LATENCY_FLOOR}; the band is the "
         "larger of this and 3× the harness's block CV)",
@@ -164,7 +172,7 @@ def _add_predict_and_import(sub: Any) -> None:
     storage_option(sp)
     sp.add_argument("--study", required=True, help="name of the new study")
     sp.add_argument("--data", help="run the new study on this table (e.g. newer data)")
-    sp.add_argument("--trials", type=int, help="trial budget of the new study")
+    sp.add_argument("--trials", type=trial_count, help="trial budget of the new study")
     sp.set_defaults(func=cmd_import)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from core import objectives as obj
+from core import storage as st
 from core._json import jsonable
 from core.cli._options import csv_list, storage_option
 
@@ -152,6 +153,7 @@ def front_records(study_name: str, url: str | None, objectives: Sequence[str] | 
 def cmd_front(args: argparse.Namespace) -> int:
     from core.decide import front
 
+    args.storage = st.resolve_existing(args.storage)  # reading never creates a database
     if getattr(args, "operating_points", False):
         from core.cli._operating_points import cmd_front_points
 

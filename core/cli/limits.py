@@ -11,6 +11,7 @@ import json
 import os
 from typing import Any
 
+from core import storage as st
 from core.cli._options import storage_option
 from core.errors import UserInputError
 
@@ -47,6 +48,7 @@ def _show(args: argparse.Namespace) -> int:
     from core.decide import limits as lim
     from core.search import reader as study_reader
 
+    args.storage = st.resolve_existing(args.storage)  # reading never creates a database
     spec = lim.load_view_spec(args.storage, args.study)
     frame = study_reader.read_frame(args.storage, args.study, spec)
     view = lim.read(study_reader.study_attrs(args.storage, args.study))

@@ -59,7 +59,10 @@ def _quiet_libraries() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``tradeoff`` command; returns its exit code (0, 2 for a user mistake, 130 interrupted)."""
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # -h, or a usage mistake already reported in one line
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USER
     _sigterm_to_interrupt()
     _quiet_libraries()
     try:

@@ -27,8 +27,10 @@ ENV_PASSCODE = "TRADEOFF_ROOM_PASSCODE"
 ENV_TOKEN = "TRADEOFF_ROOM_TOKEN"
 
 
-def _store(args: Any) -> tuple[str, RoomStore]:
-    url = storage.resolve(getattr(args, "storage", None))
+def _store(args: Any, *, read_only: bool = False) -> tuple[str, RoomStore]:
+    """The room store at ``--storage``; a read-only command never creates the database."""
+    resolve = storage.resolve_existing if read_only else storage.resolve
+    url = resolve(getattr(args, "storage", None))
     try:
         return url, RoomStore(url)
     except sa.exc.SQLAlchemyError as exc:
@@ -193,7 +195,7 @@ def _new_round(args: Any) -> int:
 
 
 def _show(args: Any) -> int:
-    url, store = _store(args)
+    url, store = _store(args, read_only=True)
     with store:
         _, view = decide.load(url, args.study, store)
         room_id = store.room_id(args.study)

@@ -12,7 +12,8 @@ from typing import Any
 
 from core import catalog
 from core import storage as st
-from core.cli._options import storage_option
+from core.cli._options import seconds, storage_option, trial_count
+from core.cli._spec_file import load_spec
 from core.cli.front import print_front_table, print_limits, print_suspicion
 from core.errors import UserInputError
 
@@ -111,9 +112,8 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from core import search
-    from core.spec import Spec
 
-    spec = Spec.load(args.spec)
+    spec = load_spec(args.spec)
     if args.sampler:
         spec = replace(spec, sampler=args.sampler)
     url = st.resolve(args.storage)
@@ -164,7 +164,7 @@ def trial_counts(url: str, study_name: str) -> str:
 def cmd_studies(args: argparse.Namespace) -> int:
     from core import search
 
-    url = st.resolve(args.storage)
+    url = st.resolve_existing(args.storage)
     studies = search.list_studies(url)
     if not studies:
         print(f"no studies in {st.mask(url)}")
@@ -179,8 +179,8 @@ def register_cli(sub: Any) -> None:
     sp.add_argument("spec")
     storage_option(sp)
     sp.add_argument("--study", help="study name (default: derived from the data file and spec)")
-    sp.add_argument("--trials", type=int, help="the study's total trial budget (overrides the spec)")
-    sp.add_argument("--timeout", type=float, help="stop this run after S seconds")
+    sp.add_argument("--trials", type=trial_count, help="the study's total trial budget (overrides the spec)")
+    sp.add_argument("--timeout", type=seconds, help="stop this run after S seconds")
     sp.add_argument("--sampler", help=f"{', '.join(catalog.SAMPLERS)} (overrides the spec)")
     sp.add_argument(
         "--workers",
@@ -198,8 +198,8 @@ def register_cli(sub: Any) -> None:
     sp = sub.add_parser("worker", help="join an existing study and work until its budget is spent")
     storage_option(sp)
     sp.add_argument("--study", required=True)
-    sp.add_argument("--trials", type=int, help="at most N trials from this worker")
-    sp.add_argument("--timeout", type=float, help="stop this worker after S seconds")
+    sp.add_argument("--trials", type=trial_count, help="at most N trials from this worker")
+    sp.add_argument("--timeout", type=seconds, help="stop this worker after S seconds")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_worker)
 

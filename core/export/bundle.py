@@ -22,6 +22,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +137,12 @@ def write(files: dict[str, bytes], out: str | Path) -> Path:
         if not out.parent.exists():
             raise UserInputError(f"The folder {str(out.parent)!r} does not exist.", field="output")
         tmp = out.with_name(out.name + ".tmp")
-        tmp.write_bytes(zip_bytes(files))
-        tmp.replace(out)
+        try:
+            tmp.write_bytes(zip_bytes(files))
+            tmp.replace(out)
+        except BaseException:  # interrupted or failed: no b.zip.tmp left behind
+            tmp.unlink(missing_ok=True)
+            raise
         return out
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{str(out)!r} exists and is not a folder; give a folder or a .zip path.", field="output")
@@ -148,13 +154,29 @@ def write(files: dict[str, bytes], out: str | Path) -> Path:
                 f"({', '.join(foreign[:5])}); choose an empty folder or a .zip path.",
                 field="output",
             )
-    out.mkdir(parents=True, exist_ok=True)
-    for name in KNOWN_FILES:
-        if name not in files and (out / name).is_file():
-            (out / name).unlink()
-    for name, data in files.items():
-        (out / name).write_bytes(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _swap_in(files, out)
     return out
+
+
+def _swap_in(files: dict[str, bytes], out: Path) -> None:
+    """Write the bundle into a temporary folder next to ``out``, then rename it into place: an
+    interrupted export leaves the older bundle whole (never a half-written one, read as tampered)."""
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    try:
+        tmp.mkdir()
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:
+        if old.exists() and not out.exists():
+            old.rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 # -- reading a bundle back --------------------------------------------------------------------------
@@ -242,7 +264,22 @@ def open_bundle(source: str | Path | bytes) -> Bundle:
         doc = json.loads(files[CONFIG])
     except ValueError as exc:
         raise UserInputError(f"config.json is not valid JSON ({exc}).", field="bundle") from None
-    return Bundle(files=files, config=BundleConfig.from_json(doc), source=label)
+    config = BundleConfig.from_json(doc)
+    _check_numbers(config)
+    return Bundle(files=files, config=config, source=label)
+
+
+def _check_numbers(config: BundleConfig) -> None:
+    """Recorded metrics are numbers (or missing): a value changed to text with the manifest
+    recomputed is refused here, by name, not deep inside ``reproduce``."""
+    for section in ("metrics", "test_metrics"):
+        for name, value in (getattr(config, section) or {}).items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise UserInputError(
+                    f"config.json: {section}.{name}: expected a number, got {type(value).__name__} {value!r}; "
+                    "the bundle was edited after export. Export it again from the study.",
+                    field="bundle",
+                )
 
 
 __all__ = [

@@ -27,10 +27,24 @@ class PredictResult:
     passthrough: list[str]
 
 
+def _finite(x: pd.Series, col: str) -> pd.Series:
+    """Infinity is refused with its column and rows: no model was trained on it, and scikit-learn
+    would stop with a bare ValueError that names neither."""
+    inf = np.isinf(x.to_numpy(dtype=float))
+    if inf.any():
+        rows = [str(i + 1) for i in np.flatnonzero(inf)[:5]]
+        raise UserInputError(
+            f"Column {col!r} has {int(inf.sum())} infinite value(s), in row(s) {', '.join(rows)}; "
+            "replace them with a number or leave them empty (missing).",
+            field="data",
+        )
+    return x
+
+
 def _numeric(s: pd.Series, col: str, decimal: str = ".") -> pd.Series:
     """A numeric feature as floats; a value that is not a number is refused with its row numbers."""
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return s.astype(float)
+        return _finite(s.astype(float), col)
     conv = numbers_from_text(s, decimal=decimal)
     written = s.notna() & (s.astype(str).str.strip() != "")
     bad = conv.isna() & written
@@ -41,7 +55,7 @@ def _numeric(s: pd.Series, col: str, decimal: str = ".") -> pd.Series:
             f"hold text, e.g. {str(s[bad].iloc[0])!r} in row(s) {', '.join(rows)}.",
             field="data",
         )
-    return conv
+    return _finite(conv, col)
 
 
 def coerce_features(
@@ -101,8 +115,8 @@ def predict(
     """
     b = source if isinstance(source, Bundle) else open_bundle(source)
     df, _notes = read_table(data if isinstance(data, bytes) else str(data), name=name)
+    check_schema(df, b, ignore_extra=ignore_extra)
     X = coerce_features(df, b.numeric, b.categorical, decimal=b.config.data.decimal)[b.features]
-    X = coerce_features(df, b.numeric, b.categorical)[b.features]
     model = b.model()
     pred = np.asarray(model.predict(X)).astype(int)
     ids = [c for c in b.config.data.identifiers if c in df.columns]

@@ -7,6 +7,7 @@ from core.metrics.decision import decide
 from core.metrics.fairness import (
     GAP_METRICS,
     GROUP_METRICS,
+    RATE_BASES,
     fairness_arrays,
     fairness_metrics,
     fairness_report,
@@ -14,6 +15,10 @@ from core.metrics.fairness import (
     group_counts,
     group_rates,
     group_table,
+    rate_interval,
+    rate_text,
+    small_group_note,
+    with_intervals,
 )
 from core.metrics.quality import QUALITY_METRICS, quality, quality_arrays, ranking_metrics
 from core.metrics.value import (
@@ -31,6 +36,7 @@ __all__ = [
     "GAP_METRICS",
     "GROUP_METRICS",
     "QUALITY_METRICS",
+    "RATE_BASES",
     "ValueBreakdown",
     "decide",
     "default_value_model",
@@ -46,8 +52,12 @@ __all__ = [
     "quality",
     "quality_arrays",
     "ranking_metrics",
+    "rate_interval",
+    "rate_text",
     "row_values",
+    "small_group_note",
     "tune_threshold",
     "value_arrays",
     "value_per_1k",
+    "with_intervals",
 ]

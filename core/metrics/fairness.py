@@ -13,16 +13,29 @@ Two degenerate cases are defined here rather than left as NaN (a NaN objective w
 - when no group is selected at all, demographic parity holds trivially: the ratio is 1 (fairlearn
   divides 0 by 0), matching the difference of 0.
 A group with no rows in a resample has no metrics there (NaN) and is skipped by the gaps.
+
+Every per-group rate is shown with its group size and a Wilson interval (:func:`rate_interval`):
+a rate on 11 rows and one on 11,000 read alike otherwise, and the room would argue about noise.
+Wilson rather than the normal approximation because it stays inside [0, 1] and is honest at 0 of n.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from core.metrics._weights import safe_div, weight_matrix
 
 GROUP_METRICS = ("selection_rate", "recall", "precision", "accuracy")
+#: Each group rate and the rows it is a share of (recall: the group's positives; precision: its selected).
+RATE_BASES = {
+    "base_rate": "n",
+    "selection_rate": "n",
+    "recall": "positives",
+    "precision": "selected",
+    "accuracy": "n",
+}
 GAP_METRICS = ("dp_diff", "dp_ratio", "eo_diff", "worst_group_recall", "worst_group_accuracy")
 
 
@@ -118,6 +131,64 @@ def fairness_report(y_true, y_pred, groups) -> tuple[dict[str, float], pd.DataFr
     return gaps, _table(y_true, groups, labels, rates)
 
 
-def group_table(y_true, y_pred, groups) -> pd.DataFrame:
-    """One row per group: size, base rate and the per-group metrics, for tables and bar charts."""
-    return fairness_report(y_true, y_pred, groups)[1]
+def rate_interval(successes, n, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of ``successes`` of ``n`` (arrays or scalars); NaN where ``n`` is 0."""
+    k, m = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denom = 1 + z**2 / m
+        centre = (p + z**2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denom
+    empty = m <= 0
+    low, high = (
+        np.where(empty, np.nan, np.clip(centre - half, 0, 1)),
+        np.where(empty, np.nan, np.clip(centre + half, 0, 1)),
+    )
+    return low, high
+
+
+def small_group_note(n: float, min_rows: int | None) -> str:
+    """The flag shown beside a group's numbers when it has fewer rows than the spec's minimum."""
+    if min_rows is None or not np.isfinite(n) or n >= min_rows:
+        return ""
+    return f"only {int(n):,} rows: too few to judge"
+
+
+def rate_text(value, low=None, high=None) -> str:
+    """A group rate as every table prints it: ``0.636 (0.354–0.848)``; '–' when there is no rate."""
+    if value is None or value != value:
+        return "–"
+    if low is None or high is None or low != low or high != high:
+        return f"{value:.3f}"
+    return f"{value:.3f} ({low:.3f}–{high:.3f})"
+
+
+def with_intervals(table: pd.DataFrame, *, min_rows: int | None = None) -> pd.DataFrame:
+    """A group table (group, n, base_rate and rates) with ``<rate>_low``/``<rate>_high`` Wilson
+    intervals and a ``note`` flagging groups under ``min_rows`` (``spec.data.min_group_rows``).
+
+    Works from the stored columns alone, so trials stored before intervals existed show them too.
+    """
+    out = table.copy()
+    if out.empty or "n" not in out:
+        return out
+    n = out["n"].astype(float).to_numpy()
+    bases = {"n": n}
+    if "base_rate" in out:
+        bases["positives"] = np.round(n * out["base_rate"].astype(float).to_numpy())
+    if "selection_rate" in out:
+        bases["selected"] = np.round(n * out["selection_rate"].astype(float).to_numpy())
+    for rate, base in RATE_BASES.items():
+        if rate not in out or base not in bases:
+            continue
+        values = out[rate].astype(float).to_numpy()
+        out[f"{rate}_low"], out[f"{rate}_high"] = rate_interval(np.round(values * bases[base]), bases[base])
+    out["note"] = [small_group_note(v, min_rows) for v in n]
+    return out
+
+
+def group_table(y_true, y_pred, groups, *, min_rows: int | None = None) -> pd.DataFrame:
+    """One row per group: size, base rate and the per-group metrics with their Wilson intervals and
+    the small-group flag (see :func:`with_intervals`), for tables and bar charts."""
+    return with_intervals(fairness_report(y_true, y_pred, groups)[1], min_rows=min_rows)

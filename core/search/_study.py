@@ -24,6 +24,17 @@ from core.spec import Spec
 ATTR_SPEC = "spec"
 ATTR_CANCEL = "cancel_requested"
 ATTR_STARTED = "search_started_at"
+MAX_TRIALS = 1_000_000  # a trial takes seconds at least: more is a typo, and overflows the database
+
+
+def _checked_budget(spec: Spec, n_trials: int | None) -> int | None:
+    """The study's total budget, refused before anything is written when no run could spend it."""
+    n = n_trials if n_trials is not None else spec.budget.n_trials
+    if n is not None and not 1 <= n <= MAX_TRIALS:
+        raise UserInputError(
+            f"budget.n_trials: must be from 1 to {MAX_TRIALS:,} trials, got {n:.3g}.", field="budget.n_trials"
+        )
+    return n
 
 
 def _spec_key(spec: Spec) -> dict:
@@ -83,6 +94,27 @@ def _create(storage: optuna.storages.BaseStorage, name: str, spec: Spec, notes: 
     return study
 
 
+def _create_whole(
+    storage: optuna.storages.BaseStorage,
+    url: str,
+    name: str,
+    spec: Spec,
+    notes: Any,
+    warm_start: bool,
+    budget: int | None,
+) -> optuna.Study:
+    """A new study with its queued trials and budget row, or none at all: a half-made study (trials
+    queued, no budget) would later read as "budget spent" to every worker."""
+    try:
+        study = _create(storage, name, spec, notes, warm_start)
+        set_budget(url, name, budget)
+    except BaseException:
+        if name in set(optuna.get_all_study_names(storage)):
+            optuna.delete_study(study_name=name, storage=storage)
+        raise
+    return study
+
+
 def create_study(
     spec: Spec, url: str | None = None, name: str | None = None, *, warm_start: bool = True, n_trials: int | None = None
 ) -> optuna.Study:
@@ -91,16 +123,20 @@ def create_study(
     Opening an existing name with a different spec is refused, because mixing two specs' trials
     in one front would compare different things.
     """
+    budget = _checked_budget(spec, n_trials)
     url = st.resolve(url)
     ds = load_dataset(spec.data)  # validates the data before anything is written
     spec = spec.with_fingerprint(ds.fingerprint)
     name = name or default_study_name(spec)
     storage = optuna_storage(url)
     existed = name in set(optuna.get_all_study_names(storage))  # summaries scan every trial: slow
-    study = _reopen(storage, name, spec) if existed else _create(storage, name, spec, ds.notes, warm_start)
+    if existed:
+        study = _reopen(storage, name, spec)
+    else:
+        study = _create_whole(storage, url, name, spec, ds.notes, warm_start, budget)
     # The spec's budget (or the explicit n_trials) is the study's total: reopening with a larger
     # one tops the study up, a smaller one stops it where it is.
-    set_budget(url, name, n_trials if n_trials is not None else spec.budget.n_trials)
+    set_budget(url, name, budget)
     if existed and study.user_attrs.get(ATTR_SPEC) != spec.to_dict():
         study.set_user_attr(ATTR_SPEC, spec.to_dict())
     return study

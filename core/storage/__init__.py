@@ -14,6 +14,7 @@ from core.storage.url import (
     make_sqlite_folder,
     mask,
     resolve,
+    resolve_existing,
     source,
     sqlite_path,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "mismatch_error",
     "reader",
     "resolve",
+    "resolve_existing",
     "retrying",
     "source",
     "state_at",

@@ -115,6 +115,23 @@ def resolve(url: str | None = None) -> str:
     return chosen
 
 
+def resolve_existing(url: str | None = None) -> str:
+    """:func:`resolve` for commands that only read: a SQLite file that is not there is refused,
+    never created (an empty database made by a typo would look like a storage without studies)."""
+    chosen = url or os.environ.get(ENV_STORAGE) or _from_secrets() or default_url()
+    chosen = chosen.strip()
+    if "://" not in chosen:
+        chosen = f"sqlite:///{Path(chosen).resolve()}"
+    path = sqlite_path(chosen)
+    if path is not None and not path.is_file():
+        raise UserInputError(
+            f"The database {str(path)!r} does not exist, so it holds no studies; check the path in --storage "
+            f"(or ${ENV_STORAGE}), or run `tradeoff search` to create it.",
+            field="storage",
+        )
+    return chosen
+
+
 def _quote_raw_password(text: str) -> str:
     """Percent-encode a password typed with a raw ``@`` or ``/`` so the parser finds the host.
 

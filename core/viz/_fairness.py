@@ -1,5 +1,6 @@
-"""Per-group results of a model: plain bars (a trial's stored test figures) or bars with bootstrap
-intervals for several models (Compare). Group names are data values, so they are escaped."""
+"""Per-group results of a model: bars with Wilson intervals (a trial's stored test figures) or with
+bootstrap intervals for several models (Compare). Group names are data values, so they are escaped;
+each bar's hover gives the group's rows and the small-group flag, so a wide bar on few rows reads as such."""
 
 from __future__ import annotations
 
@@ -18,28 +19,44 @@ _GROUP_COLORS = {"selection_rate": "#88CCEE", "recall": "#117733", "precision": 
 def group_metrics(
     groups: pd.DataFrame, *, metrics: Sequence[str] = GROUP_METRICS, title: str | None = None
 ) -> go.Figure:
-    """Per-group rates of one model on the test part (``groups``: group and one column per metric)."""
+    """Per-group rates of one model on the test part (``groups``: group, n and one column per metric;
+    ``<metric>_low``/``_high`` give error bars, ``note`` a flag; see :func:`core.metrics.with_intervals`)."""
     fig = go.Figure()
+    n = groups["n"] if "n" in groups else pd.Series([None] * len(groups))
+    notes = groups["note"] if "note" in groups else pd.Series([""] * len(groups))
+    hover = [[label(f"n={int(k)}" if k == k and k is not None else "n=?"), label(t or "")] for k, t in zip(n, notes)]
     for col in metrics:
-        if col in groups:
-            fig.add_trace(
-                go.Bar(
-                    x=[label(g) for g in groups["group"]],
-                    y=groups[col],
-                    name=col.replace("_", " "),
-                    marker_color=_GROUP_COLORS.get(col),
-                )
+        if col not in groups:
+            continue
+        bars = {}
+        if f"{col}_low" in groups and f"{col}_high" in groups:
+            rows = [{"low": lo, "high": hi} for lo, hi in zip(groups[f"{col}_low"], groups[f"{col}_high"])]
+            bars = {"error_y": _error_bars(rows, list(groups[col]))}
+        fig.add_trace(
+            go.Bar(
+                x=[label(g) for g in groups["group"]],
+                y=groups[col],
+                name=col.replace("_", " "),
+                marker_color=_GROUP_COLORS.get(col),
+                customdata=hover,
+                hovertemplate="%{x} (%{customdata[0]}): %{y:.3f} %{customdata[1]}<extra></extra>",
+                **bars,
             )
+        )
     fig.update_layout(**LAYOUT, title=titled(title), height=320, barmode="group", yaxis_tickformat=".0%")
     return fig
+
+
+def _bound(b, v):
+    return v if b is None or b != b else b
 
 
 def _error_bars(rows: Sequence[Mapping], vals: Sequence[float]) -> dict:
     return dict(
         type="data",
         symmetric=False,
-        array=[(g["high"] if g["high"] is not None else v) - v for g, v in zip(rows, vals)],
-        arrayminus=[v - (g["low"] if g["low"] is not None else v) for g, v in zip(rows, vals)],
+        array=[_bound(g["high"], v) - v for g, v in zip(rows, vals)],
+        arrayminus=[v - _bound(g["low"], v) for g, v in zip(rows, vals)],
     )
 
 
@@ -66,8 +83,8 @@ def fairness_bars(
                     showlegend=i == 0,
                     marker_color=model_color(k),
                     error_y=_error_bars(rows, vals),
-                    customdata=[[g["n"]] for g in rows],
-                    hovertemplate="%{x} (n=%{customdata[0]}): %{y:.3f}<extra></extra>",
+                    customdata=[[g["n"], label(g.get("note") or "")] for g in rows],
+                    hovertemplate="%{x} (n=%{customdata[0]}): %{y:.3f} %{customdata[1]}<extra></extra>",
                 ),
                 row=i // 2 + 1,
                 col=i % 2 + 1,

@@ -148,3 +148,24 @@ def test_a_time_column_makes_the_latest_rows_the_test_part():
     at.selectbox(key="data_time").set_value("(none: a random sample of rows)").run()
     assert_ok(at)
     assert at.session_state[dv.DATA_REF]["time_column"] is None
+
+
+def test_group_table_shows_test_rows_and_flags_groups_too_small_to_judge_there(demo_frame):
+    """A group can pass the whole-table minimum and still have too few held-out rows for its
+    fairness numbers: the page's group table says so beside its size and base-rate interval."""
+    sizes = demo_frame["age_band"].value_counts().sort_values()
+    cut = int(sizes.iloc[0])  # every group passes on the whole table; the smallest has about a quarter in test
+    at = run_page("data")
+    at.multiselect(key="data_sensitive").set_value(["age_band"]).run()
+    at.number_input(key="data_min_rows").set_value(cut).run()
+    assert_ok(at)
+    table = next(d.value for d in at.dataframe if "test_rows" in d.value.columns).set_index("group")
+    smallest = str(sizes.index[0])
+    assert table.loc[smallest, "n"] == cut
+    assert table.loc[smallest, "test_rows"] == round(cut * 0.25)
+    assert table.loc[smallest, "note"] == f"only {round(cut * 0.25):,} rows: too few to judge"
+    assert (table["base_rate_low"] <= table["base_rate"]).all() and (
+        table["base_rate"] <= table["base_rate_high"]
+    ).all()
+    big = table[table["test_rows"] >= cut]
+    assert (big["note"] == "").all()

@@ -89,6 +89,10 @@ def test_params_and_groups():
         }
     )
     assert list(groups.columns) == ev.GROUP_COLUMNS
+    row = groups.iloc[0]  # a trial stored without intervals gets them, and the small-group flag
+    assert row["selection_rate_low"] < 0.2 < row["selection_rate_high"] and row["note"] == ""
+    flagged = ev.groups_frame({"user_attrs": {"groups_test": [dict(groups.iloc[0][["group", "n"]])]}}, min_rows=30)
+    assert flagged.iloc[0]["note"] == "only 10 rows: too few to judge"
     assert ev.groups_frame({"user_attrs": {}}).empty
 
 

@@ -189,12 +189,12 @@ def test_init_without_sensitive_leaves_fairness_out(capsys, small_csv, tmp_path)
             "objectives.roc_auc.limit: 80 is outside the possible range of roc_auc [0, 1]",
         ),
         (["init", "{csv}", "--target", "converted", "--limit", "fast"], "--limit expects NAME=VALUE"),
-        (["init", "{csv}", "--target", "converted", "--trials", "0"], "budget.n_trials: must be a whole number > 0"),
+        (["init", "{csv}", "--target", "converted", "--trials", "0"], "argument --trials: must be at least 1"),
         (["init", "{csv}", "--target", "converted", "-o", "{dir}/no/such/dir/s.json"], "does not exist."),
         (["init", "{csv}", "--target", "converted", "-o", "{dir}"], "is a folder"),
         (["init", "{csv}"], "the following arguments are required: --target"),
         (["search", "{dir}/missing.json"], "Spec file '"),
-        (["front", "--study", "nope"], "No study named 'nope'"),
+        (["front", "--study", "nope"], "tradeoff.db' does not exist, so it holds no studies"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
@@ -327,8 +327,7 @@ def test_every_command_takes_the_one_shared_storage_option():
 def test_help_lists_the_catalog_s_samplers_and_families(capsys):
     from core import catalog
 
-    with pytest.raises(SystemExit):
-        cli.main(["init", "-h"])
+    assert cli.main(["init", "-h"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert all(s in out for s in catalog.SAMPLERS)
     assert all(f in out for f in catalog.FAMILY_NAMES)

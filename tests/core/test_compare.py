@@ -675,3 +675,22 @@ def test_the_cascade_keeps_a_share_between_none_and_all_of_the_gain():
     assert math.isnan(kept) and "no Accuracy gain" in text and "%" in text and "keeps" not in text
     kept, text = cmp.cascade_summary(rows(0.70, 0.50, 0.80), 0.1, 0.3, "accuracy", "#3")
     assert kept == 0.0 and "keeps 0% of" in text and "−" not in text and "-1" not in text
+
+
+def test_fairness_detail_gives_each_rate_its_rows_and_flags_small_groups():
+    y, p, g = synthetic(n=400, seed=6)
+    g = np.where(np.arange(len(g)) < 11, "tiny", g)  # one group of 11 rows
+    pred = (p >= 0.5).astype(int)
+    detail = cmp.fairness_detail(y, pred, g, n_boot=200, seed=0, min_rows=30)
+    frame = detail.frame().set_index(["group", "metric"])
+    tiny = g == "tiny"
+    assert frame.loc[("tiny", "recall"), "rows"] == int(y[tiny].sum())
+    assert frame.loc[("tiny", "precision"), "rows"] == int(pred[tiny].sum())
+    assert frame.loc[("tiny", "accuracy"), "rows"] == 11
+    assert set(frame.xs("tiny", level="group")["note"]) == {"only 11 rows: too few to judge"}
+    assert set(frame.drop("tiny", level="group")["note"]) == {""}
+    table = cmp.group_frame(detail.to_dict()).set_index("group")
+    assert list(table.columns) == ["n", "selection rate", "recall", "precision", "accuracy", "note"]
+    assert table.loc["tiny", "n"] == 11 and table.loc["tiny", "note"] == "only 11 rows: too few to judge"
+    sel = frame.loc[("tiny", "selection_rate")]
+    assert table.loc["tiny", "selection rate"] == f"{sel.value:.3f} ({sel.low:.3f}–{sel.high:.3f})"

@@ -111,7 +111,7 @@ def test_report_is_metrics_and_table_in_one_pass():
 
     gaps, table = fairness_report(Y, PRED, G)
     assert gaps == fairness_metrics(Y, PRED, G)
-    assert table.equals(group_table(Y, PRED, G))
+    assert table.equals(group_table(Y, PRED, G)[list(table.columns)])
 
 
 def test_unit_weights_are_unweighted_and_integer_weights_repeat_rows():
@@ -142,3 +142,51 @@ def test_a_group_missing_from_a_resample_is_skipped():
     w = np.array([1.0] * 4 + [0.0] * 6)  # group b drawn zero times
     m = fairness_metrics(Y, PRED, G, sample_weight=w)
     assert m["dp_diff"] == 0.0 and m["dp_ratio"] == 1.0 and m["worst_group_accuracy"] == pytest.approx(0.5)
+
+
+# -- group sizes and intervals beside every group rate ----------------------------------------------
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (5, 10), (10, 10), (3, 11), (180, 1000)])
+def test_rate_interval_is_wilsons(k, n):
+    from scipy.stats import binomtest
+
+    from core.metrics.fairness import rate_interval
+
+    low, high = rate_interval(k, n)
+    ref = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (float(low), float(high)) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    assert np.isnan(rate_interval(0, 0)[0])
+
+
+def test_group_table_has_sizes_intervals_and_flags_small_groups():
+    from core.metrics.fairness import rate_interval
+
+    table = group_table(Y, PRED, G, min_rows=5).set_index("group")
+    assert table["n"].to_dict() == {"a": 4, "b": 6}
+    # group b: recall 1 of its 1 positive, precision 1 of 2 selected, accuracy 5 of 6 rows
+    for rate, (k, n) in {"recall": (1, 1), "precision": (1, 2), "accuracy": (5, 6), "selection_rate": (2, 6)}.items():
+        low, high = map(float, rate_interval(k, n))
+        assert (table.loc["b", f"{rate}_low"], table.loc["b", f"{rate}_high"]) == pytest.approx((low, high))
+        assert table.loc["b", f"{rate}_low"] <= table.loc["b", rate] <= table.loc["b", f"{rate}_high"]
+    assert table.loc["a", "note"] == "only 4 rows: too few to judge"
+    assert table.loc["b", "note"] == ""
+    assert (group_table(Y, PRED, G)["note"] == "").all()  # no minimum given: nothing flagged
+
+
+def test_intersections_and_stored_tables_get_the_same_flags():
+    """Groups of several sensitive columns are their intersections; a table stored without
+    intervals (an older trial) gets the same intervals and flags as a fresh one."""
+    from core.metrics.fairness import fairness_report, with_intervals
+
+    rng = np.random.default_rng(4)
+    g = np.array([f"{s} × {a}" for s, a in zip(rng.choice(["f", "m"], 200), rng.choice(["<30", "30+"], 200))])
+    g[:3] = "f × 80+"  # a rare intersection
+    y = (rng.random(200) < 0.3).astype(int)
+    pred = (rng.random(200) < 0.4).astype(int)
+    fresh = group_table(y, pred, g, min_rows=20)
+    stored = pd.DataFrame(fairness_report(y, pred, g)[1].to_dict("records"))
+    pd.testing.assert_frame_equal(with_intervals(stored, min_rows=20), fresh)
+    flagged = fresh.set_index("group")["note"]
+    assert flagged["f × 80+"] == "only 3 rows: too few to judge"
+    assert (flagged.drop("f × 80+") == "").all()

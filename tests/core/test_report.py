@@ -264,3 +264,50 @@ def test_unpriced_value_reads_in_utility_units_in_decision_md(decided):
         lines = [x for x in report.decision_markdown(d).splitlines() if x.startswith(f"| {md(label)} |")]
         assert lines, label
         assert all(("€" in x) == money and ("utility units" in x) != money for x in lines), lines
+
+
+def test_group_table_shows_rows_intervals_and_flags_small_groups(decided):
+    """Each group's rows, each rate with its Wilson interval, and the flag on a group under the
+    spec's minimum, in decision.md, report.html and the fairness chart's error bars."""
+    import pandas as pd
+
+    from core.metrics import rate_interval
+
+    data, _, _ = decided
+    stored = pd.DataFrame(
+        [  # the stored form (no intervals), as trials and bundles made before them carry it
+            {
+                "group": "big",
+                "n": 200,
+                "base_rate": 0.25,
+                "selection_rate": 0.3,
+                "recall": 0.6,
+                "precision": 0.5,
+                "accuracy": 0.8,
+            },
+            {
+                "group": "tiny",
+                "n": 11,
+                "base_rate": 4 / 11,
+                "selection_rate": 5 / 11,
+                "recall": 0.5,
+                "precision": 0.4,
+                "accuracy": 7 / 11,
+            },
+        ]
+    )
+    assert data.spec.data.min_group_rows > 11
+    data = dataclasses.replace(data, groups_test=stored)
+    text = report.decision_markdown(data)
+    section = text.split("## Fairness per group")[1].split("##")[0]
+    assert "Wilson" in section.splitlines()[0]
+    tiny = next(line for line in section.splitlines() if line.startswith("| tiny |"))
+    low, high = (float(v) for v in rate_interval(7, 11))
+    assert "| 11 |" in tiny and f"0.636 ({low:.3f}–{high:.3f})" in tiny
+    assert tiny.rstrip().endswith("| only 11 rows: too few to judge |")
+    big = next(line for line in section.splitlines() if line.startswith("| big |"))
+    assert "too few" not in big
+    html = report.report_html(data)
+    assert "only 11 rows: too few to judge" in _visible_html(html)
+    bars = report.figures(data)["fairness"].data
+    assert all(b.error_y.array is not None and len(b.error_y.array) == 2 for b in bars)

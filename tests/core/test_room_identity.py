@@ -3,15 +3,21 @@ ballots hold only what people marked, passcode guesses slow down, and a dead dat
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+
 import pytest
 from sqlalchemy import select
 
-from core import cli
+from core import cli, search
 from core.decide import view as decide
 from core.decide.room import RoomStore
 from core.errors import UserInputError
+from core.export import report
 from core.storage import tables
 from tests.core.room_helpers import count, make_room
+from tests.core.test_decide import copy_study
+from tests.core.test_report import decided  # noqa: F401  (a fixture: a real ReportData to render)
 
 CODE = "open sesame"
 
@@ -116,6 +122,52 @@ def test_an_unmarked_candidate_is_no_opinion_everywhere(store):
     assert ballot.detail["marks"] == {"3": "approve"}
     line = decide.describe_event(ballot.kind, ballot.trial_number, ballot.detail)
     assert "approves trial 3" in line and "reject" not in line
+
+
+def _md_votes(text: str) -> dict[int, dict[str, int]]:
+    """The Votes table of decision.md, read by its header: {trial: {column: number}}."""
+    section = text.split("\n## Votes\n", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines() if line.startswith("|")
+    ]
+    head, body = rows[0], rows[2:]  # rows[1] is the |---| line
+    return {int(r[0].lstrip("#")): dict(zip(head[1:], map(int, r[1:]), strict=True)) for r in body}
+
+
+def _log_marks(events: list) -> Counter:
+    """(trial, mark) counts of the last ballot each voter cast, as the decision log says them."""
+    last = {e.who: e.detail["marks"] for e in events if e.kind == "ballot"}
+    return Counter((int(t), m) for marks in last.values() for t, m in marks.items())
+
+
+def test_decision_md_shows_the_rejections_people_cast_and_no_others(decided, finished_study, tmp_path):  # noqa: F811
+    data, _, _ = decided
+    src, name, spec = finished_study
+    url = copy_study(src, tmp_path / "study.db")
+    a, b, c = [t.number for t in search.open_study(url, name).get_trials() if t.state.name == "COMPLETE"][:3]
+    with RoomStore(url) as s:
+        ana = s.open_room(name, "Ana")
+        rid = ana.room_id
+        bob, cy, dee = (s.join(rid, who).token for who in ("Bob", "Cy", "Dee"))
+        for t in (a, b, c):
+            s.propose(rid, ana.token, t)
+        s.cast_ballot(rid, bob, {a: "approve", b: "reject"})  # no opinion on c
+        s.cast_ballot(rid, cy, {a: "reject", c: "abstain"})  # no opinion on b
+        s.cast_ballot(rid, dee, {a: "approve"})  # no opinion on b or c
+        s.cast_ballot(rid, dee, {a: "approve"})  # the double click: nothing new
+        tally, events = s.tally(rid, token=ana.token), s.log(rid, token=ana.token)  # Ana casts nothing
+    summary = report.room_summary(url, name, spec, data.frame)
+    text = report.decision_markdown(dataclasses.replace(data, room=summary))
+    cast = {a: (2, 1, 0), b: (0, 1, 0), c: (0, 0, 1)}  # (approve, reject, abstain) as people marked
+    md = _md_votes(text)
+    assert {t: (r["Approvals"], r["Rejections"], r["Abstentions"]) for t, r in md.items()} == cast
+    columns = ("approvals", "rejections", "abstentions")
+    assert {t: tuple(int(tally.loc[t, k]) for k in columns) for t in cast} == cast
+    marks = _log_marks(events)
+    assert {t: (marks[(t, "approve")], marks[(t, "reject")], marks[(t, "abstain")]) for t in cast} == cast
+    assert all(md[t]["Borda"] == tally.loc[t, "borda"] == 0 for t in cast)  # the columns line up
+    lines = [decide.describe_event(e.kind, e.trial_number, e.detail) for e in events if e.kind == "ballot"]
+    assert len(lines) == 3 and sum(line.count("rejects") for line in lines) == 2
 
 
 def test_wrong_passcodes_back_off_and_are_logged_without_the_guess(store):

@@ -26,7 +26,7 @@ INIT = ("init", "{data}", "--target", "y", "-o", "{out}")
 @dataclass(frozen=True)
 class Case:
     """One bad input: ``make_file(folder)`` writes it and returns its path; ``argv`` is the
-    command (``{data}`` and ``{out}`` filled in); ``expect`` must be in the one ``error:`` line
+    command (``{data}``, ``{out}`` and ``{dir}``, the folder, filled in); ``expect`` must be in the one ``error:`` line
     (or, when ``accepted``, in the output of a run that succeeds)."""
 
     name: str
@@ -36,6 +36,8 @@ class Case:
     group: str
     accepted: bool = False
     upload: bool = False  # also uploaded on the Data page
+    then: tuple[str, ...] = ()  # a command run afterwards, whose output must contain then_expect
+    then_expect: str = ""
 
 
 def _file(name: str, content: Callable[[], bytes]) -> Callable[[Path], Path]:

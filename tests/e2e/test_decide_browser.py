@@ -68,6 +68,12 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             assert "token=" in bob.url
             expect(bob.get_by_role("button", name="Lock decision")).to_have_count(0)
             expect(alice.get_by_role("button", name="Lock decision")).to_have_count(1)
+            # the facilitator's reload keeps her the facilitator: the lock control is still shown to her
+            alice.reload()
+            alice.get_by_text("You are Alice").wait_for(timeout=30_000)
+            assert "token=" in alice.url
+            expect(alice.get_by_role("button", name="Lock decision")).to_have_count(1, timeout=LIVE_MS)
+            expect(alice.get_by_role("button", name="Start a new vote round")).to_have_count(1)
             # Bob's comment shows in Alice's browser, literally: no bold, no HTML element
             bob.get_by_label("Comment", exact=True).fill(COMMENT)
             bob.get_by_role("button", name="Post comment").click()

@@ -62,6 +62,7 @@ from core.decide.compare._fairness_detail import (
     Interval,
     candidate_fairness,
     fairness_detail,
+    group_frame,
 )
 from core.decide.compare._mcnemar import McNemar, mcnemar, mcnemar_table
 from core.decide.compare._pair import (
@@ -128,6 +129,7 @@ __all__ = [
     "fairness_detail",
     "fmt_ratio",
     "gain_share",
+    "group_frame",
     "load_candidate",
     "load_candidates",
     "mcnemar",

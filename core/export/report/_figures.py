@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from core import objectives as obj
 from core import viz
 from core.export.report._data import ReportData
+from core.metrics import with_intervals
 
 GROUP_METRICS = ("selection_rate", "recall", "precision", "accuracy")
 
@@ -49,7 +50,11 @@ def fairness_figure(data: ReportData) -> go.Figure | None:
     g = data.groups_test
     if g is None or g.empty:
         return None
-    return viz.group_metrics(g, metrics=GROUP_METRICS, title="Per-group results on the held-out test part")
+    return viz.group_metrics(
+        with_intervals(g, min_rows=data.spec.data.min_group_rows),
+        metrics=GROUP_METRICS,
+        title="Per-group results on the held-out test part (95 % Wilson intervals)",
+    )
 
 
 def importance_figure(data: ReportData) -> go.Figure | None:

@@ -22,6 +22,7 @@ from core import objectives as obj
 from core._text import esc, fmt_time, md, md_block
 from core.export.report._data import ReportData, decision_line, fmt, metric_rows, model_card, onnx_line
 from core.export.report._figures import figures
+from core.metrics import rate_text, with_intervals
 from core.viz import family_label
 
 _CSS = """
@@ -34,9 +35,9 @@ font-weight:600}.muted{color:#666}.decision{background:#f0f7ff;padding:.8rem;bor
 """
 _GROUP_COLUMNS = ("n", "base_rate", "selection_rate", "recall", "precision", "accuracy")
 #: Table headers in words: the group table's columns arrive as the metric kernels name them.
-_GROUP_HEADERS = {"group": "Group", "n": "Rows", "base_rate": "Base rate"}
+_GROUP_HEADERS = {"group": "Group", "n": "Rows", "base_rate": "Base rate", "note": "Note"}
 _DIRECTION_WORDS = {"minimize": "lower is better", "maximize": "higher is better"}
-_BALLOT_WORDS = {"approval": "approval", "ranked": "ranking"}
+_BALLOT_WORDS = {"mark": "mark", "approval": "approval", "ranked": "ranking"}
 
 
 def _header(column: Any) -> str:
@@ -115,21 +116,45 @@ def _votes(votes: pd.DataFrame | None) -> list[list[str]]:
             _BALLOT_WORDS.get(str(v["kind"]), str(v["kind"])),
             v["voter"],
             f"#{int(v['trial_number'])}",
-            "" if pd.isna(v["approve"]) else ("yes" if v["approve"] else "no"),
+            _mark(v),
             "" if pd.isna(v["position"]) else str(int(v["position"]) + 1),
         ]
         for _, v in votes.iterrows()
     ]
 
 
-def _groups(g: pd.DataFrame | None) -> dict[str, Any] | None:
+def _mark(v: Any) -> str:
+    """What the person marked: approve / reject / abstain; rooms from before marks say yes/no."""
+    mark = v.get("mark")
+    if isinstance(mark, str) and mark:
+        return mark
+    return "" if pd.isna(v["approve"]) else ("approve" if v["approve"] else "reject")
+
+
+def _group_cell(r: Any, c: str) -> str:
+    """n as a count; a rate with its Wilson interval when one exists; the small-group flag as text."""
+    if c == "n":
+        return str(int(r["n"]))
+    if c == "note":
+        return str(r.get("note") or "")
+    return rate_text(r[c], r.get(f"{c}_low"), r.get(f"{c}_high"))
+
+
+def _groups(g: pd.DataFrame | None, min_rows: int | None) -> dict[str, Any] | None:
+    """The group table for both files: rows per group, each rate with its 95 % Wilson interval, and a
+    note on groups under the spec's minimum (``with_intervals`` also serves trials stored without them)."""
     if g is None or g.empty:
         return None
-    cols = [c for c in _GROUP_COLUMNS if c in g]
-    rows = [(r["group"], [f"{r[c]:.3f}" if c != "n" else str(int(r[c])) for c in cols]) for _, r in g.iterrows()]
-    html_rows = [[f"{v:.3f}" if isinstance(v, float) else v for v in row] for row in g.itertuples(index=False)]
+    g = with_intervals(g, min_rows=min_rows)
+    cols = [c for c in _GROUP_COLUMNS if c in g] + ["note"]
+    rows = [(r["group"], [_group_cell(r, c) for c in cols]) for _, r in g.iterrows()]
     headers = [_header(c) for c in cols]
-    return {"columns": headers, "rows": rows, "html_columns": [_header(c) for c in g.columns], "html_rows": html_rows}
+    return {
+        "columns": headers,
+        "rows": rows,
+        "html_columns": [_header("group"), *headers],
+        "html_rows": [[group, *cells] for group, cells in rows],
+    }
 
 
 def _context(data: ReportData) -> dict[str, Any]:
@@ -151,7 +176,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "tally_cells": [[f"#{i}", *counts] for i, counts in tally],
         "votes": _votes(r.votes),
         "metrics": metrics,
-        "groups": _groups(data.groups_test),
+        "groups": _groups(data.groups_test, data.spec.data.min_group_rows),
         "importance": None if importance is None else importance.to_dict("records"),
         "onnx_line": onnx_line(data.onnx) if data.onnx else "",
         "card": model_card(data),
