@@ -119,3 +119,30 @@ def test_every_method_picks_from_the_front_it_is_given(rows):
     for method in (mcdm.weighted_sum, mcdm.chebyshev, mcdm.topsis, mcdm.knee):
         assert method(pool, DIRECTIONS).winner in pool.index, method.__name__
     assert mcdm.lexicographic(pool, DIRECTIONS, list(NAMES)).winner in pool.index
+
+
+scores = st.lists(
+    st.tuples(st.booleans(), st.integers(min_value=0, max_value=1000), st.sampled_from(["a", "b", "c"])),
+    min_size=6,
+    max_size=60,
+).filter(lambda rows: len({r[0] for r in rows}) == 2 and all(any(r[0] and r[2] == g for r in rows) for g in "abc"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores, st.lists(st.integers(min_value=0, max_value=1000), min_size=2, max_size=12, unique=True))
+def test_operating_point_curves_are_monotone_where_they_must_be(rows, cuts):
+    """A higher threshold never selects more rows, so no group's recall (nor the worst one) can rise."""
+    from core.metrics.operating_points import Scores, curve_metrics
+    from core.spec import ValueModel
+
+    y = np.array([r[0] for r in rows], dtype=int)
+    proba = np.array([r[1] / 1000 for r in rows])
+    groups = pd.Series([r[2] for r in rows])
+    thresholds = np.sort(np.array(cuts) / 1000)
+    m = curve_metrics(thresholds, Scores(y=y, proba=proba, groups=groups), ValueModel())
+    recall = m["worst_group_recall"]
+    assert (np.diff(recall) <= 1e-12).all(), (thresholds, recall)
+    from core.metrics import decide
+
+    selected = np.asarray(decide(proba[None, :], thresholds[:, None])).sum(axis=1)  # the one decision rule
+    assert (np.diff(selected) <= 0).all()
