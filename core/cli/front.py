@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from core import objectives as obj
+from core import search
 from core import storage as st
 from core._json import jsonable
 from core.cli._options import csv_list, storage_option
@@ -160,6 +161,10 @@ def cmd_front(args: argparse.Namespace) -> int:
         return cmd_front_points(args)
     spec, frame = _study_frame(args.study, args.storage)
     data = _records(args.study, spec, frame, args.objectives)
+    running = [int(n) for n in frame.loc[frame["state"] == "RUNNING", "number"]] if len(frame) else []
+    stalled = search.stalled_note(len(search.stalled_trials(args.storage, args.study, running)))
+    if stalled:
+        data["stalled"] = stalled
     if args.json:
         print(json.dumps(data, indent=2, default=str))
         return 0
@@ -168,6 +173,8 @@ def cmd_front(args: argparse.Namespace) -> int:
     print(f"hypervolume {data['hypervolume']:.4f} (normalised, reference point {front.REF})")
     print_limits(frame, spec.objectives)
     print_suspicion(frame, spec)
+    if stalled:
+        print(f"note: {stalled}; another worker's recovery fails it and runs it again")
     return 0
 
 

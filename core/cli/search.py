@@ -158,7 +158,16 @@ def trial_counts(url: str, study_name: str) -> str:
     queued = sum(t.state == TrialState.WAITING for t in trials)
     running = len(trials) - queued
     text = f"{done} of {n_budget} run" if n_budget is not None else f"{done} run"
-    return text + f", {queued} queued" + (f", {running} running" if running else "")
+    stalled = search.stalled_note(len(search.stalled_trials(url, study_name, _running(trials))))
+    return (
+        text + f", {queued} queued" + (f", {running} running" if running else "") + (f" ({stalled})" if stalled else "")
+    )
+
+
+def _running(trials: Any) -> list[int]:
+    from optuna.trial import TrialState
+
+    return [t.number for t in trials if t.state == TrialState.RUNNING]
 
 
 def cmd_studies(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ from core.search._predictions import (
     read_predictions,
 )
 from core.search._progress import N_BOUNDS, Progress, RunResult, counted, progress_of, run_bounds
-from core.search._registry import workers, workers_table
+from core.search._registry import stalled_note, stalled_trials, workers, workers_table
 from core.search._samplers import SAMPLER_FACTORIES, make_sampler, worker_seed
 from core.search._settings import (
     DB_RETRY_S,
@@ -149,6 +149,8 @@ __all__ = [
     "typical_params",
     "with_limits",
     "worker_seed",
+    "stalled_note",
+    "stalled_trials",
     "workers",
     "workers_table",
 ]

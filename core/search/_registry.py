@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -151,3 +152,19 @@ def workers(url: str | None, study_name: str) -> list[dict[str, Any]]:
         d["status"] = "lost" if d["lost"] else d.get("state")
         out.append(d)
     return out
+
+
+def stalled_trials(url: str | None, study_name: str, running: Iterable[int]) -> list[int]:
+    """The RUNNING trials (numbers) whose worker stopped responding: they stay RUNNING until another
+    worker's recovery fails them, so ``front`` and ``studies`` must say why they do not move."""
+    lost = {
+        int(w["current_trial"]) for w in workers(url, study_name) if w["lost"] and w.get("current_trial") is not None
+    }
+    return sorted(n for n in running if n in lost)
+
+
+def stalled_note(n: int) -> str:
+    """'1 trial of a worker that stopped responding' (empty when none)."""
+    if not n:
+        return ""
+    return f"{n} trial{'s' if n != 1 else ''} of a worker that stopped responding"
