@@ -45,6 +45,7 @@ import streamlit as st
 
 from core import search
 from core import storage as core_storage
+from core._text import fmt_duration as fmt_duration  # re-exported: pages format durations through ui
 from core.decide import limits as view_limits
 from core.decide.suspicion import too_good
 from core.errors import UserInputError
@@ -63,19 +64,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 def esc(text: Any) -> str:
     """Backslash-escape Markdown punctuation so user text (column names, owners) renders verbatim."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "–"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, s = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {s:02d} s"
-    hours, m = divmod(minutes, 60)
-    return f"{hours} h {m:02d} min"
 
 
 def show_error(err: UserInputError | str, where: Any = None) -> None:

@@ -80,6 +80,11 @@ _trials = sa.Table(
     sa.Column("datetime_start", sa.DateTime),
     sa.Column("datetime_complete", sa.DateTime),
 )
+#: Optuna's studies and trials tables, as far as our readers need them (the room checks trial
+#: numbers against them inside its own transaction)
+studies_table = _studies
+trials_table = _trials
+
 _params = sa.Table(
     "trial_params",
     _md,

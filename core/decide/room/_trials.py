@@ -9,17 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.errors import UserInputError
+from core.search.reader import studies_table as _studies
+from core.search.reader import trials_table as _trials
 
-_md = sa.MetaData()
-_studies = sa.Table("studies", _md, sa.Column("study_id", sa.Integer), sa.Column("study_name", sa.String))
-_trials = sa.Table(
-    "trials",
-    _md,
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("number", sa.Integer),
-    sa.Column("study_id", sa.Integer),
-    sa.Column("state", sa.String),
-)
 _INT32_MAX = 2**31 - 1  # Optuna's column; a larger number cannot be one of its trials
 
 
