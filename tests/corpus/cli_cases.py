@@ -299,4 +299,46 @@ BUNDLES = [
 ]
 # fmt: on
 
-CLI_CASES: list[Case] = [*SPEC_FILE, *INIT_OPTIONS, *STORAGE, *BUNDLES]
+_LEGACY_DB = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "legacy.db"
+_ROOM = ("--storage", "sqlite:///{dir}/s.db", "--study", "legacy")
+
+
+def _room_db(folder: Path) -> Path:
+    """A copy of the legacy study: its room is open (facilitator Ada) and has a passcode."""
+    target = folder / "s.db"
+    shutil.copy(_LEGACY_DB, target)
+    return target
+
+
+ROOM = [
+    Case(
+        "room join with a wrong passcode",
+        _room_db,
+        ("room", "join", *_ROOM, "--name", "Eve", "--passcode", "wrong-guess-1"),
+        "Wrong passcode for this room",
+        "room",
+    ),
+    Case(
+        "room vote without a token",
+        _room_db,
+        ("room", "vote", *_ROOM, "--trial", "0"),
+        "this needs your room token",
+        "room",
+    ),
+    Case(
+        "room vote with a forged token",
+        _room_db,
+        ("room", "vote", *_ROOM, "--trial", "0", "--token", "rt_1_forgedforgedforged"),
+        "this room token is not valid",
+        "room",
+    ),
+    Case(
+        "room comment with a mistyped token",
+        _room_db,
+        ("room", "comment", *_ROOM, "--text", "hi", "--token", "nope"),
+        "this room token is not valid",
+        "room",
+    ),
+]
+
+CLI_CASES: list[Case] = [*SPEC_FILE, *INIT_OPTIONS, *STORAGE, *BUNDLES, *ROOM]
