@@ -3,26 +3,10 @@ page makes stored trials feasible without a re-run; an invalid one is refused ne
 
 from __future__ import annotations
 
-import pytest
-
 from core import search
-from core import storage as st
 from core.decide import limits
-from tests.app.helpers import assert_ok, run_page, synthetic_study, texts
-
-POINTS = [
-    {"roc_auc": 0.80, "latency_p95_ms": 30.0},
-    {"roc_auc": 0.75, "latency_p95_ms": 25.0},
-    {"roc_auc": 0.70, "latency_p95_ms": 40.0},
-]
-
-
-@pytest.fixture
-def blocked(small_csv):
-    """A study whose latency limit (≤ 10 ms) no trial met."""
-    url = st.resolve(None)
-    synthetic_study(url, "blocked", small_csv, [dict(p) for p in POINTS], limits={"latency_p95_ms": 10})
-    return url, "blocked"
+from tests.app.helpers import assert_ok, run_page, texts
+from tests.core.test_view_limits import POINTS, blocked  # noqa: F401  (the same study, as a fixture)
 
 
 def _apply(at, value: str):
@@ -36,7 +20,7 @@ def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_a_limit_relaxed_on_the_explorer_makes_trials_feasible_without_a_rerun(blocked):
+def test_a_limit_relaxed_on_the_explorer_makes_trials_feasible_without_a_rerun(blocked):  # noqa: F811
     url, name = blocked
     at = run_page("explorer", study=name)
     assert _metrics(at)["Hold limits in search"] == "0" and _metrics(at)["On the front"] == "0"
@@ -52,7 +36,7 @@ def test_a_limit_relaxed_on_the_explorer_makes_trials_feasible_without_a_rerun(b
     assert at.text_input(key="ex_limit:blocked:1:latency_p95_ms").value == "35"
 
 
-def test_an_invalid_limit_on_the_explorer_is_refused_clearly(blocked):
+def test_an_invalid_limit_on_the_explorer_is_refused_clearly(blocked):  # noqa: F811
     url, name = blocked
     at = _apply(run_page("explorer", study=name), "20 kB")
     assert any("does not fit" in e for e in texts(at, "error"))
@@ -60,7 +44,7 @@ def test_an_invalid_limit_on_the_explorer_is_refused_clearly(blocked):
     assert _metrics(at)["Hold limits in search"] == "0"
 
 
-def test_resaving_with_only_a_limit_changed_updates_the_limits(blocked):
+def test_resaving_with_only_a_limit_changed_updates_the_limits(blocked):  # noqa: F811
     url, name = blocked
     at = run_page("objectives", study=name)
     at.text_input(key="obj_study_name").input(name).run()
@@ -73,7 +57,7 @@ def test_resaving_with_only_a_limit_changed_updates_the_limits(blocked):
     assert len(search.open_study(url, name).trials) == len(POINTS)
 
 
-def test_resaving_with_another_change_says_to_start_a_new_study(blocked):
+def test_resaving_with_another_change_says_to_start_a_new_study(blocked):  # noqa: F811
     url, name = blocked
     at = run_page("objectives", study=name)
     at.text_input(key="obj_study_name").input(name).run()

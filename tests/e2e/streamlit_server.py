@@ -102,3 +102,12 @@ def serve(tmp_path: Path, env: dict[str, str], *, start_timeout: float = 90) -> 
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@contextlib.contextmanager
+def serve_storage(tmp_path: Path, url: str, *, start_timeout: float = 60) -> Iterator[str]:
+    """The app on the study storage ``url``, with a data directory of its own; yields its base URL."""
+    with serve(
+        tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")}, start_timeout=start_timeout
+    ) as base:
+        yield base

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_storage
 
 SHOT = SHOTS / "compare.png"
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on the finished study (the page only reads it)."""
     url, name, _ = finished_study
-    with serve(tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")}, start_timeout=60) as base:
+    with serve_storage(tmp_path, url) as base:
         yield base, name
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.core.test_decide import copy_study
-from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_storage
 
 SHOT = SHOTS / "decide.png"
 COMMENT = "<b>x</b> **y**"
@@ -24,8 +24,7 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on a private copy of the study; yields (base_url, study)."""
     url, name, _ = finished_study
-    env = {"TRADEOFF_STORAGE": copy_study(url, tmp_path / "study.db"), "TRADEOFF_HOME": str(tmp_path / "home")}
-    with serve(tmp_path, env, start_timeout=60) as base:
+    with serve_storage(tmp_path, copy_study(url, tmp_path / "study.db")) as base:
         yield base, name
 
 

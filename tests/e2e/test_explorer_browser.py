@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.app.helpers import synthetic_study
-from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve
+from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_storage
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -30,8 +30,7 @@ POINTS = [
 def server(tmp_path, small_csv):
     url = f"sqlite:///{tmp_path / 'explorer.db'}"
     synthetic_study(url, STUDY, small_csv, [dict(p) for p in POINTS])
-    env = {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")}
-    with serve(tmp_path, env, start_timeout=60) as base:
+    with serve_storage(tmp_path, url) as base:
         yield base, url
 
 

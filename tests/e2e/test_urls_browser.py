@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app import nav
-from tests.e2e.streamlit_server import launch, needs_chromium, serve
+from tests.e2e.streamlit_server import launch, needs_chromium, serve_storage
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 @pytest.fixture
 def server(finished_study, tmp_path):
     url, name, _ = finished_study
-    with serve(tmp_path, {"TRADEOFF_STORAGE": url, "TRADEOFF_HOME": str(tmp_path / "home")}, start_timeout=60) as base:
+    with serve_storage(tmp_path, url) as base:
         yield base, name
 
 
