@@ -15,6 +15,7 @@ Public functions:
 - :func:`read_frame` — the frame, with exactly the columns of :func:`core.search.trials_frame`;
 - :func:`trial_attrs` — every user attribute and parameter of one trial (the details panel);
 - :func:`study_attrs` — the study's user attributes (spec, start time, cancel flag) in one query;
+- :func:`read_curves` — every complete trial's curve of operating points (cached like the frame);
 - :func:`study_names` — the studies in a storage (``optuna.get_all_study_summaries`` also computes
   each study's best trials: tens of seconds on a 10,000-trial study).
 """
@@ -48,6 +49,7 @@ from core.search._frame import (
 )
 from core.search._limits import with_limits
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
+from core.search._predictions import ATTR_CURVE, read_curve
 from core.search._progress import counted as counted_trials
 from core.search._storage import optuna_storage
 from core.search._study import open_study
@@ -411,3 +413,48 @@ def counted(url: str | None, study_name: str) -> tuple[int, int]:
     done = sum(r.state in ("COMPLETE", "PRUNED") for r in rows) - skipped
     failed = len(set(fails) - abandoned)
     return done + failed, failed
+
+
+_curve_cache: dict[tuple[str, str], tuple[int, dict[int, dict[str, Any]]]] = {}
+
+
+def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
+    """Trial number → stored curve of operating points (``tradeoff.curve``), for complete trials.
+
+    Why a reader of its own: the trials frame does not carry curves (they are ~100× a trial's other
+    attributes), but every page that judges (trial, operating point) needs all of them. A finished
+    trial's curve never changes, so a process-wide cache keeps those already read and a refresh
+    reads only trials that completed since.
+    """
+    url = st.resolve(url)
+    key = (url, study_name)
+    try:
+        with engine(url).connect() as con:
+            sid = _study_id(con, study_name)
+            cached_sid, curves = _curve_cache.get(key, (sid, {}))
+            if cached_sid != sid:
+                curves = {}
+            done = dict(
+                con.execute(
+                    sa.select(_trials.c.trial_id, _trials.c.number).where(
+                        _trials.c.study_id == sid, _trials.c.state == "COMPLETE"
+                    )
+                ).all()
+            )
+            known = {n for n in curves}
+            missing = [tid for tid, n in done.items() if n not in known]
+            for chunk in _in_chunks(missing):
+                for tid, value in con.execute(
+                    sa.select(_user.c.trial_id, _user.c.value_json).where(
+                        _user.c.trial_id.in_(chunk), _user.c.key == ATTR_CURVE
+                    )
+                ):
+                    curve = read_curve({ATTR_CURVE: json.loads(value)})
+                    if curve is not None:
+                        curves[int(done[tid])] = curve
+            _curve_cache[key] = (sid, curves)
+            return {n: c for n, c in curves.items() if n in set(done.values())}
+    except sa.exc.SQLAlchemyError:
+        trials = open_study(url, study_name).get_trials(deepcopy=False)
+        out = {t.number: read_curve(t.user_attrs) for t in trials if t.state.name == "COMPLETE"}
+        return {n: c for n, c in out.items() if c is not None}
