@@ -25,14 +25,13 @@ POINT_SCOPE = {
 def _study_points(study_name: str, url: str | None) -> tuple[Spec, Any, Any]:
     """The spec (with the room's limits), the trials frame and the operating-points frame."""
     from core import search
-    from core.decide import limits
-    from core.decide.operating_points import points_frame
+    from core.decide import limits, options
+    from core.search import reader
 
     study = search.open_study(url, study_name)
     spec = limits.view_spec(search.load_spec(study), study.user_attrs)
-    trials = study.get_trials(deepcopy=False)
-    frame = search.trials_frame(trials, spec)
-    points = points_frame(frame, {t.number: search.read_curve(t.user_attrs) for t in trials}, spec.objectives)
+    frame = reader.read_frame(url, study_name, spec)
+    points = options.options_frame(frame, reader.read_curves(url, study_name), spec.objectives)
     return spec, frame, points
 
 
@@ -52,7 +51,13 @@ def point_records(spec: Spec, frame: Any, points: Any, names: Sequence[str], stu
         rec = _record(r, None, spec.objectives)
         point = r.get(POINT)
         rows.append(
-            {**rec, "point": None if point != point else int(point), "rule_kind": r.get(RULE_KIND), "knee": i == knee}
+            {
+                **rec,
+                "option": r.get("option", str(rec["number"])),
+                "point": None if point != point else int(point),
+                "rule_kind": r.get(RULE_KIND),
+                "knee": i == knee,
+            }
         )
     return {
         "study": study_name,
@@ -68,17 +73,18 @@ def point_records(spec: Spec, frame: Any, points: Any, names: Sequence[str], stu
 
 
 def _print_table(data: dict) -> None:
-    """One line per (trial, rule): its threshold and each objective in search and on held-out data."""
+    """One line per option (trial, rule; ``12@3`` is point 3 of trial 12, what ``export --trial`` and the room
+    accept): its threshold and each objective in search and on held-out data."""
     from core.cli.front import _columns
 
     if not data["points"]:
         print("no feasible finished trials yet")
         return
     cols = _columns(data["objectives"])
-    head = ["#", "point", "family", "threshold"] + [h for h, _ in cols]
+    head = ["option", "family", "threshold"] + [h for h, _ in cols]
     rows = []
     for p in data["points"]:
-        row = [str(p["number"]), "–" if p["point"] is None else str(p["point"]), str(p["family"])]
+        row = [str(p.get("option", p["number"])), str(p["family"])]
         row.append("–" if p["threshold"] is None else f"{p['threshold']:.4f}")
         for _, c in cols:
             name = c.removeprefix(obj.TEST_ATTR)

@@ -59,3 +59,20 @@ def test_old_one_point_study_gives_one_option_per_trial(tmp_path):
     opts = options.load_options(url, name)
     frame = reader.read_frame(url, name)
     assert list(opts["option"]) == [str(int(n)) for n in frame["number"]]
+
+
+def test_front_operating_points_names_each_option(capsys, finished_study):
+    import json
+
+    from core import cli
+
+    url, name, _ = finished_study
+    assert cli.main(["front", "--storage", url, "--study", name, "--operating-points", "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    opts = options.load_options(url, name)
+    for p in points:
+        row = options.find(opts, p["option"])
+        assert int(row["number"]) == p["number"]
+        assert ("@" in p["option"]) == (not bool(row["tuned_rule"]))
+    assert cli.main(["front", "--storage", url, "--study", name, "--operating-points"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("option")
