@@ -1,7 +1,7 @@
 """Compare: is the complex model's complexity worth it? Honest statistics, fairness, explanations.
 
-Reads the widgets, calls :func:`core.decide.compare.run` (re-fits the chosen trials and compares each with
-the baseline) and draws :mod:`core.viz` figures and :mod:`core.decide.compare.tables` tables. The report is
+Reads the widgets, calls :func:`core.decide.compare.run` (from what the search stored, with no fit; re-fits
+only when asked, for explanations and a latency re-measurement) and draws :mod:`core.viz` figures and :mod:`core.decide.compare.tables` tables. The report is
 cached by (study, candidates, baseline, settings), so switching tabs or coming back costs nothing.
 """
 
@@ -39,12 +39,13 @@ def cached_report(
     rounds: int,
     criterion: str,
     keep: float,
+    refit: bool = False,
 ) -> dict:
-    """The report for these settings; the first time with a progress bar (re-fits take a while)."""
-    key = (url, study, numbers, baseline, n_boot, alpha, rounds, criterion, keep)
+    """The report for these settings; the first time with a progress bar."""
+    key = (url, study, numbers, baseline, n_boot, alpha, rounds, criterion, keep, refit)
     cache = _reports()
     if key not in cache:
-        bar = st.progress(0.0, text="Re-fitting the candidates…")
+        bar = st.progress(0.0, text="Re-fitting the candidates…" if refit else "Reading the stored predictions…")
 
         def on_progress(msg: str, frac: float) -> None:
             bar.progress(min(max(frac, 0.0), 1.0), text=msg)
@@ -61,6 +62,7 @@ def cached_report(
                 cascade_criterion=criterion,
                 cascade_keep=keep,
                 on_progress=on_progress,
+                refit=refit,
             )
         finally:
             bar.empty()  # also when the comparison is refused: the error replaces the bar
@@ -73,7 +75,8 @@ def cached_report(
 st.title("Compare: is the complexity worth it?")
 st.caption(
     "A complex model must be *significantly* better than a simple one to justify its latency, "
-    "size and harder deployment. Both are re-fitted on the same split and judged on the same test rows."
+    "size and harder deployment. Both are judged on the same held-out test rows, from the predictions and "
+    "figures the search stored (nothing is re-fitted unless you ask for explanations)."
 )
 url, study_name = ui.require_study()
 try:
@@ -122,7 +125,10 @@ with st.expander("Statistics and cascade settings"):
         index=1,
         format_func=lambda a: f"{(1 - a) * 100:g} % (significant when p < {a:g})",
     )
-    rounds = c3.slider("Latency rounds (interleaved)", 3, 9, 3)
+    rounds = c3.slider("Latency rounds when re-measuring (interleaved)", 3, 9, 3)
+    refit = st.checkbox(
+        "Re-fit both models: adds explanations and re-measures latency now (slower)", key="cmp_refit", value=False
+    )
     c4, c5 = st.columns(2)
     criteria = compare.CASCADE_CRITERIA
     criterion = c4.selectbox(
@@ -152,6 +158,7 @@ try:
         int(rounds),
         str(criterion),
         float(keep),
+        bool(refit),
     )
 except UserInputError as exc:
     ui.show_error(exc)
@@ -185,6 +192,15 @@ with tabs[0]:
             f"bias-corrected {1 - c['alpha']:.0%} intervals."
         )
         st.dataframe(tables.ratio_table(c), hide_index=True, width="stretch")
+        st.caption(
+            "Latency: "
+            + (
+                "re-measured now on this machine, in interleaved rounds"
+                if c.get("latency_scope") == "re-measured now"
+                else "the search's stored figure of each trial (the one every page shows and the limits judge)"
+            )
+            + ". Differences and intervals above: held-out test."
+        )
     st.plotly_chart(viz.forest(rep["comparisons"]), width="stretch")
     st.plotly_chart(viz.ratios(rep["comparisons"]), width="stretch")
 with tabs[1]:
@@ -201,6 +217,8 @@ with tabs[2]:
         st.caption(ui.esc(f"{f['label']}: rows per group on the test part, rates with bootstrap intervals"))
         st.dataframe(compare.group_frame(f), hide_index=True, width="stretch")
 with tabs[3]:
+    if not rep["explanations"]:
+        st.info("Explanations need the fitted models: tick *Re-fit both models* in the settings above.")
     st.plotly_chart(viz.importance_bars(rep["explanations"]), width="stretch")
     st.plotly_chart(viz.partial_dependence(rep["explanations"]), width="stretch")
     for e in rep["explanations"]:

@@ -17,17 +17,20 @@ from core.cli._options import storage_option
 from core.errors import UserInputError
 
 
-def trial_list(value: str) -> list[int]:
-    """``--trials 0,3`` → ``[0, 3]``; anything but whole numbers is a usage error."""
+def trial_list(value: str) -> list[str]:
+    """``--trials 0,3@2`` → ``["0", "3@2"]`` (trial numbers or option keys); anything else is a usage error."""
+    from core.decide import options
+
+    keys = [v.strip() for v in value.split(",") if v.strip()]
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
+        return [options.option_key(*options.parse_option(k)) for k in keys]
+    except UserInputError:
         raise argparse.ArgumentTypeError(
-            f"expected trial numbers separated by commas, e.g. 0,3; got {value!r}"
+            f"expected trial numbers (or options like 3@2) separated by commas, e.g. 0,3; got {value!r}"
         ) from None
 
 
-def check_trials(numbers: list[int]) -> None:
+def check_trials(numbers: list[str]) -> None:
     """Two different trials at least, each named once: the mistakes a flag can make, said in its words."""
     if len(numbers) < 2:
         raise UserInputError(
@@ -98,7 +101,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_trials(args.trials)
     bar = _ProgressBar()
     try:
-        rep = compare.run(args.storage, args.study, args.trials, baseline=args.baseline, on_progress=bar)
+        rep = compare.run(
+            args.storage, args.study, args.trials, baseline=args.baseline, on_progress=bar, refit=args.refit
+        )
     finally:
         bar.close()
     data = rep.to_dict()
@@ -118,7 +123,15 @@ def register_cli(sub: Any) -> None:
     storage_option(sp)
     sp.add_argument("--study", required=True)
     sp.add_argument(
-        "--trials", required=True, type=trial_list, help="two or more finished trials, e.g. 0,3 (the Compare page's)"
+        "--trials",
+        required=True,
+        type=trial_list,
+        help="two or more finished trials, e.g. 0,3, or options (trial@point, from `front --operating-points`)",
+    )
+    sp.add_argument(
+        "--refit",
+        action="store_true",
+        help="re-fit both models: adds explanations and re-measures latency now (default: the search's stored figures)",
     )
     sp.add_argument("--baseline", type=int, help="the trial the others are compared with (default: the simplest)")
     sp.add_argument("--json", action="store_true", help="the whole report as JSON (what the page downloads)")

@@ -95,6 +95,30 @@ class LatencyReport:
     ref_ratio: float = NAN
     calls_p95_ms: float = NAN
 
+    @classmethod
+    def from_metrics(cls, metrics: dict[str, Any]) -> LatencyReport:
+        """The report a trial stored (its ``latency_*`` metrics): the search's one figure per fact."""
+
+        def get(key: str) -> float:
+            v = metrics.get(key)
+            return NAN if v is None else float(v)
+
+        return cls(
+            p50_ms=get("latency_p50_ms"),
+            p95_ms=get("latency_p95_ms"),
+            p99_ms=get("latency_p99_ms"),
+            mean_ms=get("latency_mean_ms"),
+            cv=get("latency_cv"),
+            n_calls=0,
+            model_p50_ms=NAN,  # not stored per trial
+            model_p95_ms=get("model_latency_p95_ms"),
+            throughput_rps=get("throughput_rps"),
+            wall_p50_ms=get("latency_wall_p50_ms"),
+            wall_p95_ms=get("latency_wall_p95_ms"),
+            ref_ratio=get("latency_ref_ratio"),
+            calls_p95_ms=get("latency_calls_p95_ms"),
+        )
+
     def as_metrics(self) -> dict[str, float]:
         return {
             "latency_p50_ms": self.p50_ms,

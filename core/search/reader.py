@@ -15,6 +15,7 @@ Public functions:
 - :func:`read_frame` — the frame, with exactly the columns of :func:`core.search.trials_frame`;
 - :func:`trial_attrs` — every user attribute and parameter of one trial (the details panel);
 - :func:`study_attrs` — the study's user attributes (spec, start time, cancel flag) in one query;
+- :func:`load_predictions` — one trial's stored out-of-fold and test probabilities;
 - :func:`read_curves` — every complete trial's curve of operating points (cached like the frame);
 - :func:`study_names` — the studies in a storage (``optuna.get_all_study_summaries`` also computes
   each study's best trials: tens of seconds on a 10,000-trial study).
@@ -49,7 +50,7 @@ from core.search._frame import (
 )
 from core.search._limits import with_limits
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
-from core.search._predictions import ATTR_CURVE, read_curve
+from core.search._predictions import ATTR_CURVE, read_curve, read_predictions
 from core.search._progress import counted as counted_trials
 from core.search._storage import optuna_storage
 from core.search._study import open_study
@@ -458,3 +459,13 @@ def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
         trials = open_study(url, study_name).get_trials(deepcopy=False)
         out = {t.number: read_curve(t.user_attrs) for t in trials if t.state.name == "COMPLETE"}
         return {n: c for n, c in out.items() if c is not None}
+
+
+def load_predictions(url: str | None, study_name: str, number: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Trial ``number``'s stored (out-of-fold, test) probabilities, or None (a trial from before
+    they were kept, or no such trial)."""
+    try:
+        attrs = trial_attrs(url, study_name, number)
+    except UserInputError:
+        return None
+    return read_predictions(attrs["user_attrs"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,7 +348,7 @@ def _spec_stub():
     return Spec(data=DataRef(path="demo", target="converted"))
 
 
-# -- full comparison on re-fitted candidates --------------------------------------------------------
+# -- full comparison on re-fitted candidates (refit=True; the default reads what the search stored) --------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -357,7 +358,7 @@ def loaded(finished_study):
     frame = front.trials_frame(search.open_study(url, name).get_trials(), None)
     simple = int(frame[frame.family == "logreg"].number.min())
     complex_ = int(frame[frame.family == "hist_gb"].number.min())
-    return cmp.load_candidates(url, name, [simple, complex_])
+    return cmp.load_candidates(url, name, [simple, complex_], refit=True)
 
 
 @pytest.fixture(scope="module")
@@ -694,3 +695,66 @@ def test_fairness_detail_gives_each_rate_its_rows_and_flags_small_groups():
     assert table.loc["tiny", "n"] == 11 and table.loc["tiny", "note"] == "only 11 rows: too few to judge"
     sel = frame.loc[("tiny", "selection_rate")]
     assert table.loc["tiny", "selection rate"] == f"{sel.value:.3f} ({sel.low:.3f}–{sel.high:.3f})"
+
+
+# -- Compare from what the search stored: no fit ------------------------------------------------------
+
+
+def _no_fit(monkeypatch):
+    """Any fit from here on fails the test: Compare must read what the search stored."""
+    from sklearn.pipeline import Pipeline
+
+    def refuse(self, *a, **k):
+        raise AssertionError("Compare fitted a model")
+
+    monkeypatch.setattr(Pipeline, "fit", refuse)
+
+
+def test_compare_runs_with_no_fit(finished_study, loaded, monkeypatch):
+    url, name, _ = finished_study
+    numbers = [c.number for c in loaded]
+    _no_fit(monkeypatch)
+    rep = cmp.run(url, name, numbers, n_boot=300)
+    assert rep.explanations == ()  # they need the fitted models: only with refit=True
+    assert "load_s" in rep.timings and "refit_s" not in rep.timings
+    comp = rep.comparisons[0]
+    assert comp.latency_scope == "search"
+    stored = {c.number: c.stored_metrics for c in loaded}
+    # one stored figure per fact: the latency shown is the one the search stored for each trial
+    assert comp.challenger.latency_p95_ms == stored[comp.challenger.number]["latency_p95_ms"]
+    assert comp.baseline.latency_p95_ms == stored[comp.baseline.number]["latency_p95_ms"]
+    assert "search figure" in comp.ratio("latency_p95_ms").note
+    # the held-out figures equal the re-fitted models' (stored probabilities are 16-bit)
+    refit = {c.number: c for c in loaded}
+    for info in (comp.challenger, comp.baseline):
+        assert info.test["roc_auc"] == pytest.approx(refit[info.number].evaluation.test["roc_auc"], abs=1e-3)
+
+
+def test_compare_an_operating_point_of_a_trial(finished_study, loaded, monkeypatch):
+    from core.search import reader
+
+    url, name, _ = finished_study
+    simple, complex_ = (c.number for c in loaded)
+    curve = reader.read_curves(url, name)[complex_]
+    point = next(i for i in range(len(curve["threshold"])) if i != curve["tuned"])
+    _no_fit(monkeypatch)
+    a, b = cmp.load_candidates(url, name, [str(simple), f"{complex_}@{point}"])
+    assert not a.refitted and not b.refitted
+    assert b.threshold == pytest.approx(curve["threshold"][point])
+    assert b.option == f"{complex_}@{point}" and "at threshold" in b.label
+    with pytest.raises(UserInputError, match="named twice"):
+        cmp.load_candidates(url, name, [str(complex_), f"{complex_}@{point}"])
+
+
+def test_an_old_study_without_predictions_is_re_fitted(tmp_path, monkeypatch):
+    import shutil
+
+    legacy = Path(__file__).parents[1] / "fixtures" / "legacy"
+    for f in ("legacy.db", "ads_small.csv", "spec.json"):
+        shutil.copy(legacy / f, tmp_path / f)
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///legacy.db"
+    frame = front.trials_frame(search.open_study(url, "legacy").get_trials(), None)
+    done = [int(n) for n in frame.loc[frame.state == "COMPLETE", "number"]][:2]
+    cands = cmp.load_candidates(url, "legacy", done)
+    assert all(c.refitted and c.pipeline is not None for c in cands)

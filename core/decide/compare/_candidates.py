@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from core.decide.compare._bootstrap import Context
 from core.decide.compare._constants import KLASS_NOUN, ProgressFn, no_progress
 from core.errors import UserInputError
 from core.models import candidate, latency
+from core.search import reader as study_reader
 
 
 @dataclass(frozen=True)
@@ -53,25 +54,68 @@ def load_candidate(
     return candidate.refit(study, search.load_spec(study), number, dataset=dataset)
 
 
-def load_candidates(
-    url: str | None, study_name: str, numbers: Sequence[int], on_progress: ProgressFn | None = None
-) -> list[candidate.Candidate]:
-    """Re-fit trials of one study on their split, loading the data once for all of them.
+def _with_rule(cand: candidate.Candidate, key: str, curves: dict) -> candidate.Candidate:
+    """The candidate judged at the option's rule (a point of its curve) instead of its own threshold."""
+    from core.decide import options
 
-    Fits run with one BLAS/OpenMP thread: on a busy 2-core machine a threaded histogram-boosting
-    fit was 8× slower than a single-threaded one (oversubscription), with identical results.
+    rule = options.rule_of(curves, key, cand.threshold)
+    if rule["kind"] != "threshold":
+        raise UserInputError(
+            f"Option {key} uses a rule per group; Compare judges one-threshold rules. Compare trial "
+            f"#{cand.number} at its own rule, or another point of its curve.",
+            field="candidates",
+        )
+    ev = replace(cand.evaluation, threshold=float(rule["threshold"]))
+    return replace(cand, evaluation=ev, option=key if "@" in key else None)
+
+
+def load_candidates(
+    url: str | None,
+    study_name: str,
+    numbers: Sequence[int | str],
+    on_progress: ProgressFn | None = None,
+    *,
+    refit: bool = False,
+) -> list[candidate.Candidate]:
+    """The chosen options of one study (trial numbers, or keys like ``"12@3"``), loading the data once.
+
+    By default nothing is fitted: each trial comes from what the search stored (its metrics, latency
+    and out-of-fold and test probabilities; :func:`core.models.candidate.from_storage`). A trial
+    stored before predictions were kept, or ``refit=True`` (explanations and a fresh latency
+    measurement need the fitted model), is re-fitted on its split. Fits run with one BLAS/OpenMP
+    thread: on a busy 2-core machine a threaded histogram-boosting fit was 8× slower than a
+    single-threaded one (oversubscription), with identical results.
     """
+    from core.decide import options
+
     progress = on_progress or no_progress
+    keys = [str(k) for k in numbers]
+    parsed = [options.parse_option(k) for k in keys]
+    trial_numbers = [n for n, _ in parsed]
+    if len(set(trial_numbers)) < len(trial_numbers):
+        twice = next(n for n in trial_numbers if trial_numbers.count(n) > 1)
+        raise UserInputError(
+            f"Trial #{twice} is named twice; compare different trials (the rules of one trial are its "
+            "curve on the Pareto explorer).",
+            field="candidates",
+        )
     study = search.open_study(url, study_name)
-    for n in numbers:  # an unknown or unfinished trial is refused before minutes of re-fitting
+    for n in trial_numbers:  # an unknown or unfinished trial is refused before any work
         candidate.trial_config(study, int(n))
     spec = search.load_spec(study)
+    curves = study_reader.read_curves(url, study_name) if any(p is not None for _, p in parsed) else {}
     with threadpool_limits(limits=1):
         ds = load_dataset(spec.data)
         out = []
-        for i, n in enumerate(numbers):
-            progress(f"Re-fitting trial #{n}", i / max(len(numbers), 1))
-            out.append(candidate.refit(study, spec, int(n), dataset=ds))
+        for i, (key, n) in enumerate(zip(keys, trial_numbers, strict=True)):
+            cand = None
+            if not refit:
+                stored = study_reader.load_predictions(url, study_name, int(n)) if url else None
+                cand = candidate.from_storage(study, spec, int(n), stored, dataset=ds)
+            if cand is None:
+                progress(f"Re-fitting trial #{n}", i / max(len(keys), 1))
+                cand = candidate.refit(study, spec, int(n), dataset=ds)
+            out.append(_with_rule(cand, key, curves) if "@" in key else cand)
     return out
 
 

@@ -46,6 +46,7 @@ class Comparison:
     objectives: tuple[ObjectiveVerdict, ...]
     sentence: str
     n_entities: int = 0  # > 0: the bootstrap resampled this many entities (panel data), not rows
+    latency_scope: str = "search"  # "search": the stored figures; "re-measured now": rounds timed here
 
     def difference(self, metric: str) -> Difference | None:
         return next((d for d in self.differences if d.metric == metric), None)
@@ -69,7 +70,7 @@ def _oriented(challenger, baseline) -> tuple[Any, Any]:
 def _fit_times(a, b, fit_repeats: int) -> tuple[list[float], list[float]]:
     """The re-fit's own fit time of each model, plus ``fit_repeats`` interleaved re-timed fits."""
     fit_a, fit_b = [a.evaluation.metrics["fit_time_s"]], [b.evaluation.metrics["fit_time_s"]]
-    if fit_repeats:
+    if fit_repeats and a.pipeline is not None and b.pipeline is not None:
         extra_a, extra_b = refit_times(a, b, fit_repeats)
         fit_a += extra_a
         fit_b += extra_b
@@ -104,11 +105,15 @@ def compare(
     spec = a.spec
     seed = spec.seed if seed is None else seed
     progress = on_progress or no_progress
-    progress("Timing both models in alternating rounds", 0.1)
-    # the spec's timing budget split over the rounds: the same number of calls as one measurement
-    repeats = latency_repeats or max(MIN_ROUND_REPEATS, spec.validation.latency_repeats // max(latency_rounds, 1))
-    test_x = a.dataset.subset(a.test_idx).X
-    lat_a, lat_b = measure_pair(a.pipeline, b.pipeline, test_x, rounds=latency_rounds, repeats=repeats)
+    stored = a.pipeline is None or b.pipeline is None
+    if stored:  # one stored figure per fact: the latency the search measured and every page shows
+        lat_a, lat_b = [a.evaluation.latency], [b.evaluation.latency]
+    else:
+        progress("Timing both models in alternating rounds", 0.1)
+        # the spec's timing budget split over the rounds: the same number of calls as one measurement
+        repeats = latency_repeats or max(MIN_ROUND_REPEATS, spec.validation.latency_repeats // max(latency_rounds, 1))
+        test_x = a.dataset.subset(a.test_idx).X
+        lat_a, lat_b = measure_pair(a.pipeline, b.pipeline, test_x, rounds=latency_rounds, repeats=repeats)
     if fit_repeats:
         progress("Re-timing fits", 0.4)
     fit_a, fit_b = _fit_times(a, b, fit_repeats)
@@ -118,12 +123,25 @@ def compare(
     sb = Scored(b.evaluation.test_proba, b.threshold, float(np.median([x.mean_ms for x in lat_b])))
     diffs = paired_bootstrap(ctx, sa, sb, n_boot=n_boot, seed=seed, alpha=alpha)
     mc = mcnemar(ctx.y, sa.pred, sb.pred, clustered=ctx.clusters is not None)
-    ratios = cost_ratios(lat_a, lat_b, _fixed(a), _fixed(b), fit_a, fit_b, value_model=spec.value_model)
+    ratios = cost_ratios(lat_a, lat_b, _fixed(a), _fixed(b), fit_a, fit_b, value_model=spec.value_model, stored=stored)
     primary = primary_metric(spec)
     info_a, info_b = candidate_info(a, lat_a), candidate_info(b, lat_b)
     sentence = verdict_sentence(info_a, info_b, diffs, ratios, primary=primary, alpha=alpha)
     progress("Done", 1.0)
     verdicts = objective_verdicts(spec, diffs, ratios)
     return Comparison(
-        info_a, info_b, primary, alpha, n_boot, seed, ctx.n, diffs, ratios, mc, verdicts, sentence, ctx.n_clusters
+        info_a,
+        info_b,
+        primary,
+        alpha,
+        n_boot,
+        seed,
+        ctx.n,
+        diffs,
+        ratios,
+        mc,
+        verdicts,
+        sentence,
+        ctx.n_clusters,
+        "search" if stored else "re-measured now",
     )

@@ -110,9 +110,18 @@ def cost_ratios(
     fit_b: Sequence[float],
     *,
     value_model: ValueModel,
+    stored: bool = False,
 ) -> tuple[Ratio, ...]:
-    """Latency, infra cost, size, parameters and fit time as challenger/baseline ratios."""
-    note = f"{len(lat_a)} interleaved rounds; spread = min–max ratio"
+    """Latency, infra cost, size, parameters and fit time as challenger/baseline ratios.
+
+    ``stored``: the latency reports are the search's own figures (one per trial, the figure every
+    page shows and the limits judge), not rounds measured now.
+    """
+    note = (
+        "search figure: the stored measurement of each trial (normalised CPU time), one each"
+        if stored
+        else f"re-measured now: {len(lat_a)} interleaved rounds; spread = min–max ratio"
+    )
     rows = [
         ratio_row(m, _latency_values(lat_a, m, value_model), _latency_values(lat_b, m, value_model), note)
         for m in LATENCY_METRICS

@@ -127,7 +127,7 @@ def report(
                 timings, "cascade_s", _cascade_of, base, others, infos, criterion=cascade_criterion, keep=cascade_keep
             )
         expl: tuple = ()
-        if with_explain:
+        if with_explain and all(c.pipeline is not None for c in cands):  # explanations need the fitted models
             progress("Permutation importance and partial dependence", 0.8)
             expl = _timed(timings, "explain_s", lambda: tuple(explain.explain(c, scoring=primary) for c in cands))
     timings["total_s"] = time.perf_counter() - t0
@@ -139,26 +139,33 @@ def report(
 def run(
     url: str | None,
     study_name: str,
-    numbers: Sequence[int],
+    numbers: Sequence[int | str],
     *,
     baseline: int | None = None,
     on_progress: ProgressFn | None = None,
+    refit: bool = False,
     **options: Any,
 ) -> Report:
-    """Re-fit the chosen trials and build the :class:`Report` (options as :func:`report`)."""
-    numbers = [int(n) for n in numbers]
-    twice = sorted({n for n in numbers if numbers.count(n) > 1})
+    """Build the :class:`Report` for the chosen options (trial numbers or keys like ``"12@3"``).
+
+    Nothing is fitted unless ``refit`` (explanations and a latency re-measurement need the fitted
+    models) or a trial stored no predictions; options as :func:`report`.
+    """
+    keys = [str(n) for n in numbers]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise UserInputError(
             f"Trial #{twice[0]} is named twice; name two different finished trials (e.g. 0,3).", field="candidates"
         )
-    if baseline is not None and int(baseline) not in numbers:
-        numbers.append(int(baseline))
-    if len(numbers) < 2:
+    if baseline is not None and int(baseline) not in [int(k.split("@")[0].lstrip("#")) for k in keys]:
+        keys.append(str(int(baseline)))
+    if len(keys) < 2:
         raise UserInputError("Pick at least two trials to compare.", field="candidates")
     progress = on_progress or no_progress
     t0 = time.perf_counter()
-    cands = load_candidates(url, study_name, numbers, lambda m, f: progress(m, 0.5 * f))
-    refit_s = time.perf_counter() - t0
+    cands = load_candidates(url, study_name, keys, lambda m, f: progress(m, 0.5 * f), refit=refit)
+    load_s = time.perf_counter() - t0
+    options.setdefault("with_explain", refit)
     rep = report(cands, baseline=baseline, on_progress=lambda m, f: progress(m, 0.5 + 0.5 * f), **options)
-    return replace(rep, timings={"refit_s": refit_s, **rep.timings, "total_s": refit_s + rep.timings["total_s"]})
+    key = "refit_s" if any(c.refitted for c in cands) else "load_s"
+    return replace(rep, timings={key: load_s, **rep.timings, "total_s": load_s + rep.timings["total_s"]})
