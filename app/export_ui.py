@@ -59,12 +59,10 @@ def trial_metrics(
     return pd.DataFrame(rows)
 
 
-def onnx_summary(onnx: dict[str, Any]) -> tuple[bool, str]:
+def onnx_summary(onnx: dict[str, Any], stored_p95_ms: float | None = None) -> tuple[bool, str]:
     """(exported?, one Markdown-safe sentence) for the ONNX outcome in a bundle config."""
     if not onnx.get("exported"):
         return False, md(f"No ONNX model in this bundle: {onnx.get('reason', 'not attempted')}")
-    sk, ox = onnx.get("sklearn_latency") or {}, onnx.get("onnx_latency") or {}
-    return True, md(
-        f"ONNX exported, {onnx.get('reason')}. Single-row p50: scikit-learn "
-        f"{sk.get('p50_ms', float('nan')):.3f} ms, onnxruntime {ox.get('p50_ms', float('nan')):.4f} ms."
-    )
+    from core.export.onnx import serving_sentence
+
+    return True, md(serving_sentence(onnx, stored_p95_ms))

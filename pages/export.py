@@ -102,7 +102,7 @@ def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
 
 
 def _offer(study: str, number: int, data: bytes, config) -> None:
-    ok, text = ui.onnx_summary(config.onnx)
+    ok, text = ui.onnx_summary(config.onnx, (config.metrics or {}).get("latency_p95_ms"))
     (st.success if ok else st.warning)(text)
     st.caption(
         f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "

@@ -59,14 +59,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"trial #{args.trial} {c.family_label} ({c.family_class}), "
         f"threshold {c.threshold:.4f}, data {c.data.fingerprint}"
     )
-    if onnx.get("exported"):
-        sk, ox = onnx["sklearn_latency"], onnx["onnx_latency"]
-        print(
-            f"ONNX: {onnx['reason']}; single-row p50 scikit-learn {sk['p50_ms']:.3f} ms, "
-            f"onnxruntime {ox['p50_ms']:.4f} ms"
-        )
-    else:
-        print(f"ONNX: not exported: {onnx.get('reason')}")
+    from core.export.onnx import serving_sentence
+
+    print("ONNX: " + serving_sentence(onnx, (c.metrics or {}).get("latency_p95_ms")))
     return 0
 
 

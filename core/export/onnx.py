@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -52,7 +51,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import FixedThresholdClassifier
-from threadpoolctl import threadpool_limits
 
 from core import catalog
 from core.export._onnx_steps import final_types, for_conversion, register_converters
@@ -258,14 +256,28 @@ def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: l
 # -- latency ----------------------------------------------------------------------------------------
 
 
-def _summary(times_ms: np.ndarray) -> dict[str, float]:
+class _OnnxPredictor:
+    """onnxruntime behind ``predict_proba(DataFrame)``, so the search's harness times it as it times
+    a pipeline: a pandas row in (encoded into ONNX feeds, as a service would), probabilities out."""
+
+    def __init__(self, sess: Any, numeric: list[str], categorical: list[str]) -> None:
+        self.sess, self.numeric, self.categorical = sess, numeric, categorical
+        self.names = input_names(sess)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.sess.run([OUTPUT], onnx_inputs(X, self.numeric, self.categorical, self.names))[0])
+
+
+def _summary(report: latency_mod.LatencyReport) -> dict[str, float]:
     return {
-        "p50_ms": float(np.percentile(times_ms, 50)),
-        "p95_ms": float(np.percentile(times_ms, 95)),
-        "p99_ms": float(np.percentile(times_ms, 99)),
-        "mean_ms": float(times_ms.mean()),
-        "cv": latency_mod.block_cv(times_ms),
-        "n_calls": int(len(times_ms)),
+        "p50_ms": report.p50_ms,
+        "p95_ms": report.p95_ms,
+        "p99_ms": report.p99_ms,
+        "mean_ms": report.mean_ms,
+        "cv": report.cv,
+        "n_calls": report.n_calls,
+        "wall_p50_ms": report.wall_p50_ms,
+        "wall_p95_ms": report.wall_p95_ms,
     }
 
 
@@ -277,38 +289,50 @@ def compare_latency(
     categorical: list[str],
     *,
     repeats: int = 200,
-    warmup: int = 20,
-    n_distinct_rows: int = 50,
+    rounds: int = 2,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Single-row latency of scikit-learn (DataFrame row in) and onnxruntime (one feed per row).
+    """Single-row latency of scikit-learn and of onnxruntime, "re-measured now" on this machine.
 
-    Measured back to back, interleaved in blocks, on the same rows, one thread each: these machines
-    are noisy, and only figures taken close together in time compare.
+    Why the search's harness (:func:`core.models.latency.measure`: thread CPU time normalised by the
+    reference pipeline, every call in the percentiles): so these two figures read in the same unit
+    as the latency the search stored and every page shows, and a ratio between them is honest.
+    Measured in alternating rounds (sk, onnx, onnx, sk …) on the same rows: only figures taken close
+    together in time compare. Each figure is the median over the rounds.
     """
-    n = max(1, min(n_distinct_rows, len(X)))
-    df_rows = [X.iloc[[i]] for i in range(n)]
-    names = input_names(sess)
-    feeds = [onnx_inputs(X.iloc[[i]], numeric, categorical, names) for i in range(n)]
-    sk, ox = [], []
-    blocks = 4
-    per = max(repeats // blocks, 5)
-    with threadpool_limits(limits=1):
-        for b in range(blocks):
-            sk.append(
-                latency_mod.time_calls(
-                    pipeline.predict_proba, df_rows, per, warmup if b == 0 else 2, clock=time.perf_counter_ns
-                )
-            )
-            ox.append(
-                latency_mod.time_calls(
-                    lambda feed: sess.run([OUTPUT], feed),
-                    feeds,
-                    per,
-                    warmup if b == 0 else 2,
-                    clock=time.perf_counter_ns,
-                )
-            )
-    return _summary(np.concatenate(sk)), _summary(np.concatenate(ox))
+    onnx = _OnnxPredictor(sess, numeric, categorical)
+    per = max(repeats // rounds, 20)
+    sk: list[latency_mod.LatencyReport] = []
+    ox: list[latency_mod.LatencyReport] = []
+    for r in range(rounds):
+        order = [(pipeline, sk), (onnx, ox)] if r % 2 == 0 else [(onnx, ox), (pipeline, sk)]
+        for model, out in order:
+            out.append(latency_mod.measure(model, X, repeats=per))
+
+    def median(reports: list[latency_mod.LatencyReport]) -> dict[str, float]:
+        rows = [_summary(x) for x in reports]
+        return {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
+
+    return median(sk), median(ox)
+
+
+def serving_sentence(onnx: dict[str, Any], stored_p95_ms: float | None = None) -> str:
+    """The ONNX outcome in one plain sentence (CLI, Export page, decision.md, report): exported with
+    both latencies, labelled "re-measured now", beside the search's stored figure when given."""
+    if not onnx.get("exported"):
+        return f"No ONNX model: {onnx.get('reason') or 'not attempted'}."
+    sk, ox = onnx.get("sklearn_latency") or {}, onnx.get("onnx_latency") or {}
+    nan = float("nan")
+    text = (
+        f"model.onnx exported ({onnx.get('reason', '')}). Re-measured now on this machine with the search's "
+        f"harness: single-row p50 scikit-learn {sk.get('p50_ms', nan):.3f} ms, onnxruntime "
+        f"{ox.get('p50_ms', nan):.3f} ms (p95 {sk.get('p95_ms', nan):.3f} vs {ox.get('p95_ms', nan):.3f} ms)."
+    )
+    if stored_p95_ms is not None and stored_p95_ms == stored_p95_ms:
+        text += (
+            f" The search's stored figure for this trial, the one every page shows and the limits judged: "
+            f"p95 {stored_p95_ms:.3f} ms."
+        )
+    return text
 
 
 # -- the whole export -------------------------------------------------------------------------------

@@ -235,7 +235,8 @@ def test_report_reads_in_plain_words_with_one_timestamp_format(decided):
     assert f"*Exported {fmt_time(data.created_at)} by Tradeoff Room.*" in text
     assert "| Objective | Direction |" in text and "| lower is better |" in text
     assert "| Group | Rows | Base rate | Selection rate |" in text
-    front_table = text.split("## Pareto front")[1].split("## Shortlist")[0].strip().splitlines()[2:]
+    front_part = text.split("## Pareto front")[1].split("## Shortlist")[0]
+    front_table = [line for line in front_part.splitlines() if re.match(r"^\| \d", line)]
     front_families = {row.split(" | ")[1] for row in front_table}
     assert front_families and front_families <= {f.label for f in catalog.FAMILIES.values()}
     assert "Demographic parity difference: " in text  # the model card names the fairness figures
@@ -311,3 +312,46 @@ def test_group_table_shows_rows_intervals_and_flags_small_groups(decided):
     assert "only 11 rows: too few to judge" in _visible_html(html)
     bars = report.figures(data)["fairness"].data
     assert all(b.error_y.array is not None and len(b.error_y.array) == 2 for b in bars)
+
+
+def test_every_exported_figure_says_where_it_was_measured(decided):
+    """decision.md, report.html and the model card label search, held-out test and re-measured figures."""
+    data, _, _ = decided
+    text, html = report.decision_markdown(data), _visible_html(report.report_html(data))
+    for page in (text, html):
+        assert "Search figures: cross-validated on the training part" in page  # the front
+        assert "Search (cross-validated on the training part, mean ± std)" in page and "Held-out test" in page
+    card = report.model_card(data)
+    assert all("(search, cross-validated)" in line for line in card["Metrics"])
+    assert any("(held-out test)" in line for line in card["Metrics"])
+    assert card["Fairness"] and all(line.endswith("(held-out test)") for line in card["Fairness"])
+
+
+def test_decision_md_shows_the_stored_latency_and_labels_a_re_measurement(decided):
+    """One stored figure per fact: the chosen model's p95 is the trial's stored metric; the export's own
+    measurement appears only beside it, labelled re-measured now."""
+    data, _, _ = decided
+    stored = data.metrics["latency_p95_ms"]
+    label = md(obj.get("latency_p95_ms").label)
+    chosen = report.decision_markdown(data).split("## Chosen model")[-1]
+    row = next(x for x in chosen.splitlines() if x.startswith(f"| {label} |"))
+    assert row.split(" | ")[1] == obj.get("latency_p95_ms").fmt(stored)
+    onnx = {
+        "exported": True,
+        "reason": "parity 1e-7",
+        "sklearn_latency": {"p50_ms": 3.0, "p95_ms": 4.0},
+        "onnx_latency": {"p50_ms": 0.5, "p95_ms": 0.7},
+    }
+    text = report.decision_markdown(dataclasses.replace(data, onnx=onnx))
+    serving = text.split("## Serving (ONNX)")[1].split("##")[0]
+    assert "Re-measured now on this machine" in serving and f"p95 {stored:.3f} ms" in serving
+
+
+def test_the_too_good_warning_reaches_decision_md_and_the_report(decided):
+    data, _, _ = decided
+    assert "Too good to be true?" not in report.decision_markdown(data)  # the demo is honest
+    frame = data.frame.copy()
+    frame[obj.TEST_ATTR + "roc_auc"] = 0.999  # what a post-outcome column gives
+    leaky = dataclasses.replace(data, frame=frame)
+    assert "Too good to be true?" in report.decision_markdown(leaky)
+    assert "Too good to be true?" in _visible_html(report.report_html(leaky))

@@ -144,8 +144,8 @@ def _small_groups(g: pd.DataFrame | None) -> list[str]:
 def limitations(data: ReportData) -> list[str]:
     """What the numbers do not promise, in sentences for the model card."""
     out = [
-        "Latency figures were measured on the exporting machine, single-threaded; re-measure on "
-        "the serving hardware (`tradeoff reproduce` reports both)."
+        "Latency figures are the search's (single-threaded CPU time, normalised to a reference "
+        "pipeline); re-measure on the serving hardware (`tradeoff reproduce` reports both)."
     ]
     out += _small_groups(data.groups_test)
     gap = data.test_metrics.get("dp_diff")
@@ -179,17 +179,11 @@ def decision_line(data: ReportData) -> str:
     )
 
 
-def onnx_line(o: dict[str, Any]) -> str:
-    """The ONNX outcome in one sentence: exported (with both latencies) or why not."""
-    if not o.get("exported"):
-        return f"Not exported: {o.get('reason', '')}"
-    sk, ox = o.get("sklearn_latency") or {}, o.get("onnx_latency") or {}
-    nan = float("nan")
-    return (
-        f"model.onnx exported; {o.get('reason', '')}. Single-row latency p50: scikit-learn "
-        f"{sk.get('p50_ms', nan):.3f} ms, onnxruntime {ox.get('p50_ms', nan):.4f} ms "
-        f"(p95 {sk.get('p95_ms', nan):.3f} vs {ox.get('p95_ms', nan):.4f} ms)."
-    )
+def onnx_line(o: dict[str, Any], stored_p95_ms: float | None = None) -> str:
+    """The ONNX outcome in one sentence (:func:`core.export.onnx.serving_sentence`)."""
+    from core.export.onnx import serving_sentence
+
+    return serving_sentence(o, stored_p95_ms)
 
 
 def model_card(data: ReportData) -> dict[str, list[str]]:
@@ -206,12 +200,13 @@ def model_card(data: ReportData) -> dict[str, list[str]]:
         ]
         + [str(n) for n in d.get("notes", [])],
         "Metrics": [
-            f"{x['metric']}: {x['search']}" + (f"; test {x['test']}" if x["test"] else "")
+            f"{x['metric']}: {x['search']} (search, cross-validated)"
+            + (f"; {x['test']} (held-out test)" if x["test"] else "")
             for x in metric_rows(data)
             if x["objective"] or x["name"] in obj.QUALITY[:2]
         ],
         "Fairness": [
-            f"{obj.get(k).label}: {fmt(k, data.test_metrics.get(k))} (test)"
+            f"{obj.get(k).label}: {fmt(k, data.test_metrics.get(k))} (held-out test)"
             for k in ("dp_diff", "dp_ratio", "eo_diff", "worst_group_recall")
             if k in data.test_metrics
         ],

@@ -157,6 +157,17 @@ def _groups(g: pd.DataFrame | None, min_rows: int | None) -> dict[str, Any] | No
     }
 
 
+def _warnings(data: ReportData) -> list[str]:
+    """The "too good to be true" findings every page shows (:func:`core.decide.suspicion.too_good`),
+    so an exported decision carries them too."""
+    from core.decide.suspicion import too_good
+
+    imp = None
+    if data.importance is not None and not data.importance.empty:
+        imp = list(zip(data.importance["feature"], data.importance["mean"], strict=True))
+    return too_good(data.frame, data.spec, importance=imp, trial=data.trial_number)
+
+
 def _context(data: ReportData) -> dict[str, Any]:
     """Plain values for both templates; formatting decisions live here, escaping in the templates."""
     r = data.room
@@ -178,8 +189,9 @@ def _context(data: ReportData) -> dict[str, Any]:
         "metrics": metrics,
         "groups": _groups(data.groups_test, data.spec.data.min_group_rows),
         "importance": None if importance is None else importance.to_dict("records"),
-        "onnx_line": onnx_line(data.onnx) if data.onnx else "",
+        "onnx_line": onnx_line(data.onnx, data.metrics.get("latency_p95_ms")) if data.onnx else "",
         "card": model_card(data),
+        "warnings": _warnings(data),
         # 0.31622776601683794 reads as 0.3162: four significant digits say which configuration it is
         "params": {k: f"{v:.4g}" if isinstance(v, float) else v for k, v in data.params.items()},
     }
