@@ -24,6 +24,7 @@ from core.decide import mcdm
 from core.decide import view as decide
 from core.decide.room import RoomStore
 from core.errors import UserInputError
+from core.metrics import display_metric
 from core.storage.tables import MARKS
 
 POLL_S = 2
@@ -131,7 +132,7 @@ for i, s in enumerate(view.stakeholders):
             st.caption(
                 esc(
                     f"{obj.get(o).label}: weight {weights[o]:.0%}"
-                    + (f", aims for {obj.get(o).fmt(aim)}" if aim is not None else "")
+                    + (f", aims for {mcdm.fmt(o, aim, spec.value_model)}" if aim is not None else "")
                 )
             )
         st.caption(esc(pick.why))
@@ -149,7 +150,10 @@ for i, s in enumerate(view.stakeholders):
                         key=f"w{i}{o}",
                     )
                     new_a[o] = b.number_input(
-                        f"aim ({obj.get(o).unit})", value=s.aspirations.get(o), format="%.4g", key=f"a{i}{o}"
+                        f"aim ({display_metric(obj.get(o), spec.value_model).unit})",
+                        value=s.aspirations.get(o),
+                        format="%.4g",
+                        key=f"a{i}{o}",
                     )
                 if st.form_submit_button("Save"):
                     owned = [o for o in view.objectives if new_w[o] > 0]

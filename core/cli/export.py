@@ -65,13 +65,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt_value(name: str, v: Any) -> str:
+def _fmt_value(name: str, v: Any, value_model: Any = None) -> str:
     """A recorded figure as reproduce prints it: quality to 6 decimals, others in their own unit."""
     if v is None:
         return "–"
     base = name.split(".", 1)[1] if name.startswith(obj.TEST_ATTR) else name
     if base in obj.REGISTRY:
-        return obj.get(base).fmt(float(v)) if base not in obj.QUALITY else f"{float(v):.6f}"
+        if base in obj.QUALITY:
+            return f"{float(v):.6f}"
+        from core.decide.mcdm import fmt
+
+        return fmt(base, float(v), value_model)
     return f"{float(v):.6g}" if isinstance(v, (int, float)) else str(v)
 
 
@@ -80,10 +84,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         args.bundle, args.data, allow_data_change=args.allow_data_change, latency_tolerance=args.latency_tolerance
     )
     width = max(len(c.name) for c in rep.checks)
+    vm = rep.value_model
     for c in rep.checks:
         mark = {True: "ok  ", False: "FAIL", None: "    "}[c.ok]
         print(
-            f"{mark} {c.name.ljust(width)}  {_fmt_value(c.name, c.old):>16} → {_fmt_value(c.name, c.new):<16}"
+            f"{mark} {c.name.ljust(width)}  {_fmt_value(c.name, c.old, vm):>16} → {_fmt_value(c.name, c.new, vm):<16}"
             f"  {c.kind}{(': ' + c.note) if c.note else ''}"
         )
     for n in rep.notes:

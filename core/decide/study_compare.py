@@ -32,6 +32,7 @@ from core import storage as st
 from core.decide import front as front_mod
 from core.decide.room_lock import room_lock
 from core.errors import UserInputError
+from core.metrics import display_metric
 from core.models import families as fam
 from core.search import reader as study_reader
 from core.spec import Objective
@@ -59,6 +60,7 @@ class StudyComparison:
     moved_distance: float | None = None
     hypervolume_a: float = 0.0
     hypervolume_b: float = 0.0
+    value_model: Any = None  # study A's: unpriced net value reads in utility units, never €
 
     def summary(self) -> list[str]:
         """Sentences for a meeting (plain text; the UI escapes them)."""
@@ -78,7 +80,7 @@ class StudyComparison:
             )
         else:
             where = "still on" if self.match_on_front_b else "no longer on"
-            changes = "; ".join(f"{obj.get(n).label} {_signed(n, d)}" for n, d in self.moved.items())
+            changes = "; ".join(f"{obj.get(n).label} {_signed(n, d, self.value_model)}" for n, d in self.moved.items())
             out.append(
                 f"The same configuration is trial #{self.match_b} in {self.study_b}, {where} its front; "
                 f"it moved by {self.moved_distance:.3f} (normalised): {changes}."
@@ -94,8 +96,8 @@ class StudyComparison:
         return out
 
 
-def _signed(name: str, delta: float) -> str:
-    m = obj.get(name)
+def _signed(name: str, delta: float, value_model: Any = None) -> str:
+    m = obj.get(name) if value_model is None else display_metric(obj.get(name), value_model)
     better = (delta < 0) if m.direction == "minimize" else (delta > 0)
     word = "same" if abs(delta) < 1e-12 else ("better" if better else "worse")
     sign = "+" if delta >= 0 else "−"
@@ -217,6 +219,7 @@ def compare(
         chosen_source="",
         hypervolume_a=front_mod.hypervolume(pa, names, bounds),
         hypervolume_b=front_mod.hypervolume(pb, names, bounds),
+        value_model=spec_a.value_model,
     )
     if chosen is not None:
         out.chosen_a, out.chosen_source = int(chosen), "chosen by you"

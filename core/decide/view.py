@@ -63,6 +63,7 @@ class DecisionView:
     regret: mcdm.Regret
     off_front: tuple[int, ...] = field(default_factory=tuple)
     limits: dict[int, str] = field(default_factory=dict)
+    value_model: Any = None  # the spec's: unpriced net value reads in utility units, never €
 
     def label(self, trial: int) -> str:
         """``"#12 logreg"``: short enough for an axis, specific enough to find the trial."""
@@ -85,7 +86,7 @@ class DecisionView:
         for t in self.shortlist:
             row: dict[str, Any] = {"trial": t, "candidate": self.label(t)}
             for name in self.objectives:
-                row[obj.get(name).label] = obj.get(name).fmt(float(self.points.at[t, name]))
+                row[obj.get(name).label] = mcdm.fmt(name, float(self.points.at[t, name]), self.value_model)
             row["hard limits"] = self.limits.get(t, "")
             row["picked by"] = ", ".join(self.chosen_by(t)) or "proposed in the room"
             row["max regret"] = round(float(self.regret.normalised.loc[t].max()), 3)
@@ -196,7 +197,7 @@ def build(
     computed = mcdm.shortlist(points, directions, people) + [methods["lexicographic"].winner]
     on_front = set(points.index)
     shortlist = tuple(dict.fromkeys([t for t in proposed if t in on_front] + [int(t) for t in computed]))
-    regret = mcdm.regret_table(points, directions, people, shortlist)
+    regret = mcdm.regret_table(points, directions, people, shortlist, value_model=spec.value_model)
     return DecisionView(
         study_name=study_name,
         objectives=tuple(points.columns),
@@ -211,6 +212,7 @@ def build(
         regret=regret,
         off_front=tuple(t for t in dict.fromkeys(proposed) if t not in on_front),
         limits=limits,
+        value_model=spec.value_model,
     )
 
 

@@ -63,6 +63,7 @@ class ReproduceReport:
     old_fingerprint: str
     new_fingerprint: str
     notes: list[str] = field(default_factory=list)
+    value_model: Any = None  # the bundle spec's: unpriced net value prints in utility units, not €
 
     @property
     def ok(self) -> bool:
@@ -206,7 +207,13 @@ def reproduce(
     checks += latency_checks(b.config.export_latency, b.config.metrics, ev.latency.to_dict(), latency_tolerance)
     checks += _timing_checks(b.config, ev)
     expected = b.config.data.fingerprint
-    report = ReproduceReport(checks=checks, data_changed=got != expected, old_fingerprint=expected, new_fingerprint=got)
+    report = ReproduceReport(
+        checks=checks,
+        data_changed=got != expected,
+        old_fingerprint=expected,
+        new_fingerprint=got,
+        value_model=spec.value_model,
+    )
     now = library_versions()
     for lib, v in b.config.versions.items():
         if lib != "platform" and now.get(lib) != v:

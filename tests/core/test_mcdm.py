@@ -360,3 +360,18 @@ def test_a_stakeholder_picks_by_the_registered_method(front, method):
     assert pick.method == method
     assert pick.winner == 13  # best AUC; latency weighs only EPSILON_WEIGHT
     assert pick.why.startswith("Legal would pick trial 13: ")
+
+
+def test_regret_and_formatting_say_utility_units_unless_the_team_priced_value():
+    """Without a value column or a matrix the team set, value is no money: no "€" in regret texts."""
+    from core.decide import mcdm as m
+    from core.spec import ValueModel
+
+    points = pd.DataFrame({"value_per_1k": [120.0, 80.0], "roc_auc": [0.7, 0.8]}, index=[3, 5])
+    dirs = {"value_per_1k": "maximize", "roc_auc": "maximize"}
+    people = [m.Stakeholder("Sales", ("value_per_1k",)), m.Stakeholder("ML", ("roc_auc",))]
+    for vm, money in ((ValueModel(), False), (ValueModel(money=True), True)):
+        r = m.regret_table(points, dirs, people, [3, 5], value_model=vm)
+        text = r.in_units.at[5, "Sales"]
+        assert "40.00" in text and ("€" in text) == money and ("utility units" in text) != money, text
+        assert ("€" in m.fmt("value_per_1k", 12.5, vm)) == money

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from core.decide.mcdm._methods import RHO, chebyshev, knee, lexicographic, topsis, weighted_sum
 from core.decide.mcdm._normalise import check_weights, normalise
-from core.decide.mcdm._ranking import Better, Ranking
+from core.decide.mcdm._ranking import Better, Ranking, fmt
 from core.decide.mcdm._registry import METHOD_LABELS, METHODS, STAKEHOLDER_METHODS, Method, rank_all
 from core.decide.mcdm._regret import Regret, regret_table
 from core.decide.mcdm._stakeholders import EPSILON_WEIGHT, Stakeholder, shortlist, stakeholder_pick
@@ -45,6 +45,7 @@ __all__ = [
     "lexicographic",
     "normalise",
     "rank_all",
+    "fmt",
     "regret_table",
     "shortlist",
     "stakeholder_pick",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -35,10 +35,17 @@ def label(name: str) -> str:
     return metric.label if metric else str(name)
 
 
-def fmt(name: str, value: float) -> str:
-    """A value in the metric's own unit (registry formatting), or plain for unknown metrics."""
+def fmt(name: str, value: float, value_model: Any = None) -> str:
+    """A value in the metric's own unit (registry formatting), or plain for unknown metrics; with the
+    spec's ``value_model``, unpriced net value reads in utility units, not € (:func:`display_metric`)."""
     metric = REGISTRY.get(str(name))
-    return metric.fmt(value) if metric else f"{value:.4g}"
+    if metric is None:
+        return f"{value:.4g}"
+    if value_model is not None:
+        from core.metrics import display_metric
+
+        metric = display_metric(metric, value_model)
+    return metric.fmt(value)
 
 
 def describe(points: pd.DataFrame, trial: int, names: Iterable[str] | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -35,12 +36,12 @@ class Regret:
     compromise: int
 
 
-def _signed_text(name: str, loss: float) -> str:
+def _signed_text(name: str, loss: float, value_model: Any = None) -> str:
     """ "Latency p95: +7.40 ms worse" – the sign and the word both read as the stakeholder's loss."""
     if abs(loss) < 1e-12:
         return f"{label(name)}: same"
     mark, word = ("+", "worse") if loss > 0 else ("−", "better")
-    return f"{label(name)}: {mark}{fmt(name, abs(loss))} {word}"
+    return f"{label(name)}: {mark}{fmt(name, abs(loss), value_model)} {word}"
 
 
 def _check_inputs(
@@ -66,6 +67,8 @@ def regret_table(
     directions: Mapping[str, str],
     stakeholders: Sequence[Stakeholder],
     candidates: Sequence[int],
+    *,
+    value_model: Any = None,
 ) -> Regret:
     """What each stakeholder gives up under each candidate, compared with their own pick.
 
@@ -95,7 +98,7 @@ def regret_table(
         for row, c in enumerate(cands):
             gap = (norm.loc[c, owned] - norm.loc[pick, owned]).clip(lower=0.0)
             normalised.at[c, s.name] = float(gap.max())
-            in_units.at[c, s.name] = "; ".join(_signed_text(n, loss_cols[(s.name, n)][row]) for n in owned)
+            in_units.at[c, s.name] = "; ".join(_signed_text(n, loss_cols[(s.name, n)][row], value_model) for n in owned)
     losses = pd.DataFrame(loss_cols, index=index)
     losses.columns = pd.MultiIndex.from_tuples(losses.columns, names=["stakeholder", "objective"])
     frame = pd.DataFrame(
