@@ -110,3 +110,9 @@ def fmt_time(value: Any) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+#: Where a figure was measured, in the words every page, table and document uses.
+SCOPE_SEARCH = "search: cross-validated on the training part"
+SCOPE_TEST = "held-out test part, never seen by the search"
+SCOPE_NOW = "re-measured now on this machine"

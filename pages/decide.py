@@ -20,6 +20,7 @@ from app import ui
 from app.ui import esc
 from core import objectives as obj
 from core import viz
+from core._text import SCOPE_SEARCH
 from core.decide import mcdm
 from core.decide import view as decide
 from core.decide.room import RoomStore
@@ -180,6 +181,10 @@ if (
 
 st.subheader("Shortlist")
 st.dataframe(view.shortlist_table().drop(columns=["trial"]), hide_index=True)
+st.caption(
+    f"Figures and regrets: {SCOPE_SEARCH} (what the search chose on); hard limits are judged on both parts. "
+    "The Pareto explorer shows each candidate's held-out test figures."
+)
 with st.expander("Why each method picks its winner (equal weights)"):
     for m, r in view.methods.items():
         st.markdown(f"**{esc(decide.METHOD_LABELS[m])}** → {esc(view.label(r.winner))}: {esc(r.why)}")

@@ -16,6 +16,7 @@ import streamlit as st
 from app import explorer_view as ev
 from app import ui
 from core import viz
+from core._text import SCOPE_SEARCH, SCOPE_TEST
 from core.decide import front
 from core.decide import limits as view_limits
 from core.errors import UserInputError
@@ -179,7 +180,8 @@ def charts(url: str, name: str, sig: tuple, names: list[str], look: tuple, selec
             st.plotly_chart(fig, key=ev.CHART, on_select="rerun", selection_mode="points")
             st.caption(
                 "Click a point for its details. ★ marks the knee: where moving along the front costs "
-                "the most for what it gains. Dashed lines are hard limits."
+                "the most for what it gains. Dashed lines are hard limits. "
+                f"Figures: {SCOPE_SEARCH}; the details show the {SCOPE_TEST} beside them."
             )
     if tab3.open:
         with tab3:

@@ -10,6 +10,7 @@ from app import search_view as sv
 from app import ui
 from core import objectives as obj
 from core import search, viz
+from core._text import SCOPE_SEARCH
 from core.decide import front
 from core.errors import UserInputError
 from core.search import launcher as workers
@@ -169,6 +170,7 @@ def live() -> None:
     g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
     st.subheader("Latest trials")
     st.dataframe(sv.latest_trials(frame, names, value_model=spec.value_model), hide_index=True)
+    st.caption(f"Figures: {SCOPE_SEARCH}; hard limits are judged on both parts.")
     fails = sv.failures(frame)
     if len(fails):
         with st.expander(f"Failures ({len(fails)})", expanded=True):
