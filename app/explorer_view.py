@@ -12,6 +12,7 @@ page is not shown.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -205,7 +206,20 @@ def analysis(url: str, name: str, sig: tuple, names: tuple[str, ...]) -> tuple[p
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], options: tuple) -> go.Figure:
-    """A cached explorer figure: ``kind`` is scatter_2d / scatter_3d / parallel / matrix."""
+    """A cached explorer figure: ``kind`` is scatter_2d / scatter_3d / parallel / matrix.
+
+    Its ``uirevision`` names the view (study, kind, axes), not the trials: when the page redraws as
+    trials finish, Plotly keeps the zoom, pan and 3-D camera the person chose; choosing other axes
+    starts a fresh view.
+    """
+    fig = _figure(kind, url, name, sig, names, options)
+    opts = dict(options)
+    view = [name, kind, opts.get("x"), opts.get("y"), list(opts.get("three") or [])]
+    fig.update_layout(uirevision=json.dumps(view, default=str))
+    return fig
+
+
+def _figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], options: tuple) -> go.Figure:
     points, knee_number = analysis(url, name, sig, names)
     opts = dict(options)
     if kind == "scatter_2d":

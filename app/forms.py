@@ -55,7 +55,7 @@ VALUE_LABELS = {
     "value_fp": "Wrong 'yes'",
     "value_fn": "Missed 'yes'",
     "value_tn": "Correct 'no'",
-    "conversion_loss_per_100ms": "Conversions lost / +100 ms",
+    "conversion_loss_per_100ms": "Value lost per +100 ms (share)",
     "vcpu_hour_price": "vCPU-hour price (€)",
 }
 SAMPLER_HELP = {name: info.help for name, info in catalog.SAMPLERS_INFO.items()}

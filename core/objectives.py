@@ -213,11 +213,11 @@ _DEFS: list[MetricDef] = [
     # value
     MetricDef(
         "value_per_1k",
-        "Net value / 1,000 requests",
-        "€ per 1k requests",
+        "Net value / 1,000 decisions",
+        "€ per 1k decisions",
         "maximize",
         "value",
-        "Expected net revenue per 1,000 requests at the tuned threshold, after the latency penalty and infra cost.",
+        "Expected net value per 1,000 decisions at the tuned threshold, after the latency penalty and infra cost.",
         (-INF, INF),
         "Sales",
         on_test=True,

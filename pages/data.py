@@ -121,7 +121,7 @@ with right:
         v_options,
         key="data_value",
         index=dv.index_of(v_options, _default("value_column", core_data.DEMO_VALUE if demo else None)),
-        help="Per-row value of a correct 'yes' (e.g. the fee). Without one, the value "
+        help="Per-row value of a correct 'yes' (e.g. a price, a loan's margin, a claim's amount). Without one, the value "
         "model uses fixed amounts you set on the Objectives page.",
     )
     slots.here("data.value_column")

@@ -20,7 +20,7 @@ from app import ui
 from app.ui import esc
 from core import objectives as obj
 from core import viz
-from core._text import SCOPE_SEARCH
+from core._text import SCOPE_SEARCH, fmt_time
 from core.decide import mcdm
 from core.decide import view as decide
 from core.decide.room import RoomStore
@@ -261,7 +261,7 @@ def live() -> None:
         st.success(
             esc(
                 f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
-                f"at {now.lock.at[:19].replace('T', ' ')} UTC. Rationale:"
+                f"at {fmt_time(now.lock.at)}. Rationale:"
             )
         )
         st.text(now.lock.rationale)
@@ -278,13 +278,11 @@ def live() -> None:
     st.markdown("**Comments**")
     for c in store.comments(room_id, token=token)[-30:]:
         about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""
-        st.caption(esc(f"{c.author}{about} · {c.at[11:19]} UTC"))
+        st.caption(esc(f"{c.author}{about} · {fmt_time(c.at)}"))
         st.text(c.text)
     with st.expander("Decision log"):
         for e in store.log(room_id, token=token):
-            st.text(
-                f"{e.at[:19].replace('T', ' ')}  {e.who}: {decide.describe_event(e.kind, e.trial_number, e.detail)}"
-            )
+            st.text(f"{fmt_time(e.at)}  {e.who}: {decide.describe_event(e.kind, e.trial_number, e.detail)}")
 
 
 st.subheader("Votes and comments (live)")

@@ -109,7 +109,7 @@ for n in names:
 
 st.subheader("2 · Money: the value model")
 st.caption(
-    "Turns decisions into value per 1,000 requests (objective *Net value*): € when the table has a "
+    "Turns decisions into value per 1,000 decisions (objective *Net value*): € when the table has a "
     "value column or the team prices its decisions, otherwise utility units (+1 right 'yes', −1 "
     "wrong 'yes'). Defaults fit the data; hover for each constant's source."
 )

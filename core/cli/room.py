@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import storage
+from core._text import fmt_time
 from core.cli._options import storage_option
 from core.decide import view as decide
 from core.decide.room import RoomStore, printable, room_data, show_text
@@ -169,7 +170,7 @@ def _comment(args: Any) -> int:
 def _lock(args: Any) -> int:
     def do(store: RoomStore, room_id: int) -> str:
         lock = store.lock(room_id, _token(args), args.trial, args.rationale)
-        return f"decision locked: trial {lock.trial_number} by {printable(lock.by)} at {lock.at}."
+        return f"decision locked: trial {lock.trial_number} by {printable(lock.by)} at {fmt_time(lock.at)}."
 
     return _act(args, do)
 

@@ -41,14 +41,14 @@ def row_values(df: pd.DataFrame, ref: DataRef, notes: list[str], *, decimal: str
     if bad:
         example = raw_v[v.isna() & raw_v.notna()].iloc[0]
         raise UserInputError(
-            f"The value column {ref.value_column!r} must be numeric (money per conversion); "
+            f"The value column {ref.value_column!r} must be numeric (the value of a correct 'yes', e.g. a price or a loan's margin); "
             f"{bad} value(s) are not numbers, e.g. {example!r}.",
             field="data.value_column",
         )
     refuse_infinite(
         v,
         f"The value column {ref.value_column!r}",
-        "; a value per conversion is an amount of money. Fix those cells, or leave them empty (counted as 0).",
+        "; a value is an amount (what a correct 'yes' is worth). Fix those cells, or leave them empty (counted as 0).",
         field="data.value_column",
     )
     if v.isna().all():

@@ -66,9 +66,10 @@ class DecisionView:
     value_model: Any = None  # the spec's: unpriced net value reads in utility units, never €
 
     def label(self, trial: int) -> str:
-        """``"#12 logreg"``: short enough for an axis, specific enough to find the trial."""
-        family = self.families.get(int(trial))
-        return f"#{int(trial)} {family}" if family else f"#{int(trial)}"
+        """``"#12 Logistic regression"``: how every figure and table names a trial (registry label)."""
+        from core.viz import trial_label
+
+        return trial_label(trial, self.families.get(int(trial)))
 
     def chosen_by(self, trial: int) -> list[str]:
         """Who or what picks this trial: stakeholder names, then method labels."""

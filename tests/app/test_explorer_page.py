@@ -142,6 +142,8 @@ def test_picked_trial_and_a_new_trial_show_up(geometry):
     at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3]}]}}  # a click on #3
     at.run()
     assert_ok(at)
+    revision = figures(at)[0]["layout"]["uirevision"]  # names the view, so a redraw keeps the zoom
+    assert name in revision
     header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
     assert header.startswith("#### #3")
     assert any("breaks a hard limit" in c for c in texts(at, "caption"))
@@ -161,6 +163,7 @@ def test_picked_trial_and_a_new_trial_show_up(geometry):
     at.run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Finished trials"] == "5 of 6" and metrics["On the front"] == "1"  # #4 dominates all
+    assert figures(at)[0]["layout"]["uirevision"] == revision  # new trials drawn, the person's zoom kept
     assert next(m for m in at.metric if m.label == "Finished trials").delta == "1 new since you opened it"
 
 

@@ -61,11 +61,11 @@ def test_metric_rows_show_units_spread_test_and_limits(points):
     assert auc["held-out test"] == "0.8800" and auc["objective"] == "★"
     lat = rows[rows["metric"] == "Latency p95"].iloc[0]
     assert lat["limit"] == "20.00 ms" and lat["limit status"] == "breaks in search" and lat["unit"] == "ms"
-    net = rows[rows["metric"] == "Net value / 1,000 requests"].iloc[0]
+    net = rows[rows["metric"] == "Net value / 1,000 decisions"].iloc[0]
     assert net["unit"].startswith("€")  # without a value model: the registry's unit
     plain = ev.metric_rows(row, [], ["roc_auc"], value_model=ValueModel())
-    net = plain[plain["metric"] == "Net value / 1,000 requests"].iloc[0]
-    assert net["unit"] == "utility units per 1k requests" and "€" not in net["value (search)"]
+    net = plain[plain["metric"] == "Net value / 1,000 decisions"].iloc[0]
+    assert net["unit"] == "utility units per 1k decisions" and "€" not in net["value (search)"]
 
 
 def test_params_and_groups():

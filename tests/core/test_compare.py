@@ -537,7 +537,7 @@ def assert_sentence_agrees(sentence: str, diffs, ratios, primary: str) -> None:
         assert _in_words(row.label) not in rest, (row.label, sentence)
     value = by.get("value_per_1k")
     if value is not None:
-        assert ("per 1,000 requests" in sentence) == (value.verdict != cmp.SAME), sentence
+        assert ("per 1,000 decisions" in sentence) == (value.verdict != cmp.SAME), sentence
     if primary in by:
         said = {cmp.BETTER: "is better on", cmp.WORSE: "is worse on", cmp.SAME: "no significant difference on"}
         assert said[by[primary].verdict] + " " + _in_words(by[primary].label) in sentence

@@ -192,7 +192,7 @@ def test_non_numeric_value_column(frame):
     with pytest.raises(UserInputError) as err:
         prepare(df, ref(value_column="fee_eur"))
     assert str(err.value) == (
-        "The value column 'fee_eur' must be numeric (money per conversion); 1 "
+        "The value column 'fee_eur' must be numeric (the value of a correct 'yes', e.g. a price or a loan's margin); 1 "
         "value(s) are not numbers, e.g. 'twelve euro'."
     )
     assert err.value.field == "data.value_column"

@@ -91,4 +91,4 @@ def test_unpriced_value_reads_in_utility_units_in_the_verdict_and_its_table():
         )
         row = table[table["metric"] == value.label].iloc[0]
         assert ("€" in sentence) == money and ("€" in " ".join(map(str, row))) == money, sentence
-        assert ("utility units more per 1,000 requests" in sentence) == (not money), sentence
+        assert ("utility units more per 1,000 decisions" in sentence) == (not money), sentence

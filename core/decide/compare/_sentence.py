@@ -83,7 +83,7 @@ def _value(d: Difference | None, alpha: float) -> str:
     low, high = number(d.low, d.unit, signed=False), number(d.high, d.unit, signed=False)
     more = "more" if d.diff > 0 else "less"
     earned = f"€{abs(d.diff):,.2f}" if d.unit.startswith("€") else f"{abs(d.diff):,.2f} {obj.UTILITY_UNITS}"
-    return f"it earns {earned} {more} per 1,000 requests ({_level(alpha)} {low} to {high})"
+    return f"it earns {earned} {more} per 1,000 decisions ({_level(alpha)} {low} to {high})"
 
 
 def _fairness(diffs: Sequence[Difference]) -> str:
