@@ -5,8 +5,8 @@ All shared state (room, stakeholders, votes, comments, lock) lives in the databa
 every write. Why the token rides in the URL (``?token=…``): Streamlit cannot set a cookie
 (``st.context.cookies`` is read-only) and a session dies with a reload, while query parameters
 survive one. The token is itself an unguessable random secret checked against its hash in the
-database (revocable there), so signing it again would add nothing; "Leave" removes it from the URL. Votes, comments
-and the tally refresh every POLL_S seconds in a fragment, so every open browser sees them without a
+database (revocable there), so signing it again would add nothing; "Leave" removes it from the URL. Votes, comments,
+stakeholder cards and the tally refresh every POLL_S seconds in a fragment, so every open browser sees them without a
 reload. Text people typed is never rendered as Markdown or HTML (``st.text`` or ``esc()``).
 """
 
@@ -60,13 +60,14 @@ st.title("Decide")
 url, study = ui.require_study()
 store = room_store(url)
 room_id = store.room_id(study)
+people = store.stakeholders(room_id) if room_id else None
 try:
     spec = ui.load_spec(url, study)
     view = decide.build(
         spec,
         ui.load_frame(url, study),
         study_name=study,
-        stakeholders=store.stakeholders(room_id) if room_id else None,
+        stakeholders=people,
         proposed=store.candidates(room_id) if room_id else (),
     )
 except UserInputError as exc:
@@ -255,8 +256,8 @@ def live() -> None:
     """What changes while people talk: lock banner, tally, comments, the log (polled)."""
     assert room_id is not None  # the page stopped above when there was no room
     now = store.room(room_id)
-    if now.locked != room.locked or store.candidates(room_id) != cands:
-        st.rerun()  # the lock or a new proposal changes the forms above: redraw the whole page
+    if now.locked != room.locked or store.candidates(room_id) != cands or store.stakeholders(room_id) != people:
+        st.rerun()  # the lock, a proposal or a stakeholder card (any browser) changes what is above: redraw
     if now.lock:
         st.success(
             esc(

@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 def server(finished_study, tmp_path):
     """``streamlit run app/main.py`` on a private copy of the study; yields (base_url, study)."""
     url, name, _ = finished_study
-    with serve_storage(tmp_path, copy_study(url, tmp_path / "study.db")) as base:
-        yield base, name
+    copy = copy_study(url, tmp_path / "study.db")
+    with serve_storage(tmp_path, copy) as base:
+        yield base, name, copy
 
 
 def _enter(page, base: str, study: str, name: str, button: str) -> None:
@@ -38,7 +39,7 @@ def _enter(page, base: str, study: str, name: str, button: str) -> None:
 def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
     from playwright.sync_api import expect, sync_playwright
 
-    base, study = server
+    base, study, storage = server
     with sync_playwright() as p:
         browser = launch(p)
         try:
@@ -46,6 +47,16 @@ def test_two_browsers_see_each_others_votes_comments_and_the_lock(server):
             bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             _enter(alice, base, study, "Alice", "Open the decision room")
             _enter(bob, base, study, "Bob", "Join")
+            # a stakeholder card Bob saves (here from a terminal, with his token) reaches Alice's page
+            # without her touching it
+            from urllib.parse import parse_qs, urlparse
+
+            from core.decide.room import RoomStore
+
+            bob_token = parse_qs(urlparse(bob.url).query)["token"][0]
+            with RoomStore(storage) as store:
+                store.save_stakeholder(store.room_id(study), bob_token, "Bob", ["dp_diff"])
+            expect(alice.get_by_text("Bob would pick").first).to_be_visible(timeout=LIVE_MS)
             tally = alice.get_by_text("Tally (round 1):")
             expect(tally).to_contain_text("0 approve", timeout=LIVE_MS)
             body = tally.inner_text().split("):", 1)[1]
