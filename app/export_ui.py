@@ -13,8 +13,10 @@ import pandas as pd
 from core import objectives as obj
 from core import viz
 from core._text import md
+from core.errors import UserInputError
 from core.export.safety import safe_filename
 from core.metrics import display_metric
+from core.search import reader as study_reader
 from core.spec import ValueModel
 
 
@@ -66,3 +68,14 @@ def onnx_summary(onnx: dict[str, Any], stored_p95_ms: float | None = None) -> tu
     from core.export.onnx import serving_sentence
 
     return True, md(serving_sentence(onnx, stored_p95_ms))
+
+
+def expected_build_s(url: str, study: str, number: int) -> float | None:
+    """How long the build should take: what the search spent evaluating this trial (the re-fit does
+    the same work), plus a few seconds for ONNX and the documents; None when it was not recorded."""
+    try:
+        timings = study_reader.trial_attrs(url, study, number)["user_attrs"].get("timings") or {}
+    except UserInputError:  # a trial that is gone: no estimate, the build says why
+        return None
+    total = timings.get("total_s")
+    return None if total is None else float(total) + 3.0

@@ -7,12 +7,14 @@ the Download button serves it. Text that came from people or data is shown escap
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from app import export_ui as ui
 from app import ui as app_ui
 from core import viz
-from core._text import md
+from core._text import fmt_duration, md
 from core.decide import study_compare
 from core.errors import UserInputError
 from core.export import build as export_build
@@ -86,9 +88,12 @@ def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
     """Build the bundle with a progress bar that moves at each step build() reports."""
     bar = st.progress(0.0, text="Preparing the bundle…")
     done = [0]
+    eta = ui.expected_build_s(url, study, number)
+    t0 = time.monotonic()
 
     def step(message: str) -> None:
-        bar.progress(min(done[0] / _BUILD_STEPS, 1.0), text=md(message[:1].upper() + message[1:]) + "…")
+        left = "" if eta is None else f" (about {fmt_duration(max(eta - (time.monotonic() - t0), 1.0))} left)"
+        bar.progress(min(done[0] / _BUILD_STEPS, 1.0), text=md(message[:1].upper() + message[1:]) + "…" + left)
         done[0] += 1
 
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import search
@@ -113,3 +114,16 @@ def test_the_last_compare_verdict_reaches_the_bundle_without_an_upload(finished_
         assert md(sentence) in bundle.open_bundle(data).files[bundle.DECISION].decode()
     finally:
         search.open_study(url, name).set_user_attr(room_verdict.ATTR_VERDICT, None)
+
+
+def test_the_build_bar_estimates_its_time_from_the_search(finished_study):
+    """The bundle's re-fit does what the search did for the trial, so its recorded time is the ETA."""
+    from app import export_ui
+    from core.search import reader
+
+    url, name, _ = finished_study
+    frame = reader.read_frame(url, name)
+    n = int(frame.loc[frame["state"] == "COMPLETE", "number"].iloc[0])
+    spent = reader.trial_attrs(url, name, n)["user_attrs"]["timings"]["total_s"]
+    assert export_ui.expected_build_s(url, name, n) == pytest.approx(spent + 3.0)
+    assert export_ui.expected_build_s(url, name, 9999) is None
