@@ -322,8 +322,10 @@ def test_every_exported_figure_says_where_it_was_measured(decided):
         assert "Search figures: cross-validated on the training part" in page  # the front
         assert "Search (cross-validated on the training part, mean ± std)" in page and "Held-out test" in page
     card = report.model_card(data)
-    assert all("(search, cross-validated)" in line for line in card["Metrics"])
-    assert any("(held-out test)" in line for line in card["Metrics"])
+    for line in card["Metrics"][:-1]:  # the last line says where value comes from
+        assert ": search (cross-validated on the training part) " in line or ": search's stored measurement" in line
+    assert any("; held-out test " in line for line in card["Metrics"])
+    assert "utility units" in card["Metrics"][-1] or "€" in card["Metrics"][-1]
     assert card["Fairness"] and all(line.endswith("(held-out test)") for line in card["Fairness"])
 
 

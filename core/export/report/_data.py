@@ -12,12 +12,20 @@ import pandas as pd
 
 from core import catalog, search
 from core import objectives as obj
-from core._text import fmt_time
+from core._text import SCOPE_NOW, fmt_time
 from core.decide import explain
 from core.decide import front as front_mod
 from core.export.report._room import RoomSummary
 from core.metrics import display_metric
+from core.models.latency import LatencyReport
 from core.spec import Spec, ValueModel
+
+#: Where each exported figure was measured, in the words decision.md, report.html and the card use.
+SEARCH = "search (cross-validated on the training part)"
+STORED = "search's stored measurement of this trial"
+TEST = "held-out test"
+NOW = SCOPE_NOW
+_MEASURED = ("latency", "complexity")  # figures the search measured once, not per fold
 
 INTENDED_USE = (
     "Rank or decide on rows like the training data ({target} = {positive}) at the decision "
@@ -47,6 +55,11 @@ class ReportData:
     importance_note: str = ""
     onnx: dict[str, Any] | None = None
     verdict: str | None = None
+    #: the latency harness's report taken at export (config ``export_latency``): shown beside the
+    #: stored figure, labelled re-measured now, never instead of it
+    export_latency: dict[str, Any] | None = None
+    #: the decision rule in words (config ``rule_description``): one threshold, or one per group
+    rule_description: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
@@ -101,13 +114,40 @@ def _status(o: Any, v: float | None, test: float | None) -> str:
     return search.check_status(search.limit_check(o, v, test))
 
 
+def scope_of(name: str) -> str:
+    """Where the search column's figure of ``name`` comes from: out-of-fold on the training part, or
+    (latency, size, fit time) the one measurement the search stored with the trial."""
+    return STORED if obj.get(name).group in _MEASURED else SEARCH
+
+
+def remeasured(data: ReportData) -> dict[str, float]:
+    """The export's own latency figures by metric name (empty when the export took none)."""
+    raw = data.export_latency or {}
+    known = {k: v for k, v in raw.items() if k in LatencyReport.__dataclass_fields__}
+    if not known:
+        return {}
+    try:
+        report = LatencyReport(**{**dict.fromkeys(LatencyReport.__dataclass_fields__, float("nan")), **known})
+    except TypeError:
+        return {}
+    return {k: float(v) for k, v in report.as_metrics().items() if v is not None and v == v}
+
+
+def _shown(name: str, data: ReportData, objectives: set[str]) -> bool:
+    """A metric in € appears only when the team priced its decisions (or chose it as an objective):
+    unpriced studies carry no money figure at all."""
+    unit = display_metric(obj.get(name), data.spec.value_model).unit
+    return name in data.metrics and ("€" not in unit or data.spec.value_model.money or name in objectives)
+
+
 def metric_rows(data: ReportData) -> list[dict[str, str]]:
-    """One row per metric: label, unit, CV mean ± spread, held-out test value, limit and status."""
+    """One row per metric: label, unit, the search's figure (CV mean ± spread, or its stored
+    measurement), held-out test value, the export's re-measurement, limit and status."""
     limits = {o.name: o for o in data.spec.objectives}
-    vm = data.spec.value_model
+    vm, now = data.spec.value_model, remeasured(data)
     rows = []
     for name, m in obj.REGISTRY.items():
-        if name not in data.metrics:
+        if not _shown(name, data, set(limits)):
             continue
         v, spread, o = data.metrics.get(name), data.cv_std.get(name), limits.get(name)
         cv_text = fmt(name, v, vm)
@@ -118,10 +158,12 @@ def metric_rows(data: ReportData) -> list[dict[str, str]]:
             {
                 "metric": m.label,
                 "name": name,
+                "scope": scope_of(name),
                 "objective": "yes" if o else "",
                 "owner": o.owner if o else "",
                 "search": cv_text,
                 "test": fmt(name, data.test_metrics.get(name), vm) if m.on_test else "",
+                "now": fmt(name, now[name], vm) if name in now and m.group == "latency" else "",
                 "limit": (("≤ " if o.direction == "minimize" else "≥ ") + fmt(name, o.limit, vm))
                 if o and has_limit
                 else "",
@@ -129,6 +171,24 @@ def metric_rows(data: ReportData) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def value_line(data: ReportData) -> str:
+    """Where net value comes from, so no figure reads as money the team never set."""
+    vm, column = data.spec.value_model, data.spec.data.value_column
+    if vm.money and column:
+        text = f"Net value is in € from the value column {column!r} (what a correct 'yes' is worth per row)"
+    elif vm.money:
+        text = f"Net value is in € from the value matrix the team set (correct 'yes' {vm.value_tp:g})"
+    elif column:
+        text = f"Net value is in utility units from the value column {column!r} (not marked as money)"
+    else:
+        text = (
+            f"Net value is in utility units, not money: no value column or value matrix was set, so a "
+            f"correct 'yes' counts {vm.value_tp:+g} and a wrong one {vm.value_fp:+g}"
+        )
+    penalty = "a latency penalty is applied" if vm.latency_penalty else "no latency penalty is applied"
+    return f"{text}; {penalty}."
 
 
 def _small_groups(g: pd.DataFrame | None) -> list[str]:
@@ -144,14 +204,16 @@ def _small_groups(g: pd.DataFrame | None) -> list[str]:
 def limitations(data: ReportData) -> list[str]:
     """What the numbers do not promise, in sentences for the model card."""
     out = [
-        "Latency figures are the search's (single-threaded CPU time, normalised to a reference "
-        "pipeline); re-measure on the serving hardware (`tradeoff reproduce` reports both)."
+        "Latency figures are the search's stored measurement (single-threaded CPU time, normalised to a "
+        "reference pipeline), the figure every page shows and the limits judged; figures re-measured now "
+        "on this machine appear only beside them. Re-measure on the serving hardware (`tradeoff "
+        "reproduce` reports both)."
     ]
     out += _small_groups(data.groups_test)
     gap = data.test_metrics.get("dp_diff")
     if gap is not None and gap == gap and gap > 0.1:
         out.append(
-            f"Selection rates differ between groups by up to {gap:.3f} on the test part "
+            f"Selection rates differ between groups by up to {gap:.3f} on the held-out test part "
             "(demographic parity difference)."
         )
     if data.dataset.get("dropped"):
@@ -186,11 +248,24 @@ def onnx_line(o: dict[str, Any], stored_p95_ms: float | None = None) -> str:
     return serving_sentence(o, stored_p95_ms)
 
 
+def _card_metric(x: dict[str, str]) -> str:
+    """One metric of the card with the scope of every figure on it."""
+    text = f"{x['metric']}: {x['scope']} {x['search']}"
+    if x["test"]:
+        text += f"; {TEST} {x['test']}"
+    if x["now"]:
+        text += f"; {NOW} {x['now']} (beside the stored figure, not instead of it)"
+    return text
+
+
 def model_card(data: ReportData) -> dict[str, list[str]]:
     """The model card's sections (title → lines of plain text)."""
     d, spec = data.dataset, data.spec
+    use = [INTENDED_USE.format(target=spec.data.target, positive=d.get("positive_label", "?"))]
+    if data.rule_description:
+        use.append(f"Decision rule: {data.rule_description}.")
     return {
-        "Intended use": [INTENDED_USE.format(target=spec.data.target, positive=d.get("positive_label", "?"))],
+        "Intended use": use,
         "Data": [
             f"Source {spec.data.path} (fingerprint {d.get('fingerprint')}), {d.get('n_rows')} rows; "
             f"{d.get('n_train')} for training and cross-validation, {d.get('n_test')} held out.",
@@ -200,13 +275,13 @@ def model_card(data: ReportData) -> dict[str, list[str]]:
         ]
         + [str(n) for n in d.get("notes", [])],
         "Metrics": [
-            f"{x['metric']}: {x['search']} (search, cross-validated)"
-            + (f"; {x['test']} (held-out test)" if x["test"] else "")
+            _card_metric(x)
             for x in metric_rows(data)
-            if x["objective"] or x["name"] in obj.QUALITY[:2]
-        ],
+            if x["objective"] or x["name"] in obj.QUALITY[:2] or x["name"] == "value_per_1k"
+        ]
+        + [value_line(data)],
         "Fairness": [
-            f"{obj.get(k).label}: {fmt(k, data.test_metrics.get(k))} (held-out test)"
+            f"{obj.get(k).label}: {fmt(k, data.test_metrics.get(k))} ({TEST})"
             for k in ("dp_diff", "dp_ratio", "eo_diff", "worst_group_recall")
             if k in data.test_metrics
         ],

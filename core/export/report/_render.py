@@ -20,7 +20,19 @@ from markupsafe import Markup
 
 from core import objectives as obj
 from core._text import esc, fmt_time, md, md_block
-from core.export.report._data import ReportData, decision_line, fmt, metric_rows, model_card, onnx_line
+from core.export.report._data import (
+    NOW,
+    SEARCH,
+    STORED,
+    TEST,
+    ReportData,
+    decision_line,
+    fmt,
+    metric_rows,
+    model_card,
+    onnx_line,
+    value_line,
+)
 from core.export.report._figures import figures
 from core.metrics import rate_text, with_intervals
 from core.viz import family_label
@@ -171,8 +183,10 @@ def _warnings(data: ReportData) -> list[str]:
 def _context(data: ReportData) -> dict[str, Any]:
     """Plain values for both templates; formatting decisions live here, escaping in the templates."""
     r = data.room
-    html_columns = ("metric", "objective", "owner", "search", "test", "limit", "status")
-    metrics = [{**x, "html": [x[k] for k in html_columns]} for x in metric_rows(data)]
+    rows = metric_rows(data)
+    has_now = any(x["now"] for x in rows)
+    html_columns = ("metric", "objective", "owner", "search", "test", *(("now",) if has_now else ()), "limit", "status")
+    metrics = [{**x, "html": [x[k] for k in html_columns]} for x in rows]
     tally = [] if r.tally is None else [(i, [int(v) for v in row]) for i, row in r.tally.iterrows()]
     importance = None if data.importance is None or data.importance.empty else data.importance.head(15)
     return {
@@ -187,6 +201,9 @@ def _context(data: ReportData) -> dict[str, Any]:
         "tally_cells": [[f"#{i}", *counts] for i, counts in tally],
         "votes": _votes(r.votes),
         "metrics": metrics,
+        "has_now": has_now,
+        "scope": {"search": SEARCH, "stored": STORED, "test": TEST, "now": NOW},
+        "value_line": value_line(data),
         "groups": _groups(data.groups_test, data.spec.data.min_group_rows),
         "importance": None if importance is None else importance.to_dict("records"),
         "onnx_line": onnx_line(data.onnx, data.metrics.get("latency_p95_ms")) if data.onnx else "",
