@@ -25,13 +25,23 @@ from app import ui
 from core import objectives as obj
 from core import viz
 from core.decide import front
+from core.decide import options as opt
+from core.decide.operating_points import POINT, RULE_KIND, knee_position
+from core.errors import UserInputError
 from core.metrics import display_metric, with_intervals
 from core.models import families as fam
+from core.search import reader as study_reader
 from core.spec import Objective, ValueModel
 
 # query parameters (bound widgets' keys): the view's identity
 OBJECTIVES, X, Y, PLOT, COLOR, OTHERS, TRIAL = "objectives", "x", "y", "plot", "color", "others", "trial"
-THREE, ALL, SORT = "three", "all", "sort"
+THREE, ALL, SORT, ONE_POINT = "three", "all", "sort", "one_point"
+HOLD = "ex_hold"  # session: the 2-D chart is held (not redrawn as trials finish), so the zoom stays
+HOLD_HELP = (
+    "Keeps this chart exactly as drawn while trials finish, so your zoom and pan stay; the counts "
+    "above still update. Streamlit mounts a new chart whenever the figure changes, which resets a zoom."
+)
+_HELD = "_ex_held"  # session: (view, figure, finished count) of the held chart
 CHART = "ex_scatter"  # the 2-D chart's selection (a click): not part of the address, it moves to ``trial``
 PLOTS = ("2-D", "3-D", "Parallel coordinates", "Scatter matrix")
 _RATES = ["base_rate", "selection_rate", "recall", "precision", "accuracy"]
@@ -52,30 +62,58 @@ def annotated(frame: pd.DataFrame, names: Sequence[str], limits: Sequence[Object
     return front.annotate(done, list(names), limits).reset_index(drop=True)
 
 
-def knee(points: pd.DataFrame, names: Sequence[str]) -> int | None:
+def knee(points: pd.DataFrame, names: Sequence[str]) -> str | None:
+    """The option key of the front's knee (rows share trial numbers when trials bring curves)."""
     pf = points[points["on_front"]]
+    if pf.empty:
+        return None
     try:
-        return front.knee_index(pf, list(names))
+        pos = knee_position(pf, list(names))
     except Exception:  # a degenerate front (identical points) has no knee worth failing over
-        return int(pf["number"].iloc[0]) if len(pf) else None
+        pos = 0
+    return str(pf[opt.OPTION].iloc[pos if pos is not None else 0])
+
+
+def option_points(
+    frame: pd.DataFrame, curves: dict, names: Sequence[str], limits: Sequence[Objective], *, one_point: bool = False
+) -> pd.DataFrame:
+    """Finished options (trial × operating point) annotated as :func:`annotated` does; with
+    ``one_point`` only each trial's own tuned rule (the front as it was before curves)."""
+    rows = opt.options_frame(frame, curves, limits)
+    if one_point:
+        rows = rows[rows[opt.TUNED]]
+    return annotated(rows, names, limits)
 
 
 def front_table(
-    points: pd.DataFrame, names: Sequence[str], knee_number: int | None, sort_by: str | None = None
+    points: pd.DataFrame, names: Sequence[str], knee_number: str | None, sort_by: str | None = None
 ) -> pd.DataFrame:
-    """The front, one row per trial, objective values in their units; best-first by ``sort_by``."""
+    """The front, one row per option, objective values in their units; best-first by ``sort_by``."""
     pf = points[points["on_front"]]
     table = pd.DataFrame(
-        {"#": pf["number"].astype(int), "family": pf["family"].map(family_label), "class": pf["family_class"]}
+        {
+            "#": pf["number"].astype(int),
+            "option": keys_of(pf),
+            "rule": [rule_words(r) for r in pf.to_dict("records")],
+            "family": pf["family"].map(family_label),
+            "class": pf["family_class"],
+        }
     )
     for n in names:
         table[column_name(n)] = pf[n].astype(float)
-    table["knee"] = pf["number"].eq(knee_number).map({True: "★", False: ""})
+    table["knee"] = keys_of(pf).eq(str(knee_number)).map({True: "★", False: ""})
     if sort_by:
         table = table.sort_values(
             column_name(sort_by), ascending=obj.get(sort_by).direction == "minimize", kind="mergesort"
         )
     return table.reset_index(drop=True)
+
+
+def keys_of(rows: pd.DataFrame) -> pd.Series:
+    """The option keys of rows (a trials frame without options: the bare trial numbers)."""
+    if opt.OPTION in rows:
+        return rows[opt.OPTION].astype(str)
+    return rows["number"].astype(int).astype(str)
 
 
 def column_name(name: str) -> str:
@@ -107,6 +145,82 @@ def clicked_number(event: Any) -> int | None:
     return None
 
 
+def clicked_option(event: Any, points: pd.DataFrame) -> str | None:
+    """The option key of the first selected point: ``customdata`` is (trial, point or -1)."""
+    try:
+        chosen = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for p in chosen or []:
+        data = p.get("customdata")
+        if isinstance(data, dict):  # the browser serialises a typed-array row as {"0": 12, "1": 3}
+            data = [data[k] for k in sorted(data, key=lambda k: int(k) if str(k).isdigit() else 0)]
+        elif isinstance(data, (int, float)):
+            data = [data]
+        if not isinstance(data, (list, tuple)) or not data:
+            continue
+        try:
+            number = int(float(data[0]))
+            point = int(float(data[1])) if len(data) > 1 and float(data[1]) >= 0 else None
+        except (TypeError, ValueError):
+            continue
+        return option_of(points, number, point)
+    return None
+
+
+def option_of(points: pd.DataFrame, number: int, point: int | None) -> str | None:
+    """The key of trial ``number``'s operating point ``point`` (its own rule for None) in ``points``."""
+    rows = points[points["number"] == number]
+    if rows.empty:
+        return None
+    if point is not None and POINT in rows:
+        hit = rows[rows[POINT] == point]
+        if len(hit):
+            return str(hit[opt.OPTION].iloc[0])
+    own = rows[rows[opt.TUNED]] if opt.TUNED in rows else rows
+    return str((own if len(own) else rows)[opt.OPTION].iloc[0])
+
+
+def parse_key(raw: Any, points: pd.DataFrame) -> str | None:
+    """An option key from the ``trial`` query parameter: ``12@3``, or a bare trial number (an old
+    address), normalised to the key the frame uses; None when absent, malformed or not in ``points``."""
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else None
+    if raw is None:
+        return None
+    try:
+        number, point = opt.parse_option(str(raw))
+    except UserInputError:
+        return None
+    return option_of(points, number, point)
+
+
+def rule_words(row: Any) -> str:
+    """The option's decision rule in words: "threshold 0.41" or "group thresholds"."""
+    if row.get(RULE_KIND) == "group_thresholds":
+        return "group thresholds"
+    t = _num(row.get("threshold"))
+    return "" if t is None else f"threshold {t:.2f}"
+
+
+def rule_text(row: Any, curves: dict) -> str:
+    """What the details panel says of the rule: which one, that it is the trial's own tuned one or
+    another point of its curve, and that it was chosen on search data only."""
+    key = str(row.get(opt.OPTION, int(row["number"])))
+    threshold = _num(row.get("threshold"))
+    rule = None if threshold is None else opt.rule_of(curves, key, threshold)
+    if rule is None:
+        return "the model's own decision rule"
+    groups = rule.get("group_thresholds")
+    words = (
+        "group thresholds " + ", ".join(f"{g}: {float(t):.2f}" for g, t in groups.items())
+        if groups
+        else f"threshold {rule['threshold']:.2f}"
+    )
+    own = "the trial's own tuned rule" if "@" not in key else "another point of the trial's curve"
+    return f"{words} ({own}), chosen on search data"
+
+
 def metric_label(name: str) -> str:
     """How an objective reads in pickers (and so in the address): label and unit."""
     m = obj.get(name)
@@ -123,15 +237,18 @@ def parse_trial(raw: Any) -> int | None:
         return None
 
 
-def trial_options(points: pd.DataFrame, knee_number: int | None, wanted: int | None) -> list[int]:
-    """The trial picker's choices: the knee first (the default, so the address omits it), the rest
-    of the front, and ``wanted`` (a clicked or linked trial) when it exists but is off the front."""
-    on_front = sorted(int(n) for n in points.loc[points["on_front"], "number"])
-    first = [knee_number] if knee_number in on_front else []
-    numbers = first + [n for n in on_front if n != knee_number]
-    if wanted is not None and wanted not in numbers and wanted in set(points["number"].astype(int)):
-        numbers.append(wanted)
-    return numbers
+def trial_options(points: pd.DataFrame, knee_key: str | None, wanted: str | None) -> list[str]:
+    """The option picker's choices: the knee first (the default, so the address omits it), the rest
+    of the front by trial and point, and ``wanted`` (a clicked or linked option) when it exists but
+    is off the front."""
+    pf = points[points["on_front"]]
+    order = pf.sort_values(["number", POINT] if POINT in pf else ["number"], na_position="first")
+    on_front = keys_of(order).tolist()
+    first = [knee_key] if knee_key in on_front else []
+    keys = first + [k for k in on_front if k != knee_key]
+    if wanted is not None and wanted not in keys and wanted in set(keys_of(points)):
+        keys.append(wanted)
+    return keys
 
 
 def metric_rows(
@@ -196,32 +313,78 @@ def groups_frame(detail: dict[str, Any], *, min_rows: int | None = None) -> pd.D
     return table[[c for c in GROUP_COLUMNS if c in table]]
 
 
+def done_count(sig: tuple) -> int:
+    """Finished trials in a study signature ((trials, finished, running, last completion, ...))."""
+    return int(sig[1]) if len(sig) > 1 and isinstance(sig[1], (int, float)) else 0
+
+
+def held(state: Any, hold: bool, view: tuple, done: int, make: Any) -> tuple[go.Figure, int]:
+    """(the figure to draw, finished trials it does not show yet).
+
+    Held, the figure drawn when the hold began is drawn again unchanged while the view (study, axes,
+    selection, colours) stays the same: Streamlit then sees the same chart and the browser keeps the
+    person's zoom. Released, or another view, the current figure (and it becomes the held one).
+    """
+    kept = state.get(_HELD)
+    if hold and kept is not None and kept[0] == view:
+        return kept[1], max(done - kept[2], 0)
+    fig = make()
+    state[_HELD] = (view, fig, done)
+    return fig, 0
+
+
+def curves(url: str, name: str) -> dict:
+    """Trial number → stored curve (read once per finished trial, process-wide)."""
+    return study_reader.read_curves(url, name)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
-def analysis(url: str, name: str, sig: tuple, names: tuple[str, ...]) -> tuple[pd.DataFrame, int | None]:
-    """(annotated finished trials, knee trial number) for these objectives; read-only, shared."""
+def analysis(
+    url: str, name: str, sig: tuple, names: tuple[str, ...], one_point: bool = False
+) -> tuple[pd.DataFrame, str | None]:
+    """(annotated finished options, the knee's option key) for these objectives; read-only, shared.
+
+    Over options (trial × operating point) by default; ``one_point`` keeps each trial's own rule."""
     del sig  # part of the cache key only
-    points = annotated(ui.load_frame(url, name), names, ui.load_spec(url, name).objectives)
+    spec = ui.load_spec(url, name)
+    points = option_points(ui.load_frame(url, name), curves(url, name), names, spec.objectives, one_point=one_point)
     return points, knee(points, names)
+
+
+def curve_rows(points: pd.DataFrame, url: str, name: str, key: str | None) -> pd.DataFrame | None:
+    """Every operating point of the selected option's trial (None for a trial with one point)."""
+    if key is None:
+        return None
+    number, _ = opt.parse_option(key)
+    curve = curves(url, name).get(number)
+    if not curve:
+        return None
+    frame = ui.load_frame(url, name)
+    return opt.options_frame(frame[frame["number"] == number], {number: curve})
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], options: tuple) -> go.Figure:
     """A cached explorer figure: ``kind`` is scatter_2d / scatter_3d / parallel / matrix.
 
-    Its ``uirevision`` names the view (study, kind, axes), not the trials: when the page redraws as
-    trials finish, Plotly keeps the zoom, pan and 3-D camera the person chose; choosing other axes
-    starts a fresh view.
+    Its ``uirevision`` names the view (study, kind, axes), not the trials nor the selection: when the
+    page redraws as trials finish, Plotly keeps the zoom, pan and 3-D camera the person chose (the
+    chart's ``key`` is fixed too, so Streamlit updates the same chart instead of mounting a new one);
+    choosing other axes starts a fresh view.
     """
     fig = _figure(kind, url, name, sig, names, options)
-    opts = dict(options)
-    view = [name, kind, opts.get("x"), opts.get("y"), list(opts.get("three") or [])]
-    fig.update_layout(uirevision=json.dumps(view, default=str))
+    fig.update_layout(uirevision=revision(name, kind, dict(options)))
     return fig
 
 
+def revision(name: str, kind: str, opts: dict) -> str:
+    """The ``uirevision`` of a view: a constant per (study, figure kind, axes)."""
+    return json.dumps([name, kind, opts.get("x"), opts.get("y"), list(opts.get("three") or [])], default=str)
+
+
 def _figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], options: tuple) -> go.Figure:
-    points, knee_number = analysis(url, name, sig, names)
     opts = dict(options)
+    points, knee_key = analysis(url, name, sig, names, bool(opts.get("one_point")))
     if kind == "scatter_2d":
         spec = ui.load_spec(url, name)
         limits = {o.name: o.limit for o in spec.objectives if o.limit is not None}
@@ -232,12 +395,13 @@ def _figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], 
             color_by=opts["color_by"],
             others=opts["others"],
             limits=limits,
-            knee=knee_number,
+            knee=knee_key,
             selected=opts.get("selected"),
             front_line=set(names) == {opts["x"], opts["y"]},
+            curve=curve_rows(points, url, name, opts.get("selected")),
         )
     if kind == "scatter_3d":
-        return viz.scatter_3d(points, opts["three"], color_by=opts["color_by"], others=opts["others"], knee=knee_number)
+        return viz.scatter_3d(points, opts["three"], color_by=opts["color_by"], others=opts["others"], knee=knee_key)
     if kind == "parallel":
         shown = points if opts.get("all") else points[points["on_front"]]
         return viz.parallel_coordinates(shown, list(names), color_by=opts["color_by"])

@@ -33,12 +33,12 @@ DRAFT = "_obj_draft"  # a spec dict from an uploaded JSON
 VALUE_HELP = {
     "value_tp": "Value of a correct 'yes' (replaced per row by the value column when there is one). "
     "Default without a value column: +1, a utility, not money.",
-    "value_fp": "Value of a wrong 'yes': e.g. a wasted ad slot. Default: −1 without a value column; "
-    "with one, what an average shown ad earns there = base rate × mean fee.",
+    "value_fp": "Value of a wrong 'yes' (what acting on it wastes). Default: −1 without a value column; "
+    "with one, what an average 'yes' is worth there = base rate × the column's mean.",
     "value_fn": "Value of a missed 'yes' (default 0: nothing happens).",
     "value_tn": "Value of a correct 'no' (default 0).",
-    "conversion_loss_per_100ms": "Share of conversions lost per +100 ms of latency, applied only when "
-    "the latency penalty is on. Default 0.002 (0.2 %): the low end of Google's 0.2–0.6 % for "
+    "conversion_loss_per_100ms": "Share of the value lost per +100 ms of latency, applied only when "
+    "the latency penalty is on (for a service whose users wait for the answer). Default 0.002 (0.2 %): the low end of Google's 0.2–0.6 % for "
     "100–400 ms (Brutlag 2009) and Booking.com's ~0.5 % for +30 % latency (KDD 2019).",
     "vcpu_hour_price": "€ per vCPU-hour; one prediction costs its single-thread CPU time. Default "
     "€0.05, the order of an on-demand cloud vCPU.",
@@ -58,6 +58,37 @@ VALUE_LABELS = {
     "conversion_loss_per_100ms": "Value lost per +100 ms (share)",
     "vcpu_hour_price": "vCPU-hour price (€)",
 }
+VALUE_NAME = "value_per_1k"
+
+
+def value_words(value_column: str | None, money: bool) -> tuple[str, str]:
+    """(label, help) of the net-value objective as this spec's figures read: named after the
+    team's value column ("fee_eur") when the table has one, € when the team priced its decisions,
+    neutral utility units otherwise; never an ad's or a loan's words for a table that is neither."""
+    label = obj.get(VALUE_NAME).label
+    if value_column:
+        return (
+            f"{label} ({value_column})",
+            f"Net value per 1,000 decisions, each correct 'yes' worth its row's {value_column}, in that "
+            "column's unit, net of wrong 'yes' costs, the latency penalty (when on) and infra cost.",
+        )
+    if money:
+        return f"{label} (€)", "Net value per 1,000 decisions in €, from the prices the team set for each outcome."
+    return (
+        f"{label} (utility units)",
+        "Net value per 1,000 decisions in utility units: +1 a correct 'yes', −1 a wrong one, unless "
+        "the team sets its own values below.",
+    )
+
+
+def objective_label(name: str, value_column: str | None, money: bool) -> str:
+    """How an objective reads in the picker: label and unit, the value objective in the spec's words."""
+    if name == VALUE_NAME:
+        return value_words(value_column, money)[0]
+    m = obj.get(name)
+    return f"{m.label} ({m.unit})"
+
+
 SAMPLER_HELP = {name: info.help for name, info in catalog.SAMPLERS_INFO.items()}
 BUDGET_KINDS = ("Trials", "Minutes", "Whichever ends first")
 

@@ -13,6 +13,7 @@ Public API (all safe to call from any page, with or without the router's sidebar
 - ``load_spec(url, name) -> Spec`` — the study's spec with the room's current hard limits
   (:mod:`core.decide.limits`); ``load_search_spec`` — the spec as the search ran it (cached).
 - ``set_limits(url, name, changes) -> str`` — revise hard limits without a re-run, logged in the room.
+- ``room_store(url) -> RoomStore`` — the decision rooms of this storage (one store per process).
 - ``open_study(url, name) -> optuna.Study`` — the Optuna study, without listing every study's summary.
 - ``load_frame(url, name, n_trials=None) -> DataFrame`` — the study's trials as
   :func:`core.decide.front.trials_frame` columns; cached by study and by ``signature(url, name)``
@@ -232,6 +233,11 @@ def _room_store(url: str) -> Any:
     from core.decide.room import RoomStore
 
     return RoomStore(url)
+
+
+def room_store(url: str) -> Any:
+    """The shared :class:`core.decide.room.RoomStore` of this storage (one per server process)."""
+    return _room_store(url)
 
 
 def room_log(url: str, name: str) -> Any:

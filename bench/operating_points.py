@@ -7,7 +7,10 @@ stored curves (``core.search.read_curve``, ``core.decide.operating_points.points
 front is chosen on search data and scored on the held-out test part; the hypervolume of both
 shares one normalisation (``core.decide.front.hypervolume``, bounds from the pooled test points,
 reference 1.1). Printed for a quality × fairness pair and a quality × value pair: points on each
-front, both hypervolumes and the ratio curves / one point.
+front, both hypervolumes and the ratio curves / one point. Then what reading the stored
+predictions saves: Compare of the default pair re-fitting both models (``refit=True``, as Compare
+always did) against from the stored predictions and figures (no fit), and Export of the knee trial
+from the model the search kept (``core.search.artifacts``); ``--no-costs`` skips this part.
 
     .venv/bin/python bench/operating_points.py --data data/ads.parquet --target converted \\
         --sensitive age_band --value fee_eur --trials 20
@@ -69,6 +72,33 @@ def compare_pair(frame: pd.DataFrame, points: pd.DataFrame, names: list[str]) ->
     print(f"  ratio curves / one point: {ratio}")
 
 
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def costs(url: str, name: str, frame: pd.DataFrame, spec) -> None:
+    """Compare's time re-fitting vs from stored predictions, and Export's time from the kept model."""
+    from core.decide import compare
+    from core.export import build
+    from core.search import artifacts
+
+    pair = compare.default_pair(frame, spec)
+    numbers = [n for n in (pair.challenger, pair.baseline) if n is not None]
+    if len(numbers) < 2:
+        numbers = [int(n) for n in frame.loc[frame["state"] == "COMPLETE", "number"]][:2]
+    stored_s = _timed(lambda: compare.run(url, name, numbers))  # first: the page's first open
+    refit_s = _timed(lambda: compare.run(url, name, numbers, refit=True))
+    print(f"Compare #{numbers[0]} vs #{numbers[1]}: re-fit {refit_s:.1f} s, stored {stored_s:.1f} s (goal ≤ 5 s)")
+    trial, _ = build.default_trial(url, name)
+    kept = artifacts.stored_model(url, name, int(trial)) is not None
+    export_s = _timed(lambda: build.build(url, name, int(trial)))
+    print(
+        f"Export #{trial}: {export_s:.1f} s ({'from the kept model' if kept else 're-fitted: no model kept'}; goal ≤ 5 s)"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="CSV or Parquet file")
@@ -80,6 +110,7 @@ def main() -> int:
     ap.add_argument("--quality", default="balanced_accuracy")
     ap.add_argument("--fairness", default="dp_diff")
     ap.add_argument("--value-metric", default="value_per_1k")
+    ap.add_argument("--no-costs", action="store_true", help="skip timing Compare and Export")
     args = ap.parse_args()
     objectives = [args.quality, args.fairness, args.value_metric]
     url, name, wall = run_search(args, objectives)
@@ -95,6 +126,8 @@ def main() -> int:
     for pair in ([args.quality, args.fairness], [args.quality, args.value_metric]):
         compare_pair(frame, points, pair)
     print(f"(storage {url}; bounds over the pooled test points of both fronts, reference {front.REF})")
+    if not args.no_costs:
+        costs(url, name, frame, spec)
     return 0
 
 

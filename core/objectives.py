@@ -213,11 +213,12 @@ _DEFS: list[MetricDef] = [
     # value
     MetricDef(
         "value_per_1k",
-        "Net value / 1,000 decisions",
+        "Net value per 1,000 decisions",
         "€ per 1k decisions",
         "maximize",
         "value",
-        "Expected net value per 1,000 decisions at the tuned threshold, after the latency penalty and infra cost.",
+        "Expected net value per 1,000 decisions at the decision rule, in the team's own unit (its value "
+        "column or the prices it set, else utility units), after the latency penalty (when on) and infra cost.",
         (-INF, INF),
         "Sales",
         on_test=True,

@@ -19,7 +19,7 @@ from core.spec import DataRef
 st.title("Data")
 st.caption(
     "Load the table the team wants a model for, then tell Tradeoff Room which column to predict, "
-    "which columns describe people who must be treated fairly, and which one holds money."
+    "which columns describe people who must be treated fairly, and which one holds the value of a decision (a fee, a loan's margin…)."
 )
 
 slots = ui.ErrorSlots()

@@ -26,6 +26,7 @@ from core.decide import view as decide
 from core.decide.room import RoomStore
 from core.errors import UserInputError
 from core.metrics import display_metric
+from core.search import reader as study_reader
 from core.storage.tables import MARKS
 
 POLL_S = 2
@@ -69,6 +70,7 @@ try:
         study_name=study,
         stakeholders=people,
         proposed=store.candidates(room_id) if room_id else (),
+        curves=study_reader.read_curves(url, study),  # options: every trial's operating points
     )
 except UserInputError as exc:
     ui.show_error(exc)
@@ -119,7 +121,7 @@ else:
     if not room.locked and token and decide.sync_shortlist(store, room_id, view, token):
         st.rerun()
 
-labels = {t: view.label(t) for t in view.points.index}
+labels = {t: view.label(t) for t in view.points.index}  # option key → "#12 Logistic regression at threshold 0.41"
 cands = store.candidates(room_id)
 
 st.subheader("Stakeholders")
@@ -181,17 +183,19 @@ if (
     st.rerun()
 
 st.subheader("Shortlist")
-st.dataframe(view.shortlist_table().drop(columns=["trial"]), hide_index=True)
+st.dataframe(view.shortlist_table().drop(columns=["option"]), hide_index=True)
 st.caption(
     f"Figures and regrets: {SCOPE_SEARCH} (what the search chose on); hard limits are judged on both parts. "
-    "The Pareto explorer shows each candidate's held-out test figures."
+    "The Pareto explorer shows each candidate's held-out test figures. A candidate is a model and its "
+    "decision rule: one named “at threshold 0.41” is that trial's model with another threshold than the "
+    "one its search tuned (same fit, other trade-off)."
 )
 with st.expander("Why each method picks its winner (equal weights)"):
     for m, r in view.methods.items():
         st.markdown(f"**{esc(decide.METHOD_LABELS[m])}** → {esc(view.label(r.winner))}: {esc(r.why)}")
 st.caption(esc(f"Compromise suggestion (smallest worst regret): {view.label(view.regret.compromise)}"))
 if view.off_front:
-    st.caption(esc("Proposed but no longer on the front: " + ", ".join(map(str, view.off_front))))
+    st.caption(esc("Proposed but no longer on the front: " + ", ".join(map(view.label, view.off_front))))
 left, right = st.columns(2)
 left.plotly_chart(
     viz.regret_heatmap(view.regret.normalised, view.regret.in_units, labels=labels, compromise=view.regret.compromise)
@@ -201,7 +205,7 @@ right.plotly_chart(viz.radar(view.normalised.loc[list(view.shortlist)], labels=l
 NO_OPINION = "no opinion"
 if me and not room.locked:
     mine = store.votes(room_id, token=token)
-    cast = {int(r.trial_number): r.mark for r in mine[(mine["voter"] == me) & (mine["kind"] == "mark")].itertuples()}
+    cast = {r.option: r.mark for r in mine[(mine["voter"] == me) & (mine["kind"] == "mark")].itertuples()}
     vote_col, comment_col = st.columns(2)
     with vote_col.form("vote"):
         st.markdown("**My ballot** (unmarked candidates count as no opinion)")
@@ -228,7 +232,7 @@ if me and not room.locked:
         with st.form("lock"):
             st.markdown("**Lock the decision** (only you, the facilitator, can; votes close)")
             order = list(store.tally(room_id, token=token).index)
-            trial = st.selectbox("Chosen trial", order, format_func=view.label)
+            trial = st.selectbox("Chosen candidate (model and decision rule)", order, format_func=view.label)
             rationale = st.text_area("Rationale (required, kept in the decision log)")
             if st.form_submit_button("Lock decision", type="primary") and act(
                 lambda: store.lock(room_id, token, trial, rationale)
@@ -261,7 +265,7 @@ def live() -> None:
     if now.lock:
         st.success(
             esc(
-                f"Decision locked: {view.label(now.lock.trial_number)} by {now.lock.by} "
+                f"Decision locked: {view.label(now.lock.option)} by {now.lock.by} "
                 f"at {fmt_time(now.lock.at)}. Rationale:"
             )
         )
@@ -269,21 +273,21 @@ def live() -> None:
     if member is None:
         st.caption("Join the room to see the tally, the comments and the decision log.")
         return
-    tally, locked = store.tally(room_id, token=token), now.lock.trial_number if now.lock else None
+    tally, locked = store.tally(room_id, token=token), now.lock.option if now.lock else None
     st.plotly_chart(viz.tally_bar(tally, labels=labels, locked=locked))
     counts = [
-        f"{labels.get(t, f'#{t}')}: {r.approvals} approve, {r.rejections} reject, {r.abstentions} abstain, Borda {r.borda}"
+        f"{view.label(t)}: {r.approvals} approve, {r.rejections} reject, {r.abstentions} abstain, Borda {r.borda}"
         for t, r in tally.iterrows()
     ]
     st.caption(esc(f"Tally (round {now.current_round}): " + "; ".join(counts)))
     st.markdown("**Comments**")
     for c in store.comments(room_id, token=token)[-30:]:
-        about = f" on {view.label(c.trial_number)}" if c.trial_number is not None else ""
+        about = f" on {view.label(c.option)}" if c.option is not None else ""
         st.caption(esc(f"{c.author}{about} · {fmt_time(c.at)}"))
         st.text(c.text)
     with st.expander("Decision log"):
         for e in store.log(room_id, token=token):
-            st.text(f"{fmt_time(e.at)}  {e.who}: {decide.describe_event(e.kind, e.trial_number, e.detail)}")
+            st.text(f"{fmt_time(e.at)}  {e.who}: {decide.describe_event(e.kind, e.option, e.detail, view.label)}")
 
 
 st.subheader("Votes and comments (live)")

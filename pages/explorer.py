@@ -13,18 +13,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app import explorer_details as ed
+from app import explorer_summary as es
 from app import explorer_view as ev
 from app import ui
-from core import viz
 from core._text import SCOPE_SEARCH, SCOPE_TEST
-from core.decide import front
-from core.decide import limits as view_limits
 from core.errors import UserInputError
-from core.models import families as fam
-from core.search import reader as study_reader
 from core.spec import Spec
 
-_SEEN = "_ex_seen"  # session: {study: trials finished when this browser first opened its explorer}
 _STUDY = "_ex_study"  # session: the study the view's state belongs to
 _CLICKED = "_ex_clicked"  # session: the last chart click already applied to the trial picker
 POLL_RUNNING_S, POLL_IDLE_S = 2.0, 5.0
@@ -49,7 +45,7 @@ def _repair(key: str, valid: Callable[[Any], bool], default: Any) -> None:
         st.session_state[key] = default
 
 
-def controls(name: str, spec: Spec, choices: list[str]) -> tuple[list[str], str, str]:
+def controls(name: str, spec: Spec, choices: list[str]) -> tuple[list[str], str, str, bool]:
     """Objectives, colouring and what to do with the other trials; defaults from the study's spec."""
     defaults = [n for n in spec.objective_names if n in choices]
     if st.session_state.get(_STUDY) not in (None, name):  # another study: start from its own objectives
@@ -79,84 +75,29 @@ def controls(name: str, spec: Spec, choices: list[str]) -> tuple[list[str], str,
     others = c3.radio(
         "Dominated & infeasible", ("faded", "hidden"), key=ev.OTHERS, bind="query-params", horizontal=True
     )
-    return names, color_by, others
-
-
-def summary(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[str]) -> None:
-    """The counts (the sidebar's "finished of budget" among them) and the front's hypervolume."""
-    done, n_budget = ui.finished_of_budget(url, name)
-    new = done - st.session_state.setdefault(_SEEN, {}).setdefault(name, done)
-    pf = points[points["on_front"]]
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(
-        "Finished trials",
-        f"{done:,} of {n_budget:,}" if n_budget else f"{done:,}",
-        delta=f"{new:,} new since you opened it" if new > 0 else None,
-        help="Counted as the budget counts them; the page redraws by itself as trials finish.",
+    one_point = c3.toggle(
+        "One point per trial",
+        key=ev.ONE_POINT,
+        bind="query-params",
+        help="Only each trial's own tuned rule, for comparison; off, every operating point of every "
+        "trial's curve is an option (the same fitted model cut at another threshold).",
     )
-    n_test = int((points["limits_status"] == front.BREAKS_TEST).sum())
-    m2.metric(
-        "Hold limits in search",
-        f"{int(points['feasible'].sum()):,}",
-        delta=f"{n_test:,} break on held-out" if n_test else None,
-        delta_color="inverse",
-        help="Judged on search data (CV), which steers the front; the delta counts those that break a "
-        "limit on the held-out part.",
-    )
-    m3.metric("On the front", f"{len(pf):,}")
-    m4.metric(
-        "Hypervolume",
-        f"{front.hypervolume(pf, names, front.bounds(points, names)):.3f}",
-        help=f"Normalised over these trials, reference point {front.REF}.",
-    )
-    if pf.empty:
-        st.warning(
-            "No finished trial holds every hard limit in search, so there is no feasible front. "
-            + ui.esc(front.limits_summary(points, spec.objectives) or "")
-            + " Faded points show how far off they are; relax a limit under Limits below."
-        )
+    return names, color_by, others, bool(one_point)
 
 
-def limits_editor(url: str, name: str, spec: Spec, revision: int, *, expanded: bool) -> None:
-    """Revise the hard limits in the meeting: feasibility and the front are re-judged from the metrics
-    every trial stored, for everyone (kept in the study, logged in the room), with no re-run."""
-    with st.expander("Limits", icon=":material/tune:", expanded=expanded):
-        with st.form(f"ex_limits:{name}", border=False):
-            st.caption(
-                "Change a hard limit and apply: every trial is re-judged from its stored metrics, no re-run. "
-                'Units as you say them ("20 ms", "80 %"); leave empty for no limit.'
-            )
-            typed = {}
-            for col, o in zip(st.columns(len(spec.objectives)), spec.objectives):
-                m = o.metric
-                typed[o.name] = col.text_input(
-                    f"{m.label} ({'at most' if o.direction == 'minimize' else 'at least'}, {m.unit})",
-                    value="" if o.limit is None else f"{o.limit:g}",
-                    key=f"ex_limit:{name}:{revision}:{o.name}",
-                )
-            if st.form_submit_button("Apply limits", icon=":material/check:"):
-                try:
-                    ui.set_limits(url, name, typed)
-                except UserInputError as err:
-                    ui.show_error(err)
-                else:
-                    st.rerun()
-        last = view_limits.last_change(study_reader.study_attrs(url, name))
-        if last:
-            st.caption(f"Last change: {ui.esc(last)}")
-
-
-def selection(points: pd.DataFrame, knee: int | None) -> tuple[list[int], int | None]:
-    """(the trial picker's choices, the selected trial): a new chart click wins over the picker.
+def selection(points: pd.DataFrame, knee: str | None) -> tuple[list[str], str | None]:
+    """(the option picker's choices, the selected option key): a new chart click wins over the picker.
 
     The chart's click is in session state before anything renders, so it is applied here, before
-    the chart rings the selected point and before the picker beside it renders.
+    the chart rings the selected point and before the picker beside it renders. An old address
+    naming a bare trial number selects that trial's own rule.
     """
-    clicked = ev.clicked_number(st.session_state.get(ev.CHART))
+    clicked = ev.clicked_option(st.session_state.get(ev.CHART), points)
     if clicked is not None and clicked != st.session_state.get(_CLICKED):
         st.session_state[ev.TRIAL] = clicked
     st.session_state[_CLICKED] = clicked  # a cleared selection lets the same point be clicked again
-    wanted = st.session_state.get(ev.TRIAL, ev.parse_trial(st.query_params.get(ev.TRIAL)))
+    raw = st.session_state.get(ev.TRIAL, st.query_params.get(ev.TRIAL))
+    wanted = ev.parse_key(raw, points)
     options = ev.trial_options(points, knee, wanted)
     chosen = wanted if wanted in options else (options[0] if options else None)
     if ev.TRIAL in st.session_state and st.session_state[ev.TRIAL] != chosen:
@@ -164,7 +105,7 @@ def selection(points: pd.DataFrame, knee: int | None) -> tuple[list[int], int | 
     return options, chosen
 
 
-def charts(url: str, name: str, sig: tuple, names: list[str], look: tuple, selected: int | None) -> None:
+def charts(url: str, name: str, sig: tuple, names: list[str], look: tuple, selected: str | None) -> None:
     """The open tab's figure only: with thousands of trials each figure costs real server time."""
     names_t = tuple(names)
     tab2, tab3, tabp, tabm = st.tabs(list(ev.PLOTS), key=ev.PLOT, bind="query-params", on_change="rerun")
@@ -172,14 +113,24 @@ def charts(url: str, name: str, sig: tuple, names: list[str], look: tuple, selec
         with tab2:
             _repair(ev.X, lambda v: v in names, names[0])
             _repair(ev.Y, lambda v: v in names, names[1])
-            a1, a2 = st.columns(2)
+            a1, a2, a3 = st.columns([2, 2, 1])
             x = a1.selectbox("x axis", names, key=ev.X, bind="query-params", format_func=ev.metric_label)
             y = a2.selectbox("y axis", names, 1, key=ev.Y, bind="query-params", format_func=ev.metric_label)
+            hold = a3.toggle("Hold the chart", key=ev.HOLD, help=ev.HOLD_HELP)
             opts = (("x", x), ("y", y), ("selected", selected), *look)
-            fig = ev.figure("scatter_2d", url, name, sig, names_t, opts)
+            fig, waiting = ev.held(
+                st.session_state,
+                hold,
+                (name, names_t, opts),
+                ev.done_count(sig),
+                lambda: ev.figure("scatter_2d", url, name, sig, names_t, opts),
+            )
             st.plotly_chart(fig, key=ev.CHART, on_select="rerun", selection_mode="points")
+            if waiting:
+                st.caption(f"Held: {waiting:,} more finished trial(s) not drawn yet; release the chart to draw them.")
             st.caption(
-                "Click a point for its details. ★ marks the knee: where moving along the front costs "
+                "Click a point for its details; the selected option's trial is drawn as a line through "
+                "all its operating points. ★ marks the knee: where moving along the front costs "
                 "the most for what it gains. Dashed lines are hard limits. "
                 f"Figures: {SCOPE_SEARCH}; the details show the {SCOPE_TEST} beside them."
             )
@@ -216,55 +167,7 @@ def _scatter_3d(url: str, name: str, sig: tuple, names: list[str], look: tuple) 
         st.plotly_chart(fig, key="ex_3d")
 
 
-def details(url: str, name: str, spec: Spec, points: pd.DataFrame, names: list[str], picker: tuple) -> None:
-    """One trial beside the chart: what it is, whether it meets the limits, its every number."""
-    options, knee = picker
-    st.markdown("**Trial details**")
-    number = st.selectbox(
-        "Trial #",
-        options,
-        key=ev.TRIAL,
-        bind="query-params",
-        format_func=str,
-        help="The front (the knee first); click any point in the 2-D chart for others.",
-    )
-    if number is None:
-        st.caption("No trial on the front yet: click a point in the 2-D chart.")
-        return
-    row = points[points["number"] == number].iloc[0]
-    detail = ui.trial_detail(url, name, int(number))
-    family = str(row["family"])
-    klass = fam.get(family).klass if family in fam.REGISTRY else row["family_class"]
-    flags = [
-        "★ the knee" if number == knee else "",
-        "on the front" if row["on_front"] else "not on the front",
-        front.STATUS_TEXT.get(str(row.get("limits_status")), ""),
-    ]
-    if row["threshold"] == row["threshold"] and row["threshold"] is not None:
-        flags.append(f"decision threshold {float(row['threshold']):.3f}")
-    st.markdown(f"#### #{int(number)} · {ui.esc(ev.family_label(family))} ({klass})")
-    st.caption(" · ".join(f for f in flags if f))
-    st.markdown("**Every metric** (search value = cross-validated mean on the training part)")
-    st.dataframe(ev.metric_rows(row, spec.objectives, names, value_model=spec.value_model), hide_index=True, height=280)
-    st.markdown("**Hyperparameters**")
-    st.dataframe(ev.param_rows(detail["params"]), hide_index=True)
-    _groups(ev.groups_frame(detail, min_rows=spec.data.min_group_rows))
-
-
-def _groups(groups: pd.DataFrame) -> None:
-    st.markdown("**Per-group fairness** (held-out test part; rates with 95 % Wilson intervals)")
-    if groups.empty:
-        st.caption("No per-group table stored for this trial.")
-        return
-    st.dataframe(
-        groups,
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ev.GROUP_RATE_COLUMNS},
-    )
-    st.plotly_chart(viz.group_metrics(groups), key="ex_groups")
-
-
-def front_table(points: pd.DataFrame, names: list[str], knee: int | None) -> None:
+def front_table(points: pd.DataFrame, names: list[str], knee: str | None) -> None:
     st.subheader("The front")
     _repair(ev.SORT, lambda v: v in names, names[0])
     sort_by = st.selectbox("Sort by", names, key=ev.SORT, bind="query-params", format_func=ev.metric_label)
@@ -287,18 +190,18 @@ if not (frame["state"] == "COMPLETE").any():
     st.stop()
 
 ui.too_good_warning(frame, spec)
-names, color_by, others = controls(name, spec, ev.available_metrics(frame))
+names, color_by, others, one_point = controls(name, spec, ev.available_metrics(frame))
 if len(names) < 2:
     ui.show_error(UserInputError("Choose at least two objectives to see a trade-off.", field="objectives"))
     st.stop()
 
-points, knee = ev.analysis(url, name, sig, tuple(names))
-summary(url, name, spec, points, names)
-limits_editor(url, name, spec, int(sig[-1]), expanded=not points["feasible"].any())
+points, knee = ev.analysis(url, name, sig, tuple(names), one_point)
+es.summary(url, name, spec, points, names)
+es.limits_editor(url, name, spec, int(sig[-1]), expanded=not points["feasible"].any())
 options, selected = selection(points, knee)
 left, right = st.columns([3, 2], gap="medium")
 with left:
-    charts(url, name, sig, names, (("color_by", color_by), ("others", others)), selected)
+    charts(url, name, sig, names, (("color_by", color_by), ("others", others), ("one_point", one_point)), selected)
 with right:
-    details(url, name, spec, points, names, (options, knee))
+    ed.details(url, name, spec, points, names, (options, knee))
 front_table(points, names, knee)

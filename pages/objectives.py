@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app import forms, ui
+from app import forms, stakeholder_cards, ui
 from core import catalog
 from core import objectives as obj
 from core.decide import limits as view_limits
@@ -50,6 +50,7 @@ d, source, described = forms.draft(study_spec, cur[1] if cur else None)
 forms.reset_if_new(source)
 forms.init_all(d)
 sensitive = tuple(d["data"].get("sensitive") or ())
+value_column = d["data"].get("value_column")
 st.caption(
     f"Starting from {ui.esc(described)}: data `{ui.esc(d['data']['path'])}`, target `{ui.esc(d['data']['target'])}`."
 )
@@ -79,7 +80,7 @@ names = st.multiselect(
     list(obj.REGISTRY),
     key="obj_names",
     max_selections=5,
-    format_func=lambda n: f"{obj.get(n).label} ({obj.get(n).unit})",
+    format_func=lambda n: forms.objective_label(n, value_column, bool(st.session_state.get("obj_vm_money"))),
 )
 slots.here("objectives")
 if any(obj.get(n).group == "fairness" for n in names) and not sensitive:
@@ -87,7 +88,12 @@ if any(obj.get(n).group == "fairness" for n in names) and not sensitive:
 for n in names:
     m = obj.get(n)
     c0, c1, c2, c3 = st.columns([2, 2, 1.3, 1.3])
-    c0.markdown(f"**{m.label}**  \n{m.unit}, {'higher' if m.direction == 'maximize' else 'lower'} is better")
+    better = f"{'higher' if m.direction == 'maximize' else 'lower'} is better"
+    if n == forms.VALUE_NAME:  # in the spec's words: its value column, €, or utility units
+        title, about = forms.value_words(value_column, bool(st.session_state.get("obj_vm_money")))
+        c0.markdown(f"**{ui.esc(title)}**  \n{better}", help=about)
+    else:
+        c0.markdown(f"**{m.label}**  \n{m.unit}, {better}")
     c1.text_input("Owner", key=f"obj_owner_{n}", help="Who speaks for this objective in the room.")
     word = "at least" if m.direction == "maximize" else "at most"
     c2.text_input(
@@ -107,11 +113,19 @@ for n in names:
     )
     slots.here(f"objectives.{n}")
 
+if cur is not None:
+    with st.expander(f"Stakeholders in the room of {ui.esc(cur[1])}", expanded=True):
+        stakeholder_cards.live(*cur)  # cards saved in any browser appear here without a click
+
 st.subheader("2 · Money: the value model")
 st.caption(
-    "Turns decisions into value per 1,000 decisions (objective *Net value*): € when the table has a "
-    "value column or the team prices its decisions, otherwise utility units (+1 right 'yes', −1 "
-    "wrong 'yes'). Defaults fit the data; hover for each constant's source."
+    f"Turns decisions into value per 1,000 decisions (objective *{ui.esc(obj.get(forms.VALUE_NAME).label)}*): "
+    + (
+        f"a correct 'yes' is worth its row's `{ui.esc(value_column)}`, "
+        if value_column
+        else "€ when the team prices its decisions, otherwise utility units (+1 right 'yes', −1 wrong 'yes'); "
+    )
+    + "defaults fit the data; hover for each constant's source."
 )
 sw_cols = st.columns(len(forms.VALUE_SWITCHES) + 2)
 for col, key in zip(sw_cols, forms.VALUE_SWITCHES):

@@ -163,14 +163,13 @@ def live() -> None:
     if s.state == "finished":
         ui.page_link("pages/explorer.py", "Open the Pareto explorer")
     if frame.empty:
-        st.caption("No trials yet.")
+        st.caption(f"No trials yet. Figures will read {SCOPE_SEARCH}; hard limits are judged on both parts.")
         return
     g1, g2 = st.columns(2)
     g1.plotly_chart(viz.hypervolume_chart(hv), key="hv_chart")
     g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
-    st.subheader("Latest trials")
+    st.subheader("Latest trials", help=f"Figures: {SCOPE_SEARCH}; hard limits are judged on both parts.")
     st.dataframe(sv.latest_trials(frame, names, value_model=spec.value_model), hide_index=True)
-    st.caption(f"Figures: {SCOPE_SEARCH}; hard limits are judged on both parts.")
     fails = sv.failures(frame)
     if len(fails):
         with st.expander(f"Failures ({len(fails)})", expanded=True):

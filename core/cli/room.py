@@ -21,11 +21,13 @@ from core import storage
 from core._text import fmt_time
 from core.cli._options import storage_option
 from core.decide import view as decide
+from core.decide.options import parse_option
 from core.decide.room import RoomStore, printable, room_data, show_text
 from core.errors import UserInputError
 
 ENV_PASSCODE = "TRADEOFF_ROOM_PASSCODE"
 ENV_TOKEN = "TRADEOFF_ROOM_TOKEN"
+_OPTION_HELP = "a trial (12) or one of its operating points (12@3; `tradeoff front --operating-points` lists them)"
 
 
 def _store(args: Any, *, read_only: bool = False) -> tuple[str, RoomStore]:
@@ -138,17 +140,20 @@ def _vote(args: Any) -> int:
 
 
 def _rank(args: Any) -> int:
+    ranking = [t.strip() for t in args.trials.split(",") if t.strip()]
     try:
-        ranking = [int(t) for t in args.trials.split(",") if t.strip()]
-    except ValueError:
+        [parse_option(t) for t in ranking]
+    except UserInputError:
+        ranking = []
+    if not ranking:
         raise UserInputError(
-            f"--trials expects trial numbers separated by commas, best first (e.g. 5,3,8), got {args.trials!r}.",
+            f"--trials expects candidates separated by commas, best first (e.g. 5,3@2,8), got {args.trials!r}.",
             field="ranking",
-        ) from None
+        )
 
     def do(store: RoomStore, room_id: int) -> str:
         store.vote_ranked(room_id, _token(args), ranking)
-        return "ranked " + " > ".join(map(str, ranking)) + "."
+        return "ranked " + " > ".join(ranking) + "."
 
     return _act(args, do)
 
@@ -170,7 +175,7 @@ def _comment(args: Any) -> int:
 def _lock(args: Any) -> int:
     def do(store: RoomStore, room_id: int) -> str:
         lock = store.lock(room_id, _token(args), args.trial, args.rationale)
-        return f"decision locked: trial {lock.trial_number} by {printable(lock.by)} at {fmt_time(lock.at)}."
+        return f"decision locked: trial {lock.option} by {printable(lock.by)} at {fmt_time(lock.at)}."
 
     return _act(args, do)
 
@@ -244,23 +249,23 @@ def register_cli(subparsers: Any) -> None:
     sp.add_argument("--token", help=f"your room token (or ${ENV_TOKEN}); reading the room needs one")
     sp = common("vote", "mark one shortlisted trial: approve (default), --reject or --abstain", _vote)
     _token_option(sp)
-    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument("--trial", required=True, help=_OPTION_HELP)
     choice = sp.add_mutually_exclusive_group()
     choice.add_argument("--reject", action="store_true")
     choice.add_argument("--abstain", action="store_true")
     sp = common("rank", "cast a ranked ballot (Borda), best first", _rank)
     _token_option(sp)
-    sp.add_argument("--trials", required=True, help="comma-separated trial numbers, best first")
-    sp = common("propose", "add a trial to the shortlist", _propose)
+    sp.add_argument("--trials", required=True, help="comma-separated candidates (12 or 12@3), best first")
+    sp = common("propose", "add a trial (or one of its operating points) to the shortlist", _propose)
     _token_option(sp)
-    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument("--trial", required=True, help=_OPTION_HELP)
     sp = common("comment", "comment on the decision or on one trial", _comment)
     _token_option(sp)
-    sp.add_argument("--trial", type=int)
+    sp.add_argument("--trial", help=_OPTION_HELP)
     sp.add_argument("--text", required=True)
     sp = common("lock", "record the final decision (facilitator only)", _lock)
     _token_option(sp)
-    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument("--trial", required=True, help=_OPTION_HELP)
     sp.add_argument("--rationale", required=True, help="why this trial (stored in the log)")
     sp = common("unlock", "reopen a locked decision, with a reason (facilitator only)", _unlock)
     _token_option(sp)

@@ -15,7 +15,7 @@ from core.data._numbers import numbers_from_text, refuse_infinite
 
 DATE_DROPPED = (
     "date/time column (dates rarely generalise; derive features if needed; to test on the "
-    "most recent rows, make it the time column: --time-column)"
+    "most recent rows, choose it as the time column)"
 )
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|^(id|uuid|guid)([_\W]|$)", re.I)
 

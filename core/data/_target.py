@@ -128,9 +128,11 @@ def _positive_label(labels: pd.Series, classes: list, given: str | None, name: s
         return str(given)
     for c in classes:
         if str(c).strip().rstrip(".").lower() in _POSITIVE_WORDS:
-            notes.append(f"Positive class of {name!r}: {c!r} (set positive_label to change).")
+            notes.append(f"Positive class of {name!r}: {c!r} (choose another positive class to change it).")
             return c
     counts = labels.value_counts()
     minority = str(counts.index[-1])
-    notes.append(f"Positive class of {name!r}: {minority!r}, the rarer class (set positive_label to change).")
+    notes.append(
+        f"Positive class of {name!r}: {minority!r}, the rarer class (choose another positive class to change it)."
+    )
     return minority

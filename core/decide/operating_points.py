@@ -31,7 +31,8 @@ def _curve_rows(number: int, curve: Mapping[str, Any]) -> pd.DataFrame:
         cols[m] = np.array([np.nan if v is None else v for v in values], dtype=float)
     for m, values in (curve.get("test") or {}).items():
         cols[obj.TEST_ATTR + m] = np.array([np.nan if v is None else v for v in values], dtype=float)
-    cols[RULE_KIND] = curve.get("kind", "threshold")
+    kinds = curve.get("kinds")  # per point when the curve holds group rules too
+    cols[RULE_KIND] = list(kinds) if isinstance(kinds, list) else curve.get("kind", "threshold")
     return pd.DataFrame(cols)
 
 
@@ -49,7 +50,7 @@ def points_frame(
     # points then contains the one-point front exactly (not to within the curve's rounding)
     tuned = {n: int(curves[n].get("tuned", -1)) for n in numbers}  # type: ignore[union-attr]
     own = frame[has_curve].assign(**{POINT: frame.loc[has_curve, "number"].map(tuned).astype(float)})
-    own = own.assign(**{RULE_KIND: [curves[n].get("kind", "threshold") for n in numbers]})  # type: ignore[union-attr]
+    own = own.assign(**{RULE_KIND: "threshold"})  # a trial's own tuned rule is always one threshold
     long = pd.concat([_curve_rows(n, curves[n]) for n in numbers], ignore_index=True)  # type: ignore[arg-type]
     long = long[long[POINT] != long["number"].map(tuned)]
     base = frame[has_curve].drop(columns=[c for c in long.columns if c != "number" and c in frame.columns])

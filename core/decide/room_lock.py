@@ -1,4 +1,5 @@
-"""The room's locked decision, read only: which trial the room chose, and who locked it when.
+"""The room's locked decision, read only: which option (trial and decision rule) the room chose,
+and who locked it when.
 
 Export, the report and Compare follow that decision; reading it must never create the room's
 tables, and a room written by another version must not stop them, so every failure becomes a reason.
@@ -35,8 +36,9 @@ def open_existing_room(url: str, study_name: str) -> tuple[RoomStore, int, Any] 
         return f"The decision room could not be read ({type(exc).__name__}: {exc})."
 
 
-def room_lock(url: str, study_name: str) -> tuple[int | None, str]:
-    """(locked trial, who/why) of the study's room, or (None, reason) — without creating tables."""
+def locked_option(url: str, study_name: str) -> tuple[str | None, str]:
+    """(locked option key — ``"12"`` for a trial's own rule, ``"12@3"`` for another of its operating
+    points —, who/why) of the study's room, or (None, reason) — without creating tables."""
     info = open_existing_room(url, study_name)
     if isinstance(info, str):
         return None, info
@@ -44,7 +46,14 @@ def room_lock(url: str, study_name: str) -> tuple[int | None, str]:
     store.close()
     if room.lock is None:
         return None, NOT_LOCKED
-    return int(room.lock.trial_number), f"locked by {room.lock.by} at {room.lock.at}"
+    return room.lock.option, f"locked by {room.lock.by} at {room.lock.at}"
 
 
-__all__ = ["NOT_LOCKED", "NO_ROOM", "open_existing_room", "room_lock"]
+def room_lock(url: str, study_name: str) -> tuple[int | None, str]:
+    """(locked trial number, who/why) of the study's room, or (None, reason): the trial alone, for
+    readers that follow the model the room chose (:func:`locked_option` has its rule too)."""
+    key, why = locked_option(url, study_name)
+    return (None, why) if key is None else (int(key.split("@")[0]), why)
+
+
+__all__ = ["NOT_LOCKED", "NO_ROOM", "locked_option", "open_existing_room", "room_lock"]

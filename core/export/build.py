@@ -27,7 +27,7 @@ from core.decide import front
 from core.decide import limits as view_limits
 from core.errors import UserInputError
 from core.export import onnx as onnx_export
-from core.export import report, safety
+from core.export import report, rules, safety
 from core.export import verdict as room_verdict
 from core.export.bundle import CONFIG, CONFIG_YAML, DECISION, MANIFEST, MODEL, ONNX, REPORT, manifest, with_threshold
 from core.export.bundle import zip_bytes as _zip_bytes
@@ -112,6 +112,13 @@ def _onnx(cand: candidate.Candidate, spec: Spec) -> onnx_export.OnnxExport:
     )
 
 
+def _latency_record(ev: Any) -> dict[str, Any]:
+    """The latency report the bundle records, with the path it was measured on (scikit-learn or
+    ONNX Runtime), so ``reproduce`` times the same path."""
+    path = (getattr(ev, "latency_info", None) or {}).get("path")
+    return {**ev.latency.to_dict(), **({"path": path} if path else {})}
+
+
 def _config(
     url: str, study: optuna.Study, cand: candidate.Candidate, onnx: onnx_export.OnnxExport | None
 ) -> BundleConfig:
@@ -134,11 +141,14 @@ def _config(
         test_metrics=dict(ua.get("test_metrics") or ev.test),
         cv_std=dict(ua.get("cv_std") or ev.cv_std),
         groups_test=list(ua.get("groups_test") or json.loads(ev.groups_test.to_json(orient="records"))),
-        export_latency=ev.latency.to_dict(),
+        export_latency=_latency_record(ev),
         versions=library_versions(),
         onnx=onnx.to_dict() if onnx is not None else {"exported": False, "reason": "not attempted"},
         onnx_support={f: {"exportable": s, "note": n} for f, (s, n) in onnx_export.SUPPORT.items()},
         decision={"room_locked_trial": locked, "is_room_decision": locked == int(cand.number)},
+        option=getattr(cand, "option", None) or str(int(cand.number)),
+        rule=rules.threshold_rule(float(cand.threshold)),
+        rule_description=rules.rule_description(rules.threshold_rule(float(cand.threshold))),
     )
 
 
@@ -153,7 +163,8 @@ def build(
     with_report: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Re-fit a trial and make every bundle file in memory (the page zips it, the CLI writes it).
+    """Make every bundle file of a trial in memory (the page zips it, the CLI writes it), from the
+    model the search fitted and kept when it did (no fit), else re-fitted on the trial's split.
 
     ``data`` points at the study's table when it moved (its fingerprint must still match). Without a
     ``verdict``, the report carries the verdict of the last comparison run on this study, if any.
@@ -164,9 +175,14 @@ def build(
     if verdict is None:
         verdict = (room_verdict.last(url, study_name) or {}).get("sentence")
     ds = load_dataset(replace(search.load_spec(study).data, path=str(data))) if data is not None else None
-    step("re-fitting the chosen trial on the study's training part")
-    with threadpool_limits(limits=1):  # same numbers, no OpenMP oversubscription (see reproduce)
-        cand = candidate.refit(study, search.load_spec(study), int(trial_number), dataset=ds)
+    spec = search.load_spec(study)
+    cand = _stored_candidate(url, study, spec, int(trial_number), ds)
+    if cand is None:
+        step("re-fitting the chosen trial on the study's training part")
+        with threadpool_limits(limits=1):  # same numbers, no OpenMP oversubscription (see reproduce)
+            cand = candidate.refit(study, spec, int(trial_number), dataset=ds)
+    else:
+        step("reading the model the search fitted for this trial")
     files = {MODEL: safety.dump_model(with_threshold(cand.pipeline, cand.threshold))}
     onnx = None
     if with_onnx:
@@ -188,6 +204,27 @@ def build(
     files[CONFIG_YAML] = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode("utf-8")
     files[MANIFEST] = manifest(files)
     return ExportResult(files=files, config=config, onnx=onnx)
+
+
+def _stored_candidate(url: str, study: optuna.Study, spec: Spec, number: int, ds: Any) -> candidate.Candidate | None:
+    """The trial as the search left it, with the fitted model it kept (:mod:`core.search.artifacts`),
+    so nothing is fitted again; None when the search kept no model for it (Export then re-fits)."""
+    from core.search import artifacts
+    from core.search import reader as study_reader
+
+    candidate.trial_config(study, number)  # an unknown or unfinished trial: the usual clear error
+    data = artifacts.stored_model(url, study.study_name, number)
+    if data is None:
+        return None
+    stored = study_reader.load_predictions(url, study.study_name, number)
+    cand = candidate.from_storage(study, spec, number, stored, dataset=ds)
+    if cand is None:
+        return None
+    cand.evaluation.pipeline = safety.load_model(data)  # only our families' types are trusted
+    info = _trial(study, number).user_attrs.get("tradeoff.latency") or {}
+    if hasattr(cand.evaluation, "latency_info"):
+        cand.evaluation.latency_info = dict(info)
+    return cand
 
 
 def report_data(

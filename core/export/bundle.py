@@ -104,13 +104,15 @@ class Bundle:
     def features(self) -> list[str]:
         return self.config.features
 
-    def model(self) -> FixedThresholdClassifier:
+    def model(self) -> Any:
         """The classifier with its decision rule, opened with skops' trusted-type check.
 
         A bundle made before the rule travelled with the model holds the bare pipeline; it is
         wrapped here with the threshold its config records, so both kinds predict alike.
         """
         model = safety.load_model(self.files[MODEL])
+        if self.config.rule_kind == "group_thresholds":
+            return _group_model(model, self.config.rule)
         if not isinstance(model, FixedThresholdClassifier):
             return with_threshold(model, self.threshold)
         if not math.isclose(float(model.threshold), self.threshold, rel_tol=0.0, abs_tol=1e-12):
@@ -120,6 +122,19 @@ class Bundle:
                 field="bundle",
             )
         return model
+
+
+def _group_model(model: Any, rule: dict[str, Any]) -> Any:
+    """A group-rule bundle's model: our rule estimator, deciding with the thresholds config.json records."""
+    from core.export.rules import GroupThresholdClassifier
+
+    if not isinstance(model, GroupThresholdClassifier) or dict(model.thresholds or {}) != dict(rule["thresholds"]):
+        raise UserInputError(
+            "model.skops does not apply the per-group thresholds config.json records; the files "
+            "disagree. Export the bundle again from its study.",
+            field="bundle",
+        )
+    return model
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:

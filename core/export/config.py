@@ -248,6 +248,11 @@ class BundleConfig:
     onnx: dict[str, Any] = field(default_factory=dict)
     onnx_support: dict[str, Any] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+    #: the exported option ("12" or "12@3", core.decide.options) and its decision rule as data
+    #: (core.export.rules); a config written before them reads as the trial's own threshold rule
+    option: str = ""
+    rule: dict[str, Any] = field(default_factory=dict)
+    rule_description: str = ""
     schema_version: int = SCHEMA_VERSION
     kind: str = KIND
 
@@ -276,8 +281,15 @@ class BundleConfig:
             created_at=_read(doc, "created_at", TEXT, default=""),
             family_label=_read(doc, "family_label", TEXT, default=catalog.FAMILIES[family].label),
             family_class=_read(doc, "family_class", TEXT, default=catalog.FAMILIES[family].klass),
+            option=_read(doc, "option", TEXT, default=""),
+            rule=_rule(doc, float(threshold)),
+            rule_description=_read(doc, "rule_description", TEXT, default=""),
             **{k: v for k, v in recorded.items() if v is not None},
         )
+
+    @property
+    def rule_kind(self) -> str:
+        return str(self.rule.get("kind", "threshold"))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, fields in the order a person reads them."""
@@ -297,7 +309,24 @@ class BundleConfig:
             "data": self.data.to_json(),
         }
         doc.update({name: getattr(self, name) for name, _kind, _req in _RECORDED if name not in doc})
+        if self.rule:
+            doc.update(option=self.option, rule=self.rule, rule_description=self.rule_description)
         return jsonable(doc)
+
+
+def _rule(doc: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """The recorded rule, checked; the trial's own threshold for a config written before rules."""
+    rule = _read(doc, "rule", MAPPING, default={"kind": "threshold", "threshold": threshold})
+    if rule.get("kind") == "threshold":
+        return {"kind": "threshold", "threshold": float(_read(rule, "threshold", NUMBER, where="rule."))}
+    if rule.get("kind") != "group_thresholds":
+        raise bad_field("rule.kind", "'threshold' or 'group_thresholds'", rule.get("kind", _MISSING))
+    groups = _read(rule, "thresholds", MAPPING, where="rule.")
+    for g in groups:
+        _read(groups, g, NUMBER, where="rule.thresholds.")
+    _read(rule, "column", TEXT, where="rule.")
+    _read(rule, "default", NUMBER, where="rule.")
+    return dict(rule)
 
 
 def _check_header(doc: Any) -> None:

@@ -41,10 +41,6 @@ What we learned making it work (skl2onnx 1.20, onnxmltools 1.16, scikit-learn 1.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,32 +49,43 @@ import pandas as pd
 from sklearn.model_selection import FixedThresholdClassifier
 
 from core import catalog
-from core.export._onnx_steps import final_types, for_conversion, register_converters
 from core.models import latency as latency_mod
+from core.models.onnx_convert import (
+    OUTPUT,
+    SUPPORT,
+    TARGET_OPSET,
+    NotExportable,
+    OnnxPredictor,
+    convert,
+    initial_types,
+    input_names,
+    onnx_inputs,
+    predict_proba,
+    session,
+)
 
 TOLERANCE = 1e-5
 MIN_ROWS = 200
-TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
-OUTPUT = "probabilities"
 
-#: What we know per family before trying (the chosen model's own parity check has the last word).
-SUPPORT: dict[str, tuple[str, str]] = {
-    "logreg": ("yes", "skl2onnx LinearClassifier; parity ~1e-7."),
-    "decision_tree": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
-    "naive_bayes": ("yes", "skl2onnx GaussianNB (computed in float64) / ComplementNB; parity ~1e-6."),
-    "knn": ("yes", "skl2onnx nearest-neighbour graph (stores the training rows); parity ~1e-7."),
-    "linear_svm": ("yes", "skl2onnx LinearSVC + sigmoid calibration; parity ~1e-7."),
-    "random_forest": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
-    "extra_trees": ("yes", "skl2onnx TreeEnsembleClassifier; parity ~1e-7."),
-    "hist_gb": ("yes", "skl2onnx, with a fix for a boolean attribute bug in 1.20; parity ~1e-7."),
-    "xgboost": ("yes", "onnxmltools' XGBoost converter registered into skl2onnx; parity ~2e-7."),
-    "voting": (
-        "yes",
-        "soft voting with flatten_transform=False; only the logistic-regression member "
-        "is scaled, so tree members split on raw float values; parity ~1e-7.",
-    ),
-    "stacking": ("yes", "stacked members + final logistic regression; only the linear member is scaled; parity ~1e-7."),
-}
+__all__ = [
+    "MIN_ROWS",
+    "OUTPUT",
+    "SUPPORT",
+    "TARGET_OPSET",
+    "TOLERANCE",
+    "NotExportable",
+    "OnnxExport",
+    "compare_latency",
+    "convert",
+    "export",
+    "exportability",
+    "initial_types",
+    "input_names",
+    "onnx_inputs",
+    "predict_proba",
+    "serving_sentence",
+    "session",
+]
 
 
 @dataclass
@@ -120,10 +127,6 @@ class OnnxExport:
         return d
 
 
-class NotExportable(Exception):
-    """Conversion failed; the message is the reason shown to people."""
-
-
 def exportability() -> pd.DataFrame:
     """One row per family: whether it is expected to export, and why (for the Export page)."""
     rows = [
@@ -134,138 +137,7 @@ def exportability() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- conversion -------------------------------------------------------------------------------------
-
-_patch_lock = threading.Lock()
-_xgb_registered = False
-
-
-def _register_xgboost() -> None:
-    """Teach skl2onnx to convert XGBClassifier with onnxmltools' converter (once per process)."""
-    global _xgb_registered
-    if _xgb_registered:
-        return
-    try:
-        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
-        from skl2onnx import update_registered_converter
-        from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
-        from xgboost import XGBClassifier
-    except ImportError:  # xgboost or onnxmltools not installed: XGBoost is then not exportable
-        return
-    update_registered_converter(
-        XGBClassifier,
-        "XGBoostXGBClassifier",
-        calculate_linear_classifier_output_shapes,
-        convert_xgboost,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-    )
-    _xgb_registered = True
-
-
-@contextlib.contextmanager
-def _int_missing_flags():
-    """Cast skl2onnx's ``nodes_missing_value_tracks_true`` to int while converting (1.20 bug)."""
-    from skl2onnx.common import tree_ensemble
-
-    original: Callable = tree_ensemble.add_node
-
-    def add_node(*args, nodes_missing_value_tracks_true=0, **kwargs):
-        return original(*args, nodes_missing_value_tracks_true=int(bool(nodes_missing_value_tracks_true)), **kwargs)
-
-    with _patch_lock:
-        tree_ensemble.add_node = add_node
-        try:
-            yield
-        finally:
-            tree_ensemble.add_node = original
-
-
-def initial_types(numeric: list[str], categorical: list[str]) -> list[tuple[str, Any]]:
-    """One ONNX input per column, in the order the pipeline's ColumnTransformer names them."""
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    return [(c, FloatTensorType([None, 1])) for c in numeric] + [(c, StringTensorType([None, 1])) for c in categorical]
-
-
-def onnx_inputs(
-    X: pd.DataFrame, numeric: list[str], categorical: list[str], names: list[str] | None = None
-) -> dict[str, np.ndarray]:
-    """The feed dict for onnxruntime from a DataFrame (see the input convention above).
-
-    ``names`` are the graph's input names, in column order (:func:`input_names`): skl2onnx renames a
-    column such as ``page quality`` to ``page_quality``, so a feed keyed by column names would miss.
-    """
-    columns = [*numeric, *categorical]
-    keys = columns if names is None else names
-    if len(keys) != len(columns):
-        raise ValueError(f"the ONNX graph has {len(keys)} inputs for {len(columns)} columns")
-    feed: dict[str, np.ndarray] = {}
-    for key, c in zip(keys[: len(numeric)], numeric, strict=True):
-        feed[key] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float32).reshape(-1, 1)
-    for key, c in zip(keys[len(numeric) :], categorical, strict=True):
-        s = X[c].astype(object)
-        feed[key] = s.where(s.notna(), "").map(str).to_numpy(dtype=object).reshape(-1, 1)
-    return feed
-
-
-def input_names(sess: Any) -> list[str]:
-    """The ONNX graph's input names, in the order of the columns they were made from."""
-    return [i.name for i in sess.get_inputs()]
-
-
-def convert(pipeline: Any, numeric: list[str], categorical: list[str]) -> bytes:
-    """ONNX bytes of a fitted pipeline; :class:`NotExportable` with the converter's reason."""
-    from skl2onnx import convert_sklearn
-
-    _register_xgboost()
-    register_converters()
-    conv = for_conversion(pipeline)
-    model = conv.steps[-1][1]
-    try:
-        with warnings.catch_warnings(), _int_missing_flags():
-            warnings.simplefilter("ignore")
-            onx = convert_sklearn(
-                conv,
-                initial_types=initial_types(numeric, categorical),
-                target_opset=dict(TARGET_OPSET),
-                final_types=final_types(conv),
-                options={id(model): {"zipmap": False}},
-            )
-    except Exception as exc:  # converters raise many types; each is a reason to report, not a crash
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        raise NotExportable(f"the ONNX converter failed: {type(exc).__name__}: {first}") from None
-    return onx.SerializeToString()
-
-
-def session(model: bytes):
-    """A single-threaded onnxruntime session (fair beside single-threaded scikit-learn)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> np.ndarray:
-    """P(positive) for each row of ``X`` from an ONNX session."""
-    return np.asarray(sess.run([OUTPUT], onnx_inputs(X, numeric, categorical, input_names(sess)))[0])[:, 1]
-
-
 # -- latency ----------------------------------------------------------------------------------------
-
-
-class _OnnxPredictor:
-    """onnxruntime behind ``predict_proba(DataFrame)``, so the search's harness times it as it times
-    a pipeline: a pandas row in (encoded into ONNX feeds, as a service would), probabilities out."""
-
-    def __init__(self, sess: Any, numeric: list[str], categorical: list[str]) -> None:
-        self.sess, self.numeric, self.categorical = sess, numeric, categorical
-        self.names = input_names(sess)
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.sess.run([OUTPUT], onnx_inputs(X, self.numeric, self.categorical, self.names))[0])
 
 
 def _summary(report: latency_mod.LatencyReport) -> dict[str, float]:
@@ -299,14 +171,14 @@ def compare_latency(
     Measured in alternating rounds (sk, onnx, onnx, sk …) on the same rows: only figures taken close
     together in time compare. Each figure is the median over the rounds.
     """
-    onnx = _OnnxPredictor(sess, numeric, categorical)
-    per = max(repeats // rounds, 20)
+    onnx = OnnxPredictor(sess, numeric, categorical)
+    per = max(repeats // (2 * rounds), 20)  # both paths share the budget of one measurement
     sk: list[latency_mod.LatencyReport] = []
     ox: list[latency_mod.LatencyReport] = []
     for r in range(rounds):
         order = [(pipeline, sk), (onnx, ox)] if r % 2 == 0 else [(onnx, ox), (pipeline, sk)]
         for model, out in order:
-            out.append(latency_mod.measure(model, X, repeats=per))
+            out.append(latency_mod.measure(model, X, repeats=per, batch_rows=200))
 
     def median(reports: list[latency_mod.LatencyReport]) -> dict[str, float]:
         rows = [_summary(x) for x in reports]

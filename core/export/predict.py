@@ -118,6 +118,12 @@ def predict(
     check_schema(df, b, ignore_extra=ignore_extra)
     X = coerce_features(df, b.numeric, b.categorical, decimal=b.config.data.decimal)[b.features]
     model = b.model()
+    if b.config.rule_kind == "group_thresholds":  # the rule reads the sensitive column(s) too
+        from core.export.rules import group_values
+
+        cols = list(b.config.rule.get("columns") or [b.config.rule["column"]])
+        group_values(df, cols)  # a table without them: the error names the column
+        X = X.assign(**{c: df[c].to_numpy() for c in cols if c not in X.columns})
     pred = np.asarray(model.predict(X)).astype(int)
     ids = [c for c in b.config.data.identifiers if c in df.columns]
     outf = df[ids].copy().reset_index(drop=True)

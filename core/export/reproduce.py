@@ -200,7 +200,8 @@ def reproduce(
     # One BLAS/OpenMP thread: the predictions do not depend on the thread count (checked for the
     # boosting families), and on a busy machine OpenMP oversubscription makes fits many times slower.
     with threadpool_limits(limits=1):
-        ev = evaluate(b.family, b.params, ds, train_idx, test_idx, spec, keep_model=True)
+        path = (b.config.export_latency or {}).get("path") or "sklearn"  # the path timed at export
+        ev = evaluate(b.family, b.params, ds, train_idx, test_idx, spec, keep_model=True, latency_path=path)
     retrained = np.asarray(ev.test_proba)  # kept by keep_model=True
     checks = _metric_checks(b.config, ev)
     checks += _model_checks(b, ds.subset(test_idx).X, retrained)

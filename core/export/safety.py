@@ -43,6 +43,8 @@ ALLOWED_TYPES: tuple[str, ...] = (
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
 )
+#: our own rule estimators a bundle may hold (core.export.rules: a threshold per sensitive group)
+RULE_TYPES: tuple[str, ...] = ("core.export.rules.GroupThresholdClassifier",)
 
 MAX_ARCHIVE_BYTES = 1024**3  # 1 GiB uncompressed: far above any model we make, far below a zip bomb
 MAX_ARCHIVE_MEMBERS = 64
@@ -71,7 +73,7 @@ def untrusted_types(data: bytes) -> list[str]:
         ) from None
 
 
-def load_model(data: bytes, *, allowed: Iterable[str] = ALLOWED_TYPES) -> Any:
+def load_model(data: bytes, *, allowed: Iterable[str] = ALLOWED_TYPES + RULE_TYPES) -> Any:
     """Open a skops model, trusting exactly the allow-listed types; refuse anything else.
 
     Why check first instead of catching skops' error: the refusal message must name every unknown

@@ -12,7 +12,7 @@ fed one decision row per threshold, so a point's figures equal what :func:`quali
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,9 @@ MAX_POINTS = 25
 N_CANDIDATES = 64
 DIGITS = 6
 KIND_THRESHOLD = "threshold"
+KIND_GROUP = "group_thresholds"
+#: group rules per trial: target selection rates as multiples of the tuned rule's overall rate
+GROUP_RATE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,75 @@ def curve_metrics(
     """Every threshold-dependent metric (:data:`THRESHOLD_METRICS`) at each threshold, one array each."""
     thresholds = np.asarray(thresholds, dtype=float)
     P = decide(np.asarray(s.proba, dtype=float)[None, :], thresholds[:, None]).astype(float)  # (T, n) decisions
+    return decision_metrics(P, s, vm, mean_latency_ms=mean_latency_ms)
+
+
+def decision_metrics(
+    P: np.ndarray, s: Scores, vm: ValueModel, *, mean_latency_ms: float = 0.0
+) -> dict[str, np.ndarray]:
+    """:func:`curve_metrics` for any decision rows ``P`` (rules × rows of 0/1): group rules share the kernels."""
     ones = np.ones((1, P.shape[1]))  # one weight row shared by every decision row
     out = _quality(s, P)
     out.update(fairness_arrays(ones, s.y, P, np.asarray(s.groups)))
     value = value_arrays(ones, s.y, P, vm, tp_values=s.tp_values, mean_latency_ms=mean_latency_ms)
     out["value_per_1k"] = value["net_per_1k"]
     return out
+
+
+def group_label(value: Any) -> str:
+    """A group value as a rule keys it: stripped text, whole numbers without ``.0`` (a column read
+    as floats at scoring time still finds the group it had as integers in training)."""
+    text = str(value).strip()
+    try:
+        num = float(text)
+    except ValueError:
+        return text
+    return str(int(num)) if num.is_integer() else text
+
+
+def group_decisions(proba: Any, groups: Any, thresholds: Mapping[str, float], default: float) -> np.ndarray:
+    """0/1 decisions of a group rule: ``proba >= thresholds[group]``, ``default`` for a group the
+    rule does not know. The one kernel the curve, the bundle and ``reproduce`` apply (bit for bit)."""
+    labels = [group_label(g) for g in np.asarray(groups, dtype=object)]
+    thr = np.array([float(thresholds.get(g, default)) for g in labels], dtype=float)
+    return decide(proba, thr)
+
+
+def _rate_cut(scores: np.ndarray, rate: float) -> float:
+    """A threshold selecting ``rate`` of ``scores`` (as near as ties allow; never none or all of them):
+    the midpoint between the k-th and (k+1)-th highest score, k = round(rate × n)."""
+    desc = np.sort(np.asarray(scores, dtype=float))[::-1]
+    k = int(np.clip(round(rate * len(desc)), 1, max(len(desc) - 1, 1)))
+    if len(desc) < 2:
+        return float(desc[0]) if len(desc) else 0.5
+    return float((desc[k - 1] + desc[k]) / 2)
+
+
+def parity_thresholds(proba: Any, groups: Any, rate: float) -> tuple[dict[str, float], float]:
+    """Per-group thresholds giving every group the same selection rate ``rate`` (demographic
+    parity), and the pooled threshold at that rate for groups the rule does not know.
+
+    Why a per-group quantile and not fairlearn's ThresholdOptimizer: its rules randomise between
+    two thresholds, and a bundle must decide the same row the same way every time.
+    """
+    proba = np.asarray(proba, dtype=float)
+    labels = np.array([group_label(g) for g in np.asarray(groups, dtype=object)], dtype=object)
+    cuts = {str(g): round(_rate_cut(proba[labels == g], rate), DIGITS) for g in sorted(set(labels))}
+    return cuts, round(_rate_cut(proba, rate), DIGITS)
+
+
+def _group_rules(search: Scores, tuned: float) -> list[tuple[dict[str, float], float]]:
+    """A few parity rules around the tuned rule's overall selection rate (see :data:`GROUP_RATE_FACTORS`)."""
+    if len(set(np.asarray(search.groups, dtype=object).tolist())) < 2:
+        return []
+    base = float(np.mean(decide(search.proba, tuned)))
+    rates = sorted({round(float(np.clip(base * f, 0.02, 0.98)), 4) for f in GROUP_RATE_FACTORS})
+    return [parity_thresholds(search.proba, search.groups, r) for r in rates]
+
+
+def _group_points(rules: list[tuple[dict[str, float], float]], s: Scores, vm: ValueModel, lat: float) -> dict:
+    P = np.vstack([group_decisions(s.proba, s.groups, cuts, d) for cuts, d in rules]).astype(float)
+    return decision_metrics(P, s, vm, mean_latency_ms=lat)
 
 
 def _nondominated(metrics: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -120,12 +186,16 @@ def operating_points(
     mean_latency_ms: float = 0.0,
     n_candidates: int = N_CANDIDATES,
     cap: int = MAX_POINTS,
+    group_rules: bool = False,
 ) -> dict[str, Any]:
     """A trial's compact curve as plain JSON: ``threshold`` (ascending), ``search`` and ``test``
     (metric → one value per threshold, NaN as null) and ``tuned`` (the index of the trial's own rule).
 
     Anchors: the tuned rule (so the curve contains the trial's one-point figures and a front over
-    operating points can only be as good or better), and the lowest and highest cut.
+    operating points can only be as good or better), and the lowest and highest cut. With
+    ``group_rules`` (the spec's ``allow_group_thresholds``) a few parity rules follow the threshold
+    points, and the curve gains per-point ``kinds`` and ``group_thresholds`` (a group point's
+    ``threshold`` is its threshold for groups it does not know).
     """
     thresholds = np.unique(np.concatenate([cut_points(search.proba, n_candidates), [tuned]]))
     on_search = curve_metrics(thresholds, search, vm, mean_latency_ms=mean_latency_ms)
@@ -141,15 +211,39 @@ def operating_points(
     if test is not None:
         on_test = curve_metrics(thresholds[keep], test, vm, mean_latency_ms=mean_latency_ms)
         curve["test"] = _rounded(on_test, np.arange(len(keep)))
+    if group_rules:
+        _append_group_points(curve, search, test, vm, tuned, mean_latency_ms)
     return curve
 
 
+def _append_group_points(
+    curve: dict[str, Any], search: Scores, test: Scores | None, vm: ValueModel, tuned: float, lat: float
+) -> None:
+    """Add the parity rules to ``curve`` as extra points (chosen on search scores, applied to test)."""
+    rules = _group_rules(search, tuned)
+    n = len(curve["threshold"])
+    curve["kinds"] = [KIND_THRESHOLD] * n + [KIND_GROUP] * len(rules)
+    curve["group_thresholds"] = [None] * n + [dict(cuts) for cuts, _d in rules]
+    if not rules:
+        return
+    curve["threshold"] = curve["threshold"] + [float(d) for _c, d in rules]
+    parts = [("search", search)] + ([("test", test)] if test is not None and curve["test"] else [])
+    for part, scores in parts:
+        extra = _rounded(_group_points(rules, scores, vm, lat), np.arange(len(rules)))
+        curve[part] = {m: curve[part][m] + extra[m] for m in curve[part]}
+
+
 __all__ = [
+    "KIND_GROUP",
     "KIND_THRESHOLD",
     "MAX_POINTS",
     "THRESHOLD_METRICS",
     "Scores",
     "curve_metrics",
+    "decision_metrics",
+    "group_decisions",
+    "group_label",
     "operating_points",
+    "parity_thresholds",
     "select",
 ]

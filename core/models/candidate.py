@@ -125,12 +125,20 @@ def from_storage(
     return Candidate(study.study_name, number, spec, family, params, ds, train_idx, test_idx, ev, stored, False)
 
 
+def _stored_path(study: optuna.Study, number: int) -> str:
+    """The latency path the trial was measured on ("sklearn" for trials from before paths were stored)."""
+    trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
+    return ((trial.user_attrs.get("tradeoff.latency") if trial else None) or {}).get("path") or "sklearn"
+
+
 def refit(study: optuna.Study, spec: Spec, number: int, *, dataset: Dataset | None = None) -> Candidate:
     """Re-fit trial ``number`` of an open study on its original split (pass ``dataset`` to reuse a load)."""
     family, params, stored = trial_config(study, number)
     ds = dataset if dataset is not None else load_dataset(spec.data)
     train_idx, test_idx = split(ds, spec.validation, spec.seed)
-    ev = evaluate(family, params, ds, train_idx, test_idx, spec, keep_model=True)
+    ev = evaluate(
+        family, params, ds, train_idx, test_idx, spec, keep_model=True, latency_path=_stored_path(study, number)
+    )
     return Candidate(
         study_name=study.study_name,
         number=number,

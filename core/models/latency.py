@@ -62,7 +62,7 @@ import gc
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,7 @@ class LatencyReport:
     wall_p95_ms: float = NAN
     ref_ratio: float = NAN
     calls_p95_ms: float = NAN
+    path: str = "sklearn"  # what was timed: the scikit-learn pipeline, or its ONNX graph ("onnx")
 
     @classmethod
     def from_metrics(cls, metrics: dict[str, Any]) -> LatencyReport:
@@ -296,6 +297,30 @@ def calibrate(repeats: int = 500) -> float:
         return float(np.median(time_calls(pipe.predict_proba, rows, repeats, warmup=50)))
 
 
+#: which figure a trial stores: the precise harness, or only the screening measurement
+PRECISE, SCREENING = "precise", "screening"
+#: how the search measures (``TRADEOFF_LATENCY_MODE``): "screen" (default: screening for every trial,
+#: the precise harness for those that may reach the front) or "precise" (the harness for every
+#: trial, as before screening existed; benchmarks run both side by side)
+ENV_MODE, SCREEN, PRECISE_ALL = "TRADEOFF_LATENCY_MODE", "screen", "precise"
+SCREEN_REPEATS = 24
+
+
+def mode() -> str:
+    """The search's latency mode (see :data:`ENV_MODE`); anything unknown is a clear error."""
+    raw = os.environ.get(ENV_MODE, SCREEN).strip().lower() or SCREEN
+    if raw not in (SCREEN, PRECISE_ALL):
+        raise UserInputError(f"{ENV_MODE} must be {SCREEN!r} or {PRECISE_ALL!r}, got {raw!r}.", field=ENV_MODE)
+    return raw
+
+
+def screen(pipeline, X: pd.DataFrame) -> LatencyReport:
+    """A cheap first measurement: the same harness and normalisation with few calls and a small
+    batch. Its median ranks like the precise one's for models that differ by more than its noise,
+    which is what deciding "may this reach the front?" needs; its tail is rough."""
+    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12)
+
+
 def measure(
     pipeline,
     X: pd.DataFrame,
@@ -304,11 +329,12 @@ def measure(
     warmup: int = 10,
     batch_rows: int = 1000,
     n_distinct_rows: int = 50,
+    batch_rounds: int = 3,
 ) -> LatencyReport:
     """Time single-row and batch prediction of a fitted pipeline on rows of ``X``.
 
     ``repeats`` single-row calls are timed, with a reference call after every ``PAIR`` of them;
-    see the module docstring for the normalisation.
+    see the module docstring for the normalisation. The batch figure is the best of ``batch_rounds``.
     """
     n = min(n_distinct_rows, len(X))
     rows = [X.iloc[[i]] for i in range(n)]
@@ -332,7 +358,7 @@ def measure(
             model_p50 = float(np.percentile(model_times, 50))
             model_p95 = float(np.percentile(model_times, 95))
         best = float("inf")
-        for _ in range(3):
+        for _ in range(max(batch_rounds, 1)):
             t0 = time.thread_time()
             pipeline.predict_proba(batch)
             best = min(best, time.thread_time() - t0)
@@ -352,4 +378,24 @@ def measure(
         wall_p95_ms=float(np.percentile(wall, 95)),
         ref_ratio=ref_median / ref_ms,
         calls_p95_ms=p95,
+    )
+
+
+def optimistic(report: LatencyReport, factor: float) -> LatencyReport:
+    """``report`` with every time multiplied by ``factor`` (< 1: faster) and throughput divided by it.
+
+    Why: "may this trial reach the front?" is asked of a screening figure, which is noisy and may not
+    be the path that will be served; the question is answered for the trial at its plausible best.
+    """
+    f = max(float(factor), 0.0)
+    return replace(
+        report,
+        p50_ms=report.p50_ms * f,
+        p95_ms=report.p95_ms * f,
+        p99_ms=report.p99_ms * f,
+        mean_ms=report.mean_ms * f,
+        model_p50_ms=report.model_p50_ms * f,
+        model_p95_ms=report.model_p95_ms * f,
+        calls_p95_ms=report.calls_p95_ms * f,
+        throughput_rps=report.throughput_rps / f if f > 0 else float("inf"),
     )

@@ -86,6 +86,7 @@ from core.search._study import (
     typical_params,
 )
 from core.search._worker import run
+from core.search.artifacts import delete_study_artifacts, load_model, load_predictions, save_model, save_predictions
 
 __all__ = [
     "ATTR_CANCEL",
@@ -153,4 +154,9 @@ __all__ = [
     "stalled_trials",
     "workers",
     "workers_table",
+    "delete_study_artifacts",
+    "load_model",
+    "load_predictions",
+    "save_model",
+    "save_predictions",
 ]

@@ -28,10 +28,20 @@ BASE_COLUMNS = [
     "duration_s",
     "params",
     "retry_of",
+    "latency_scope",
     "feasible",
 ]
 # the user and system attributes a row reads; the fast reader fetches only these
-FRAME_ATTRS = ("family", "family_class", "threshold", "error", "metrics", "test_metrics", "cv_std")
+FRAME_ATTRS = (
+    "family",
+    "family_class",
+    "threshold",
+    "error",
+    "metrics",
+    "test_metrics",
+    "cv_std",
+    "tradeoff.latency",
+)
 SYSTEM_ATTRS = ("failed_trial", "fail_reason")
 
 
@@ -57,6 +67,8 @@ def trial_row(
         "duration_s": (end - start).total_seconds() if start and end and end != start else None,
         "params": params,
         "retry_of": system.get("failed_trial"),
+        # which latency figure the trial stores; trials from before screening were all measured precisely
+        "latency_scope": (user.get("tradeoff.latency") or {}).get("scope", "precise") if user.get("metrics") else None,
     }
     for k, v in (user.get("metrics") or {}).items():
         row[k] = v

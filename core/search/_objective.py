@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from core.data import Dataset
 from core.models import families as fam
 from core.models.evaluate import Evaluation, evaluate
+from core.search import artifacts
 from core.search._errors import db_retry
+from core.search._precise import ATTR_LATENCY, may_reach_front
 from core.search._predictions import ATTR_CURVE, ATTR_PREDICTIONS, predictions_attr
 from core.search._signals import Gate
 from core.spec import Spec
@@ -84,8 +87,33 @@ def _measured(spec: Spec, ev: Evaluation) -> dict[str, Any]:
         "groups_test": json.loads(ev.groups_test.to_json(orient="records")),
         "constraints": [o.violation(ev.metrics[o.name]) for o in spec.objectives if o.limit is not None] or [-1.0],
         "timings": ev.timings,
+        ATTR_LATENCY: ev.latency_info or {"scope": ev.latency_scope},
         **extra,
     }
+
+
+def _keep_predictions(url: str | None, trial: optuna.Trial, measured: dict[str, Any], ev: Evaluation) -> None:
+    """Store the trial's probabilities in the artifacts table instead of a ~53 kB user attribute
+    (:mod:`core.search.artifacts`); in memory (no ``url``) or when the write fails they stay an attribute."""
+    if url is None or ev.oof_proba is None or ev.test_proba is None:
+        return
+    try:
+        if artifacts.save_predictions(url, trial.study.study_name, trial.number, ev.oof_proba, ev.test_proba):
+            measured.pop(ATTR_PREDICTIONS, None)
+    except sa.exc.SQLAlchemyError:
+        pass
+
+
+def _keep_model(url: str | None, trial: optuna.Trial, ev: Evaluation) -> None:
+    """Store the fitted pipeline of a trial that may reach the front (evaluate keeps it only for
+    those), so Export reads it instead of fitting again; a model the database will not take (too
+    large for it) is simply not kept: Export then re-fits it, as it always did."""
+    if url is None or ev.pipeline is None:
+        return
+    try:
+        artifacts.save_model(url, trial.study.study_name, trial.number, ev.pipeline)
+    except sa.exc.SQLAlchemyError:
+        pass
 
 
 def make_objective(
@@ -123,7 +151,9 @@ def make_objective(
             raise optuna.TrialPruned(f"the configuration of trial {same}: not evaluated twice")
         try:
             with gate.opened() if gate is not None else contextlib.nullcontext():
-                ev = evaluate(family, params, ds, train_idx, test_idx, spec)
+                ev = evaluate(
+                    family, params, ds, train_idx, test_idx, spec, precise_if=may_reach_front(spec, trial.study)
+                )
         except KeyboardInterrupt as exc:
             why = str(exc) or "SIGINT"
             error = f"interrupted by {why}: abandoned, not counted in the budget"
@@ -133,7 +163,10 @@ def make_objective(
             _set_attrs(trial, {"error": f"{type(exc).__name__}: {exc}"[:2000]}, url)
             raise
         values = _values(spec, ev)
-        _set_attrs(trial, _measured(spec, ev), url)
+        measured = _measured(spec, ev)
+        _keep_predictions(url, trial, measured, ev)
+        _set_attrs(trial, measured, url)
+        _keep_model(url, trial, ev)
         if current is not None:
             current.values = values
         return values

@@ -1,6 +1,8 @@
 """What a finished trial keeps of its predictions and of its operating points, compactly, in user
-attributes: its curve (``tradeoff.curve``) and its out-of-fold and test probabilities
-(``tradeoff.predictions``), so rules can be re-derived when the room changes its mind without re-fitting.
+attributes: its curve (``tradeoff.curve``) and, for in-memory studies and trials stored before the
+artifacts table (:mod:`core.search.artifacts`, where a database-backed search now keeps them as raw
+bytes), its out-of-fold and test probabilities (``tradeoff.predictions``), so rules can be
+re-derived when the room changes its mind without re-fitting.
 
 Why 16-bit quantised probabilities: a step of 1/65,535 is far below any threshold a room would
 tell apart, and it halves float32's bytes (base64 adds a third). The fast trials reader does not

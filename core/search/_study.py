@@ -19,6 +19,7 @@ from core.models import families as fam
 from core.search._budget import set_budget
 from core.search._registry import now
 from core.search._storage import optuna_storage
+from core.search.artifacts import delete_study_artifacts
 from core.spec import Spec
 
 ATTR_SPEC = "spec"
@@ -108,6 +109,7 @@ def _create_whole(
     try:
         study = _create(storage, name, spec, notes, warm_start)
         set_budget(url, name, budget)
+        delete_study_artifacts(url, name)  # rows of an earlier study of this name deleted outside Tradeoff Room
     except BaseException:
         if name in set(optuna.get_all_study_names(storage)):
             optuna.delete_study(study_name=name, storage=storage)

@@ -21,6 +21,7 @@ from core.data import Dataset, load_dataset, split
 from core.search._budget import budget, claim_slot, release_slot
 from core.search._errors import StorageUnavailable, db_retry
 from core.search._objective import Current, make_objective
+from core.search._precise import precise_pass
 from core.search._progress import Hypervolume, Progress, RunResult, progress_of
 from core.search._recovery import fail_stale, finish_after_error, requeue_fixed, running_trials
 from core.search._registry import Registry
@@ -197,6 +198,14 @@ def _loop(
         w.run_one(objective, after_trial)
 
 
+def _precise_front(w: _Worker, data: tuple[Dataset, np.ndarray, np.ndarray]) -> None:
+    """The run's last step: the final front's trials carry the precise latency (:mod:`._precise`)."""
+    w.registry.update(state="idle", current_trial=None, message="measuring the front's latency precisely")
+    done = w._retry(lambda: precise_pass(w.study, w.spec, data, w.url), "measuring the front precisely")
+    if done:
+        w.registry.update(message=f"precise latency measured for front trials {done}")
+
+
 def run(
     study_name: str,
     url: str | None = None,
@@ -234,6 +243,7 @@ def run(
     try:
         w = _Worker(url, study, spec, limits, Registry(url, study_name), gate=gate)
         reason = _loop(w, (ds, train_idx, test_idx), n_budget, on_progress, hypervolume)
+        _precise_front(w, (ds, train_idx, test_idx))
     except KeyboardInterrupt as exc:
         reason, final_state = f"interrupted by {exc or 'SIGINT'}", "interrupted"
         if w is not None:

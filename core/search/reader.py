@@ -463,7 +463,15 @@ def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
 
 def load_predictions(url: str | None, study_name: str, number: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Trial ``number``'s stored (out-of-fold, test) probabilities, or None (a trial from before
-    they were kept, or no such trial)."""
+    they were kept, or no such trial); see :func:`core.search.artifacts.load_predictions`."""
+    from core.search import artifacts
+
+    return artifacts.load_predictions(url, study_name, number)
+
+
+def attr_predictions(url: str | None, study_name: str, number: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The probabilities a trial kept as its ``tradeoff.predictions`` user attribute (trials from
+    before the artifacts table, and in-memory studies), or None."""
     try:
         attrs = trial_attrs(url, study_name, number)
     except UserInputError:

@@ -18,12 +18,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 
 NAME_MAX = 60  # a person's name in the room
 NAME_KEY_MAX = 4 * NAME_MAX  # the name as compared (NFKC and case folding can lengthen it)
@@ -74,6 +76,29 @@ workers_table = Table(
 )
 
 
+#: bytes of any size on every backend (MariaDB's plain BLOB stops at 64 kB)
+BLOB = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+#: what the search keeps of a trial beyond Optuna's attributes: its fitted model (skops bytes) for
+#: trials that may reach the front, so Export does not fit again what the search fitted
+artifacts_table = Table(
+    "tradeoff_trial_artifacts",
+    metadata,
+    Column("study_name", String(STUDY_NAME_MAX), primary_key=True),
+    Column("trial_number", Integer, primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("data", BLOB, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+
+# The room talks about options (a trial and one of its operating points, :mod:`core.decide.options`):
+# every room table that names a trial has a nullable ``point`` beside ``trial_number``. NULL is the
+# trial's own tuned rule, which is what every row written before operating points existed meant, so
+# old rooms read as they did. The UNIQUE constraints include ``point``; as SQL treats NULLs as
+# distinct there, the store checks "already there" itself inside the room's row lock.
+
+
 def _room_id() -> Column[int]:
     return Column("room_id", Integer, ForeignKey("room_rooms.id", ondelete="CASCADE"), nullable=False)
 
@@ -91,6 +116,7 @@ rooms_table = Table(
     Column("locked_by", String(NAME_MAX)),
     Column("locked_at", String(40)),
     Column("rationale", Text),
+    Column("locked_point", Integer),  # NULL: the trial's own tuned rule
 )
 
 participants_table = Table(
@@ -127,12 +153,13 @@ candidates_table = Table(
     Column("trial_number", Integer, nullable=False),
     Column("proposed_by", String(NAME_MAX), nullable=False),
     Column("proposed_at", String(40), nullable=False),
-    UniqueConstraint("room_id", "trial_number", name="uq_room_candidates"),
+    Column("point", Integer),
+    UniqueConstraint("room_id", "trial_number", "point", name="uq_room_candidate_options"),
 )
 
 
 def _ballot_line(name: str, *choice: Column[Any], constraints: tuple[UniqueConstraint, ...] = ()) -> Table:
-    """A vote table: one row per voter, round and trial; ``choice`` is what the voter said of it."""
+    """A vote table: one row per voter, round and option; ``choice`` is what the voter said of it."""
     return Table(
         name,
         metadata,
@@ -143,7 +170,8 @@ def _ballot_line(name: str, *choice: Column[Any], constraints: tuple[UniqueConst
         Column("trial_number", Integer, nullable=False),
         *choice,
         Column("cast_at", String(40), nullable=False),
-        UniqueConstraint("room_id", "round", "voter", "trial_number", name=f"uq_{name}"),
+        Column("point", Integer),
+        UniqueConstraint("room_id", "round", "voter", "trial_number", "point", name=f"uq_{name}_options"),
         *constraints,
     )
 
@@ -166,6 +194,7 @@ comments_table = Table(
     Column("trial_number", Integer),
     Column("text", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
+    Column("point", Integer),
     Index("ix_room_comments_room", "room_id", "id"),
 )
 
@@ -179,6 +208,7 @@ events_table = Table(
     Column("kind", String(30), nullable=False),
     Column("trial_number", Integer),
     Column("detail", JSON, nullable=False),
+    Column("point", Integer),
     Index("ix_room_events_room", "room_id", "id"),
 )
 

@@ -4,6 +4,7 @@ Used by the pages and the HTML report alike, so a figure has one implementation;
 """
 
 from core.viz._compare import cascade_curve, class_fronts, forest, front_points, ratios
+from core.viz._curve import curve_figure, trial_curve
 from core.viz._data import class_balance, group_bars
 from core.viz._decide import radar, regret_heatmap, tally_bar
 from core.viz._explain import importance_bars, partial_dependence
@@ -55,6 +56,8 @@ __all__ = [
     "scatter_matrix",
     "tally_bar",
     "trial_label",
+    "trial_curve",
     "trial_timeline",
+    "curve_figure",
     "two_studies",
 ]

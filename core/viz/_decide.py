@@ -8,7 +8,8 @@ Plotly renders a subset of HTML, so they are escaped (``<b>`` shows as ``<b>``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -20,16 +21,20 @@ REGRET_SCALE = "YlOrRd"
 HEIGHT = 360
 
 
-def _trial_label(labels: Mapping[int, str] | None, trial: int) -> str:
-    return label(labels.get(int(trial), f"#{int(trial)}") if labels else f"#{int(trial)}")
+Key = Hashable  # a row: an option key ("12", "12@3") or a trial number
+
+
+def _trial_label(labels: Mapping[Any, str] | None, trial: Key) -> str:
+    """The row's plain label (escaped), else ``#12`` / ``#12@3``."""
+    return label((labels or {}).get(trial, f"#{trial}"))
 
 
 def regret_heatmap(
     normalised: pd.DataFrame,
     in_units: pd.DataFrame | None = None,
     *,
-    labels: Mapping[int, str] | None = None,
-    compromise: int | None = None,
+    labels: Mapping[Any, str] | None = None,
+    compromise: Key | None = None,
 ) -> go.Figure:
     """Candidates (rows) × stakeholders (columns), colour = normalised regret in [0, 1].
 
@@ -37,7 +42,7 @@ def regret_heatmap(
     loss in the objective's units (``in_units``). The compromise row is marked with a star, since
     "who gives up least at most" is the question the table exists to answer.
     """
-    rows = [int(t) for t in normalised.index]
+    rows = list(normalised.index)
     y = [_trial_label(labels, t) + (" ★" if compromise is not None and t == compromise else "") for t in rows]
     z = normalised.astype(float).to_numpy()
     hover = None if in_units is None else [[label(in_units.at[t, c]) for c in normalised.columns] for t in rows]
@@ -71,7 +76,7 @@ def regret_heatmap(
     return fit_axes(fig)
 
 
-def radar(normalised: pd.DataFrame, *, labels: Mapping[int, str] | None = None) -> go.Figure:
+def radar(normalised: pd.DataFrame, *, labels: Mapping[Any, str] | None = None) -> go.Figure:
     """One closed polygon per candidate over the objectives; further out = better.
 
     Plotted as ``1 - normalised`` so a bigger shape is a better candidate on every axis,
@@ -86,7 +91,7 @@ def radar(normalised: pd.DataFrame, *, labels: Mapping[int, str] | None = None) 
             go.Scatterpolar(
                 r=r + r[:1],
                 theta=theta + theta[:1],
-                name=_trial_label(labels, int(t)),
+                name=_trial_label(labels, t),
                 fill="toself",
                 opacity=0.55,
                 hovertemplate="%{theta}: %{r:.2f} (1 = best on the front)<extra>%{fullData.name}</extra>",
@@ -102,13 +107,13 @@ def radar(normalised: pd.DataFrame, *, labels: Mapping[int, str] | None = None) 
     return fig
 
 
-def tally_bar(tally: pd.DataFrame, *, labels: Mapping[int, str] | None = None, locked: int | None = None) -> go.Figure:
+def tally_bar(tally: pd.DataFrame, *, labels: Mapping[Any, str] | None = None, locked: Key | None = None) -> go.Figure:
     """Approvals, rejections and Borda points per candidate (``RoomStore.tally`` output).
 
     Two y-axes would suggest the counts are comparable; they are not, so approvals/rejections are
     grouped bars and Borda points a second bar group with its own axis on the right.
     """
-    trials = [int(t) for t in tally.index]
+    trials = list(tally.index)
     x = [_trial_label(labels, t) + (" ✔" if locked is not None and t == locked else "") for t in trials]
     fig = go.Figure()
     fig.add_bar(x=x, y=tally["approvals"].tolist(), name="approve", marker_color="#2a9d8f", offsetgroup=0)

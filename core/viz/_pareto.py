@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import objectives as obj
+from core.viz._curve import curve_customdata, trial_curve
 from core.viz._style import (
     CHOSEN_COLOR,
     CLASS_COLORS,
@@ -64,6 +65,9 @@ def _split(frame: pd.DataFrame, others: str) -> list[tuple[str, pd.DataFrame]]:
     return [(k, p) for k, p in parts if len(p)]
 
 
+SCREENING_SCOPE = "screening"  # the trials frame's latency_scope of a trial with only the screening figure
+
+
 def _hover(names: Sequence[str], dims: Sequence[str], units: Mapping[str, str]) -> str:
     """ "#15 Histogram gradient boosting" in bold, then each objective in its drawing unit."""
     lines = ["<b>#%{customdata[0]} %{text}</b>"]
@@ -73,14 +77,43 @@ def _hover(names: Sequence[str], dims: Sequence[str], units: Mapping[str, str]) 
 
 
 def _customdata(rows: pd.DataFrame) -> np.ndarray:
-    """Trial numbers as an (n, 1) float array: numeric arrays serialise ~20x faster than objects."""
+    """Trial numbers as an (n, 1) float array: numeric arrays serialise ~20x faster than objects.
+
+    Rows of options (a ``point`` column) carry the operating point too, (n, 2) with -1 for a trial's
+    single point, so a click names the option and not only its trial."""
+    if "point" in rows:
+        return curve_customdata(rows)
     return rows["number"].to_numpy(dtype=float).reshape(-1, 1)
 
 
+def _rule_words(rows: pd.DataFrame) -> pd.Series:
+    """ " at threshold 0.41" for an option that is not its trial's own rule, else "" (the wording of
+    :func:`core.decide.options.label`, vectorised: a front over options can hold 100,000 rows)."""
+    words = pd.Series("", index=rows.index)
+    if "option" not in rows:
+        return words
+    other = rows["option"].astype(str).str.contains("@", regex=False)
+    if not other.any():
+        return words
+    threshold = rows.loc[other, "threshold"].astype(float).map("{:.2f}".format)
+    words[other] = " at threshold " + threshold
+    if "rule_kind" in rows:
+        group = other & rows["rule_kind"].eq("group_thresholds")
+        point = rows.loc[group, "option"].astype(str).str.split("@").str[1]
+        words[group] = " with group thresholds (rule " + point + ")"
+    return words
+
+
 def _text(rows: pd.DataFrame) -> np.ndarray:
-    """Escaped plain family labels for the hover, as a fixed-width string array (fast to serialise)."""
+    """Escaped plain family labels for the hover, as a fixed-width string array (fast to serialise),
+    after the rule when the row is not its trial's own rule ("at threshold 0.41 · Logistic regression")."""
     family = rows["family"].astype(str)
-    return family.map({v: label(family_label(v)) for v in family.unique()}).to_numpy().astype(str)
+    text = family.map({v: label(family_label(v)) for v in family.unique()})
+    rule = _rule_words(rows)
+    text = text.where(rule.eq(""), rule.str.lstrip() + " · " + text)
+    if "latency_scope" in rows:  # a trial that never reached the front's reach: say its latency is rough
+        text = text.where(rows["latency_scope"].ne(SCREENING_SCOPE), text + " (latency: screening estimate)")
+    return text.to_numpy().astype(str)
 
 
 def _colors(rows: pd.DataFrame, color_by: str) -> np.ndarray:
@@ -207,17 +240,19 @@ def scatter_2d(
     color_by: str = "family",
     others: str = "faded",
     limits: Mapping[str, float | None] | None = None,
-    knee: int | None = None,
-    selected: int | None = None,
+    knee: int | str | None = None,
+    selected: int | str | None = None,
     selected_name: str = "selected",
     front_line: bool = False,
     title: str | None = None,
+    curve: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Two objectives against each other: the front bold, the rest faded or hidden.
 
     ``limits`` draws a dashed line at each hard limit on these axes; ``knee`` and ``selected`` are
-    trial numbers to mark (``selected_name`` names the mark, e.g. "chosen #12" in the report);
-    ``front_line`` joins the front, which only makes sense when x and y are the only objectives.
+    trial numbers or option keys ("12@3") to mark (``selected_name`` names the mark, e.g. "chosen #12"
+    in the report); ``front_line`` joins the front, which only makes sense when x and y are the only
+    objectives; ``curve`` (one trial's operating points, stored units) is drawn as a line.
     """
     _check(frame, (x, y), color_by, others)
     frame, units, factors = scaled(frame, (x, y))
@@ -225,6 +260,9 @@ def scatter_2d(
     _points_2d(fig, frame, x, y, color_by, others, units)
     if front_line:
         _front_line(fig, frame, x, y)
+    line = None if curve is None else trial_curve(curve, x, y, factors=factors, units=units)
+    if line is not None:
+        fig.add_trace(line)
     _mark(fig, frame, (x, y), knee, "knee", "knee", "star-open", KNEE_COLOR, units)
     _mark(fig, frame, (x, y), selected, "selected", label(selected_name), "circle-open", CHOSEN_COLOR, units)
     drawn = pd.concat([rows for _, rows in _split(frame, others)] or [frame.iloc[:0]])
@@ -244,17 +282,17 @@ def _mark(
     fig: go.Figure,
     frame: pd.DataFrame,
     names: Sequence[str],
-    number: int | None,
+    number: int | str | None,
     kind: str,
     name: str,
     symbol: str,
     color: str,
     units: Mapping[str, str],
 ) -> None:
-    """An open marker around one trial (its own point, in its family's colour, stays visible)."""
+    """An open marker around one trial or option (its own point, in its family's colour, stays visible)."""
     if number is None:
         return
-    row = frame[frame["number"] == number]
+    row = _row_of(frame, number)
     if row.empty:
         return
     flat = len(names) == 2
@@ -278,13 +316,20 @@ def _mark(
     )
 
 
+def _row_of(frame: pd.DataFrame, ref: int | str) -> pd.DataFrame:
+    """The row of a trial number or an option key: a bare number is the trial's own rule."""
+    if "option" in frame:
+        return frame[frame["option"].astype(str) == str(ref).lstrip("#")].iloc[:1]
+    return frame[frame["number"] == int(str(ref).lstrip("#").split("@")[0])].iloc[:1]
+
+
 def scatter_3d(
     frame: pd.DataFrame,
     names: Sequence[str],
     *,
     color_by: str = "family",
     others: str = "faded",
-    knee: int | None = None,
+    knee: int | str | None = None,
 ) -> go.Figure:
     """Three objectives in 3-D; faded points as for :func:`scatter_2d`."""
     if len(names) != 3:

@@ -7,6 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.decide import view as decide
 from core.decide.room import RoomStore
 from tests.core.test_decide import copy_study
 
@@ -106,12 +107,9 @@ def test_a_meeting_open_join_vote_comment_lock(study):
     alice.run()
     _ok(alice)
     bars = _tally_figure(alice)
-    assert (
-        bars["approve"]["y"][
-            bars["approve"]["x"].index(next(x for x in bars["approve"]["x"] if x.startswith(f"#{cands[0]} ")))
-        ]
-        == 1
-    )
+    _, view = decide.load(url, name)
+    first = view.label(cands[0])  # "#3 Logistic regression" or "#3 Logistic regression at threshold 0.41"
+    assert bars["approve"]["y"][bars["approve"]["x"].index(first)] == 1
     assert sum(bars["reject"]["y"]) == 0  # unmarked candidates are no opinion, never a rejection
     assert tally["abstentions"].sum() == (1 if len(cands) > 1 else 0)
     assert COMMENT in [t.value for t in alice.text]
@@ -173,3 +171,48 @@ def test_a_participant_edits_only_their_own_card(study):
     assert store.room(room_id).current_round == 2
     assert any(c.value.startswith("Tally \\(round 2") for c in alice.caption)
     store.close()
+
+
+@pytest.fixture(scope="module")
+def unpriced_study(tmp_path_factory, small_csv):
+    """A real finished study with net value as an objective but no value column or matrix: its value
+    is a ±1 utility, never money. (url, name)."""
+    from core import search
+    from core.spec import DataRef, Spec
+    from tests.conftest import make_small_spec
+
+    base = make_small_spec(small_csv, objectives=("roc_auc", "value_per_1k", "dp_diff"), trials=4)
+    spec = Spec(**{**vars(base), "data": DataRef(path=str(small_csv), target="converted", sensitive=("age_band",))})
+    url = f"sqlite:///{tmp_path_factory.mktemp('unpriced') / 'study.db'}"
+    study = search.create_study(spec, url, "unpriced")
+    search.run(study.study_name, url)
+    return url, study.study_name
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every text a person reads on the page: markdown, captions, tables, chart text and hovers."""
+    out = [e.value for kind in ("markdown", "caption", "text", "success", "info", "warning") for e in at.get(kind)]
+    out += [str(e.value) for e in at.get("arrow_data_frame")]
+    out += [c.proto.spec for c in at.get("plotly_chart")]
+    return out
+
+
+def test_no_euro_anywhere_when_the_team_gave_no_value(unpriced_study, tmp_path, monkeypatch):
+    url, name = unpriced_study
+    copy = copy_study(url, tmp_path / "study.db")
+    monkeypatch.setenv("TRADEOFF_STORAGE", copy)
+    spec, view = decide.load(copy, name)
+    assert not spec.value_model.money and "value_per_1k" in view.objectives
+    # the view's own texts: regret, method reasons, stakeholders' picks, the shortlist table
+    said = [str(v) for v in view.regret.in_units.to_numpy().ravel()]
+    said += [r.why for r in [*view.methods.values(), *view.picks.values()]]
+    said += [view.shortlist_table().to_string()]
+    assert not [t for t in said if "€" in t]
+    assert any("utility units" in t for t in said)
+    alice = _page(name)
+    _widget(alice.text_input, "Your name").set_value("Alice")
+    _click(alice, "Open the decision room")
+    _ok(alice)
+    texts = _texts(alice)
+    assert texts and not [t for t in texts if "€" in t or "\\u20ac" in t]
+    assert any("utility units" in t for t in texts)

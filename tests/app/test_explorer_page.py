@@ -3,6 +3,8 @@ and a view that lives in the address (it survives other pages and a reload)."""
 
 from __future__ import annotations
 
+import json
+
 import optuna
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from app import explorer_view as ev
 from core import search
 from core import storage as st
-from core.decide import front
+from core.decide import front, options
+from core.decide.operating_points import knee_position
 from core.models import families as fam
 from core.search import reader as study_reader
 from tests.app.helpers import MAIN, assert_ok, figures, page_path, run_page, synthetic_study, texts
@@ -33,7 +36,9 @@ def test_finished_study_front_table_knee_and_details(study_env):
     at = run_page("explorer", study=name)
     names = spec.objective_names
     frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
-    expected = front.front(frame, names)
+    # the front is over options: every trial's curve of operating points, each a model and a rule
+    every = options.load_options(url, name, spec)
+    expected = front.front(front.annotate(every, names, spec.objectives), names)
     metrics = {m.label: m.value for m in at.metric}
     done = int((frame["state"] == "COMPLETE").sum())
     assert metrics["Finished trials"] == f"{done} of {spec.budget.n_trials}"
@@ -43,23 +48,26 @@ def test_finished_study_front_table_knee_and_details(study_env):
     )
     assert metrics["On the front"] == str(len(expected))
     table = next(d.value for d in at.dataframe if "#" in d.value.columns and "knee" in d.value.columns)
-    assert sorted(table["#"]) == sorted(expected["number"])
-    knee = front.knee_index(expected, names)
-    assert table.loc[table["knee"] == "★", "#"].tolist() == [knee]
+    assert sorted(table["option"]) == sorted(expected["option"])
+    knee = expected["option"].iloc[knee_position(expected, names)]
+    assert table.loc[table["knee"] == "★", "option"].tolist() == [knee]
     # sorted best-first by the first objective (ROC AUC, higher is better)
     auc = table[ev.column_name(names[0])].tolist()
     assert auc == sorted(auc, reverse=True)
-    # details default to the knee: family, hyperparameters, every metric, per-group table
-    assert knee is not None and at.selectbox(key=ev.TRIAL).value == knee
-    trial = search.open_study(url, name).trials[knee]
+    # details default to the knee: family, its rule, hyperparameters, every metric, per-group table
+    assert at.selectbox(key=ev.TRIAL).value == knee
+    number = options.parse_option(knee)[0]
+    trial = search.open_study(url, name).trials[number]
     header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
-    assert f"#{knee}" in header and fam.get(trial.user_attrs["family"]).label.split(" ")[0] in header
+    assert f"#{number}" in header and fam.get(trial.user_attrs["family"]).label.split(" ")[0] in header
+    rule = next(m for m in texts(at, "markdown") if m.startswith("**Rule**")).replace("\\", "")
+    assert "threshold" in rule and "chosen on search data" in rule
     tables = [d.value for d in at.dataframe]
     params = next(t for t in tables if list(t.columns) == ["parameter", "value"])
     _, own = fam.split_params(trial.params)
     assert sorted(params["parameter"]) == sorted(own)
-    every = next(t for t in tables if "held-out test" in t.columns)
-    assert len(every) == 21 and set(every.loc[every["objective"] == "★", "metric"]) == {
+    every_metric = next(t for t in tables if "held-out test" in t.columns)
+    assert len(every_metric) == 21 and set(every_metric.loc[every_metric["objective"] == "★", "metric"]) == {
         "ROC AUC",
         "Latency p95",
         "Demographic parity difference",
@@ -71,6 +79,14 @@ def test_finished_study_front_table_knee_and_details(study_env):
     scatter = figs[0]
     assert any(t.get("meta") == "knee" for t in scatter["data"])
     assert "ROC AUC (score, ↑ better)" in scatter["layout"]["xaxis"]["title"]["text"]
+    # the selected option's trial is drawn as a line through all its operating points
+    if study_reader.read_curves(url, name).get(number):
+        line = next(t for t in scatter["data"] if t.get("meta") == "curve")
+        assert line["mode"] == "lines+markers" and len(_customdata(line)) == int((every["number"] == number).sum())
+    # one point per trial: the trials' own rules only, the front as it was before curves
+    at.toggle(key=ev.ONE_POINT).set_value(True).run()
+    assert_ok(at)
+    assert {m.label: m.value for m in at.metric}["On the front"] == str(len(front.front(frame, names)))
 
 
 def test_rechoosing_objectives_recomputes_the_front(study_env):
@@ -78,10 +94,11 @@ def test_rechoosing_objectives_recomputes_the_front(study_env):
     at = run_page("explorer", study=name)
     at.multiselect(key=ev.OBJECTIVES).set_value(["accuracy", "model_size_bytes", "fit_time_s"]).run()
     assert_ok(at)
-    frame = front.trials_frame(search.open_study(url, name).get_trials(), spec)
-    expected = front.front(frame, ["accuracy", "model_size_bytes", "fit_time_s"])
+    chosen = ["accuracy", "model_size_bytes", "fit_time_s"]
+    every = options.load_options(url, name, spec)
+    expected = front.front(front.annotate(every, chosen, spec.objectives), chosen)
     table = next(d.value for d in at.dataframe if "knee" in d.value.columns)
-    assert sorted(table["#"]) == sorted(expected["number"])
+    assert sorted(table["option"]) == sorted(expected["option"])
     assert {m.label: m.value for m in at.metric}["On the front"] == str(len(expected))
     at.multiselect(key=ev.OBJECTIVES).set_value(["accuracy"]).run()
     assert any("at least two objectives" in e for e in texts(at, "error"))
@@ -124,16 +141,22 @@ def test_limits_faded_and_hidden_points_and_colour_by_class(geometry):
     assert front_names <= {"simple", "complex", "ensemble"} and front_names
 
 
-def _customdata(trace: dict) -> list:
-    data = trace["customdata"]
-    if isinstance(data, dict):  # plotly ships numeric arrays as base64 typed arrays
+def _decode(data) -> list:
+    """A figure array as a list: plotly ships numeric arrays as base64 typed arrays."""
+    if isinstance(data, dict):
         import base64
 
         import numpy as np
 
         arr = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
-        return arr.reshape(-1, 1).astype(int).tolist()
+        shape = [int(v) for v in str(data.get("shape", len(arr))).split(",")]
+        return arr.reshape(shape).tolist()
     return data
+
+
+def _customdata(trace: dict) -> list:
+    rows = _decode(trace["customdata"])
+    return [[int(v) for v in (r if isinstance(r, list) else [r])] for r in rows]
 
 
 def test_picked_trial_and_a_new_trial_show_up(geometry):
@@ -190,7 +213,7 @@ def test_the_view_survives_another_page_and_a_reload(geometry):
     at.run()
     assert_ok(at)
     chosen = _view(at)
-    assert chosen["trial"] == 3 != knee
+    assert chosen["trial"] == "3" != knee  # the option key: trial 3's own rule
     # another page and back: Streamlit drops unrendered widgets' state; the address keeps it
     at.switch_page(page_path("data")).run()
     assert_ok(at)
@@ -237,3 +260,105 @@ def test_a_result_too_good_to_be_true_is_warned_about_first(small_csv):
     )
     at = run_page("explorer", study="honest")
     assert not any("Held" in w and "ROC AUC" in w for w in texts(at, "warning"))
+
+
+def test_a_held_chart_stays_the_same_chart_while_trials_finish(geometry):
+    """Streamlit mounts a new chart (a new element id, so the zoom resets) whenever the figure
+    changes; held, the chart is drawn unchanged, so the browser keeps the person's zoom."""
+    url, name = geometry
+    at = run_page("explorer", study=name)
+    assert ev.CHART in at.get("plotly_chart")[0].proto.id  # the fixed key names the chart
+    at.toggle(key=ev.HOLD).set_value(True).run()
+    assert_ok(at)
+    before = at.get("plotly_chart")[0].proto
+    _add_trial(url, name, {"roc_auc": 0.95, "latency_p95_ms": 4.0})
+    at.run()
+    assert_ok(at)
+    now = at.get("plotly_chart")[0].proto
+    assert (now.id, now.spec) == (before.id, before.spec)
+    assert {m.label: m.value for m in at.metric}["Finished trials"] == "5 of 6"  # the counts move on
+    assert any("1 more finished trial(s) not drawn yet" in c for c in texts(at, "caption"))
+    at.toggle(key=ev.HOLD).set_value(False).run()
+    released = at.get("plotly_chart")[0].proto
+    assert (
+        released.spec != before.spec
+        and json.loads(released.spec)["layout"]["uirevision"] == json.loads(before.spec)["layout"]["uirevision"]
+    )
+
+
+def _add_trial(url: str, name: str, metrics: dict, **attrs) -> None:
+    study = optuna.load_study(study_name=name, storage=url)
+    first = study.trials[0]
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=first.params,
+            distributions=first.distributions,
+            values=[metrics[k] for k in study.user_attrs.get("_objective_order", metrics)],
+            user_attrs={**first.user_attrs, "metrics": metrics, **attrs},
+        )
+    )
+
+
+@pytest.fixture
+def curvy(small_csv):
+    """Three one-point trials and #3, whose curve has three operating points (its own rule is point 1)
+    and whose latency is only the screening estimate."""
+    url = st.resolve(None)
+    points = [
+        {"accuracy": 0.70, "dp_diff": 0.10},
+        {"accuracy": 0.80, "dp_diff": 0.30},
+        {"accuracy": 0.75, "dp_diff": 0.40},
+    ]
+    synthetic_study(url, "curvy", small_csv, points, objectives=("accuracy", "dp_diff"))
+    curve = {
+        "kind": "threshold",
+        "threshold": [0.2, 0.5, 0.8],
+        "tuned": 1,
+        "search": {"accuracy": [0.74, 0.78, 0.72], "dp_diff": [0.20, 0.15, 0.05]},
+        "test": {"accuracy": [0.73, 0.77, 0.71], "dp_diff": [0.22, 0.16, 0.06]},
+    }
+    _add_trial(
+        url,
+        "curvy",
+        {"accuracy": 0.78, "dp_diff": 0.15},
+        **{"tradeoff.curve": curve, "threshold": 0.5, "tradeoff.latency": {"scope": "screening", "path": "sklearn"}},
+    )
+    return url, "curvy"
+
+
+def test_options_a_clicked_rule_and_its_trials_curve(curvy):
+    url, name = curvy
+    at = run_page("explorer", study=name)
+    table = next(d.value for d in at.dataframe if "knee" in d.value.columns)
+    # #3's other rules are options of their own: 3@2 (dp 0.05) joins the front beside 3 and #1
+    assert {"3", "3@2"} <= set(table["option"]) and "3@0" not in set(table["option"])
+    assert table.loc[table["option"] == "3@2", "rule"].tolist() == ["threshold 0.80"]
+    at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3, 2]}]}}  # a click on 3@2
+    at.run()
+    assert_ok(at)
+    assert at.selectbox(key=ev.TRIAL).value == "3@2" and at.query_params[ev.TRIAL] == "3@2"
+    header = next(m for m in texts(at, "markdown") if m.startswith("#### "))
+    assert header.startswith("#### #3 · ") and header.endswith(" · at threshold 0.80")
+    rule = next(m for m in texts(at, "markdown") if m.startswith("**Rule**")).replace("\\", "")  # shown escaped
+    assert "threshold 0.80 (another point of the trial's curve), chosen on search data" in rule
+    every = next(d.value for d in at.dataframe if "held-out test" in d.value.columns)
+    acc = every[every["metric"] == "Accuracy"].iloc[0]
+    assert (acc["value (search)"], acc["held-out test"]) == ("0.7200", "0.7100")  # this rule's figures, both parts
+    assert any("latency: screening estimate" in c for c in texts(at, "caption"))
+    scatter = figures(at)[0]
+    line = next(t for t in scatter["data"] if t.get("meta") == "curve")
+    assert _decode(line["x"]) == [0.74, 0.78, 0.72] and [c[:2] for c in _customdata(line)] == [[3, 0], [3, 1], [3, 2]]
+    hover = " ".join(str(t.get("text")) for t in scatter["data"] if t.get("meta") == "front")
+    assert "at threshold 0.80 · " in hover
+    # an old address naming a bare trial number selects that trial's own rule
+    again = AppTest.from_file(MAIN, default_timeout=120)
+    again.query_params["study"] = name
+    again.query_params[ev.TRIAL] = "3"
+    again.switch_page(page_path("explorer")).run()
+    assert_ok(again)
+    assert again.selectbox(key=ev.TRIAL).value == "3"
+    assert next(m for m in texts(again, "markdown") if m.startswith("#### ")).startswith("#### #3 · ")
+    # one point per trial: the trials' own rules only, for comparison
+    again.toggle(key=ev.ONE_POINT).set_value(True).run()
+    table = next(d.value for d in again.dataframe if "knee" in d.value.columns)
+    assert "@" not in "".join(table["option"])

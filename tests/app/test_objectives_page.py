@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
+from app import forms, stakeholder_cards
 from app.ui import esc
 from core import search
 from core import storage as st
+from core.data import DEMO_VALUE
+from core.decide.room import RoomStore
 from core.search import reader as study_reader
 from core.spec import Spec
 from tests.app.helpers import assert_ok, run_page, texts
@@ -136,3 +140,37 @@ def test_a_typed_limit_is_shown_back_in_the_metric_s_unit():
     assert "= 20,000 ms" in texts(at, "caption")
     at.text_input(key="obj_limit_latency_p95_ms").input("0.02 s").run()
     assert "= 20 ms" in texts(at, "caption") and "= 20,000 ms" not in texts(at, "caption")
+
+
+def test_stakeholder_cards_saved_in_another_browser_appear(small_csv):
+    url = st.resolve(None)
+    search.create_study(make_small_spec(small_csv), url, "cards", warm_start=False)
+    at = run_page("objectives", study="cards")
+    assert any("No decision room for this study yet" in c for c in texts(at, "caption"))
+    # another browser (here: the room's store directly) opens the room and saves a card
+    with RoomStore(url) as store:
+        ana = store.open_room("cards", "Ana")
+        store.save_stakeholder(ana.room_id, ana.token, "Ana <b>", ["roc_auc", "dp_diff"], {"roc_auc": 2, "dp_diff": 1})
+    at.run()  # what the fragment's next poll draws
+    assert_ok(at)
+    assert "**Ana &lt;b&gt;**" in texts(at, "markdown") or any("Ana" in m for m in texts(at, "markdown"))
+    captions = texts(at, "caption")
+    assert any("Speaks for: ROC AUC, Demographic parity difference" in c for c in captions)
+    assert not any("<b>" in m for m in texts(at, "markdown"))  # typed text is escaped
+    frame = stakeholder_cards.read_cards(url, "cards")
+    assert frame is not None and frame["stakeholder"].tolist() == ["Ana <b>"]
+
+
+def test_value_objective_reads_in_the_specs_words():
+    label, about = forms.value_words("fee_eur", True)
+    assert label == "Net value per 1,000 decisions (fee_eur)" and "fee_eur" in about
+    assert forms.value_words(None, True)[0] == "Net value per 1,000 decisions (€)"
+    neutral, about = forms.value_words(None, False)
+    assert neutral == "Net value per 1,000 decisions (utility units)" and "€" not in neutral + about
+    for text in (label, about, neutral, *forms.VALUE_HELP.values()):
+        assert not re.search(r"\bads?\b|conversion", text.lower()), text  # no ad words for any table
+    at = run_page("objectives")  # the demo has a value column: the picker names it
+    at.multiselect(key="obj_names").set_value(["roc_auc", "value_per_1k"]).run()
+    assert_ok(at)
+    shown = [m.replace("\\", "") for m in texts(at, "markdown")]  # shown Markdown-escaped
+    assert f"**Net value per 1,000 decisions ({DEMO_VALUE})**" in [m.split("  ")[0] for m in shown]

@@ -11,7 +11,8 @@ from tests.core.test_decide import copy_study
 
 
 def _words(at) -> str:
-    return " ".join(texts(at, "caption") + texts(at, "markdown") + texts(at, "info") + texts(at, "success"))
+    helps = [h.proto.help for h in at.subheader]  # a heading's (?) says what its table shows
+    return " ".join(texts(at, "caption") + texts(at, "markdown") + texts(at, "info") + texts(at, "success") + helps)
 
 
 @pytest.mark.parametrize("page", ["explorer", "search", "compare"])

@@ -39,9 +39,74 @@ def test_front_table_sorted_best_first_with_the_knee(points):
     table = ev.front_table(points, ["roc_auc", "latency_p95_ms"], knee_number=1, sort_by="latency_p95_ms")
     assert table["#"].tolist() == [1, 0]  # #3 breaks the limit, #2 is dominated
     assert table["knee"].tolist() == ["★", ""]
-    assert list(table.columns) == ["#", "family", "class", "ROC AUC [score]", "Latency p95 [ms]", "knee"]
+    assert list(table.columns) == [
+        "#",
+        "option",
+        "rule",
+        "family",
+        "class",
+        "ROC AUC [score]",
+        "Latency p95 [ms]",
+        "knee",
+    ]
+    assert table["rule"].tolist() == ["threshold 0.40", "threshold 0.30"]
     by_auc = ev.front_table(points, ["roc_auc", "latency_p95_ms"], None, sort_by="roc_auc")
     assert by_auc["#"].tolist() == [0, 1]
+
+
+@pytest.fixture
+def curved() -> pd.DataFrame:
+    """#0 one point; #1 a curve of three rules, its own rule point 1."""
+
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1],
+            "state": ["COMPLETE"] * 2,
+            "family": ["logreg", "hist_gb"],
+            "family_class": ["simple", "complex"],
+            "threshold": [0.5, 0.4],
+            "accuracy": [0.70, 0.80],
+            "dp_diff": [0.10, 0.20],
+        }
+    )
+    curve = {
+        "kind": "threshold",
+        "threshold": [0.2, 0.4, 0.7],
+        "tuned": 1,
+        "search": {"accuracy": [0.75, 0.80, 0.72], "dp_diff": [0.30, 0.20, 0.05]},
+        "test": {"accuracy": [0.74, 0.79, 0.71], "dp_diff": [0.31, 0.21, 0.06]},
+    }
+    return ev.option_points(frame, {1: curve}, ["accuracy", "dp_diff"], [])
+
+
+def test_clicks_and_addresses_name_options(curved):
+    click = {"selection": {"points": [{"customdata": [1, 2]}]}}
+    assert ev.clicked_option(click, curved) == "1@2"
+    assert ev.clicked_option({"selection": {"points": [{"customdata": {"0": 1.0, "1": 1.0}}]}}, curved) == "1"
+    assert ev.clicked_option({"selection": {"points": [{"customdata": [0, -1]}]}}, curved) == "0"
+    assert ev.clicked_option({"selection": {"points": [{"customdata": [7]}]}}, curved) is None  # an old click
+    assert ev.parse_key("1@2", curved) == "1@2" and ev.parse_key("#1", curved) == "1"  # an old address
+    assert ev.parse_key("1@1", curved) == "1"  # the own rule's point reads as the trial's key
+    assert ev.parse_key("9", curved) is None and ev.parse_key("x@y", curved) is None
+    knee = ev.knee(curved, ["accuracy", "dp_diff"])
+    keys = ev.trial_options(curved, knee, "1@0")
+    assert keys[0] == knee and set(keys) == set(curved.loc[curved["on_front"], "option"]) | {"1@0"}
+    row = curved[curved["option"] == "1@2"].iloc[0]
+    assert ev.rule_text(row, {1: {"threshold": [0.2, 0.4, 0.7], "tuned": 1}}) == (
+        "threshold 0.70 (another point of the trial's curve), chosen on search data"
+    )
+    own = curved[curved["option"] == "0"].iloc[0]
+    assert ev.rule_text(own, {}) == "threshold 0.50 (the trial's own tuned rule), chosen on search data"
+
+
+def test_a_held_figure_is_the_same_until_released_or_the_view_changes():
+    state: dict = {}
+    made = iter(range(10))
+    fig, waiting = ev.held(state, False, ("v",), 3, lambda: next(made))
+    assert (fig, waiting) == (0, 0)
+    assert ev.held(state, True, ("v",), 5, lambda: next(made)) == (0, 2)  # held: two trials wait
+    assert ev.held(state, True, ("w",), 5, lambda: next(made)) == (1, 0)  # another view: drawn anew
+    assert ev.held(state, False, ("w",), 6, lambda: next(made)) == (2, 0)  # released: current figure
 
 
 def test_clicked_number_reads_customdata():
@@ -61,10 +126,10 @@ def test_metric_rows_show_units_spread_test_and_limits(points):
     assert auc["held-out test"] == "0.8800" and auc["objective"] == "★"
     lat = rows[rows["metric"] == "Latency p95"].iloc[0]
     assert lat["limit"] == "20.00 ms" and lat["limit status"] == "breaks in search" and lat["unit"] == "ms"
-    net = rows[rows["metric"] == "Net value / 1,000 decisions"].iloc[0]
+    net = rows[rows["metric"] == "Net value per 1,000 decisions"].iloc[0]
     assert net["unit"].startswith("€")  # without a value model: the registry's unit
     plain = ev.metric_rows(row, [], ["roc_auc"], value_model=ValueModel())
-    net = plain[plain["metric"] == "Net value / 1,000 decisions"].iloc[0]
+    net = plain[plain["metric"] == "Net value per 1,000 decisions"].iloc[0]
     assert net["unit"] == "utility units per 1k decisions" and "€" not in net["value (search)"]
 
 

@@ -513,3 +513,31 @@ def test_predict_reads_decimal_commas_like_training(tmp_path):
     assert got[:2] == [0.37, 1234.5] and np.isnan(got[2])
     with pytest.raises(UserInputError, match="data.decimal"):
         DataSummary.from_json({**doc, "decimal": ";"})
+
+
+def test_group_rule_bundle_predicts_per_group_and_refuses_a_table_without_the_column(simple_zip, finished_study):
+    from core.export import rules
+    from core.metrics.operating_points import group_decisions
+
+    _, _, spec = finished_study
+    col = spec.data.sensitive[0]
+    df = pd.read_csv(spec.data.path).head(200)
+    m = _members(simple_zip)
+    inner = sio.loads(m["model.skops"], trusted=sio.get_untrusted_types(data=m["model.skops"])).estimator
+    b0 = bundle.open_bundle(simple_zip)
+    values = sorted(df[col].astype(str).str.strip().unique())
+    cuts = {g: 0.2 + 0.6 * i / max(len(values) - 1, 1) for i, g in enumerate(values)}
+    rule = rules.group_rule([col], cuts, 0.5)
+    m["model.skops"] = sio.dumps(rules.with_rule(inner, rule, b0.features))
+    doc = json.loads(m["config.json"])
+    doc.update(rule=rule, option=str(b0.config.study.trial), rule_description=rules.rule_description(rule))
+    m["config.json"] = json.dumps(doc).encode()
+    m["MANIFEST.json"] = bundle.manifest(m)
+    src = _rezip(simple_zip, m)
+    b = bundle.open_bundle(src)
+    assert b.config.rule_kind == "group_thresholds" and "uses " + col in b.config.rule_description
+    res = predict.predict(b, df.drop(columns=[spec.data.target]).to_csv(index=False).encode(), name="new.csv")
+    want = group_decisions(res.frame["probability"], df[col], cuts, 0.5)
+    assert res.frame["prediction"].tolist() == want.tolist()
+    with pytest.raises(UserInputError, match=repr(col)):
+        predict.predict(b, df.drop(columns=[spec.data.target, col]).to_csv(index=False).encode(), name="new.csv")

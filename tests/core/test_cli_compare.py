@@ -69,6 +69,29 @@ def test_compare_json_is_the_pages_report(capsys, pair, monkeypatch):
     assert "NaN" not in js and "Infinity" not in js
 
 
+def test_compare_accepts_an_option_key(capsys, pair, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    from core.search import reader
+
+    url, name, (challenger, baseline) = pair
+    curve = reader.read_curves(url, name)[challenger]
+    point = next(i for i in range(len(curve["threshold"])) if i != curve["tuned"])
+
+    def refuse(self, *a, **k):
+        raise AssertionError("compare fitted a model")
+
+    monkeypatch.setattr(Pipeline, "fit", refuse)  # an option is judged from the stored predictions
+    trials = f"{challenger}@{point},{baseline}"
+    code, js, err = run(capsys, "compare", "--storage", url, "--study", name, "--trials", trials, "--json")
+    assert code == 0, err
+    (comp,) = json.loads(js)["comparisons"]
+    side = next(s for s in (comp["challenger"], comp["baseline"]) if s["number"] == challenger)
+    assert side["threshold"] == pytest.approx(curve["threshold"][point])
+    assert "at threshold" in side["label"]
+    assert side["test"]["accuracy"] == pytest.approx(curve["test"]["accuracy"][point])
+
+
 @pytest.fixture
 def unfinished(finished_study, tmp_path) -> tuple[str, str, int]:
     """A copy of the finished study with one trial still running."""

@@ -702,12 +702,17 @@ def test_fairness_detail_gives_each_rate_its_rows_and_flags_small_groups():
 
 def _no_fit(monkeypatch):
     """Any fit from here on fails the test: Compare must read what the search stored."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeClassifier
 
     def refuse(self, *a, **k):
         raise AssertionError("Compare fitted a model")
 
-    monkeypatch.setattr(Pipeline, "fit", refuse)
+    for klass in (Pipeline, LogisticRegression, DecisionTreeClassifier, RandomForestClassifier):
+        monkeypatch.setattr(klass, "fit", refuse)
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", refuse)
 
 
 def test_compare_runs_with_no_fit(finished_study, loaded, monkeypatch):
@@ -742,6 +747,8 @@ def test_compare_an_operating_point_of_a_trial(finished_study, loaded, monkeypat
     assert not a.refitted and not b.refitted
     assert b.threshold == pytest.approx(curve["threshold"][point])
     assert b.option == f"{complex_}@{point}" and "at threshold" in b.label
+    for m, values in curve["test"].items():  # the point's own held-out figures, not the trial's tuned rule's
+        assert b.evaluation.test[m] == pytest.approx(values[point])
     with pytest.raises(UserInputError, match="named twice"):
         cmp.load_candidates(url, name, [str(complex_), f"{complex_}@{point}"])
 

@@ -268,7 +268,7 @@ def test_adult_style_labels_are_merged_with_the_positive_class_first(frame):
     assert (ds.positive_label, ds.negative_label) == (">50K", "<=50K")
     assert np.array_equal(ds.y, frame["converted"].to_numpy())
     assert any("merged labels" in n and "'<=50K.'" in n for n in ds.notes)
-    assert "Positive class of 'income': '>50K' (set positive_label to change)." in ds.notes
+    assert "Positive class of 'income': '>50K' (choose another positive class to change it)." in ds.notes
 
 
 def test_id_and_date_columns_are_dropped_with_notes(frame):

@@ -75,7 +75,8 @@ def test_view_on_a_finished_study_is_consistent_with_mcdm(study, frame):
         for t in losses.index
         if not any(_dominates(losses.loc[u].to_numpy(), losses.loc[t].to_numpy()) for u in losses.index if u != t)
     }
-    assert set(view.points.index) == expected and len(expected) >= 1
+    # rows are options: without curves each trial is one, keyed by its number
+    assert set(view.points.index) == {str(t) for t in expected} and len(expected) >= 1
     # the shortlist holds every stakeholder's pick and every method's winner, once each
     assert view.shortlist and len(set(view.shortlist)) == len(view.shortlist)
     for r in list(view.picks.values()) + list(view.methods.values()):
@@ -97,17 +98,19 @@ def test_view_on_a_finished_study_is_consistent_with_mcdm(study, frame):
     worst = view.regret.normalised.max(axis=1)
     assert worst[view.regret.compromise] == pytest.approx(worst.min())
     table = view.shortlist_table()
-    assert list(table["trial"]) == list(view.shortlist)
+    assert list(table["option"]) == list(view.shortlist)
     assert table["compromise"].sum() == 1
-    assert json.loads(json.dumps(view.to_dict()))["compromise"] == view.regret.compromise
+    summary = json.loads(json.dumps(view.to_dict()))
+    assert summary["compromise_option"] == view.regret.compromise
+    assert summary["compromise"] == int(view.regret.compromise)  # the trial number, as old rooms wrote it
 
 
 def test_room_proposals_come_first_and_off_front_ones_are_reported(study, frame):
     url, name, spec = study
     base = decide.build(spec, frame, study_name=name)
-    dominated = [int(n) for n in frame["number"] if int(n) not in base.points.index]
+    dominated = [str(n) for n in frame["number"] if str(n) not in base.points.index]
     last = base.shortlist[-1]
-    view = decide.build(spec, frame, proposed=[last] + dominated[:1])
+    view = decide.build(spec, frame, proposed=[int(last)] + dominated[:1])  # numbers or keys
     assert view.shortlist[0] == last
     assert set(view.shortlist) == set(base.shortlist)
     assert view.off_front == tuple(dominated[:1])
@@ -229,7 +232,8 @@ def test_room_cli_end_to_end(study, capsys):
     assert data["room"]["comments"][0]["text"] == "<b>x</b> \x1b[31m"
     code, out, _ = _run(capsys, "room", "show", *s, *alice)
     assert code == 0 and "<b>x</b> ?[31m" in out and "\x1b" not in out
-    assert f"locked the decision on trial {first}: best compromise" in out
+    number = str(first).split("@")[0]  # the first candidate may be another operating point of a trial
+    assert f"locked the decision on #{number} " in out and ": best compromise" in out
 
 
 def test_room_cli_without_room_or_study(study, capsys):
@@ -239,3 +243,60 @@ def test_room_cli_without_room_or_study(study, capsys):
     code, _, err = _run(capsys, "room", "open", "--storage", url, "--study", "nope", "--facilitator", "A")
     assert code == 2 and "No study named 'nope'" in err
     assert search.open_study(url, name)  # the real one is still there
+
+
+# -- options: a trial and one of its operating points ---------------------------------------------
+
+
+def test_a_winner_can_be_another_operating_point_than_the_tuned_one(study, frame):
+    url, name, spec = study
+    curves = study_reader.read_curves(url, name)
+    assert curves, "the finished study stores each trial's curve of operating points"
+    view = decide.build(spec, frame, study_name=name, curves=curves)
+    own = decide.build(spec, frame, study_name=name)  # the same study, one rule per trial (no curves)
+    assert all("@" not in k for k in own.points.index)
+    # the parity gap is set by the threshold: some rule on a curve beats every trial's own rule on it,
+    # so a stakeholder who cares only about parity must pick another operating point
+    assert view.points["dp_diff"].min() < own.points["dp_diff"].min()
+    legal = mcdm.Stakeholder("Legal", ("dp_diff",))
+    view = decide.build(spec, frame, study_name=name, curves=curves, stakeholders=[legal])
+    pick = view.picks["Legal"].winner
+    assert "@" in pick and pick in view.shortlist
+    number, point = (int(x) for x in pick.split("@"))
+    assert point != curves[number]["tuned"]
+    assert view.points.at[pick, "dp_diff"] == pytest.approx(curves[number]["search"]["dp_diff"][point])
+    # named in plain words everywhere: the family's label and the threshold, never "12@3" or a code
+    label = view.label(pick)
+    assert label.startswith(f"#{number} ") and f"at threshold {curves[number]['threshold'][point]:.2f}" in label
+    assert label in view.picks["Legal"].why and pick not in view.picks["Legal"].why
+    assert view.shortlist_table().set_index("option").at[pick, "candidate"] == label
+    entry = next(e for e in view.to_dict()["shortlist"] if e["option"] == pick)
+    assert entry["trial"] == number and entry["label"] == label
+
+
+def test_the_room_votes_and_locks_an_operating_point_of_a_real_study(study):
+    url, name, spec = study
+    curves = study_reader.read_curves(url, name)
+    number, curve = next(iter(curves.items()))
+    other = next(i for i in range(len(curve["threshold"])) if i != curve["tuned"])
+    key = f"{number}@{other}"
+    with RoomStore(url) as store:
+        spec, view = decide.load(url, name, store)
+        ana = decide.open_room(store, spec, view, "Ana")
+        assert store.propose(ana.room_id, ana.token, key) is True
+        # the tuned point is the trial's own rule: one option, whichever way it is written
+        store.propose(ana.room_id, ana.token, number)
+        assert store.propose(ana.room_id, ana.token, f"{number}@{curve['tuned']}") is False
+        store.mark(ana.room_id, ana.token, key, "approve")
+        store.lock(ana.room_id, ana.token, key, "the fairer rule of the same model")
+        _, view = decide.load(url, name, store)
+        assert key in view.shortlist or key in view.off_front
+        text = show(store, view, ana)
+    assert f"#{number} " in text and f"at threshold {curve['threshold'][other]:.2f}" in text
+    assert "locked by Ana" in text
+
+
+def show(store, view, cred) -> str:
+    from core.decide.room import room_data, show_text
+
+    return show_text(view, room_data(store, cred.room_id, cred.token))

@@ -118,7 +118,7 @@ def test_explain_a_stored_candidate(finished_study):
     url, name, _ = finished_study
     frame = front.trials_frame(search.open_study(url, name).get_trials(), None)
     number = int(frame[frame.family == "logreg"].number.min())
-    (cand,) = compare.load_candidates(url, name, [number])
+    (cand,) = compare.load_candidates(url, name, [number], refit=True)  # explanations need the model
     ex = explain.explain(cand, top_k=2, n_repeats=2)
     assert ex.number == number and ex.native.kind == "coefficients"
     assert set(r.feature for r in ex.importance.rows) == set(cand.dataset.X.columns)

@@ -375,3 +375,56 @@ def test_regret_and_formatting_say_utility_units_unless_the_team_priced_value():
         text = r.in_units.at[5, "Sales"]
         assert "40.00" in text and ("€" in text) == money and ("utility units" in text) != money, text
         assert ("€" in m.fmt("value_per_1k", 12.5, vm)) == money
+
+
+# -- options: rows keyed "12" (a trial's own rule) and "12@3" (another point of its curve) --------
+
+
+def _option_points() -> pd.DataFrame:
+    """Trial 1's own rule is accurate but unfair; the same model at another threshold (1@2) is
+    nearly as accurate and much fairer; trial 2 is fair and inaccurate."""
+    pts = pd.DataFrame(
+        {"roc_auc": [0.90, 0.89, 0.70], "dp_diff": [0.30, 0.05, 0.02], "value_per_1k": [10.0, 9.0, 1.0]},
+        index=pd.Index(["1", "1@2", "2"], name="option"),
+    )
+    pts.attrs["names"] = {
+        "1": "#1 Logistic regression",
+        "1@2": "#1 Logistic regression at threshold 0.62",
+        "2": "#2 Decision tree",
+    }
+    return pts
+
+
+OPTION_DIRS = {"roc_auc": "maximize", "dp_diff": "minimize", "value_per_1k": "maximize"}
+
+
+def test_every_method_ranks_options_and_names_them_in_words():
+    pts = _option_points()
+    for method, ranking in mcdm.rank_all(pts, OPTION_DIRS).items():
+        assert ranking.winner in pts.index and isinstance(ranking.winner, str), method
+        assert pts.attrs["names"][ranking.winner] in ranking.why and "Trial " not in ranking.why
+    # the non-tuned point wins with equal weights: it gives up 0.01 AUC for 0.25 of parity gap
+    assert mcdm.weighted_sum(pts, OPTION_DIRS).winner == "1@2"
+    legal = mcdm.Stakeholder("Legal", ("dp_diff",), {}, {"dp_diff": 0.05})
+    ml = mcdm.Stakeholder("ML", ("roc_auc",))
+    pick = mcdm.stakeholder_pick(pts, OPTION_DIRS, legal)
+    assert pick.winner == "1@2" and pick.why.startswith("Legal would pick #1 Logistic regression at threshold 0.62")
+    regret = mcdm.regret_table(pts, OPTION_DIRS, [legal, ml], ["1", "1@2", "2"])
+    assert regret.compromise == "1@2" and regret.picks == {"Legal": "1@2", "ML": "1"}
+
+
+def test_unpriced_value_reads_in_utility_units_in_every_sentence():
+    from core.spec import ValueModel
+
+    pts = _option_points()
+    pts.attrs["value_model"] = ValueModel()  # no value column, no matrix: not money
+    owner = mcdm.Stakeholder("Finance", ("value_per_1k",))
+    texts = [r.why for r in mcdm.rank_all(pts, OPTION_DIRS).values()] + [
+        mcdm.stakeholder_pick(pts, OPTION_DIRS, owner).why
+    ]
+    regret = mcdm.regret_table(pts, OPTION_DIRS, [owner], ["1", "1@2"])
+    texts += [str(v) for v in regret.in_units.to_numpy().ravel()]
+    assert not [t for t in texts if "€" in t]
+    assert any("utility units" in t for t in texts)
+    pts.attrs["value_model"] = ValueModel(money=True)  # the team priced it: money it is
+    assert "€" in mcdm.stakeholder_pick(pts, OPTION_DIRS, owner).why

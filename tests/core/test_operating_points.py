@@ -125,8 +125,8 @@ def test_each_trial_stores_its_curve_and_predictions(curve_study):
         for m in ("balanced_accuracy", "dp_diff", "value_per_1k"):  # the curve's tuned rule is the trial's
             assert curve["search"][m][tuned] == pytest.approx(t.user_attrs["metrics"][m], abs=2e-6)
             assert curve["test"][m][tuned] == pytest.approx(t.user_attrs["test_metrics"][m], abs=2e-6)
-        oof, test = search.read_predictions(t.user_attrs)
-        assert len(oof) == t.user_attrs[search.ATTR_PREDICTIONS]["n_oof"] and len(test) > 0
+        oof, test = search.load_predictions(url, name, t.number)  # in the artifacts table, not an attribute
+        assert search.ATTR_PREDICTIONS not in t.user_attrs and len(oof) > 0 and len(test) > 0
         assert ((oof >= 0) & (oof <= 1)).all()
 
 

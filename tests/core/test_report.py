@@ -74,7 +74,7 @@ def test_room_data_reach_the_report(decided):
     r = data.room
     assert r.available and r.locked_trial == knee and r.rationale == EVIL_RATIONALE
     assert r.regret is not None and set(r.regret.in_units.columns) == {"Legal <script>", "Product"}
-    assert knee in r.shortlist and len(r.tally) == 2 and len(r.comments) == 1
+    assert str(knee) in r.shortlist and len(r.tally) == 2 and len(r.comments) == 1  # option keys
     assert data.importance is not None and len(data.importance) == len(data.dataset["numeric"]) + len(
         data.dataset["categorical"]
     )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import shutil
 import sys
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import optuna
 import pandas as pd
 import pytest
 from sqlalchemy import select, text
@@ -127,7 +131,7 @@ def test_propose_is_idempotent(store):
     r = _room(store)
     assert store.propose(r.id, r.bob, 5) is False
     assert store.propose(r.id, r.bob, 13) is True
-    assert store.candidates(r.id) == [3, 5, 8, 13]
+    assert store.candidates(r.id) == ["3", "5", "8", "13"]  # option keys
     with pytest.raises(UserInputError, match="trial number"):
         store.propose(r.id, r.bob, 2.5)
 
@@ -144,9 +148,9 @@ def test_revote_replaces(any_store):
     assert _count(s, tables.ranked_table) == 1
     t = s.tally(r.id, token=r.bob)
     # 3 candidates: first place = 2 Borda points; columns approvals, rejections, abstentions, borda, first
-    assert t.loc[3].tolist() == [0, 1, 0, 0, 0]
-    assert t.loc[5].tolist() == [0, 0, 0, 2, 1]
-    assert t.loc[8].tolist() == [0, 0, 0, 0, 0]
+    assert t.loc["3"].tolist() == [0, 1, 0, 0, 0]
+    assert t.loc["5"].tolist() == [0, 0, 0, 2, 1]
+    assert t.loc["8"].tolist() == [0, 0, 0, 0, 0]
 
 
 def test_tally_hand_computed(store):
@@ -173,11 +177,11 @@ def test_tally_hand_computed(store):
     store.vote_ranked(r.id, dee, [5])
     t = store.tally(r.id, token=r.ana)
     assert list(t.columns) == ["approvals", "rejections", "abstentions", "borda", "first_choices"]
-    assert list(t.index) == [3, 5, 8]  # sorted by approvals, then Borda
+    assert list(t.index) == ["3", "5", "8"]  # option keys, sorted by approvals, then Borda
     assert t.to_dict("index") == {
-        3: {"approvals": 3, "rejections": 0, "abstentions": 0, "borda": 4, "first_choices": 1},
-        5: {"approvals": 1, "rejections": 1, "abstentions": 0, "borda": 4, "first_choices": 2},
-        8: {"approvals": 0, "rejections": 1, "abstentions": 1, "borda": 3, "first_choices": 1},
+        "3": {"approvals": 3, "rejections": 0, "abstentions": 0, "borda": 4, "first_choices": 1},
+        "5": {"approvals": 1, "rejections": 1, "abstentions": 0, "borda": 4, "first_choices": 2},
+        "8": {"approvals": 0, "rejections": 1, "abstentions": 1, "borda": 3, "first_choices": 1},
     }
     votes = store.votes(r.id, token=r.ana)
     assert len(votes) == 7 + 3 + 3 + 2 + 1
@@ -205,8 +209,8 @@ def test_rounds_keep_votes_apart(store):
     assert store.room(r.id).current_round == 2
     assert store.tally(r.id, token=r.ana)["approvals"].sum() == 0  # fresh round
     store.mark(r.id, r.bob, 3, "reject")
-    assert store.tally(r.id, token=r.ana).loc[3, "rejections"] == 1
-    assert store.tally(r.id, round=1, token=r.ana).loc[3, "approvals"] == 1  # history is kept
+    assert store.tally(r.id, token=r.ana).loc["3", "rejections"] == 1
+    assert store.tally(r.id, round=1, token=r.ana).loc["3", "approvals"] == 1  # history is kept
 
 
 # -- comments ----------------------------------------------------------------------------------------
@@ -259,8 +263,8 @@ def test_lock_semantics(any_store):
         with pytest.raises(UserInputError, match="the decision is locked — trial 3 was chosen by Ana"):
             attempt()
     tally = s.tally(r.id, token=r.bob)
-    assert tally.loc[3, "approvals"] == 1 and tally["rejections"].sum() == 0
-    assert s.comments(r.id, token=r.bob) == [] and s.candidates(r.id) == [3, 5, 8]
+    assert tally.loc["3", "approvals"] == 1 and tally["rejections"].sum() == 0
+    assert s.comments(r.id, token=r.bob) == [] and s.candidates(r.id) == ["3", "5", "8"]
     s.join(r.id, "Latecomer")  # reading the decision stays possible
 
 
@@ -320,7 +324,7 @@ def test_log_records_who_what_when_in_utc(store):
     ]
     assert [e.who for e in events][-5:] == ["Bob", "Cy", "Cy", "Ana", "Ana"]
     assert events[6].detail == {"round": 1, "marks": {"3": "approve"}, "ranking": []}
-    assert events[7].detail == {"round": 1, "marks": {}, "ranking": [8, 3]}
+    assert events[7].detail == {"round": 1, "marks": {}, "ranking": ["8", "3"]}
     assert events[-1].trial_number == 8 and events[-1].detail == {"rationale": "cheapest that passes"}
     stamps = [datetime.fromisoformat(e.at) for e in events]
     assert all(t.utcoffset() == timedelta(0) for t in stamps)
@@ -482,7 +486,7 @@ def _expected(n: int) -> dict:
 def _check(store: RoomStore, rid: int, token: str, n: int) -> None:
     exp = _expected(n)
     tally = store.tally(rid, token=token)
-    assert {t: tally.loc[t].to_dict() for t in CANDS} == {t: exp[t] for t in CANDS}
+    assert {t: tally.loc[str(t)].to_dict() for t in CANDS} == {t: exp[t] for t in CANDS}
     assert _count(store, tables.approval_table) == exp["approval_rows"]
     assert _count(store, tables.ranked_table) == exp["ranked_rows"]
     comments = store.comments(rid, token=token)
@@ -585,3 +589,95 @@ def test_room_tables_live_beside_an_optuna_study(any_url):
     assert "studies" in names and "trials" in names  # Optuna's, untouched
     again = optuna.load_study(storage=any_url, study_name="shared")
     assert len(again.trials) == 3
+
+
+# -- options: a trial and one of its operating points ---------------------------------------------
+
+
+def _study_with_curves(url: str, name: str = "curves") -> None:
+    """Trials 0…3 finished; 0 and 1 carry a stored curve of 4 points (tuned: point 2), 2 and 3 none
+    (as trials searched before curves existed)."""
+    curve = {"kind": "threshold", "threshold": [0.2, 0.4, 0.5, 0.7], "tuned": 2, "search": {}, "test": {}}
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        study = optuna.create_study(storage=storage, study_name=name)
+        for i in range(4):
+            attrs = {"tradeoff.curve": curve} if i < 2 else {}
+            study.add_trial(optuna.trial.create_trial(value=float(i), user_attrs=attrs))
+    finally:
+        storage.engine.dispose()
+
+
+def test_votes_comments_and_the_lock_carry_the_operating_point(any_url):
+    _study_with_curves(any_url)
+    with RoomStore(any_url) as s:
+        ana = s.open_room("curves", "Ana")
+        bob = s.join(ana.room_id, "Bob").token
+        rid = ana.room_id
+        assert s.propose(rid, ana.token, "1@3") is True
+        assert s.propose(rid, ana.token, 1) is True  # the trial's own rule is another option
+        assert s.propose(rid, ana.token, "1@2") is False  # point 2 is the tuned one: trial 1's own rule
+        assert s.propose(rid, ana.token, "#1 @ 3") is False
+        assert s.propose(rid, ana.token, "0@0") is True
+        assert s.candidates(rid) == ["1@3", "1", "0@0"]
+        with pytest.raises(UserInputError, match="trial 1 has no operating point 9; its points are 0 to 3"):
+            s.propose(rid, ana.token, "1@9")
+        with pytest.raises(UserInputError, match="trial 2 has one decision rule only"):
+            s.propose(rid, ana.token, "2@1")
+        with pytest.raises(UserInputError, match="is not an option"):
+            s.propose(rid, ana.token, "1@x")
+        with pytest.raises(UserInputError, match="Trial 0 is not on this room's shortlist"):
+            s.mark(rid, bob, 0, "approve")  # 0@0 is listed, trial 0's own rule is not
+        assert s.cast_ballot(rid, bob, {"1@3": "approve", 1: "reject"}, ["1@3", "0@0", "1"]) is True
+        assert s.cast_ballot(rid, bob, {"1@3": "approve", "1@2": "reject"}, ["1@3", "0@0", "1"]) is False  # same
+        with pytest.raises(UserInputError, match="appears twice"):
+            s.vote_ranked(rid, bob, ["1", "1@2"])
+        s.mark(rid, ana.token, "1@3", "approve")
+        s.comment(rid, bob, "1@3", "same model, fairer cut")
+        tally = s.tally(rid, token=ana.token)
+        assert list(tally.index) == ["1@3", "0@0", "1"]
+        assert tally.loc["1@3"].tolist() == [2, 0, 0, 2, 1] and tally.loc["1", "rejections"] == 1
+        votes = s.votes(rid, token=ana.token)
+        mine = votes[(votes["kind"] == "mark") & (votes["voter"] == "Bob")].set_index("option")
+        assert mine.loc["1@3", "point"] == 3 and pd.isna(mine.loc["1", "point"])
+        lock = s.lock(rid, ana.token, "1@3", "same model, fairer cut")
+        assert (lock.trial_number, lock.point, lock.option) == (1, 3, "1@3")
+    with RoomStore(any_url) as s:  # read back from the database by a new store
+        room = s.room(rid)
+        assert room.lock == lock
+        [comment] = s.comments(rid, token=bob)
+        assert (comment.trial_number, comment.point, comment.option) == (1, 3, "1@3")
+        log = s.log(rid, token=bob)
+        assert [(e.kind, e.option) for e in log if e.kind in ("lock", "comment")] == [
+            ("comment", "1@3"),
+            ("lock", "1@3"),
+        ]
+        ballot = next(e for e in log if e.kind == "ballot")
+        assert ballot.detail["marks"] == {"1@3": "approve", "1": "reject"}
+        assert ballot.detail["ranking"] == ["1@3", "0@0", "1"]
+        with pytest.raises(UserInputError, match="the decision is locked — trial 1@3 was chosen by Ana"):
+            s.mark(rid, bob, "1", "approve")
+        data = room_mod.room_data(s, rid, bob)
+        assert data["lock"]["option"] == "1@3" and data["candidates"] == ["1@3", 1, "0@0"]
+        assert [row["trial"] for row in data["tally"]] == ["1@3", "0@0", 1]
+        s.unlock(rid, ana.token, "rethink")
+        assert s.room(rid).lock is None
+        assert next(e for e in reversed(s.log(rid, token=bob)) if e.kind == "unlock").option == "1@3"
+
+
+def test_an_old_room_still_opens_and_reads_the_same(tmp_path):
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "legacy"
+    shutil.copy(legacy / "legacy.db", tmp_path / "legacy.db")
+    then = json.loads((legacy / "room_show.json").read_text())["room"]
+    with RoomStore(f"sqlite:///{tmp_path / 'legacy.db'}") as s:  # brings the tables to this revision
+        rid = s.room_id("legacy")
+        now = room_mod.room_data(s, rid)
+        assert s.candidates(rid) == [str(t) for t in then["candidates"]]
+        assert s.room(rid).lock.point is None and s.room(rid).lock.option == "0"
+    # every field the old room wrote reads as it was written; options are new fields beside them
+    assert now["candidates"] == then["candidates"]
+    assert {k: v for k, v in now["lock"].items() if k in then["lock"]} == then["lock"]
+    assert [{k: r[k] for k in then["tally"][0]} for r in now["tally"]] == then["tally"]
+    assert [{k: c[k] for k in then["comments"][0]} for c in now["comments"]] == then["comments"]
+    assert [{k: e[k] for k in then["log"][0]} for e in now["log"]] == then["log"]
+    assert all(e["point"] is None for e in now["log"])

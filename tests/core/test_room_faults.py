@@ -238,6 +238,6 @@ def test_twenty_processes_with_their_own_tokens_while_connections_are_killed(url
     for trial, mark in MARKS.items():
         column = {"approve": "approvals", "reject": "rejections", "abstain": "abstentions"}[mark]
         cast = sum(1 for mine in answers for a in mine if a["kind"] == "mark" and a["key"].endswith(f"-{trial}"))
-        assert ana_tally.loc[trial, column] <= cast
-        assert ana_tally.loc[trial, column] == sum(1 for m in rows["marks"] if m.trial_number == trial)
+        assert ana_tally.loc[str(trial), column] <= cast
+        assert ana_tally.loc[str(trial), column] == sum(1 for m in rows["marks"] if m.trial_number == trial)
     assert time.monotonic() - started < 90

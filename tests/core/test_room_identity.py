@@ -109,7 +109,7 @@ def test_a_ballot_cast_twice_is_stored_once(store):
     assert store.cast_ballot(r.id, r.cy, {5: "abstain"}, key="click-1") is True  # a retry: first result
     assert count(store, tables.approval_table) == 2 and count(store, tables.ranked_table) == 2
     assert [e.who for e in store.log(r.id, token=r.ana) if e.kind == "ballot"] == ["Bob", "Cy"]
-    assert store.tally(r.id, token=r.ana).loc[5, "rejections"] == 1
+    assert store.tally(r.id, token=r.ana).loc["5", "rejections"] == 1
 
 
 def test_an_unmarked_candidate_is_no_opinion_everywhere(store):
@@ -117,7 +117,7 @@ def test_an_unmarked_candidate_is_no_opinion_everywhere(store):
     store.cast_ballot(r.id, r.bob, {3: "approve"})
     tally = store.tally(r.id, token=r.ana)
     assert tally["rejections"].sum() == 0 and tally["abstentions"].sum() == 0
-    assert tally.loc[3, "approvals"] == 1
+    assert tally.loc["3", "approvals"] == 1
     ballot = next(e for e in store.log(r.id, token=r.ana) if e.kind == "ballot")
     assert ballot.detail["marks"] == {"3": "approve"}
     line = decide.describe_event(ballot.kind, ballot.trial_number, ballot.detail)
@@ -162,10 +162,10 @@ def test_decision_md_shows_the_rejections_people_cast_and_no_others(decided, fin
     md = _md_votes(text)
     assert {t: (r["Approvals"], r["Rejections"], r["Abstentions"]) for t, r in md.items()} == cast
     columns = ("approvals", "rejections", "abstentions")
-    assert {t: tuple(int(tally.loc[t, k]) for k in columns) for t in cast} == cast
+    assert {t: tuple(int(tally.loc[str(t), k]) for k in columns) for t in cast} == cast
     marks = _log_marks(events)
     assert {t: (marks[(t, "approve")], marks[(t, "reject")], marks[(t, "abstain")]) for t in cast} == cast
-    assert all(md[t]["Borda"] == tally.loc[t, "borda"] == 0 for t in cast)  # the columns line up
+    assert all(md[t]["Borda"] == tally.loc[str(t), "borda"] == 0 for t in cast)  # the columns line up
     lines = [decide.describe_event(e.kind, e.trial_number, e.detail) for e in events if e.kind == "ballot"]
     assert len(lines) == 3 and sum(line.count("rejects") for line in lines) == 2
 

@@ -52,7 +52,8 @@ def test_a_relaxed_limit_makes_stored_trials_feasible_without_a_rerun(blocked):
     assert record is not None and record.revision == 1 and record.history[0]["by"] == "ana"
     # Decide reads the same limits
     _, decision = view.load(url, name)
-    assert set(decision.points.index) <= {0, 1} and len(decision.points)
+    trials = {int(str(k).split("@")[0]) for k in decision.points.index}  # options: "0", "1@3" …
+    assert trials <= {0, 1} and len(decision.points)
     # removing the limit: every finished trial is feasible
     limits.set_limits(url, name, {"latency_p95_ms": "none"})
     assert _feasible(url, name) == [0, 1, 2]

@@ -219,3 +219,65 @@ def test_two_studies_stars_both_points_with_an_arrow_and_escapes_names():
     assert "chosen in A &lt;i&gt; (#0)" in names and "same configuration in B (#1)" in names
     assert list(fig.data[0].text) == ["#0 Logistic regression", "#1 &lt;b&gt;x&lt;/b&gt;"]
     assert len(fig.layout.annotations) == 1  # the arrow from A's point to B's
+
+
+def _options() -> pd.DataFrame:
+    """Options as core.decide.options makes them: #0 one point, #1 a curve of three rules (own rule 1)."""
+    from core.decide import options
+
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1],
+            "state": ["COMPLETE"] * 2,
+            "family": ["logreg", "hist_gb"],
+            "family_class": ["simple", "complex"],
+            "accuracy": [0.70, 0.80],
+            "dp_diff": [0.10, 0.20],
+            "threshold": [0.5, 0.4],
+            "latency_scope": ["precise", "screening"],
+        }
+    )
+    curve = {
+        "kind": "threshold",
+        "threshold": [0.2, 0.4, 0.7],
+        "tuned": 1,
+        "search": {"accuracy": [0.75, 0.80, 0.72], "dp_diff": [0.30, 0.20, 0.05]},
+        "test": {"accuracy": [0.74, 0.79, 0.71], "dp_diff": [0.31, 0.21, 0.06]},
+    }
+    rows = options.options_frame(frame, {1: curve})
+    return front.annotate(rows, ["accuracy", "dp_diff"])
+
+
+def test_options_carry_their_point_and_rule_and_the_trials_curve_is_a_line():
+    from core.decide import options
+
+    rows = _options()
+    fig = viz.scatter_2d(rows, "accuracy", "dp_diff", selected="1@2", curve=rows[rows["number"] == 1])
+    drawn = [t for t in fig.data if t.meta in ("front", "dominated", "infeasible")]
+    pairs = sorted(tuple(int(v) for v in c) for t in drawn for c in t.customdata)
+    assert pairs == [(0, -1), (1, 0), (1, 1), (1, 2)]  # a click names the option, not only the trial
+    # hover: the rule for a point that is not the trial's own, in options.label's words
+    texts = {tuple(int(v) for v in c): s for t in drawn for c, s in zip(t.customdata, t.text)}
+    other = rows[rows["option"] == "1@2"].iloc[0]
+    assert texts[(1, 2)].startswith(options.label(other).removeprefix("#1").strip() + " · Histogram")
+    assert texts[(1, 1)].startswith("Histogram") and "screening estimate" in texts[(1, 1)]
+    assert "at threshold" not in texts[(0, -1)] and "screening" not in texts[(0, -1)]
+    # the selected option is ringed, and its trial's whole curve is one line ordered by threshold
+    ring = next(t for t in fig.data if t.meta == "selected")
+    assert (float(ring.x[0]), float(ring.y[0])) == (0.72, 0.05)
+    line = next(t for t in fig.data if t.meta == "curve")
+    assert line.mode == "lines+markers" and list(line.x) == [0.75, 0.80, 0.72] and list(line.y) == [0.30, 0.20, 0.05]
+    assert list(line.text) == ["0.20", "0.40", "0.70"]
+    # a trial with one point draws no line; a standalone curve figure has the same line
+    assert viz.trial_curve(rows[rows["number"] == 0], "accuracy", "dp_diff") is None
+    alone = viz.curve_figure(rows[rows["number"] == 1], "accuracy", "dp_diff")
+    assert [t.meta for t in alone.data] == ["curve"]
+
+
+def test_a_curve_follows_the_charts_drawing_units():
+    rows = _options().assign(model_size_bytes=[3e6, 2e6, 2e6, 2e6])  # stored in bytes, drawn in MB
+    fig = viz.scatter_2d(rows, "model_size_bytes", "accuracy", curve=rows[rows["number"] == 1])
+    assert fig.layout.xaxis.title.text.startswith("Model size (MB")
+    line = next(t for t in fig.data if t.meta == "curve")
+    dots = [x for t in fig.data if t.meta in ("front", "dominated") for x, c in zip(t.x, t.customdata) if c[0] == 1]
+    assert sorted(np.round(line.x, 9)) == sorted(np.round(dots, 9)) and max(line.x) < 10

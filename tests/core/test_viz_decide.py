@@ -63,3 +63,18 @@ def test_empty_tally_still_draws():
     tally = pd.DataFrame(columns=["approvals", "rejections", "borda", "first_choices"], dtype=int)
     fig = viz.tally_bar(tally)
     assert len(fig.data) == 3 and list(fig.data[0].x) == []
+
+
+def test_decide_figures_take_option_keys_and_mark_the_locked_option():
+    tally = pd.DataFrame(
+        {"approvals": [2, 1], "rejections": [0, 1], "abstentions": [0, 0], "borda": [1, 0], "first_choices": [1, 0]},
+        index=pd.Index(["3@2", "3"], name="option"),
+    )
+    labels = {"3@2": "#3 Logistic regression at threshold 0.62", "3": "#3 Logistic regression"}
+    fig = viz.tally_bar(tally, labels=labels, locked="3@2")
+    assert list(fig.data[0].x) == ["#3 Logistic regression at threshold 0.62 ✔", "#3 Logistic regression"]
+    norm = pd.DataFrame({"Legal": [0.0, 0.4]}, index=pd.Index(["3@2", "3"], name="option"))
+    heat = viz.regret_heatmap(norm, labels=labels, compromise="3@2")
+    assert list(heat.data[0].y) == ["#3 Logistic regression at threshold 0.62 ★", "#3 Logistic regression"]
+    # an option without a label still reads as its key, never as a bare number of another trial
+    assert list(viz.tally_bar(tally).data[0].x) == ["#3@2", "#3"]

@@ -49,8 +49,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, env: dict[str, str], *, start_timeout: float = 90) -> Iterator[str]:
-    """Run the app with ``env`` added to the environment; yields its base URL, stops it after."""
+def serve(tmp_path: Path, env: dict[str, str], *, start_timeout: float = 90, cwd: Path = ROOT) -> Iterator[str]:
+    """Run the app with ``env`` added to the environment (in ``cwd``); yields its base URL, stops it after."""
     full_env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     full_env.pop("TRADEOFF_STORAGE", None)
     full_env.update(env)
@@ -73,7 +73,7 @@ def serve(tmp_path: Path, env: dict[str, str], *, start_timeout: float = 90) -> 
             "--server.fileWatcherType",
             "none",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,

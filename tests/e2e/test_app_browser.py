@@ -155,7 +155,7 @@ def test_meeting_flow_in_chromium(server):
             page.keyboard.type("Net value")
             page.keyboard.press("Enter")
             page.keyboard.press("Escape")
-            page.get_by_text("Net value / 1,000 decisions", exact=True).first.wait_for()
+            page.get_by_text("Net value per 1,000 decisions", exact=True).first.wait_for()
             # a latency limit nobody meets: the room relaxes it after the search, with no re-run
             _commit(page, "Hard limit (at most)", "0.001 ms")  # the first "at most" row: latency
             page.get_by_role("button", name="Fast families only").click()

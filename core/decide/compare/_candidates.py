@@ -1,7 +1,11 @@
-"""The models being compared: trials re-fitted on their split, and what the report says about each.
+"""The models being compared: trials as the search stored them (or re-fitted), and what the report
+says about each.
 
-Both models of a pair are re-fitted on the same split (:func:`core.models.candidate.refit`) and
-scored on the same held-out rows; the data is loaded once for all of them.
+By default nothing is fitted: each candidate is built from the trial's stored figures and its
+out-of-fold and test probabilities (:mod:`core.search.artifacts`), judged on the same held-out rows;
+a trial stored before predictions were kept is re-fitted on its split
+(:func:`core.models.candidate.refit`). The data is loaded once for all of them (labels, groups and
+values of the test rows).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from core.decide.compare._bootstrap import Context
 from core.decide.compare._constants import KLASS_NOUN, ProgressFn, no_progress
 from core.errors import UserInputError
 from core.models import candidate, latency
+from core.search import artifacts
 from core.search import reader as study_reader
 
 
@@ -65,7 +70,19 @@ def _with_rule(cand: candidate.Candidate, key: str, curves: dict) -> candidate.C
             f"#{cand.number} at its own rule, or another point of its curve.",
             field="candidates",
         )
-    ev = replace(cand.evaluation, threshold=float(rule["threshold"]))
+    _, point = options.parse_option(key)
+    curve = curves.get(cand.number) or {}
+
+    def at_point(part: str, base: dict) -> dict:  # the point's own figures for every metric its curve holds
+        row = {m: float(v[point]) for m, v in (curve.get(part) or {}).items() if point is not None and point < len(v)}
+        return {**base, **row}
+
+    ev = replace(
+        cand.evaluation,
+        threshold=float(rule["threshold"]),
+        metrics=at_point("search", dict(cand.evaluation.metrics)),
+        test=at_point("test", dict(cand.evaluation.test)),
+    )
     return replace(cand, evaluation=ev, option=key if "@" in key else None)
 
 
@@ -110,7 +127,7 @@ def load_candidates(
         for i, (key, n) in enumerate(zip(keys, trial_numbers, strict=True)):
             cand = None
             if not refit:
-                stored = study_reader.load_predictions(url, study_name, int(n)) if url else None
+                stored = artifacts.load_predictions(url, study_name, int(n))
                 cand = candidate.from_storage(study, spec, int(n), stored, dataset=ds)
             if cand is None:
                 progress(f"Re-fitting trial #{n}", i / max(len(keys), 1))

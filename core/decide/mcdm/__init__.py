@@ -2,13 +2,16 @@
 Owns the ranking methods and their registry, stakeholders, the shortlist and the regret table.
 
 A Pareto front does not choose a model; people do. This module turns preferences (weights,
-aspiration levels, a priority order) into a ranked list of trials with a one-sentence reason, so a
+aspiration levels, a priority order) into a ranked list of points with a one-sentence reason, so a
 room can compare "what Product would pick" with "what Legal would pick" and look for a compromise.
 
 Conventions used everywhere here:
 
-* ``points`` is a :class:`pandas.DataFrame`; its index is the Optuna trial number and its columns
-  are objective names (usually keys of :data:`core.objectives.REGISTRY`, but any name works).
+* ``points`` is a :class:`pandas.DataFrame`; its index names the points — a trial number, or an
+  option key (``"12"``, ``"12@3"``: a trial and one of its operating points, see
+  :mod:`core.decide.options`) — and its columns are objective names (usually keys of
+  :data:`core.objectives.REGISTRY`, but any name works). ``points.attrs`` may carry plain labels
+  and the spec's value model for the sentences (:mod:`._ranking`).
 * ``directions`` maps every column to ``"minimize"`` or ``"maximize"``.
 * Weights are ``{objective: float >= 0}``; objectives left out weigh 0; they are normalised to sum 1.
 * Every method works in the *normalised* space of :func:`normalise` (0 = best, 1 = worst over the

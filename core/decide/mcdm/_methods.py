@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from core.decide.mcdm._normalise import check_points, normalise, normalised_weights, to_normalised
-from core.decide.mcdm._ranking import Ranking, describe, label, order_best_first, with_weights
+from core.decide.mcdm._ranking import Ranking, as_key, describe, label, order_best_first, with_weights
+from core.decide.mcdm._ranking import name as point_name
 from core.errors import UserInputError
 
 #: Augmentation factor of the achievement scalarizing function: small enough not to change the pick
@@ -34,9 +35,9 @@ def weighted_sum(
     w = normalised_weights(points, weights)
     scores = norm.mul(w, axis=1).sum(axis=1)
     ranked = order_best_first(scores, norm.sum(axis=1), "lower")
-    winner = int(ranked.index[0])
+    winner = as_key(ranked.index[0])
     why = (
-        f"Trial {winner} has the lowest weighted sum of normalised losses "
+        f"{point_name(points, winner)} has the lowest weighted sum of normalised losses "
         f"({ranked.iloc[0]:.3f}, 0 = best on everything) with {describe(points, winner)}"
     )
     return Ranking("weighted_sum", ranked, winner, with_weights(why, w) + ".")
@@ -80,11 +81,11 @@ def chebyshev(
     dev = norm.sub(ref, axis=1)
     scores = dev.mul(w, axis=1).max(axis=1) + RHO * dev.sum(axis=1)
     ranked = order_best_first(scores, norm.sum(axis=1), "lower")
-    winner = int(ranked.index[0])
+    winner = as_key(ranked.index[0])
     goal = "the aspiration levels" if reference else "the ideal point"
     worst = dev.loc[winner].mul(w).idxmax()
     why = (
-        f"Trial {winner} has the smallest worst weighted shortfall from {goal} "
+        f"{point_name(points, winner)} has the smallest worst weighted shortfall from {goal} "
         f"({ranked.iloc[0]:.3f}, tightest on {label(worst)}) with {describe(values, winner)}"
     )
     return Ranking("chebyshev", ranked, winner, with_weights(why, w) + ".")
@@ -112,9 +113,9 @@ def topsis(points: pd.DataFrame, directions: Mapping[str, str], weights: Mapping
     total = d_plus + d_minus
     closeness = (d_minus / total.where(total > 0, 1.0)).where(total > 0, 1.0)
     ranked = order_best_first(closeness, normalise(values, directions).sum(axis=1), "higher")
-    winner = int(ranked.index[0])
+    winner = as_key(ranked.index[0])
     why = (
-        f"Trial {winner} is relatively closest to the ideal and farthest from the worst "
+        f"{point_name(points, winner)} is relatively closest to the ideal and farthest from the worst "
         f"(closeness {ranked.iloc[0]:.3f} of 1) with {describe(values, winner)}"
     )
     return Ranking("topsis", ranked, winner, with_weights(why, w) + ".", better="higher")
@@ -194,9 +195,9 @@ def lexicographic(
         alive[chosen] = False
     scores = pd.Series(np.arange(1, len(ranked) + 1, dtype=float), index=pd.Index(ranked))
     scores.index.name = points.index.name
-    winner = int(ranked[0])
+    winner = as_key(ranked[0])
     steps = ", then ".join(f"{label(n)}" + (f" (within {tol[n]:.0%} of the range)" if tol[n] else "") for n in order)
-    why = f"Trial {winner} comes first when choosing by {steps}, with {describe(values, winner, order)}."
+    why = f"{point_name(points, winner)} comes first when choosing by {steps}, with {describe(values, winner, order)}."
     return Ranking("lexicographic", scores, winner, why)
 
 
@@ -228,6 +229,13 @@ def _beyond_hyperplane(norm: pd.DataFrame, extremes: list) -> pd.Series | None:
     return None if float(beyond.max()) <= 1e-9 else beyond
 
 
+def _sorted(keys: set) -> list:
+    try:
+        return sorted(keys)
+    except TypeError:  # trial numbers beside option keys
+        return sorted(keys, key=str)
+
+
 def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
     """Find the maximum trade-off point: the knee of the front (higher score is better).
 
@@ -249,27 +257,30 @@ def knee(points: pd.DataFrame, directions: Mapping[str, str]) -> Ranking:
     cols = list(norm.columns)
     if len(cols) == 1:
         ranked = order_best_first(norm[cols[0]], tiebreak, "lower")
-        winner = int(ranked.index[0])
+        winner = as_key(ranked.index[0])
         return Ranking(
-            "knee", ranked, winner, f"Trial {winner} is best on the only objective: {describe(values, winner)}."
+            "knee",
+            ranked,
+            winner,
+            f"{point_name(points, winner)} is best on the only objective: {describe(values, winner)}.",
         )
     extremes = _extremes(norm)
     beyond = _beyond_hyperplane(norm, extremes)
     if beyond is None:
         dist = np.sqrt((norm**2).sum(axis=1))
         ranked = order_best_first(dist, tiebreak, "lower")
-        winner = int(ranked.index[0])
+        winner = as_key(ranked.index[0])
         why = (
-            f"Trial {winner} is closest to the ideal point (distance {ranked.iloc[0]:.3f} in "
+            f"{point_name(points, winner)} is closest to the ideal point (distance {ranked.iloc[0]:.3f} in "
             f"normalised units; the front has no well-defined knee here) with "
             f"{describe(values, winner)}."
         )
         return Ranking("knee", ranked, winner, why)
     ranked = order_best_first(beyond, tiebreak, "higher")
-    winner = int(ranked.index[0])
-    ext = " and ".join(str(e) for e in sorted(int(e) for e in extremes))
+    winner = as_key(ranked.index[0])
+    ext = " and ".join(point_name(points, e, bare=True) for e in _sorted({as_key(e) for e in extremes}))
     why = (
-        f"Trial {winner} is the knee of the front: furthest ({ranked.iloc[0]:.3f} normalised) "
+        f"{point_name(points, winner)} is the knee of the front: furthest ({ranked.iloc[0]:.3f} normalised) "
         f"beyond the {'line' if len(cols) == 2 else 'plane'} through the extreme trials {ext}, "
         f"so leaving it costs most for what it gains, with {describe(values, winner)}."
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from core.decide.mcdm._normalise import check_points, normalise, sign
-from core.decide.mcdm._ranking import fmt, label
+from core.decide.mcdm._ranking import Key, as_key, fmt, label
 from core.decide.mcdm._stakeholders import Stakeholder, stakeholder_pick
 from core.errors import UserInputError
 
@@ -24,7 +24,7 @@ class Regret:
       ``"Latency p95: +7.40 ms worse; ROC AUC: −0.0100 better"``.
     * ``losses``: rows = candidates, columns = (stakeholder, objective) MultiIndex; the signed loss
       in the metric's units (positive = worse for that stakeholder).
-    * ``picks``: each stakeholder's own pick.
+    * ``picks``: each stakeholder's own pick (index labels: trial numbers or option keys).
     * ``compromise``: the candidate with the smallest maximum regret (ties: smallest total regret,
       then shortlist order).
     """
@@ -32,8 +32,8 @@ class Regret:
     normalised: pd.DataFrame
     in_units: pd.DataFrame
     losses: pd.DataFrame
-    picks: dict[str, int]
-    compromise: int
+    picks: dict[str, Key]
+    compromise: Key
 
 
 def _signed_text(name: str, loss: float, value_model: Any = None) -> str:
@@ -45,15 +45,15 @@ def _signed_text(name: str, loss: float, value_model: Any = None) -> str:
 
 
 def _check_inputs(
-    values: pd.DataFrame, stakeholders: Sequence[Stakeholder], candidates: Sequence[int]
-) -> tuple[list[str], list[int]]:
+    values: pd.DataFrame, stakeholders: Sequence[Stakeholder], candidates: Sequence[Key]
+) -> tuple[list[str], list[Key]]:
     """The stakeholders' names and the candidates (duplicates dropped), refusing what cannot be compared."""
     if not stakeholders:
         raise UserInputError("Add at least one stakeholder to compare regrets.", field="stakeholders")
     names = [s.name for s in stakeholders]
     if len(set(names)) != len(names):
         raise UserInputError("Two stakeholders have the same name; rename one.", field="stakeholders")
-    cands = list(dict.fromkeys(int(c) for c in candidates))
+    cands = list(dict.fromkeys(as_key(c) for c in candidates))
     if not cands:
         raise UserInputError("The shortlist is empty; propose at least one trial.", field="candidates")
     for c in cands:
@@ -66,7 +66,7 @@ def regret_table(
     points: pd.DataFrame,
     directions: Mapping[str, str],
     stakeholders: Sequence[Stakeholder],
-    candidates: Sequence[int],
+    candidates: Sequence[Key],
     *,
     value_model: Any = None,
 ) -> Regret:
@@ -79,13 +79,14 @@ def regret_table(
     than necessary.
     """
     values = check_points(points, directions)
+    value_model = points.attrs.get("value_model") if value_model is None else value_model
     names, cands = _check_inputs(values, stakeholders, candidates)
     norm = normalise(values, directions)
     index = pd.Index(cands, name=points.index.name or "trial")
     normalised = pd.DataFrame(index=index, columns=names, dtype=float)
     in_units = pd.DataFrame(index=index, columns=names, dtype=object)
     loss_cols: dict[tuple[str, str], list[float]] = {}
-    picks: dict[str, int] = {}
+    picks: dict[str, Key] = {}
     for s in stakeholders:
         pick = stakeholder_pick(values, directions, s).winner
         picks[s.name] = pick
@@ -109,5 +110,5 @@ def regret_table(
         },
         index=index,
     )
-    compromise = int(frame.sort_values(["max", "sum", "pos"], kind="mergesort").index[0])
+    compromise = as_key(frame.sort_values(["max", "sum", "pos"], kind="mergesort").index[0])
     return Regret(normalised, in_units, losses, picks, compromise)

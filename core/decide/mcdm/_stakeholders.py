@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from core.decide.mcdm._normalise import check_points, normalised_weights
-from core.decide.mcdm._ranking import Ranking
+from core.decide.mcdm._ranking import Key, Ranking, as_key
+from core.decide.mcdm._ranking import name as point_name
 from core.decide.mcdm._registry import METHODS, STAKEHOLDER_METHODS
 from core.errors import UserInputError
 
@@ -98,17 +99,17 @@ def _stakeholder_weights(points: pd.DataFrame, stakeholder: Stakeholder) -> dict
 
 
 def stakeholder_pick(points: pd.DataFrame, directions: Mapping[str, str], stakeholder: Stakeholder) -> Ranking:
-    """The trial this stakeholder would choose alone, by their own method and preferences."""
+    """The point this stakeholder would choose alone, by their own method and preferences."""
     check_points(points, directions)
     weights = _stakeholder_weights(points, stakeholder)
     rank = METHODS[stakeholder.method or "weighted_sum"].for_stakeholder
     assert rank is not None  # __post_init__ admits only STAKEHOLDER_METHODS
     ranking = rank(points, directions, weights, stakeholder)
-    why = f"{stakeholder.name} would pick trial {ranking.winner}: {ranking.why}"
+    why = f"{stakeholder.name} would pick {point_name(points, ranking.winner, lower=True)}: {ranking.why}"
     return Ranking(ranking.method, ranking.scores, ranking.winner, why, ranking.better)
 
 
-def shortlist(points: pd.DataFrame, directions: Mapping[str, str], stakeholders: Sequence[Stakeholder]) -> list[int]:
+def shortlist(points: pd.DataFrame, directions: Mapping[str, str], stakeholders: Sequence[Stakeholder]) -> list[Key]:
     """Candidates worth discussing: each stakeholder's pick, each method's winner, and the knee.
 
     Order is stable (stakeholders first, in the order given; then weighted sum, Chebyshev and TOPSIS
@@ -117,4 +118,4 @@ def shortlist(points: pd.DataFrame, directions: Mapping[str, str], stakeholders:
     """
     picks = [stakeholder_pick(points, directions, s).winner for s in stakeholders]
     picks += [METHODS[m].side_by_side(points, directions, None).winner for m in _SHORTLIST_METHODS]
-    return list(dict.fromkeys(int(p) for p in picks))
+    return list(dict.fromkeys(as_key(p) for p in picks))

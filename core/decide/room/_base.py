@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, func, insert, select
 from core._json import jsonable
 from core.decide.room import _tokens
 from core.decide.room._trials import has_trial_tables, require_finished
-from core.decide.room._values import Credential, Member, locked_error, now
+from core.decide.room._values import Credential, Member, key_of, locked_error, now
 from core.errors import UserInputError
 from core.storage import ensure_schema, get_engine, reader, retrying
 from core.storage.tables import (
@@ -36,6 +36,7 @@ from core.storage.tables import (
 )
 
 T = TypeVar("T")
+Option = tuple[int, "int | None"]  # (trial number, point on its curve or None for its own rule)
 
 
 class StoreBase:
@@ -167,28 +168,39 @@ class StoreBase:
 
     @staticmethod
     def _event(
-        conn: Connection, room_id: int, who: str, kind: str, trial_number: int | None = None, **detail: Any
+        conn: Connection,
+        room_id: int,
+        who: str,
+        kind: str,
+        trial_number: int | None = None,
+        point: int | None = None,
+        **detail: Any,
     ) -> None:
-        conn.execute(
-            insert(events_table).values(
-                room_id=room_id, at=now(), who=who, kind=kind, trial_number=trial_number, detail=detail
-            )
-        )
+        values = dict(room_id=room_id, at=now(), who=who, kind=kind, trial_number=trial_number, detail=detail)
+        conn.execute(insert(events_table).values(**values, point=point))
 
-    def _require_trial(self, conn: Connection, room: Any, trial: int, field: str) -> None:
+    def _require_trial(self, conn: Connection, room: Any, option: Option, field: str) -> Option:
+        """The option as stored (its tuned point becomes None), refused unless the study has it."""
         if not self._has_trials:
             self._has_trials = has_trial_tables(conn)
-        require_finished(conn, room.study_name, trial, field, has_trials=self._has_trials)
+        trial, point = option
+        point = require_finished(conn, room.study_name, trial, field, has_trials=self._has_trials, point=point)
+        return trial, point
 
-    def _require_candidate(self, conn: Connection, room: Any, trial: int, field: str) -> None:
-        self._require_trial(conn, room, trial, field)
+    def _require_candidate(self, conn: Connection, room: Any, option: Option, field: str) -> Option:
+        trial, point = self._require_trial(conn, room, option, field)
+        if not self._listed(conn, int(room.id), trial, point):
+            key = key_of(trial, point)
+            raise UserInputError(f"Trial {key} is not on this room's shortlist; propose it first.", field=field)
+        return trial, point
+
+    @staticmethod
+    def _listed(conn: Connection, room_id: int, trial: int, point: int | None) -> bool:
+        c = candidates_table
         found = conn.execute(
-            select(candidates_table.c.id).where(
-                and_(candidates_table.c.room_id == room.id, candidates_table.c.trial_number == trial)
-            )
+            select(c.c.id).where(and_(c.c.room_id == room_id, c.c.trial_number == trial, same_point(c, point)))
         ).first()
-        if found is None:
-            raise UserInputError(f"Trial {trial} is not on this room's shortlist; propose it first.", field=field)
+        return found is not None
 
     @staticmethod
     def _require_participant(conn: Connection, room_id: int, name: str) -> None:
@@ -205,12 +217,13 @@ class StoreBase:
             )
 
     @staticmethod
-    def _candidates(conn: Connection, room_id: int) -> list[int]:
-        return [
-            int(t)
-            for t in conn.execute(
-                select(candidates_table.c.trial_number)
-                .where(candidates_table.c.room_id == room_id)
-                .order_by(candidates_table.c.id)
-            ).scalars()
-        ]
+    def _candidates(conn: Connection, room_id: int) -> list[str]:
+        """The shortlist's option keys, in the order they were proposed."""
+        c = candidates_table
+        rows = conn.execute(select(c.c.trial_number, c.c.point).where(c.c.room_id == room_id).order_by(c.c.id))
+        return [key_of(t, p) for t, p in rows]
+
+
+def same_point(table: Any, point: int | None) -> Any:
+    """``point`` column equals ``point``, where None (the trial's own rule) matches NULL."""
+    return table.c.point.is_(None) if point is None else table.c.point == point

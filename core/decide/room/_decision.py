@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from core.decide.room._names import clean_name
-from core.decide.room._values import LockInfo, Member, clean_text, clean_trial, now
+from core.decide.room._values import LockInfo, Member, clean_option, clean_text, now
 from core.decide.room._votes import Voting
 from core.errors import UserInputError
 from core.storage.tables import rooms_table
@@ -18,24 +18,25 @@ class Deciding(Voting):
     """Lock, unlock, hand-over and rounds of :class:`RoomStore`."""
 
     def lock(
-        self, room_id: int, token: str | None, trial_number: int, rationale: str, *, key: str | None = None
+        self, room_id: int, token: str | None, trial_number: int | str, rationale: str, *, key: str | None = None
     ) -> LockInfo:
-        """Record the final decision on a shortlisted, finished trial (facilitator only, with a rationale).
+        """Record the final decision on a shortlisted option — a finished trial with its own rule, or
+        ``"12@3"``: one of its operating points — (facilitator only, with a rationale).
 
         After this, proposals, ballots, comments, stakeholder edits and new rounds are refused, so
         the log shows exactly what the decision was based on; :meth:`unlock` reopens it.
         """
-        trial = clean_trial(trial_number)
+        option = clean_option(trial_number)
         why = clean_text(rationale, "rationale", "rationale")
 
         def work(conn: Connection, room: Any, who: Member) -> LockInfo:
             self._require_facilitator(room, who, "lock the decision")
-            self._require_candidate(conn, room, trial, "trial_number")
+            trial, point = self._require_candidate(conn, room, option, "trial_number")
             at = now()
-            values = dict(locked_trial=trial, locked_by=who.name, locked_at=at, rationale=why)
+            values = dict(locked_trial=trial, locked_point=point, locked_by=who.name, locked_at=at, rationale=why)
             conn.execute(update(rooms_table).where(rooms_table.c.id == room_id).values(**values))
-            self._event(conn, room_id, who.name, "lock", trial, rationale=why)
-            return LockInfo(trial, who.name, at, why)
+            self._event(conn, room_id, who.name, "lock", trial, point, rationale=why)
+            return LockInfo(trial, who.name, at, why, point)
 
         return self._write(room_id, token, work, key=key, decode=lambda d: LockInfo(**d))
 
@@ -47,9 +48,10 @@ class Deciding(Voting):
             self._require_facilitator(room, who, "unlock the decision")
             if room.locked_trial is None:
                 raise UserInputError("The decision is not locked; there is nothing to unlock.", field="room")
-            values = dict(locked_trial=None, locked_by=None, locked_at=None, rationale=None)
+            values = dict(locked_trial=None, locked_point=None, locked_by=None, locked_at=None, rationale=None)
             conn.execute(update(rooms_table).where(rooms_table.c.id == room_id).values(**values))
-            self._event(conn, room_id, who.name, "unlock", int(room.locked_trial), reason=why, locked_by=room.locked_by)
+            trial, point = int(room.locked_trial), room.locked_point
+            self._event(conn, room_id, who.name, "unlock", trial, point, reason=why, locked_by=room.locked_by)
 
         self._write(room_id, token, work, unlocked=False, key=key)
 

@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 
 from core import objectives as obj
+from core._text import fmt_time
 from core.decide.mcdm import METHOD_LABELS
 from core.decide.room._store import RoomStore
 from core.decide.view import describe_event
@@ -17,6 +18,16 @@ from core.decide.view import describe_event
 def printable(raw: object) -> str:
     """Text as typed, with control characters (other than newline and tab) shown as ``?``."""
     return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "?" for ch in str(raw))
+
+
+def json_key(key: str) -> int | str:
+    """An option key as ``--json`` writes it: a trial's own rule as its number (what every room wrote
+    before operating points existed, so old scripts read old rooms unchanged), another point as ``"12@3"``."""
+    return key if "@" in str(key) else int(key)
+
+
+def _with_option(item: Any) -> dict[str, Any]:
+    return vars(item) | {"option": item.option}
 
 
 def room_data(store: RoomStore, room_id: int | None, token: str | None = None) -> dict[str, Any] | None:
@@ -30,18 +41,20 @@ def room_data(store: RoomStore, room_id: int | None, token: str | None = None) -
         "facilitator": room.facilitator,
         "passcode": room.has_passcode,
         "round": room.current_round,
-        "lock": None if room.lock is None else vars(room.lock),
+        "lock": None if room.lock is None else _with_option(room.lock),
         "participants": [p.name for p in store.participants(room_id)],
-        "candidates": store.candidates(room_id),
-        "tally": [{"trial": int(t), **{k: int(v) for k, v in row.items()}} for t, row in tally.iterrows()],
-        "comments": [vars(c) for c in store.comments(room_id, token=token)],
-        "log": [vars(e) for e in store.log(room_id, token=token)],
+        "candidates": [json_key(k) for k in store.candidates(room_id)],
+        "tally": [
+            {"trial": json_key(t), "option": t, **{k: int(v) for k, v in row.items()}} for t, row in tally.iterrows()
+        ],
+        "comments": [_with_option(c) for c in store.comments(room_id, token=token)],
+        "log": [_with_option(e) for e in store.log(room_id, token=token)],
     }
 
 
 def _header(view: Any, room: dict[str, Any] | None) -> list[str]:
     out = [
-        f"study {view.study_name!r}: Pareto set of {len(view.points)} trials over "
+        f"study {view.study_name!r}: Pareto set of {len(view.points)} options (a model and its decision rule) over "
         + ", ".join(obj.get(n).label for n in view.objectives)
     ]
     if room is None:
@@ -54,19 +67,19 @@ def _header(view: Any, room: dict[str, Any] | None) -> list[str]:
     out.append(
         "decision: open"
         if lock is None
-        else f"decision: trial {lock['trial_number']} locked by {printable(lock['by'])} "
-        f"at {lock['at']} — {printable(lock['rationale'])}"
+        else f"decision: {view.label(lock['option'])} locked by {printable(lock['by'])} "
+        f"at {fmt_time(lock['at'])} — {printable(lock['rationale'])}"
     )
     return out
 
 
 def _analysis(view: Any) -> list[str]:
     out = ["\nshortlist:"]
-    table = view.shortlist_table().drop(columns=["trial"])
+    table = view.shortlist_table().drop(columns=["option"])
     table["compromise"] = table["compromise"].map({True: "★", False: ""})
     out.append(printable(table.to_string(index=False)))
     out.append("\nmethod winners (equal weights):")
-    out += [f"  {METHOD_LABELS[m]}: trial {r.winner} — {r.why}" for m, r in view.methods.items()]
+    out += [f"  {METHOD_LABELS[m]}: {view.label(r.winner)} — {r.why}" for m, r in view.methods.items()]
     out += [f"  {printable(view.picks[s.name].why)}" for s in view.stakeholders]
     out.append("\nregret (share of the front's range each stakeholder gives up, 0 = none):")
     regret = view.regret.normalised.copy()
@@ -79,18 +92,19 @@ def _analysis(view: Any) -> list[str]:
 def _room_lines(view: Any, room: dict[str, Any]) -> list[str]:
     out = [f"\ntally (round {room['round']}):"]
     out += [
-        f"  {view.label(row['trial'])}: {row['approvals']} approve, {row['rejections']} reject, "
+        f"  {view.label(row['option'])}: {row['approvals']} approve, {row['rejections']} reject, "
         f"{row['abstentions']} abstain, Borda {row['borda']}"
         for row in room["tally"]
     ]
     out.append("\ncomments:")
-    for c in room["comments"] or [{"author": "", "text": "(none)", "trial_number": None, "at": ""}]:
-        about = f" on trial {c['trial_number']}" if c["trial_number"] is not None else ""
-        out.append(f"  {c['at']} {printable(c['author'])}{about}: {printable(c['text'])}")
+    for c in room["comments"] or [{"author": "", "text": "(none)", "option": None, "at": ""}]:
+        about = f" on {view.label(c['option'])}" if c["option"] is not None else ""
+        at = fmt_time(c["at"]) if c["at"] else ""
+        out.append(f"  {at} {printable(c['author'])}{about}: {printable(c['text'])}")
     out.append("\nlog:")
     for e in room["log"]:
-        what = describe_event(e["kind"], e["trial_number"], e["detail"])
-        out.append(f"  {e['at']} {printable(e['who'])} {printable(what)}")
+        what = describe_event(e["kind"], e["option"], e["detail"], view.label)
+        out.append(f"  {fmt_time(e['at'])} {printable(e['who'])} {printable(what)}")
     return out
 
 

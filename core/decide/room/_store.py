@@ -29,10 +29,10 @@ from core.decide.room._values import (
     Member,
     Participant,
     RoomInfo,
+    clean_option,
     clean_passcode,
     clean_study_name,
     clean_text,
-    clean_trial,
     now,
 )
 from core.errors import UserInputError
@@ -85,7 +85,7 @@ def _profile(s: mcdm.Stakeholder) -> dict[str, Any]:
 def _room_info(row: Any) -> RoomInfo:
     lock = None
     if row.locked_trial is not None:
-        lock = LockInfo(int(row.locked_trial), row.locked_by, row.locked_at, row.rationale)
+        lock = LockInfo(int(row.locked_trial), row.locked_by, row.locked_at, row.rationale, row.locked_point)
     has_passcode = row.passcode_hash is not None
     return RoomInfo(
         int(row.id), row.study_name, row.facilitator, has_passcode, int(row.current_round), row.created_at, lock
@@ -306,23 +306,29 @@ class RoomStore(Deciding):
 
     # -- shortlist ---------------------------------------------------------------------------
 
-    def propose(self, room_id: int, token: str | None, trial_number: int, *, key: str | None = None) -> bool:
-        """Put a finished trial of the study on the shortlist; False when it was already there."""
-        trial = clean_trial(trial_number)
+    def propose(self, room_id: int, token: str | None, trial_number: int | str, *, key: str | None = None) -> bool:
+        """Put an option (a finished trial, or ``"12@3"``: one of its operating points) on the
+        shortlist; False when it was already there.
+
+        "Already there" is checked here, under the room's row lock that every write holds: the
+        UNIQUE constraint cannot see it for the trial's own rule (a NULL point)."""
+        option = clean_option(trial_number)
 
         def work(conn: Connection, room: Any, who: Member) -> bool:
-            self._require_trial(conn, room, trial, "trial_number")
-            values = dict(room_id=room_id, trial_number=trial, proposed_by=who.name, proposed_at=now())
-            created = insert_ignore(conn, candidates_table, values, ["room_id", "trial_number"])
-            self._event(conn, room_id, who.name, "propose", trial, already_listed=not created)
+            trial, point = self._require_trial(conn, room, option, "trial_number")
+            created = not self._listed(conn, room_id, trial, point)
+            if created:
+                values = dict(room_id=room_id, trial_number=trial, point=point, proposed_by=who.name)
+                conn.execute(insert(candidates_table).values(**values, proposed_at=now()))
+            self._event(conn, room_id, who.name, "propose", trial, point, already_listed=not created)
             return created
 
         return self._write(room_id, token, work, key=key)
 
-    def candidates(self, room_id: int) -> list[int]:
-        """Shortlisted trial numbers, in the order they were proposed."""
+    def candidates(self, room_id: int) -> list[str]:
+        """The shortlist's option keys (``"12"``, ``"12@3"``), in the order they were proposed."""
 
-        def work(conn: Connection) -> list[int]:
+        def work(conn: Connection) -> list[str]:
             self._room_row(conn, room_id)
             return self._candidates(conn, room_id)
 
@@ -331,18 +337,22 @@ class RoomStore(Deciding):
     # -- comments --------------------------------------------------------------------------------
 
     def comment(
-        self, room_id: int, token: str | None, trial_number: int | None, text: str, *, key: str | None = None
+        self, room_id: int, token: str | None, trial_number: int | str | None, text: str, *, key: str | None = None
     ) -> int:
-        """Store a comment verbatim (up to 2,000 characters) by the token's owner, optionally about a trial."""
-        trial = None if trial_number is None else clean_trial(trial_number)
+        """Store a comment verbatim (up to 2,000 characters) by the token's owner, optionally about
+        an option (a trial or ``"12@3"``)."""
+        option = None if trial_number is None else clean_option(trial_number)
         body = clean_text(text, "text", "comment")
 
         def work(conn: Connection, room: Any, who: Member) -> int:
-            values = dict(room_id=room_id, author=who.name, trial_number=trial, text=body, created_at=now())
-            inserted = conn.execute(insert(comments_table).values(**values)).inserted_primary_key
+            trial, point = (None, None) if option is None else option
+            if option is not None and point is not None:
+                trial, point = self._require_trial(conn, room, option, "trial_number")
+            values = dict(room_id=room_id, author=who.name, trial_number=trial, point=point, text=body)
+            inserted = conn.execute(insert(comments_table).values(**values, created_at=now())).inserted_primary_key
             assert inserted is not None  # a plain INSERT of one row always has one
             comment_id = int(inserted[0])
-            self._event(conn, room_id, who.name, "comment", trial, comment_id=comment_id)
+            self._event(conn, room_id, who.name, "comment", trial, point, comment_id=comment_id)
             return comment_id
 
         return self._write(room_id, token, work, key=key, decode=int)
@@ -353,7 +363,7 @@ class RoomStore(Deciding):
 
         def work(conn: Connection, room: Any) -> list[Comment]:
             rows = conn.execute(select(c).where(c.c.room_id == room_id).order_by(c.c.id))
-            return [Comment(int(r.id), r.author, r.trial_number, r.text, r.created_at) for r in rows]
+            return [Comment(int(r.id), r.author, r.trial_number, r.text, r.created_at, r.point) for r in rows]
 
         return self._read_as(room_id, token, work)
 
@@ -364,6 +374,6 @@ class RoomStore(Deciding):
 
         def work(conn: Connection, room: Any) -> list[Event]:
             rows = conn.execute(select(e).where(e.c.room_id == room_id).order_by(e.c.id))
-            return [Event(int(r.id), r.at, r.who, r.kind, r.trial_number, dict(r.detail or {})) for r in rows]
+            return [Event(int(r.id), r.at, r.who, r.kind, r.trial_number, dict(r.detail or {}), r.point) for r in rows]
 
         return self._read_as(room_id, token, work)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from core._text import fmt_time
+from core.decide.options import parse_option
 from core.errors import UserInputError
 from core.storage.tables import STUDY_NAME_MAX
 
@@ -23,14 +25,25 @@ PASSCODE_MAX = 200
 TRIAL_MAX = 2**63 - 1  # Optuna numbers trials from 0; anything past a 64-bit integer is a typo
 
 
+def key_of(trial_number: int, point: int | None) -> str:
+    """The option key of a stored (trial, point): ``"12"`` (its own rule, NULL point) or ``"12@3"``."""
+    return str(int(trial_number)) if point is None else f"{int(trial_number)}@{int(point)}"
+
+
 @dataclass(frozen=True)
 class LockInfo:
-    """The final decision: which trial, who locked it, when (UTC ISO) and why."""
+    """The final decision: which option (trial and point; None = its own rule), who locked it,
+    when (UTC ISO) and why."""
 
     trial_number: int
     by: str
     at: str
     rationale: str
+    point: int | None = None
+
+    @property
+    def option(self) -> str:
+        return key_of(self.trial_number, self.point)
 
 
 @dataclass(frozen=True)
@@ -83,11 +96,16 @@ class Comment:
     trial_number: int | None
     text: str
     at: str
+    point: int | None = None
+
+    @property
+    def option(self) -> str | None:
+        return None if self.trial_number is None else key_of(self.trial_number, self.point)
 
 
 @dataclass(frozen=True)
 class Event:
-    """One line of the decision log: who did what, when (UTC ISO 8601), on which trial."""
+    """One line of the decision log: who did what, when (UTC ISO 8601), on which option."""
 
     id: int
     at: str
@@ -95,6 +113,11 @@ class Event:
     kind: str
     trial_number: int | None
     detail: dict[str, Any]
+    point: int | None = None
+
+    @property
+    def option(self) -> str | None:
+        return None if self.trial_number is None else key_of(self.trial_number, self.point)
 
 
 def now() -> str:
@@ -140,6 +163,18 @@ def clean_trial(raw: object, field: str = "trial_number") -> int:
     return value
 
 
+def clean_option(raw: object, field: str = "trial_number") -> tuple[int, int | None]:
+    """(trial, point or None) of what a person named: a trial number (``12``) or an option key
+    (``"12"``, ``"#12"``, ``"12@3"``); whether the point exists is checked against the study."""
+    if isinstance(raw, str):
+        try:
+            trial, point = parse_option(raw)
+        except UserInputError as exc:
+            raise UserInputError(f"{field}: {exc}", field=field) from None
+        return clean_trial(trial, field), None if point is None else clean_trial(point, field)
+    return clean_trial(raw, field), None
+
+
 def clean_passcode(raw: object) -> str | None:
     if raw is None or raw == "":
         return None
@@ -160,8 +195,8 @@ def clean_passcode(raw: object) -> str | None:
 
 def locked_error(room: Any) -> UserInputError:
     return UserInputError(
-        f"Cannot do that: the decision is locked — trial {room.locked_trial} was chosen by "
-        f"{room.locked_by} at {room.locked_at}. Proposals, votes and comments are closed; "
+        f"Cannot do that: the decision is locked — trial {key_of(room.locked_trial, room.locked_point)} was chosen by "
+        f"{room.locked_by} at {fmt_time(room.locked_at)}. Proposals, votes and comments are closed; "
         "open a room for a new study to revisit it.",
         field="room",
     )

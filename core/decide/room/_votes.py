@@ -1,5 +1,6 @@
 """Ballots in rounds: approve / reject / abstain per candidate (unmarked = no opinion) and an optional
 ranking counted with Borda; each round kept, so the log shows how opinion moved before the lock.
+A candidate is an option: a trial's own rule (``"12"``) or one of its operating points (``"12@3"``).
 
 A ballot says only what its voter did: nothing is filled in for candidates they left unmarked, and
 casting the same ballot twice (a double click, a retried request) changes nothing and logs nothing.
@@ -13,27 +14,32 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, and_, delete, func, insert, select
 
-from core.decide.room._base import StoreBase
-from core.decide.room._values import Comment, Member, clean_trial, now
+from core.decide.room._base import Option, StoreBase
+from core.decide.room._values import Comment, Member, clean_option, key_of, now
 from core.errors import UserInputError
 from core.storage.tables import MARKS, approval_table, comments_table, ranked_table
 
-_BALLOT_COLUMNS = ["kind", "voter", "trial_number", "mark", "approve", "position", "cast_at"]
+_BALLOT_COLUMNS = ["kind", "voter", "trial_number", "point", "option", "mark", "approve", "position", "cast_at"]
+Key = int | str  # a trial number or an option key ("12", "12@3")
 
 
-def _ranking(ranking: Sequence[int]) -> list[int]:
+def _ranking(ranking: Sequence[Key]) -> list[Option]:
     if isinstance(ranking, (str, bytes)) or not isinstance(ranking, Iterable):
-        raise UserInputError("ranking: give a list of trial numbers, best first.", field="ranking")
-    trials = [clean_trial(t, "ranking") for t in ranking]
+        raise UserInputError("ranking: give a list of candidates (12 or 12@3), best first.", field="ranking")
+    trials = [clean_option(t, "ranking") for t in ranking]
     if not trials:
         raise UserInputError("ranking: the ballot is empty; rank at least one candidate.", field="ranking")
-    if len(set(trials)) != len(trials):
-        raise UserInputError("ranking: a trial appears twice; rank each candidate once.", field="ranking")
+    _once(trials, "ranking")
     return trials
 
 
-def borda_table(candidates: list[int], approvals: Iterable[Any], ranked: Iterable[Any]) -> pd.DataFrame:
-    """Marks and Borda points per candidate from ``(trial, mark|position, count)`` rows.
+def _once(options: Sequence[Option], field: str) -> None:
+    if len(set(options)) != len(options):
+        raise UserInputError(f"{field}: a candidate appears twice; name each candidate once.", field=field)
+
+
+def borda_table(candidates: Sequence[Key], approvals: Iterable[Any], ranked: Iterable[Any]) -> pd.DataFrame:
+    """Marks and Borda points per candidate (option key) from ``(key, mark|position, count)`` rows.
 
     With ``n`` candidates a ballot's first place earns ``n - 1`` points, the next ``n - 2``, and so
     on; unranked candidates earn 0. Sorted by approvals, then Borda, then proposal order.
@@ -41,32 +47,33 @@ def borda_table(candidates: list[int], approvals: Iterable[Any], ranked: Iterabl
     n = len(candidates)
     table = pd.DataFrame(
         0,
-        index=pd.Index(candidates, name="trial_number"),
+        index=pd.Index(list(candidates), name="option"),
         columns=["approvals", "rejections", "abstentions", "borda", "first_choices"],
     )
     column = {"approve": "approvals", "reject": "rejections", "abstain": "abstentions"}
-    for trial, mark, count in approvals:
-        if int(trial) in table.index:
-            table.loc[int(trial), column[str(mark)]] += int(count)
-    for trial, position, count in ranked:
-        if int(trial) not in table.index:
+    for key, mark, count in approvals:
+        if key in table.index:
+            table.loc[key, column[str(mark)]] += int(count)
+    for key, position, count in ranked:
+        if key not in table.index:
             continue
-        table.loc[int(trial), "borda"] += max(0, n - 1 - int(position)) * int(count)
+        table.loc[key, "borda"] += max(0, n - 1 - int(position)) * int(count)
         if int(position) == 0:
-            table.loc[int(trial), "first_choices"] += int(count)
+            table.loc[key, "first_choices"] += int(count)
     table["_order"] = range(n)
     table = table.sort_values(["approvals", "borda", "_order"], ascending=[False, False, True], kind="mergesort")
     return table.drop(columns="_order").astype(int)
 
 
-def _marks(marks: Mapping[int, str]) -> dict[int, str]:
+def _marks(marks: Mapping[Key, str]) -> dict[Option, str]:
     if not isinstance(marks, Mapping):
-        raise UserInputError("marks: give {trial: 'approve' | 'reject' | 'abstain'}.", field="marks")
-    out = {}
+        raise UserInputError("marks: give {candidate: 'approve' | 'reject' | 'abstain'}.", field="marks")
+    out: dict[Option, str] = {}
     for trial, mark in marks.items():
         if mark not in MARKS:
             raise UserInputError(f"marks: {mark!r} for trial {trial}; say approve, reject or abstain.", field="marks")
-        out[clean_trial(trial, "marks")] = str(mark)
+        out[clean_option(trial, "marks")] = str(mark)
+    _once(list(out), "marks")
     return out
 
 
@@ -78,15 +85,17 @@ def _mine(table: Any, room_id: int, rnd: int, voter: str) -> Any:
     return and_(_in_round(table, room_id, rnd), table.c.voter == voter)
 
 
+def _about(x: Any) -> dict[str, Any]:
+    return dict(voter=x.voter, trial_number=x.trial_number, point=x.point, option=key_of(x.trial_number, x.point))
+
+
 def _ballot_lines(approvals: Iterable[Any], ranked: Iterable[Any]) -> list[dict[str, Any]]:
     lines = [
-        dict(kind="mark", voter=x.voter, trial_number=x.trial_number, mark=x.mark, approve=x.approve)
-        | dict(position=None, cast_at=x.cast_at)
+        dict(kind="mark", **_about(x), mark=x.mark, approve=x.approve, position=None, cast_at=x.cast_at)
         for x in approvals
     ]
     return lines + [
-        dict(kind="ranked", voter=x.voter, trial_number=x.trial_number, mark=None, approve=None)
-        | dict(position=x.position, cast_at=x.cast_at)
+        dict(kind="ranked", **_about(x), mark=None, approve=None, position=x.position, cast_at=x.cast_at)
         for x in ranked
     ]
 
@@ -94,20 +103,27 @@ def _ballot_lines(approvals: Iterable[Any], ranked: Iterable[Any]) -> list[dict[
 class Voting(StoreBase):
     """The ballots of :class:`RoomStore`."""
 
-    def _ballot(self, conn: Connection, room_id: int, rnd: int, voter: str) -> tuple[dict[int, str], list[int]]:
+    def _ballot(self, conn: Connection, room_id: int, rnd: int, voter: str) -> tuple[dict[Option, str], list[Option]]:
         a, r = approval_table, ranked_table
-        marks = {
-            int(t): m for t, m in conn.execute(select(a.c.trial_number, a.c.mark).where(_mine(a, room_id, rnd, voter)))
-        }
-        ranking = conn.execute(select(r.c.trial_number).where(_mine(r, room_id, rnd, voter)).order_by(r.c.position))
-        return marks, [int(t) for t in ranking.scalars()]
+        rows = conn.execute(select(a.c.trial_number, a.c.point, a.c.mark).where(_mine(a, room_id, rnd, voter)))
+        marks = {(int(t), p): m for t, p, m in rows}
+        ranking = conn.execute(
+            select(r.c.trial_number, r.c.point).where(_mine(r, room_id, rnd, voter)).order_by(r.c.position)
+        )
+        return marks, [(int(t), p) for t, p in ranking]
+
+    def _stored(self, conn: Connection, room: Any, options: Sequence[Option], field: str) -> list[Option]:
+        """Each option as stored (a curve's tuned point is the trial's own rule), each a candidate."""
+        out = [self._require_candidate(conn, room, o, field) for o in options]
+        _once(out, field)
+        return out
 
     def _store_ballot(
-        self, conn: Connection, room: Any, who: Member, marks: dict[int, str], ranking: list[int]
+        self, conn: Connection, room: Any, who: Member, marks: dict[Option, str], ranking: list[Option]
     ) -> bool:
         """Replace this voter's ballot in the current round; False (and no log line) when unchanged."""
-        for trial in [*marks, *ranking]:
-            self._require_candidate(conn, room, trial, "marks")
+        marks = dict(zip(self._stored(conn, room, list(marks), "marks"), marks.values(), strict=True))
+        ranking = self._stored(conn, room, ranking, "ranking")
         rnd, room_id = int(room.current_round), int(room.id)
         if self._ballot(conn, room_id, rnd, who.name) == (marks, ranking):
             return False
@@ -118,22 +134,27 @@ class Voting(StoreBase):
         base = dict(room_id=room_id, round=rnd, voter=who.name, cast_at=at)
         if marks:
             rows = [
-                base | dict(trial_number=t, mark=m, approve={"approve": True, "reject": False}.get(m))
-                for t, m in marks.items()
+                base | dict(trial_number=t, point=p, mark=m, approve={"approve": True, "reject": False}.get(m))
+                for (t, p), m in marks.items()
             ]
             conn.execute(insert(a), rows)
         if ranking:
-            conn.execute(insert(r), [base | dict(trial_number=t, position=i) for i, t in enumerate(ranking)])
-        detail = dict(round=rnd, marks={str(t): m for t, m in marks.items()}, ranking=ranking)
-        self._event(conn, room_id, who.name, "ballot", None, **detail)
+            lines = [base | dict(trial_number=t, point=p, position=i) for i, (t, p) in enumerate(ranking)]
+            conn.execute(insert(r), lines)
+        detail = dict(
+            round=rnd,
+            marks={key_of(*o): m for o, m in marks.items()},
+            ranking=[key_of(*o) for o in ranking],
+        )
+        self._event(conn, room_id, who.name, "ballot", None, None, **detail)
         return True
 
     def cast_ballot(
         self,
         room_id: int,
         token: str | None,
-        marks: Mapping[int, str],
-        ranking: Sequence[int] = (),
+        marks: Mapping[Key, str],
+        ranking: Sequence[Key] = (),
         *,
         key: str | None = None,
     ) -> bool:
@@ -148,17 +169,18 @@ class Voting(StoreBase):
 
         return self._write(room_id, token, work, key=key, decode=bool)
 
-    def mark(self, room_id: int, token: str | None, trial_number: int, mark: str, *, key: str | None = None) -> bool:
+    def mark(self, room_id: int, token: str | None, trial_number: Key, mark: str, *, key: str | None = None) -> bool:
         """Set one candidate's mark on this round's ballot, keeping the rest of it."""
         chosen = _marks({trial_number: mark})
 
         def work(conn: Connection, room: Any, who: Member) -> bool:
             marks, ranking = self._ballot(conn, int(room.id), int(room.current_round), who.name)
-            return self._store_ballot(conn, room, who, marks | chosen, ranking)
+            option = self._stored(conn, room, list(chosen), "marks")[0]
+            return self._store_ballot(conn, room, who, marks | {option: mark}, ranking)
 
         return self._write(room_id, token, work, key=key, decode=bool)
 
-    def vote_ranked(self, room_id: int, token: str | None, ranking: Sequence[int], *, key: str | None = None) -> bool:
+    def vote_ranked(self, room_id: int, token: str | None, ranking: Sequence[Key], *, key: str | None = None) -> bool:
         """Rank candidates best-first for the Borda count, keeping the ballot's marks.
 
         Partial rankings are allowed: unranked candidates get no points from this voter.
@@ -176,16 +198,17 @@ class Voting(StoreBase):
         rnd = int(room.current_round) if round is None else int(round)
         a, r = approval_table, ranked_table
         marks = conn.execute(
-            select(a.c.trial_number, a.c.mark, func.count())
+            select(a.c.trial_number, a.c.point, a.c.mark, func.count())
             .where(_in_round(a, room.id, rnd))
-            .group_by(a.c.trial_number, a.c.mark)
+            .group_by(a.c.trial_number, a.c.point, a.c.mark)
         ).all()
         ranked = conn.execute(
-            select(r.c.trial_number, r.c.position, func.count())
+            select(r.c.trial_number, r.c.point, r.c.position, func.count())
             .where(_in_round(r, room.id, rnd))
-            .group_by(r.c.trial_number, r.c.position)
+            .group_by(r.c.trial_number, r.c.point, r.c.position)
         ).all()
-        return borda_table(StoreBase._candidates(conn, room.id), marks, ranked)
+        by_key = [[(key_of(t, p), x, n) for t, p, x, n in rows] for rows in (marks, ranked)]
+        return borda_table(StoreBase._candidates(conn, room.id), *by_key)
 
     @staticmethod
     def _votes(conn: Connection, room: Any, round: int | None) -> pd.DataFrame:
@@ -198,7 +221,7 @@ class Voting(StoreBase):
     def tally(self, room_id: int, round: int | None = None, *, token: str | None) -> pd.DataFrame:
         """Marks and Borda scores per candidate for a round (default: the current one), members only.
 
-        Rows are all candidates (zeros when nobody voted), sorted as :func:`borda_table` says.
+        Rows are all candidates by option key (zeros when nobody voted), sorted as :func:`borda_table` says.
         Columns: ``approvals``, ``rejections``, ``abstentions``, ``borda``, ``first_choices``.
         """
         return self._read_as(room_id, token, lambda conn, room: self._tally(conn, room, round))
@@ -206,7 +229,8 @@ class Voting(StoreBase):
     def votes(self, room_id: int, round: int | None = None, *, token: str | None) -> pd.DataFrame:
         """Every ballot line of a round (default current): who marked or ranked what (members only).
 
-        Columns: ``kind`` ("mark"/"ranked"), ``voter``, ``trial_number``, ``mark`` (approve/reject/
+        Columns: ``kind`` ("mark"/"ranked"), ``voter``, ``trial_number``, ``point`` (None = the
+        trial's own rule), ``option`` (the key), ``mark`` (approve/reject/
         abstain), ``approve`` (True/False/None), ``position`` (ranked only, 0 = first), ``cast_at``.
         """
         return self._read_as(room_id, token, lambda conn, room: self._votes(conn, room, round))
@@ -219,7 +243,7 @@ class Voting(StoreBase):
             room = self._room_row(conn, room_id)
             c = comments_table
             said = conn.execute(select(c).where(c.c.room_id == room_id).order_by(c.c.id)).all()
-            comments = [Comment(int(x.id), x.author, x.trial_number, x.text, x.created_at) for x in said]
+            comments = [Comment(int(x.id), x.author, x.trial_number, x.text, x.created_at, x.point) for x in said]
             return dict(tally=self._tally(conn, room, None), votes=self._votes(conn, room, None), comments=comments)
 
         return self._read(work)

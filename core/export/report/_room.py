@@ -29,7 +29,7 @@ class RoomSummary:
     locked_at: str = ""
     rationale: str = ""
     stakeholders: list[Any] = field(default_factory=list)
-    shortlist: list[int] = field(default_factory=list)
+    shortlist: list[str] = field(default_factory=list)  # option keys ("12", "12@3")
     shortlist_source: str = ""
     tally: pd.DataFrame | None = None
     votes: pd.DataFrame | None = None
