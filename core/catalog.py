@@ -115,7 +115,25 @@ def families_of(klass: Klass) -> list[str]:
     return [f.name for f in FAMILIES.values() if f.klass == klass]
 
 
+#: Types outside skops' default trust that a fitted pipeline of our families contains (bare, or
+#: wrapped in ``FixedThresholdClassifier``, which skops trusts already). Computed with
+#: ``skops.io.get_untrusted_types`` over every family (tests/core/test_safety.py keeps it exact).
+#: One list for every reader of our skops bytes: bundles (core.export.safety) and the models the
+#: search keeps (core.search.artifacts).
+MODEL_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+)
+
+
 __all__ = [
+    "MODEL_TYPES",
     "DEFAULT_FAMILIES",
     "DEFAULT_SAMPLER",
     "FAMILIES",

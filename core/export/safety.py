@@ -28,21 +28,12 @@ from typing import Any
 
 import pandas as pd
 
+from core.catalog import MODEL_TYPES
 from core.errors import UserInputError
 
-#: Types outside skops' default trust that the exported models of our families contain (each
-#: pipeline wrapped in ``FixedThresholdClassifier``, which skops trusts already). Computed with
-#: ``skops.io.get_untrusted_types`` over every family (tests/core/test_safety.py keeps it exact).
-ALLOWED_TYPES: tuple[str, ...] = (
-    "numpy.dtype",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.tree._tree.Tree",
-    "sklearn.utils._bunch.Bunch",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier",
-)
+#: Types outside skops' default trust that the exported models of our families contain
+#: (:data:`core.catalog.MODEL_TYPES`, the one list every reader of our skops bytes uses).
+ALLOWED_TYPES: tuple[str, ...] = MODEL_TYPES
 #: our own rule estimators a bundle may hold (core.export.rules: a threshold per sensitive group)
 RULE_TYPES: tuple[str, ...] = ("core.export.rules.GroupThresholdClassifier",)
 

@@ -27,6 +27,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from core import storage as st
+from core.catalog import MODEL_TYPES
 from core.search._engine import engine
 from core.storage.tables import artifacts_table
 
@@ -36,21 +37,10 @@ MAX_MODEL_BYTES = 50 * 1024**2
 _PRED_MAGIC = b"TRP1"  # format tag: uint32 n_oof, uint32 n_test, then little-endian uint16 scores
 _SCALE = 65535.0
 
-#: Types outside skops' default trust that a fitted pipeline of our families contains: the same
-#: list as the bundle's (``core.export.safety.ALLOWED_TYPES``, computed with
-#: ``skops.io.get_untrusted_types`` over every family of :data:`core.models.families.REGISTRY`;
-#: tests/core/test_artifacts.py keeps the two equal). Never "trust everything": a database row is
-#: not a place to run code from.
-TRUSTED_TYPES: tuple[str, ...] = (
-    "numpy.dtype",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.tree._tree.Tree",
-    "sklearn.utils._bunch.Bunch",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier",
-)
+#: Types outside skops' default trust that a fitted pipeline of our families contains: the one list
+#: every reader of our skops bytes uses (:data:`core.catalog.MODEL_TYPES`). Never "trust
+#: everything": a database row is not a place to run code from.
+TRUSTED_TYPES: tuple[str, ...] = MODEL_TYPES
 
 
 def model_bytes(pipeline: Any) -> bytes:
