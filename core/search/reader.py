@@ -87,6 +87,7 @@ _trials = sa.Table(
 #: numbers against them inside its own transaction)
 studies_table = _studies
 trials_table = _trials
+trial_user_attrs_table = _user
 
 _params = sa.Table(
     "trial_params",

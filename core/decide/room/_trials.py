@@ -14,18 +14,13 @@ import json
 import sqlalchemy as sa
 
 from core.errors import UserInputError
+from core.search import ATTR_CURVE
 from core.search.reader import studies_table as _studies
+from core.search.reader import trial_user_attrs_table as _attrs
 from core.search.reader import trials_table as _trials
 
 _INT32_MAX = 2**31 - 1  # Optuna's column; a larger number cannot be one of its trials
-_CURVE = "tradeoff.curve"  # the trial attribute holding its curve (core.search stores it)
-_attrs = sa.Table(
-    "trial_user_attributes",
-    sa.MetaData(),
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("key", sa.String),
-    sa.Column("value_json", sa.Text),
-)
+_CURVE = ATTR_CURVE  # the trial attribute holding its curve
 
 
 def require_finished(
