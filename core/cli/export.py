@@ -26,19 +26,35 @@ from core.export.reproduce import LATENCY_FLOOR, reproduce
 from core.export.verdict import verdict_text
 
 
-def _default_out(study: str, trial: int) -> Path:
+def _default_out(study: str, option: str) -> Path:
     folder = st.home() / "bundles"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{safety.safe_filename(study)}-trial{trial}.zip"
+    return folder / f"{safety.safe_filename(study)}-trial{option.replace('@', '-point')}.zip"
+
+
+def _option(args: argparse.Namespace, url: str) -> str:
+    """The option to export: ``--trial`` (checked as a key), else what the room locked, else the
+    front's knee — said on stderr, so nobody exports a default without knowing which."""
+    from core.decide.options import option_key, parse_option
+    from core.export.build import default_option
+
+    if args.trial is not None:
+        return option_key(*parse_option(args.trial))
+    key, why = default_option(url, args.study)
+    if key is None:
+        raise UserInputError(f"Nothing to export from study {args.study!r}: {why}; pass --trial N.", field="trial")
+    print(f"… exporting option {key}: {why} (pass --trial to choose another)", file=sys.stderr, flush=True)
+    return key
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = Path(args.output) if args.output else _default_out(args.study, args.trial)
+    url = st.resolve(args.storage)
+    option = _option(args, url)
+    out = Path(args.output) if args.output else _default_out(args.study, option)
     if out.suffix.lower() == ".zip" and not out.parent.is_dir():  # before the re-fit, not after it
         raise UserInputError(
             f"The folder {str(out.parent)!r} does not exist; create it or choose another -o.", field="output"
         )
-    url = st.resolve(args.storage)
     verdict = None
     if args.verdict:
         p = Path(args.verdict)
@@ -46,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     res = build(
         url,
         args.study,
-        args.trial,
+        option,
         data=args.data,
         with_onnx=not args.no_onnx,
         verdict=verdict,
@@ -56,9 +72,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     c, onnx = res.config, res.config.onnx
     print(f"wrote {path}: {', '.join(sorted(res.files))}")
     print(
-        f"trial #{args.trial} {c.family_label} ({c.family_class}), "
+        f"option {c.option or c.study.trial}: trial #{c.study.trial} {c.family_label} ({c.family_class}), "
         f"threshold {c.threshold:.4f}, data {c.data.fingerprint}"
     )
+    if c.rule_description:
+        print(f"decision rule: {c.rule_description}")
     from core.export.onnx import serving_sentence
 
     print("ONNX: " + serving_sentence(onnx, (c.metrics or {}).get("latency_p95_ms")))
@@ -94,6 +112,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for n in rep.notes:
         print(f"note: {n}")
     if rep.ok:
+        if "@" in rep.option:
+            print(f"decision rule of option {rep.option} reproduced bit for bit: {rep.rule_description}")
         print(f"reproduced: {sum(c.ok is True for c in rep.checks)} checks passed")
         return 0
     print(f"did NOT reproduce: {', '.join(c.name for c in rep.failed)}", file=sys.stderr)
@@ -126,7 +146,11 @@ def _add_export(sub: Any) -> None:
     sp = sub.add_parser("export", help="bundle a trial: config, skops model, ONNX, decision.md, report.html")
     storage_option(sp)
     sp.add_argument("--study", required=True)
-    sp.add_argument("--trial", type=int, required=True)
+    sp.add_argument(
+        "--trial",
+        help="the option to export: a trial (12, its own tuned rule) or a trial and an operating point "
+        "(12@3, from `front --operating-points`); default: the room's locked option, else the front's knee",
+    )
     sp.add_argument(
         "-o",
         "--output",

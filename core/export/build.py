@@ -1,8 +1,10 @@
-"""Make a bundle from a study: re-fit the chosen trial, check ONNX, write the config and the report.
+"""Make a bundle from a study: the chosen option's model (the one the search kept, else re-fitted)
+with the option's decision rule, checked ONNX, the config and the report.
 
-Why re-fit instead of reading the search's model: the search keeps metrics and predictions, not
-fitted models, and re-fitting with the stored split, parameters and seed yields the same model
-(``reproduce`` proves it later on the bundle itself).
+An option is a trial and a rule (:mod:`core.export.chosen`): ``"12"`` ships trial 12 deciding at its
+tuned threshold, ``"12@3"`` the same model deciding with point 3 of its stored curve. Why re-fit
+when the search kept no model: re-fitting with the stored split, parameters and seed yields the
+same model (``reproduce`` proves it later on the bundle itself).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from core.data import Dataset, load_dataset
 from core.decide import front
 from core.decide import limits as view_limits
 from core.errors import UserInputError
+from core.export import chosen as chosen_option
 from core.export import onnx as onnx_export
 from core.export import report, rules, safety
 from core.export import verdict as room_verdict
-from core.export.bundle import CONFIG, CONFIG_YAML, DECISION, MANIFEST, MODEL, ONNX, REPORT, manifest, with_threshold
+from core.export.bundle import CONFIG, CONFIG_YAML, DECISION, MANIFEST, MODEL, ONNX, REPORT, manifest
 from core.export.bundle import zip_bytes as _zip_bytes
 from core.export.config import BundleConfig, DataSummary, StudyRef, library_versions
 from core.models import candidate
@@ -51,16 +54,25 @@ class ExportResult:
         return _zip_bytes(self.files)
 
 
-def default_trial(url: str, study_name: str) -> tuple[int | None, str]:
-    """The trial to export by default: the room's locked decision, else the front's knee."""
-    locked, why = report.room_lock(url, study_name)
+def default_option(url: str, study_name: str) -> tuple[str | None, str]:
+    """The option to export by default: the room's locked option (``"12"`` or ``"12@3"``), else
+    the front's knee with its own rule; (None, why) when there is nothing to export yet."""
+    from core.decide.room_lock import locked_option
+
+    locked, why = locked_option(url, study_name)
     if locked is not None:
         return locked, f"the room's decision ({why})"
     spec = view_limits.load_view_spec(url, study_name)  # the room's limits
     _pf, knee = report.front_of(study_reader.read_frame(url, study_name, spec), spec)
     if knee is not None:
-        return knee, f"the knee of the front ({why.rstrip('.').lower()})"
+        return str(int(knee)), f"the knee of the front ({why.rstrip('.').lower()})"
     return None, "no feasible finished trial to export yet"
+
+
+def default_trial(url: str, study_name: str) -> tuple[int | None, str]:
+    """The trial of :func:`default_option` (readers that follow the model, not its rule)."""
+    key, why = default_option(url, study_name)
+    return (None, why) if key is None else (int(key.split("@")[0]), why)
 
 
 def dataset_summary(ds: Dataset, train_idx: np.ndarray, test_idx: np.ndarray, spec: Spec) -> DataSummary:
@@ -95,8 +107,11 @@ def _trial(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
     raise UserInputError(f"Study {study.study_name!r} has no trial #{number}.", field="trial")
 
 
-def _onnx(cand: candidate.Candidate, spec: Spec) -> onnx_export.OnnxExport:
-    """Export the inner pipeline and check parity on the test part, topped up with training rows."""
+def _onnx(cand: candidate.Candidate, spec: Spec, rule: Mapping[str, Any]) -> onnx_export.OnnxExport:
+    """Export the inner pipeline and check parity on the test part, topped up with training rows.
+
+    The graph computes probabilities only: a threshold rule is stated beside it; a group rule is not
+    one threshold, so none is stated and the config's ``rule`` says what to apply."""
     check = cand.dataset.subset(cand.test_idx).X
     if len(check) < onnx_export.MIN_ROWS:
         extra = cand.dataset.subset(cand.train_idx).X.iloc[: onnx_export.MIN_ROWS - len(check)]
@@ -108,7 +123,7 @@ def _onnx(cand: candidate.Candidate, spec: Spec) -> onnx_export.OnnxExport:
         cand.dataset.numeric,
         cand.dataset.categorical,
         latency_repeats=max(spec.validation.latency_repeats, 50),
-        threshold=cand.threshold,
+        threshold=float(rule["threshold"]) if rule.get("kind") == rules.KIND_THRESHOLD else None,
     )
 
 
@@ -120,11 +135,32 @@ def _latency_record(ev: Any) -> dict[str, Any]:
 
 
 def _config(
-    url: str, study: optuna.Study, cand: candidate.Candidate, onnx: onnx_export.OnnxExport | None
+    url: str,
+    study: optuna.Study,
+    cand: candidate.Candidate,
+    onnx: onnx_export.OnnxExport | None,
+    option: chosen_option.ChosenOption,
+    rule: dict[str, Any],
 ) -> BundleConfig:
-    """The config of a fresh export; the study's stored figures win over the re-fit's (same numbers)."""
+    """The config of a fresh export; the study's stored figures win over the re-fit's (same numbers),
+    and an option's rule-dependent figures are its curve point's (:func:`chosen_option.with_figures`)."""
+    from core.decide.room_lock import locked_option
+
     spec, ua, ev = cand.spec, _trial(study, cand.number).user_attrs, cand.evaluation
-    locked, _why = report.room_lock(url, study.study_name)
+    locked_key, _why = locked_option(url, study.study_name)
+    locked = None if locked_key is None else int(locked_key.split("@")[0])
+    metrics, test_metrics, cv_std = chosen_option.with_figures(
+        option,
+        ua.get("metrics") or cand.stored_metrics,
+        ua.get("test_metrics") or ev.test,
+        ua.get("cv_std") or ev.cv_std,
+    )
+    groups = list(ua.get("groups_test") or json.loads(ev.groups_test.to_json(orient="records")))
+    if not option.tuned:
+        groups = _option_groups(cand, rule)
+    onnx_doc = onnx.to_dict() if onnx is not None else {"exported": False, "reason": "not attempted"}
+    if onnx is not None and rule.get("kind") != rules.KIND_THRESHOLD:
+        onnx_doc["decision_rule"] = "apply config.json's rule to P(positive): " + rules.rule_description(rule)
     return BundleConfig(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         study=StudyRef(name=study.study_name, storage=st.mask(url), trial=int(cand.number)),
@@ -134,28 +170,55 @@ def _config(
         family_class=cand.klass,
         params=dict(cand.params),
         optuna_params=fam.flat_params(cand.family, cand.params),
-        threshold=float(cand.threshold),
+        threshold=chosen_option.decision_threshold(rule),
+        trial_threshold=None if option.tuned else float(cand.threshold),
         seeds={"spec_seed": spec.seed, "split": spec.seed, "cv_folds": spec.seed, "model_random_state": spec.seed},
         data=dataset_summary(cand.dataset, cand.train_idx, cand.test_idx, spec),
-        metrics=dict(ua.get("metrics") or cand.stored_metrics),
-        test_metrics=dict(ua.get("test_metrics") or ev.test),
-        cv_std=dict(ua.get("cv_std") or ev.cv_std),
-        groups_test=list(ua.get("groups_test") or json.loads(ev.groups_test.to_json(orient="records"))),
+        metrics=metrics,
+        test_metrics=test_metrics,
+        cv_std=cv_std,
+        groups_test=groups,
         export_latency=_latency_record(ev),
         versions=library_versions(),
-        onnx=onnx.to_dict() if onnx is not None else {"exported": False, "reason": "not attempted"},
+        onnx=onnx_doc,
         onnx_support={f: {"exportable": s, "note": n} for f, (s, n) in onnx_export.SUPPORT.items()},
-        decision={"room_locked_trial": locked, "is_room_decision": locked == int(cand.number)},
-        option=getattr(cand, "option", None) or str(int(cand.number)),
-        rule=rules.threshold_rule(float(cand.threshold)),
-        rule_description=rules.rule_description(rules.threshold_rule(float(cand.threshold))),
+        decision={
+            "room_locked_trial": locked,
+            "room_locked_option": locked_key,
+            "is_room_decision": locked_key == option.key,
+        },
+        option=option.key,
+        rule=dict(rule),
+        rule_description=rules.rule_description(rule),
     )
+
+
+def _decisions(cand: candidate.Candidate, model: Any, part: Dataset) -> np.ndarray:
+    """The exported model's decisions on a part of the study's data (a group rule reads the groups)."""
+    X = part.X
+    if isinstance(model, rules.GroupThresholdClassifier):
+        X = rules.with_group_columns(X, part.groups, list(model.columns))
+    return np.asarray(model.predict(X)).astype(int)
+
+
+def _option_groups(cand: candidate.Candidate, rule: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The per-group table on the held-out part for the option's rule (not the tuned one's)."""
+    from core.metrics import fairness_report
+
+    test = cand.dataset.subset(cand.test_idx)
+    model = rules.with_rule(cand.pipeline, rule, _features(cand))
+    _gaps, table = fairness_report(test.y, _decisions(cand, model, test), test.groups)
+    return list(json.loads(table.to_json(orient="records")))
+
+
+def _features(cand: candidate.Candidate) -> list[str]:
+    return [*cand.dataset.numeric, *cand.dataset.categorical]
 
 
 def build(
     url: str | None,
     study_name: str,
-    trial_number: int,
+    trial_number: int | str,
     *,
     data: str | None = None,
     verdict: str | None = None,
@@ -163,8 +226,11 @@ def build(
     with_report: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Make every bundle file of a trial in memory (the page zips it, the CLI writes it), from the
+    """Make every bundle file of an option in memory (the page zips it, the CLI writes it), from the
     model the search fitted and kept when it did (no fit), else re-fitted on the trial's split.
+
+    ``trial_number`` is a trial (its own tuned rule) or an option key (``"12@3"``: trial 12 deciding
+    with point 3 of its stored curve); a key that names nothing is refused before any fit.
 
     ``data`` points at the study's table when it moved (its fingerprint must still match). Without a
     ``verdict``, the report carries the verdict of the last comparison run on this study, if any.
@@ -176,21 +242,25 @@ def build(
         verdict = (room_verdict.last(url, study_name) or {}).get("sentence")
     ds = load_dataset(replace(search.load_spec(study).data, path=str(data))) if data is not None else None
     spec = search.load_spec(study)
-    cand = _stored_candidate(url, study, spec, int(trial_number), ds)
+    candidate.trial_config(study, options_number(trial_number))  # an unknown trial: its clear error first
+    option = chosen_option.resolve(url, study_name, trial_number, spec)
+    cand = _stored_candidate(url, study, spec, option.number, ds)
     if cand is None:
         step("re-fitting the chosen trial on the study's training part")
         with threadpool_limits(limits=1):  # same numbers, no OpenMP oversubscription (see reproduce)
-            cand = candidate.refit(study, spec, int(trial_number), dataset=ds)
+            cand = candidate.refit(study, spec, option.number, dataset=ds)
     else:
         step("reading the model the search fitted for this trial")
-    files = {MODEL: safety.dump_model(with_threshold(cand.pipeline, cand.threshold))}
+    cand.option = option.key
+    rule = option.rule or rules.threshold_rule(float(cand.threshold))
+    files = {MODEL: safety.dump_model(rules.with_rule(cand.pipeline, rule, _features(cand)))}
     onnx = None
     if with_onnx:
         step("exporting to ONNX and checking parity")
-        onnx = _onnx(cand, cand.spec)
+        onnx = _onnx(cand, cand.spec, rule)
         if onnx.exported and onnx.model:
             files[ONNX] = onnx.model
-    config = _config(url, study, cand, onnx)
+    config = _config(url, study, cand, onnx, option, rule)
     if with_report:
         step("writing decision.md and report.html")
         data_ = report_data(url, study, cand.spec, cand, config.to_json(), verdict)
@@ -204,6 +274,13 @@ def build(
     files[CONFIG_YAML] = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode("utf-8")
     files[MANIFEST] = manifest(files)
     return ExportResult(files=files, config=config, onnx=onnx)
+
+
+def options_number(key: int | str) -> int:
+    """The trial number of an option key (a bad key: the options module's one clear message)."""
+    from core.decide.options import parse_option
+
+    return parse_option(key)[0]
 
 
 def _stored_candidate(url: str, study: optuna.Study, spec: Spec, number: int, ds: Any) -> candidate.Candidate | None:
@@ -243,7 +320,9 @@ def report_data(
     note = ""
     try:
         with threadpool_limits(limits=1):
-            imp = report.permutation_importance(cand.pipeline, test.X, test.y, seed=spec.seed, threshold=cand.threshold)
+            imp = report.permutation_importance(
+                cand.pipeline, test.X, test.y, seed=spec.seed, threshold=float(recorded["threshold"])
+            )
     except Exception as exc:  # e.g. a test part with one class: say so rather than fail the export
         imp, note = None, f"Not computed ({type(exc).__name__}: {exc})."
     data = recorded["data"]
@@ -253,7 +332,7 @@ def report_data(
         spec=spec,
         family=cand.family,
         params=dict(cand.params),
-        threshold=float(cand.threshold),
+        threshold=float(recorded["threshold"]),
         metrics=recorded["metrics"],
         test_metrics=recorded["test_metrics"],
         cv_std=recorded["cv_std"],
@@ -261,14 +340,24 @@ def report_data(
         frame=frame,
         front=pf,
         knee=knee,
-        room=report.room_summary(url, study.study_name, spec, frame),
+        room=report.room_summary(url, study.study_name, spec, frame, study_reader.read_curves(url, study.study_name)),
         dataset=data.to_json() if isinstance(data, DataSummary) else data,
         importance=imp,
         importance_note=note,
         onnx=recorded["onnx"],
         verdict=verdict,
         versions=recorded["versions"],
+        rule_description=recorded.get("rule_description") or None,
+        option=str(recorded.get("option") or cand.number),
     )
 
 
-__all__ = ["ExportResult", "build", "dataset_summary", "default_trial", "report_data"]
+__all__ = [
+    "ExportResult",
+    "build",
+    "dataset_summary",
+    "default_option",
+    "default_trial",
+    "options_number",
+    "report_data",
+]

@@ -253,6 +253,9 @@ class BundleConfig:
     option: str = ""
     rule: dict[str, Any] = field(default_factory=dict)
     rule_description: str = ""
+    #: the trial's own tuned threshold when the exported rule is another of its operating points
+    #: (``threshold`` is then the rule's): ``reproduce`` re-checks both
+    trial_threshold: float | None = None
     schema_version: int = SCHEMA_VERSION
     kind: str = KIND
 
@@ -284,6 +287,7 @@ class BundleConfig:
             option=_read(doc, "option", TEXT, default=""),
             rule=_rule(doc, float(threshold)),
             rule_description=_read(doc, "rule_description", TEXT, default=""),
+            trial_threshold=_optional_number(doc, "trial_threshold"),
             **{k: v for k, v in recorded.items() if v is not None},
         )
 
@@ -311,7 +315,14 @@ class BundleConfig:
         doc.update({name: getattr(self, name) for name, _kind, _req in _RECORDED if name not in doc})
         if self.rule:
             doc.update(option=self.option, rule=self.rule, rule_description=self.rule_description)
+        if self.trial_threshold is not None:
+            doc["trial_threshold"] = self.trial_threshold
         return jsonable(doc)
+
+
+def _optional_number(doc: dict[str, Any], key: str) -> float | None:
+    value = _read(doc, key, NUMBER, default=None)
+    return None if value is None else float(value)
 
 
 def _rule(doc: dict[str, Any], threshold: float) -> dict[str, Any]:

@@ -4,6 +4,11 @@ Why re-train instead of only loading ``model.skops``: "anyone must be able to ch
 proving the recorded numbers come from this configuration on this data, not only that a file loads.
 Deterministic metrics must be identical (to 1e-9 relative) and the bundled model must predict like
 the re-trained one; timings must fall within the latency harness's stated spread.
+
+A bundle of another operating point (option ``"12@3"``) is re-checked as that rule: the re-trained
+model's own curve must offer exactly the rule the bundle applies (every threshold equal), its
+figures are that point's, and the bundle's decisions on the held-out rows must equal the rule
+applied to the re-trained model's scores, row for row.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from threadpoolctl import threadpool_limits
 from core import objectives as obj
 from core.data import Dataset, fingerprint, prepare, read_table, split
 from core.errors import UserInputError
+from core.export import chosen as chosen_option
 from core.export import onnx as onnx_export
+from core.export import rules
 from core.export.bundle import ONNX, Bundle, open_bundle
 from core.export.config import BundleConfig, library_versions
 from core.models.evaluate import Evaluation, evaluate
@@ -64,6 +71,8 @@ class ReproduceReport:
     new_fingerprint: str
     notes: list[str] = field(default_factory=list)
     value_model: Any = None  # the bundle spec's: unpriced net value prints in utility units, not €
+    option: str = ""  # the bundle's option key ("12", "12@3")
+    rule_description: str = ""  # its decision rule in words
 
     @property
     def ok(self) -> bool:
@@ -111,22 +120,96 @@ def _read_data(b: Bundle, data: str | Path, allow_data_change: bool) -> tuple[Da
     return prepare(df, replace(spec.data, path=str(data), fingerprint=None), notes=notes), got
 
 
+def _is_option(config: BundleConfig) -> bool:
+    """A bundle of another operating point than the trial's tuned rule (``trial_threshold`` recorded)."""
+    return config.trial_threshold is not None
+
+
+def _rule_checks(config: BundleConfig, ev: Evaluation) -> tuple[list[Check], dict[str, Any], dict[str, Any]]:
+    """An option bundle's rule re-derived from the re-trained model's curve: (checks, the point's
+    search figures, its test figures) in the form the bundle recorded them."""
+    sensitive = list(config.rule.get("columns") or config.spec.data.sensitive)
+    point = chosen_option.find_point(ev.curve, config.rule, sensitive)
+    tuned = Check(
+        "trial threshold (tuned)",
+        "deterministic",
+        config.trial_threshold,
+        ev.threshold,
+        same(config.trial_threshold, ev.threshold),
+    )
+    note = (
+        f"point {point} of the re-trained model's curve is exactly this rule"
+        if point is not None
+        else "the re-trained model's curve offers no rule with exactly these thresholds"
+    )
+    found = Check(
+        f"decision rule of option {config.option}",
+        "deterministic",
+        0,
+        0 if point is not None else 1,
+        point is not None,
+        note,
+    )
+    if point is None or ev.curve is None:
+        return [tuned, found], {}, {}
+    search, test = chosen_option.point_figures(ev.curve, point)
+    option = chosen_option.ChosenOption(config.option, config.study.trial, point, dict(config.rule), search, test)
+    metrics, test_metrics, _ = chosen_option.with_figures(option, ev.metrics, ev.test, {})
+    return [tuned, found], metrics, test_metrics
+
+
 def _metric_checks(config: BundleConfig, ev: Evaluation) -> list[Check]:
-    """Every quality/fairness/value figure on search and test data, and the tuned threshold."""
+    """Every quality/fairness/value figure on search and test data, and the threshold(s): an option
+    bundle's figures are its rule's (:func:`_rule_checks`), a tuned bundle's the trial's."""
     checks: list[Check] = []
+    new_m, new_t = dict(ev.metrics), dict(ev.test)
+    if _is_option(config):
+        rule_checks, new_m, new_t = _rule_checks(config, ev)
+        checks += rule_checks
     old_m, old_t = config.metrics, config.test_metrics
     for name in _deterministic_names():
-        if name in old_m or name in ev.metrics:
-            old, new = old_m.get(name), ev.metrics.get(name)
+        if name in old_m or name in new_m:
+            old, new = old_m.get(name), new_m.get(name)
             checks.append(Check(name, "deterministic", old, new, same(old, new)))
     for name in obj.TEST_METRICS:
         if name != "value_per_1k":
-            old, new = old_t.get(name), ev.test.get(name)
+            old, new = old_t.get(name), new_t.get(name)
             checks.append(Check(obj.TEST_ATTR + name, "deterministic", old, new, same(old, new)))
-    checks.append(
-        Check("threshold", "deterministic", config.threshold, ev.threshold, same(config.threshold, ev.threshold))
-    )
+    if not _is_option(config):
+        checks.append(
+            Check("threshold", "deterministic", config.threshold, ev.threshold, same(config.threshold, ev.threshold))
+        )
     return checks
+
+
+def expected_decisions(config: BundleConfig, proba: np.ndarray, groups: Any) -> np.ndarray:
+    """The bundle's rule applied by the kernel the curve used to the given scores (0/1 per row)."""
+    from core.metrics.decision import decide
+    from core.metrics.operating_points import group_decisions
+
+    rule = config.rule or rules.threshold_rule(config.threshold)
+    if rule.get("kind") == rules.KIND_GROUP:
+        return np.asarray(group_decisions(proba, groups, dict(rule["thresholds"]), float(rule["default"]))).astype(int)
+    return np.asarray(decide(proba, float(rule["threshold"]))).astype(int)
+
+
+def _decision_check(b: Bundle, test: Dataset, retrained: np.ndarray) -> Check:
+    """The bundled model's decisions on the held-out rows equal the recorded rule applied to the
+    re-trained model's scores, row for row (a group rule reads the rows' groups)."""
+    model = b.model()
+    X = test.X
+    if isinstance(model, rules.GroupThresholdClassifier):
+        X = rules.with_group_columns(X, test.groups, list(model.columns))
+    got = np.asarray(model.predict(X)).astype(int)
+    want = expected_decisions(b.config, retrained, test.groups)
+    differ = int(np.sum(got != want))
+    note = (
+        f"{len(got)} held-out decisions by the bundled rule equal the rule on the re-trained model, "
+        f"row for row ({int(got.sum())} positive)"
+        if differ == 0
+        else f"{differ} of {len(got)} held-out decisions differ"
+    )
+    return Check("decisions on the held-out part (rows that differ)", "deterministic", 0, differ, differ == 0, note)
 
 
 def _model_checks(b: Bundle, X: pd.DataFrame, retrained: np.ndarray) -> list[Check]:
@@ -205,6 +288,7 @@ def reproduce(
     retrained = np.asarray(ev.test_proba)  # kept by keep_model=True
     checks = _metric_checks(b.config, ev)
     checks += _model_checks(b, ds.subset(test_idx).X, retrained)
+    checks.append(_decision_check(b, ds.subset(test_idx), retrained))
     checks += latency_checks(b.config.export_latency, b.config.metrics, ev.latency.to_dict(), latency_tolerance)
     checks += _timing_checks(b.config, ev)
     expected = b.config.data.fingerprint
@@ -214,6 +298,8 @@ def reproduce(
         old_fingerprint=expected,
         new_fingerprint=got,
         value_model=spec.value_model,
+        option=b.config.option or str(b.config.study.trial),
+        rule_description=b.config.rule_description,
     )
     now = library_versions()
     for lib, v in b.config.versions.items():
@@ -224,4 +310,13 @@ def reproduce(
     return report
 
 
-__all__ = ["LATENCY_FLOOR", "REL_TOL", "Check", "ReproduceReport", "latency_checks", "reproduce", "same"]
+__all__ = [
+    "LATENCY_FLOOR",
+    "REL_TOL",
+    "Check",
+    "ReproduceReport",
+    "expected_decisions",
+    "latency_checks",
+    "reproduce",
+    "same",
+]

@@ -37,6 +37,17 @@ def group_values(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return np.array([JOIN.join(t) for t in zip(*parts, strict=True)], dtype=object)
 
 
+def with_group_columns(X: pd.DataFrame, groups: Any, columns: Sequence[str]) -> pd.DataFrame:
+    """``X`` with the sensitive ``columns`` rebuilt from the study's group labels (``a × b`` split back
+    into its columns), so a group rule can decide rows of the study's own data, whose prepared
+    features no longer hold the sensitive columns (export's group table, ``reproduce``)."""
+    labels = [str(g) for g in np.asarray(groups, dtype=object)]
+    parts = [g.split(JOIN) if len(columns) > 1 else [g] for g in labels]
+    if any(len(p) != len(columns) for p in parts):  # a pooled label names no single value of each column
+        parts = [p if len(p) == len(columns) else [JOIN.join(p)] * len(columns) for p in parts]
+    return X.reset_index(drop=True).assign(**{c: [p[i] for p in parts] for i, c in enumerate(columns)})
+
+
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
     """A fitted pipeline deciding at a threshold per group of ``columns`` (``default`` for groups
     it does not know). Prefit: ``fit`` is never called; ``features`` go to the pipeline."""
@@ -106,11 +117,14 @@ def rule_description(rule: Mapping[str, Any]) -> str:
 TRUSTED_TYPE = f"{GroupThresholdClassifier.__module__}.{GroupThresholdClassifier.__qualname__}"
 
 __all__ = [
+    "KIND_GROUP",
+    "KIND_THRESHOLD",
     "TRUSTED_TYPE",
     "GroupThresholdClassifier",
     "group_rule",
     "group_values",
     "rule_description",
     "threshold_rule",
+    "with_group_columns",
     "with_rule",
 ]

@@ -61,6 +61,8 @@ class ReportData:
     #: the decision rule in words (config ``rule_description``): one threshold, or one per group
     rule_description: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    #: the exported option's key ("12": the trial's own rule, "12@3": another point of its curve)
+    option: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -228,15 +230,23 @@ def limitations(data: ReportData) -> list[str]:
     return out
 
 
+def option_key(data: ReportData) -> str:
+    """The exported option's key (a report made before options: the trial number)."""
+    return data.option or str(data.trial_number)
+
+
 def decision_line(data: ReportData) -> str:
-    """Whether the exported trial is the room's decision, in one sentence."""
+    """Whether the exported option (trial and rule) is the room's decision, in one sentence."""
     r = data.room
+    mine = option_key(data)
+    exported = r.label(mine)
     if r.locked_trial is None:
-        return f"No locked decision: {r.note or 'the room has not decided.'} Trial #{data.trial_number} was exported."
-    if r.locked_trial == data.trial_number:
-        return f"The room locked trial #{r.locked_trial} (by {r.locked_by}, {fmt_time(r.locked_at)})."
+        return f"No locked decision: {r.note or 'the room has not decided.'} {exported} was exported."
+    locked = r.locked_option or str(r.locked_trial)
+    if locked == mine:
+        return f"The room locked {r.label(locked)} (by {r.locked_by}, {fmt_time(r.locked_at)})."
     return (
-        f"The room locked trial #{r.locked_trial}, but trial #{data.trial_number} was exported "
+        f"The room locked {r.label(locked)}, but {exported} was exported "
         f"(lock by {r.locked_by}, {fmt_time(r.locked_at)})."
     )
 

@@ -31,6 +31,7 @@ from core.export.report._data import (
     metric_rows,
     model_card,
     onnx_line,
+    option_key,
     value_line,
 )
 from core.export.report._figures import figures
@@ -113,21 +114,32 @@ def _regret(data: ReportData) -> dict[str, Any] | None:
         return None
     table = regret.in_units
     rows = []
+    room = data.room
     for trial, row in table.iterrows():
         tag = " (compromise)" if trial == regret.compromise else ""
-        rows.append({"trial": trial, "compromise": bool(tag), "cells": list(row), "html": [f"#{trial}{tag}", *row]})
-    picks = ", ".join(f"{k}: #{v}" for k, v in regret.picks.items())
+        name = room.label(trial)
+        rows.append(
+            {"trial": trial, "label": name, "compromise": bool(tag), "cells": list(row), "html": [f"{name}{tag}", *row]}
+        )
+    picks = ", ".join(f"{k}: {room.label(v)}" for k, v in regret.picks.items())
     return {"columns": list(table.columns), "rows": rows, "picks": picks}
 
 
-def _votes(votes: pd.DataFrame | None) -> list[list[str]]:
+def _option_of(v: Any) -> str:
+    """A ballot line's option key; a ballot frame from before options names the trial only."""
+    key = v.get("option")
+    return str(key) if isinstance(key, str) and key else str(int(v["trial_number"]))
+
+
+def _votes(votes: pd.DataFrame | None, room: Any) -> list[list[str]]:
+    """One row per ballot line: kind, voter, the option in words (key and rule), mark, rank."""
     if votes is None or not len(votes):
         return []
     return [
         [
             _BALLOT_WORDS.get(str(v["kind"]), str(v["kind"])),
             v["voter"],
-            f"#{int(v['trial_number'])}",
+            room.label(_option_of(v)),
             _mark(v),
             "" if pd.isna(v["position"]) else str(int(v["position"]) + 1),
         ]
@@ -195,11 +207,15 @@ def _context(data: ReportData) -> dict[str, Any]:
         "decision_line": decision_line(data),
         "objectives": _objectives(data),
         "front": _front(data),
-        "shortlist": ", ".join(f"#{c}" for c in r.shortlist),
+        "shortlist": ", ".join(r.label(c) for c in r.shortlist),
+        "off_front": ", ".join(r.label(c) for c in r.off_front),
+        "option": option_key(data),
+        "option_label": r.label(option_key(data)),
         "regret": _regret(data),
         "tally": tally,
-        "tally_cells": [[f"#{i}", *counts] for i, counts in tally],
-        "votes": _votes(r.votes),
+        "tally_cells": [[r.label(i), *counts] for i, counts in tally],
+        "tally_labels": [r.label(i) for i, _counts in tally],
+        "votes": _votes(r.votes, r),
         "metrics": metrics,
         "has_now": has_now,
         "scope": {"search": SEARCH, "stored": STORED, "test": TEST, "now": NOW},
