@@ -20,9 +20,60 @@ from core.search import reader as study_reader
 from core.spec import ValueModel
 
 
-def bundle_filename(study: str, trial: int) -> str:
-    """``<study>-trial<N>.zip`` with the study name reduced to safe characters."""
-    return f"{safe_filename(study, default='study')}-trial{int(trial)}.zip"
+def bundle_filename(study: str, trial: int | str) -> str:
+    """``<study>-trial<N>.zip`` (``-trial<N>-point<P>.zip`` for option ``N@P``) with the study name
+    reduced to safe characters."""
+    from core.decide.options import option_key, parse_option
+
+    key = option_key(*parse_option(trial))
+    return f"{safe_filename(study, default='study')}-trial{key.replace('@', '-point')}.zip"
+
+
+def option_words(opts: pd.DataFrame, key: str) -> str:
+    """``trial #12`` for a trial's own rule, ``trial #12 at threshold 0.41 (option 12@3)`` for another
+    point of its curve (``core.decide.options.label``'s words)."""
+    from core.decide import options
+
+    number, point = options.parse_option(key)
+    if point is None:
+        return f"trial #{number}"
+    rows = opts[opts[options.OPTION] == key] if options.OPTION in opts else opts.iloc[:0]
+    words = options.label(rows.iloc[0]) if len(rows) else f"#{number} (operating point {point})"
+    return f"trial {words} (option {key})"
+
+
+def rule_choices(
+    opts: pd.DataFrame, number: int, default: str | None, locked: str | None
+) -> tuple[list[str], dict[str, str], int]:
+    """The decision rules trial ``number`` offers (option keys: its own tuned rule first, then the
+    other points of its stored curve), each in plain words, and the index of the default one.
+
+    Why a second choice after the trial: a trial is a fitted model, a rule is how it decides; the
+    room may have locked trial 12 *at another threshold* (``"12@3"``), and that is what to export.
+    """
+    from core.decide import options
+
+    rows = opts[opts["number"] == int(number)]
+    if options.TUNED in rows:
+        rows = pd.concat([rows[rows[options.TUNED]], rows[~rows[options.TUNED].astype(bool)]])
+    keys: list[str] = []
+    labels: dict[str, str] = {}
+    for _, r in rows.iterrows():
+        key = str(r.get(options.OPTION, int(number)))
+        if key in labels:
+            continue
+        words = options.label(r)
+        if "@" not in key:
+            t = r.get("threshold")
+            at = f" (threshold {float(t):.2f})" if t is not None and t == t else ""
+            words = f"{words}: its own tuned rule{at}"
+        tags = [t for t, ok in (("locked decision", key == locked), ("default", key == default)) if ok]
+        keys.append(key)
+        labels[key] = words + (f" — {', '.join(tags)}" if tags else "")
+    if not keys:  # a trial without a stored row: its own rule
+        keys, labels = [str(int(number))], {str(int(number)): f"#{int(number)}: its own tuned rule"}
+    index = keys.index(default) if default in keys else 0
+    return keys, labels, index
 
 
 def trial_choices(

@@ -1,8 +1,10 @@
 """Export: bundle the chosen configuration, warm-start a new study from a bundle, compare two studies.
 
-The default trial is the room's locked decision, else the knee of the front. Building a bundle
-re-fits the trial (seconds to a minute), so the zip is kept in the session per (study, trial) and
-the Download button serves it. Text that came from people or data is shown escaped.
+The default option (trial and decision rule) is the room's locked decision, else the knee of the
+front with its own rule: pick a trial, then one of its rules (its tuned threshold, or another point
+of its curve). Building a bundle may re-fit the trial (seconds to a minute), so the zip is kept in
+the session per (study, option) and the Download button serves it. Text that came from people or
+data is shown escaped.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from app import export_ui as ui
 from app import ui as app_ui
 from core import viz
 from core._text import fmt_duration, md
+from core.decide import options as decide_options
 from core.decide import study_compare
+from core.decide.room_lock import locked_option
 from core.errors import UserInputError
 from core.export import build as export_build
 from core.export import onnx as onnx_export
 from core.export import report
 from core.export import verdict as room_verdict
 from core.export.importing import import_study
+from core.search import reader as study_reader
 
 
 def export_tab(url: str, names: list[str]) -> None:
@@ -41,13 +46,16 @@ def export_tab(url: str, names: list[str]) -> None:
         spec = app_ui.load_spec(url, study)
         frame = app_ui.load_frame(url, study)
         pf, knee = report.front_of(frame, spec)
-        locked, _ = report.room_lock(url, study)
-        default, why = export_build.default_trial(url, study)
+        locked_key, _ = locked_option(url, study)
+        default, why = export_build.default_option(url, study)
+        opts = decide_options.options_frame(frame, study_reader.read_curves(url, study), spec.objectives)
     except UserInputError as exc:
         app_ui.show_error(exc)
         return
     app_ui.too_good_warning(frame, spec)
-    numbers, labels, index = ui.trial_choices(frame, set(int(n) for n in pf["number"]), default, knee, locked)
+    numbers, labels, index = ui.trial_choices(
+        frame, set(int(n) for n in pf["number"]), _trial_of(default), knee, _trial_of(locked_key)
+    )
     if not numbers:
         st.info("This study has no finished trial yet; come back when the search has results.")
         return
@@ -55,9 +63,24 @@ def export_tab(url: str, names: list[str]) -> None:
         "Trial to export", numbers, index=index, format_func=lambda n: labels.get(n, str(n)), key="export_trial"
     )
     number = int(chosen if chosen is not None else numbers[index])  # a selectbox with options never gives None
-    st.caption(md(f"Default: trial #{default}, {why}." if default is not None else f"Default: {why}."))
-    st.dataframe(ui.trial_metrics(frame, number, spec.objective_names, spec.value_model), hide_index=True)
-    key = f"bundle:{study}:{number}"
+    keys, rule_labels, rule_index = ui.rule_choices(opts, number, default, locked_key)
+    picked = st.selectbox(
+        "Decision rule",
+        keys,
+        index=rule_index,
+        format_func=lambda k: rule_labels.get(k, k),
+        key=f"export_rule:{number}",  # one choice per trial: another trial's rules are other options
+        help="The same fitted model can decide at its own tuned threshold or at another operating point of "
+        "its curve (chosen on search data); the bundle's model applies the rule you pick.",
+    )
+    option = str(picked if picked is not None else keys[rule_index])
+    st.caption(md(f"Default: {ui.option_words(opts, default)}, {why}." if default is not None else f"Default: {why}."))
+    row = opts[opts[decide_options.OPTION] == option] if decide_options.OPTION in opts else opts.iloc[:0]
+    shown = row if len(row) else frame
+    st.dataframe(ui.trial_metrics(shown, number, spec.objective_names, spec.value_model), hide_index=True)
+    if "@" in option:
+        st.caption("Figures of this rule: its point on the trial's stored curve (search and held-out test).")
+    key = f"bundle:{study}:{option}"
     kept = room_verdict.last(url, study)
     if kept:
         st.caption(
@@ -73,22 +96,28 @@ def export_tab(url: str, names: list[str]) -> None:
         key="export_verdict",
     )
     if st.button("Build bundle", type="primary", key="build_bundle"):
-        _build(url, study, number, key, verdict_file)
+        _build(url, study, option, key, verdict_file)
     if key in st.session_state:
-        _offer(study, number, *st.session_state[key])
+        _offer(study, option, *st.session_state[key])
     with st.expander("Which model families export to ONNX, and why not"):
         st.dataframe(onnx_export.exportability(), hide_index=True)
+
+
+def _trial_of(key: str | None) -> int | None:
+    """The trial of an option key (``"12@3"`` → 12), None for none."""
+    return None if key is None else decide_options.parse_option(key)[0]
 
 
 #: the steps ``export_build.build`` reports, in order: the bar moves one step per message
 _BUILD_STEPS = 3
 
 
-def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
-    """Build the bundle with a progress bar that moves at each step build() reports."""
+def _build(url: str, study: str, option: str, key: str, verdict_file) -> None:
+    """Build the bundle of ``option`` (a trial, or ``"12@3"``) with a progress bar that moves at each
+    step build() reports."""
     bar = st.progress(0.0, text="Preparing the bundle…")
     done = [0]
-    eta = ui.expected_build_s(url, study, number)
+    eta = ui.expected_build_s(url, study, decide_options.parse_option(option)[0])
     t0 = time.monotonic()
 
     def step(message: str) -> None:
@@ -98,7 +127,7 @@ def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
 
     try:
         verdict = room_verdict.verdict_text(verdict_file.getvalue()) if verdict_file else None  # None: the last
-        res = export_build.build(url, study, number, verdict=verdict, on_step=step)
+        res = export_build.build(url, study, option, verdict=verdict, on_step=step)
     except UserInputError as exc:
         app_ui.show_error(exc)
     else:
@@ -106,9 +135,11 @@ def _build(url: str, study: str, number: int, key: str, verdict_file) -> None:
     bar.empty()
 
 
-def _offer(study: str, number: int, data: bytes, config) -> None:
+def _offer(study: str, option: str, data: bytes, config) -> None:
     ok, text = ui.onnx_summary(config.onnx, (config.metrics or {}).get("latency_p95_ms"))
     (st.success if ok else st.warning)(text)
+    if config.rule_description:
+        st.caption(md(f"Decision rule of option {config.option or option}: {config.rule_description}"))
     st.caption(
         f"Bundle: config.json/.yaml, model.skops, {'model.onnx, ' if ok else ''}decision.md, "
         f"report.html, MANIFEST.json ({len(data) / 1e6:.1f} MB). Check it later with "
@@ -117,7 +148,7 @@ def _offer(study: str, number: int, data: bytes, config) -> None:
     st.download_button(
         "Download bundle (.zip)",
         data,
-        file_name=ui.bundle_filename(study, number),
+        file_name=ui.bundle_filename(study, option),
         mime="application/zip",
         key="download_bundle",
     )
