@@ -36,13 +36,7 @@ from core.spec import Objective, ValueModel
 # query parameters (bound widgets' keys): the view's identity
 OBJECTIVES, X, Y, PLOT, COLOR, OTHERS, TRIAL = "objectives", "x", "y", "plot", "color", "others", "trial"
 THREE, ALL, SORT, ONE_POINT = "three", "all", "sort", "one_point"
-HOLD = "ex_hold"  # session: the 2-D chart is held (not redrawn as trials finish), so the zoom stays
-HOLD_HELP = (
-    "Keeps this chart exactly as drawn while trials finish, so your zoom and pan stay; the counts "
-    "above still update. Streamlit mounts a new chart whenever the figure changes, which resets a zoom."
-)
-_HELD = "_ex_held"  # session: (view, figure, finished count) of the held chart
-CHART = "ex_scatter"  # the 2-D chart's selection (a click): not part of the address, it moves to ``trial``
+CHART = "ex_scatter"  # the 2-D chart's last click (app.plotly_live): not part of the address, it moves to ``trial``
 PLOTS = ("2-D", "3-D", "Parallel coordinates", "Scatter matrix")
 _RATES = ["base_rate", "selection_rate", "recall", "precision", "accuracy"]
 #: Numeric rate columns of the per-group table (rates and their Wilson bounds), formatted as %.3f.
@@ -143,6 +137,12 @@ def clicked_number(event: Any) -> int | None:
             except (TypeError, ValueError):
                 continue
     return None
+
+
+def click_token(event: Any) -> Any:
+    """What tells one click from the next in a chart event (``app.plotly_live`` sends a token per
+    click; a plain selection event has none)."""
+    return event.get("seq") if isinstance(event, dict) else None
 
 
 def clicked_option(event: Any, points: pd.DataFrame) -> str | None:
@@ -313,26 +313,6 @@ def groups_frame(detail: dict[str, Any], *, min_rows: int | None = None) -> pd.D
     return table[[c for c in GROUP_COLUMNS if c in table]]
 
 
-def done_count(sig: tuple) -> int:
-    """Finished trials in a study signature ((trials, finished, running, last completion, ...))."""
-    return int(sig[1]) if len(sig) > 1 and isinstance(sig[1], (int, float)) else 0
-
-
-def held(state: Any, hold: bool, view: tuple, done: int, make: Any) -> tuple[go.Figure, int]:
-    """(the figure to draw, finished trials it does not show yet).
-
-    Held, the figure drawn when the hold began is drawn again unchanged while the view (study, axes,
-    selection, colours) stays the same: Streamlit then sees the same chart and the browser keeps the
-    person's zoom. Released, or another view, the current figure (and it becomes the held one).
-    """
-    kept = state.get(_HELD)
-    if hold and kept is not None and kept[0] == view:
-        return kept[1], max(done - kept[2], 0)
-    fig = make()
-    state[_HELD] = (view, fig, done)
-    return fig, 0
-
-
 def curves(url: str, name: str) -> dict:
     """Trial number → stored curve (read once per finished trial, process-wide)."""
     return study_reader.read_curves(url, name)
@@ -368,9 +348,10 @@ def figure(kind: str, url: str, name: str, sig: tuple, names: tuple[str, ...], o
     """A cached explorer figure: ``kind`` is scatter_2d / scatter_3d / parallel / matrix.
 
     Its ``uirevision`` names the view (study, kind, axes), not the trials nor the selection: when the
-    page redraws as trials finish, Plotly keeps the zoom, pan and 3-D camera the person chose (the
-    chart's ``key`` is fixed too, so Streamlit updates the same chart instead of mounting a new one);
-    choosing other axes starts a fresh view.
+    page redraws as trials finish, Plotly keeps the zoom and pan the person chose on the 2-D chart,
+    which :func:`app.plotly_live.live_plotly` keeps mounted and redraws with ``Plotly.react``;
+    choosing other axes starts a fresh view. (The other tabs use ``st.plotly_chart``, which mounts a
+    new chart whenever the figure changes, so there a new trial still resets the view.)
     """
     fig = _figure(kind, url, name, sig, names, options)
     fig.update_layout(uirevision=revision(name, kind, dict(options)))

@@ -17,6 +17,7 @@ from app import explorer_details as ed
 from app import explorer_summary as es
 from app import explorer_view as ev
 from app import ui
+from app.plotly_live import live_plotly
 from core._text import SCOPE_SEARCH, SCOPE_TEST
 from core.errors import UserInputError
 from core.spec import Spec
@@ -92,10 +93,13 @@ def selection(points: pd.DataFrame, knee: str | None) -> tuple[list[str], str | 
     the chart rings the selected point and before the picker beside it renders. An old address
     naming a bare trial number selects that trial's own rule.
     """
-    clicked = ev.clicked_option(st.session_state.get(ev.CHART), points)
-    if clicked is not None and clicked != st.session_state.get(_CLICKED):
+    event = st.session_state.get(ev.CHART)
+    clicked = ev.clicked_option(event, points)
+    # the click's own token too: the same point clicked again (after picking another) is news
+    click = None if clicked is None else (clicked, ev.click_token(event))
+    if click is not None and click != st.session_state.get(_CLICKED):
         st.session_state[ev.TRIAL] = clicked
-    st.session_state[_CLICKED] = clicked  # a cleared selection lets the same point be clicked again
+    st.session_state[_CLICKED] = click  # a cleared selection lets the same point be clicked again
     raw = st.session_state.get(ev.TRIAL, st.query_params.get(ev.TRIAL))
     wanted = ev.parse_key(raw, points)
     options = ev.trial_options(points, knee, wanted)
@@ -113,21 +117,12 @@ def charts(url: str, name: str, sig: tuple, names: list[str], look: tuple, selec
         with tab2:
             _repair(ev.X, lambda v: v in names, names[0])
             _repair(ev.Y, lambda v: v in names, names[1])
-            a1, a2, a3 = st.columns([2, 2, 1])
+            a1, a2 = st.columns(2)
             x = a1.selectbox("x axis", names, key=ev.X, bind="query-params", format_func=ev.metric_label)
             y = a2.selectbox("y axis", names, 1, key=ev.Y, bind="query-params", format_func=ev.metric_label)
-            hold = a3.toggle("Hold the chart", key=ev.HOLD, help=ev.HOLD_HELP)
             opts = (("x", x), ("y", y), ("selected", selected), *look)
-            fig, waiting = ev.held(
-                st.session_state,
-                hold,
-                (name, names_t, opts),
-                ev.done_count(sig),
-                lambda: ev.figure("scatter_2d", url, name, sig, names_t, opts),
-            )
-            st.plotly_chart(fig, key=ev.CHART, on_select="rerun", selection_mode="points")
-            if waiting:
-                st.caption(f"Held: {waiting:,} more finished trial(s) not drawn yet; release the chart to draw them.")
+            # the live chart stays mounted across redraws, so new trials appear inside the person's zoom
+            live_plotly(ev.figure("scatter_2d", url, name, sig, names_t, opts), key=ev.CHART)
             st.caption(
                 "Click a point for its details; the selected option's trial is drawn as a line through "
                 "all its operating points. ★ marks the knee: where moving along the front costs "

@@ -16,7 +16,19 @@ from core.decide import front, options
 from core.decide.operating_points import knee_position
 from core.models import families as fam
 from core.search import reader as study_reader
-from tests.app.helpers import MAIN, assert_ok, figures, page_path, run_page, synthetic_study, texts
+from tests.app import helpers
+from tests.app.helpers import MAIN, assert_ok, page_path, run_page, synthetic_study, texts
+
+
+def _live(at) -> list:
+    """The live charts (app.plotly_live): components whose arguments carry the figure's JSON."""
+    return [c for c in at.get("component_instance") if c.proto.component_name.endswith(".plotly_live")]
+
+
+def figures(at) -> list[dict]:
+    """Every figure on the page, the live 2-D chart first (its figure is the component's ``spec``)."""
+    live = [json.loads(json.loads(c.proto.json_args)["spec"]) for c in _live(at)]
+    return live + helpers.figures(at)
 
 
 def test_empty_database_says_what_to_do_first():
@@ -262,28 +274,43 @@ def test_a_result_too_good_to_be_true_is_warned_about_first(small_csv):
     assert not any("Held" in w and "ROC AUC" in w for w in texts(at, "warning"))
 
 
-def test_a_held_chart_stays_the_same_chart_while_trials_finish(geometry):
-    """Streamlit mounts a new chart (a new element id, so the zoom resets) whenever the figure
-    changes; held, the chart is drawn unchanged, so the browser keeps the person's zoom."""
+def test_the_live_chart_is_one_chart_while_trials_finish(geometry):
+    """``st.plotly_chart`` gives a changed figure a new element id (the browser mounts a new chart,
+    the zoom resets); the live chart keeps one id, its key, and only its figure moves on, under the
+    same ``uirevision``, so Plotly.react keeps the person's zoom."""
     url, name = geometry
     at = run_page("explorer", study=name)
-    assert ev.CHART in at.get("plotly_chart")[0].proto.id  # the fixed key names the chart
-    at.toggle(key=ev.HOLD).set_value(True).run()
-    assert_ok(at)
-    before = at.get("plotly_chart")[0].proto
+    assert not any(ev.CHART in c.proto.id for c in at.get("plotly_chart"))  # the 2-D chart is the live one
+    assert not [t for t in at.toggle if t.label == "Hold the chart"]  # nothing to hold any more
+    (before,) = _live(at)
+    assert ev.CHART in before.proto.id
     _add_trial(url, name, {"roc_auc": 0.95, "latency_p95_ms": 4.0})
     at.run()
     assert_ok(at)
-    now = at.get("plotly_chart")[0].proto
-    assert (now.id, now.spec) == (before.id, before.spec)
-    assert {m.label: m.value for m in at.metric}["Finished trials"] == "5 of 6"  # the counts move on
-    assert any("1 more finished trial(s) not drawn yet" in c for c in texts(at, "caption"))
-    at.toggle(key=ev.HOLD).set_value(False).run()
-    released = at.get("plotly_chart")[0].proto
-    assert (
-        released.spec != before.spec
-        and json.loads(released.spec)["layout"]["uirevision"] == json.loads(before.spec)["layout"]["uirevision"]
-    )
+    (now,) = _live(at)
+    assert {m.label: m.value for m in at.metric}["Finished trials"] == "5 of 6"
+    old, new = (json.loads(json.loads(c.proto.json_args)["spec"]) for c in (before, now))
+    assert now.proto.id == before.proto.id and new != old  # the same chart, a new figure
+    assert new["layout"]["uirevision"] == old["layout"]["uirevision"]
+    assert 4 in {c[0] for t in new["data"] if "customdata" in t for c in _customdata(t)}
+    # drawn with the app's own light template, not the placeholder colours only st.plotly_chart swaps
+    assert "#000001" not in json.dumps(new["layout"]["template"])
+
+
+def test_a_second_click_on_the_same_point_selects_it_again(geometry):
+    """The live chart tags each click; a point clicked, another option picked, then the point
+    clicked again selects it again (the same event twice would read as no news)."""
+    url, name = geometry
+    at = run_page("explorer", study=name)
+    at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3, -1]}]}, "seq": "1-1"}
+    at.run()
+    assert at.selectbox(key=ev.TRIAL).value == "3"
+    at.selectbox(key=ev.TRIAL).set_value("0").run()
+    assert at.selectbox(key=ev.TRIAL).value == "0"  # the picker wins over an old click
+    at.session_state[ev.CHART] = {"selection": {"points": [{"customdata": [3, -1]}]}, "seq": "2-2"}
+    at.run()
+    assert_ok(at)
+    assert at.selectbox(key=ev.TRIAL).value == "3"
 
 
 def _add_trial(url: str, name: str, metrics: dict, **attrs) -> None:

@@ -99,16 +99,6 @@ def test_clicks_and_addresses_name_options(curved):
     assert ev.rule_text(own, {}) == "threshold 0.50 (the trial's own tuned rule), chosen on search data"
 
 
-def test_a_held_figure_is_the_same_until_released_or_the_view_changes():
-    state: dict = {}
-    made = iter(range(10))
-    fig, waiting = ev.held(state, False, ("v",), 3, lambda: next(made))
-    assert (fig, waiting) == (0, 0)
-    assert ev.held(state, True, ("v",), 5, lambda: next(made)) == (0, 2)  # held: two trials wait
-    assert ev.held(state, True, ("w",), 5, lambda: next(made)) == (1, 0)  # another view: drawn anew
-    assert ev.held(state, False, ("w",), 6, lambda: next(made)) == (2, 0)  # released: current figure
-
-
 def test_clicked_number_reads_customdata():
     assert ev.clicked_number({"selection": {"points": [{"customdata": [7.0], "x": 1}]}}) == 7
     assert ev.clicked_number({"selection": {"points": [{"x": 1}, {"customdata": [3]}]}}) == 3

@@ -18,6 +18,7 @@ from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_stor
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
 STUDY = "e2e-explorer"
+LIVE = 'iframe[title$="plotly_live"]'  # the 2-D chart (app.plotly_live draws it in its own frame)
 POINTS = [
     {"roc_auc": 0.80, "latency_p95_ms": 10.0, "accuracy": 0.81, "fit_time_s": 1.0},
     {"roc_auc": 0.70, "latency_p95_ms": 5.0, "accuracy": 0.74, "fit_time_s": 0.5},
@@ -51,7 +52,12 @@ def _add_trial(url: str) -> None:
     )
 
 
+def _chart_drawn(page) -> None:
+    page.frame_locator(LIVE).first.locator(".scatterlayer .trace").first.wait_for()
+
+
 def _shot(page, name: str) -> None:
+    _chart_drawn(page)
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .every(c => c.querySelector('.main-svg'))""",
@@ -92,10 +98,10 @@ def test_explorer_keeps_its_view_and_updates_live(server):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(60_000)
             page.goto(f"{base}/explorer?study={STUDY}")
-            page.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace').first.wait_for()
+            _chart_drawn(page)
             assert _chips(page) == ["ROC AUC (score)", "Latency p95 (ms)"]  # the spec's objectives
             # the details sit beside the chart, not below it
-            chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+            chart = page.locator(LIVE).first.bounding_box()
             header = page.get_by_text(re.compile(r"^#\d+ · ")).first.bounding_box()
             assert header["x"] > chart["x"] + chart["width"] and header["y"] < chart["y"] + chart["height"]
 
@@ -111,7 +117,7 @@ def test_explorer_keeps_its_view_and_updates_live(server):
             _nav(page, "Data")
             _no_exception(page)
             _nav(page, "Pareto explorer")
-            page.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace').first.wait_for()
+            _chart_drawn(page)
             assert _chips(page) == chosen
             assert page.get_by_text("Choose at least two objectives").count() == 0
             assert "objectives=" in page.url and f"study={STUDY}" in page.url
@@ -119,7 +125,7 @@ def test_explorer_keeps_its_view_and_updates_live(server):
             _shot(page, "explorer-after-navigation")
             # a reload (a new session) opens the same view from the address
             page.reload()
-            page.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace').first.wait_for()
+            _chart_drawn(page)
             assert _chips(page) == chosen
 
             # a second browser opens a link to trial #2 (dominated); a trial finishes meanwhile; it appears without a
@@ -127,7 +133,7 @@ def test_explorer_keeps_its_view_and_updates_live(server):
             other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             other.set_default_timeout(60_000)
             other.goto(f"{base}/explorer?study={STUDY}&trial=2")
-            other.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace').first.wait_for()
+            _chart_drawn(other)
             other.get_by_text(re.compile(r"^#2 · ")).first.wait_for()
             assert _finished(other) == "4 of 6"
             _add_trial(url)
