@@ -83,7 +83,7 @@ def _overlaps(page) -> tuple[list[str], int]:
     """Chart titles that overlap a legend or an axis title (text drawn over text), and how many
     text boxes were looked at (so a check that found no charts cannot pass unnoticed)."""
     found = []
-    charts = page.evaluate(_CHART_TEXT_BOXES)
+    charts = [c for frame in page.frames for c in frame.evaluate(_CHART_TEXT_BOXES)]  # live charts: own frames
     for boxes in charts:
         titles = [b for b in boxes if b[0] == "title"]
         others = [b for b in boxes if b[0] != "title"]
@@ -215,7 +215,7 @@ def test_meeting_flow_in_chromium(server):
             _shots(page, "4-explorer-limit-relaxed")
 
             # click a front point that is not the knee, see its details
-            chart = page.locator('[data-testid="stPlotlyChart"]').first
+            chart = page.frame_locator('iframe[title$="plotly_live"]').first.locator("body")  # app.plotly_live
             chart.locator(".scatterlayer .trace").first.wait_for()
             knee_header = page.get_by_text(re.compile(r"^#\d+ · ")).first
             knee_header.wait_for()
