@@ -312,7 +312,10 @@ def report_data(
     recorded: Mapping[str, Any],
     verdict: str | None,
 ) -> report.ReportData:
-    """What decision.md and report.html show: the recorded figures (config JSON), the front, the room."""
+    """What decision.md and report.html show: the recorded figures (config JSON), the front, the room.
+
+    The decision threshold is the recorded rule's (an option's point), else the trial's tuned one."""
+    threshold = float(recorded.get("threshold", cand.threshold))
     view = view_limits.view_spec(spec, study.user_attrs)  # the front as the room judges it now
     frame = front.trials_frame(study.get_trials(deepcopy=False), view)
     pf, knee = report.front_of(frame, view)
@@ -320,9 +323,7 @@ def report_data(
     note = ""
     try:
         with threadpool_limits(limits=1):
-            imp = report.permutation_importance(
-                cand.pipeline, test.X, test.y, seed=spec.seed, threshold=float(recorded["threshold"])
-            )
+            imp = report.permutation_importance(cand.pipeline, test.X, test.y, seed=spec.seed, threshold=threshold)
     except Exception as exc:  # e.g. a test part with one class: say so rather than fail the export
         imp, note = None, f"Not computed ({type(exc).__name__}: {exc})."
     data = recorded["data"]
@@ -332,7 +333,7 @@ def report_data(
         spec=spec,
         family=cand.family,
         params=dict(cand.params),
-        threshold=float(recorded["threshold"]),
+        threshold=threshold,
         metrics=recorded["metrics"],
         test_metrics=recorded["test_metrics"],
         cv_std=recorded["cv_std"],
@@ -347,7 +348,11 @@ def report_data(
         onnx=recorded["onnx"],
         verdict=verdict,
         versions=recorded["versions"],
-        rule_description=recorded.get("rule_description") or None,
+        # stated only when it is not the trial's own threshold (already on the "Chosen model" line);
+        # the templates end the sentence themselves
+        rule_description=(str(recorded.get("rule_description") or "").rstrip(".") or None)
+        if "@" in str(recorded.get("option") or "")
+        else None,
         option=str(recorded.get("option") or cand.number),
     )
 

@@ -218,7 +218,7 @@ def test_export_without_trial_follows_the_rooms_locked_option(finished_study, tm
     assert b.config.option == key and b.threshold == threshold
     assert b.config.decision["room_locked_option"] == key and b.config.decision["is_room_decision"] is True
     md = b.files["decision.md"].decode()
-    assert "The room locked #" in md and f"(option {key})" in md.split("## Objectives")[0]
+    assert f"The room locked trial #{number} " in md and f"(option {key}) (by Ana" in md.split("## Objectives")[0]
     votes = md.split("## Votes")[1].split("##")[0]
     assert f"(option {key}) | 1 |" in votes  # the tally names the option, not the bare trial
     assert "no longer on the front" not in md  # judged as its rule, as on the Decide page

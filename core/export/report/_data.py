@@ -235,18 +235,25 @@ def option_key(data: ReportData) -> str:
     return data.option or str(data.trial_number)
 
 
+def _named(data: ReportData, key: str) -> str:
+    """``trial #12`` for a trial's own rule; ``trial #12 Logistic regression at threshold 0.41
+    (option 12@3)`` for another point of its curve, so the sentence says which rule was chosen."""
+    return f"trial #{key}" if "@" not in key else f"trial {data.room.label(key)}"
+
+
 def decision_line(data: ReportData) -> str:
     """Whether the exported option (trial and rule) is the room's decision, in one sentence."""
     r = data.room
     mine = option_key(data)
-    exported = r.label(mine)
+    exported = _named(data, mine)
     if r.locked_trial is None:
-        return f"No locked decision: {r.note or 'the room has not decided.'} {exported} was exported."
+        said = exported[:1].upper() + exported[1:]
+        return f"No locked decision: {r.note or 'the room has not decided.'} {said} was exported."
     locked = r.locked_option or str(r.locked_trial)
     if locked == mine:
-        return f"The room locked {r.label(locked)} (by {r.locked_by}, {fmt_time(r.locked_at)})."
+        return f"The room locked {_named(data, locked)} (by {r.locked_by}, {fmt_time(r.locked_at)})."
     return (
-        f"The room locked {r.label(locked)}, but {exported} was exported "
+        f"The room locked {_named(data, locked)}, but {exported} was exported "
         f"(lock by {r.locked_by}, {fmt_time(r.locked_at)})."
     )
 
