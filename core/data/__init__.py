@@ -16,7 +16,7 @@ from core.data._prepare import load_dataset, prepare
 from core.data._preprocess import build_preprocessor
 from core.data._read import NA_VALUES, read_table
 from core.data._roles import MIN_ENTITIES
-from core.data._sensitive import MAX_SENSITIVE_GROUPS
+from core.data._sensitive import MAX_SENSITIVE_GROUPS, group_labels, grouping_columns
 from core.data._split import cv_folds, holdout, split
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "cv_folds",
     "decimal_mark",
     "fingerprint",
+    "group_labels",
+    "grouping_columns",
     "holdout",
     "infer_column",
     "load_dataset",

@@ -7,6 +7,7 @@ train, cross-validate and test on, and must agree on what "too small" means.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,12 @@ class Dataset:
     time_column: str | None = None
     # the decimal mark of numbers written as text ("," reads "0,37" as 0.37): predict reads the same
     decimal: str = "."
+    # how ``groups`` was made from the raw sensitive column(s) (core.data._sensitive.Grouping: quartile
+    # bins, pooled groups), so a group-threshold rule can label new rows exactly as the study did
+    grouping: dict[str, Any] = field(default_factory=dict)
+    # the raw sensitive column(s) of every row: a check can then decide the study's own rows the way
+    # serving will, from raw values, rather than from labels that already match by construction
+    sensitive: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -66,4 +73,6 @@ class Dataset:
             time=None if self.time is None else self.time[idx],
             time_column=self.time_column,
             decimal=self.decimal,
+            grouping=self.grouping,
+            sensitive=None if self.sensitive is None else self.sensitive.iloc[idx].reset_index(drop=True),
         )

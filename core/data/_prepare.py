@@ -17,7 +17,7 @@ from core.data._leaks import drop_suspected_leaks
 from core.data._numbers import decimal_mark
 from core.data._read import read_table
 from core.data._roles import row_entities, row_times, row_values
-from core.data._sensitive import sensitive_groups
+from core.data._sensitive import sensitive_grouping
 from core.data._target import binary_target, drop_rows_without_target
 from core.errors import UserInputError
 from core.spec import DataRef
@@ -33,7 +33,8 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
     decimal = decimal_mark(df)
     df = drop_rows_without_target(df, ref, notes)
     y, positive, negative = binary_target(df[ref.target], ref, notes)
-    groups = sensitive_groups(df, ref, notes)
+    groups, grouping = sensitive_grouping(df, ref, notes)
+    raw_sensitive = df[list(ref.sensitive)].reset_index(drop=True) if ref.sensitive else None
     value = row_values(df, ref, notes, decimal=decimal)
     time = row_times(df, ref, notes)
     reserved = _reserved(ref)
@@ -67,6 +68,8 @@ def prepare(df: pd.DataFrame, ref: DataRef, *, notes: list[str] | None = None) -
         time=time,
         time_column=ref.time_column if time is not None else None,
         decimal=decimal,
+        grouping=grouping,
+        sensitive=raw_sensitive,
     )
 
 

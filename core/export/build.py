@@ -195,10 +195,7 @@ def _config(
 
 def _decisions(cand: candidate.Candidate, model: Any, part: Dataset) -> np.ndarray:
     """The exported model's decisions on a part of the study's data (a group rule reads the groups)."""
-    X = part.X
-    if isinstance(model, rules.GroupThresholdClassifier):
-        X = rules.with_group_columns(X, part.groups, list(model.columns))
-    return np.asarray(model.predict(X)).astype(int)
+    return np.asarray(model.predict(rules.serving_rows(model, part.X, part.groups, part.sensitive))).astype(int)
 
 
 def _option_groups(cand: candidate.Candidate, rule: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -252,7 +249,8 @@ def build(
     else:
         step("reading the model the search fitted for this trial")
     cand.option = option.key
-    rule = option.rule or rules.threshold_rule(float(cand.threshold))
+    # a group rule carries how the study made its group labels, so serving labels raw rows the same way
+    rule = rules.with_grouping(option.rule or rules.threshold_rule(float(cand.threshold)), cand.dataset.grouping)
     files = {MODEL: safety.dump_model(rules.with_rule(cand.pipeline, rule, _features(cand)))}
     onnx = None
     if with_onnx:

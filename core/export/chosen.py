@@ -115,11 +115,13 @@ def with_figures(
 
 def find_point(curve: Mapping[str, Any] | None, rule: Mapping[str, Any], sensitive: Sequence[str]) -> int | None:
     """The point of ``curve`` whose rule is exactly ``rule`` (every threshold equal), or None:
-    ``reproduce`` asks it of the re-trained model's curve."""
+    ``reproduce`` asks it of the re-trained model's curve. A curve names thresholds, not how labels
+    are made, so the rule's grouping is left out of the comparison (``reproduce`` checks it apart)."""
     if not curve:
         return None
+    want = rules.without_grouping(rule)
     for p in range(len(curve.get("threshold") or [])):
-        if bundle_rule(curve, p, sensitive) == dict(rule):
+        if bundle_rule(curve, p, sensitive) == want:
             return p
     return None
 

@@ -195,12 +195,11 @@ def expected_decisions(config: BundleConfig, proba: np.ndarray, groups: Any) -> 
 
 def _decision_check(b: Bundle, test: Dataset, retrained: np.ndarray) -> Check:
     """The bundled model's decisions on the held-out rows equal the recorded rule applied to the
-    re-trained model's scores, row for row (a group rule reads the rows' groups)."""
+    re-trained model's scores, row for row. A group rule decides the rows from their raw sensitive
+    values through its own ``predict`` (as serving does), while the expected decisions use the
+    study's labels: a bundle that labels raw rows otherwise than the study did fails here."""
     model = b.model()
-    X = test.X
-    if isinstance(model, rules.GroupThresholdClassifier):
-        X = rules.with_group_columns(X, test.groups, list(model.columns))
-    got = np.asarray(model.predict(X)).astype(int)
+    got = np.asarray(model.predict(rules.serving_rows(model, test.X, test.groups, test.sensitive))).astype(int)
     want = expected_decisions(b.config, retrained, test.groups)
     differ = int(np.sum(got != want))
     note = (
@@ -210,6 +209,22 @@ def _decision_check(b: Bundle, test: Dataset, retrained: np.ndarray) -> Check:
         else f"{differ} of {len(got)} held-out decisions differ"
     )
     return Check("decisions on the held-out part (rows that differ)", "deterministic", 0, differ, differ == 0, note)
+
+
+def _grouping_check(config: BundleConfig, ds: Dataset) -> list[Check]:
+    """A group rule's grouping (quartile bins, pooled groups) equals the one the data gives now: the
+    thresholds are keyed by labels only that grouping makes. Nothing to check for a threshold rule
+    or a bundle recorded before groupings were."""
+    recorded = config.rule.get("grouping") if config.rule.get("kind") == rules.KIND_GROUP else None
+    if not recorded:
+        return []
+    ok = rules.plain_grouping(recorded) == rules.plain_grouping(ds.grouping)
+    note = (
+        "the data groups the sensitive column(s) exactly as the bundle's rule does"
+        if ok
+        else "the data now groups the sensitive column(s) otherwise (other bins or pooled groups)"
+    )
+    return [Check("grouping of the sensitive column(s)", "deterministic", 0, 0 if ok else 1, ok, note)]
 
 
 def _model_checks(b: Bundle, X: pd.DataFrame, retrained: np.ndarray) -> list[Check]:
@@ -286,7 +301,7 @@ def reproduce(
         path = (b.config.export_latency or {}).get("path") or "sklearn"  # the path timed at export
         ev = evaluate(b.family, b.params, ds, train_idx, test_idx, spec, keep_model=True, latency_path=path)
     retrained = np.asarray(ev.test_proba)  # kept by keep_model=True
-    checks = _metric_checks(b.config, ev)
+    checks = _metric_checks(b.config, ev) + _grouping_check(b.config, ds)
     checks += _model_checks(b, ds.subset(test_idx).X, retrained)
     checks.append(_decision_check(b, ds.subset(test_idx), retrained))
     checks += latency_checks(b.config.export_latency, b.config.metrics, ev.latency.to_dict(), latency_tolerance)
