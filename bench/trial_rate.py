@@ -9,6 +9,7 @@ how many trials carry the precise figure, and the ratio new / old.
     .venv/bin/python bench/trial_rate.py --data var/bench/german.csv --target credit_risk \\
         --sensitive sex --trials 40 [--workers 1] [--objectives roc_auc,latency_p95_ms,dp_diff]
     .venv/bin/python bench/trial_rate.py ... --modes screen --trials 60 --workers 2   # one mode only
+    .venv/bin/python bench/trial_rate.py ... --baseline "CMD" --workers 1 --new-workers 2  # as users run each
 
 ``--baseline "CMD"`` adds a run of another checkout's ``tradeoff`` (say, the last commit before
 screening, exported with ``git archive``), with ``--workers 1`` only (its helpers would start this
@@ -45,8 +46,12 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path, spec_path: Path)
     url, name = f"sqlite:///{folder / f'rate-{mode}.db'}", f"rate-{mode}"
     program = shlex.split(args.baseline) if mode == "baseline" else [TRADEOFF]
     cmd = [*program, "search", str(spec_path), "--storage", url, "--study", name, "--quiet"]
-    cmd += ["--trials", str(args.trials), "--workers", str(args.workers)]
-    env = {**os.environ, latency.ENV_MODE: mode}
+    workers = args.workers if mode == "baseline" or args.new_workers is None else args.new_workers
+    cmd += ["--trials", str(args.trials), "--workers", str(workers)]
+    # the baseline runs with its own default mode (screening, or whatever that checkout did)
+    env = {k: v for k, v in os.environ.items() if k != latency.ENV_MODE}
+    if mode != "baseline":
+        env[latency.ENV_MODE] = mode
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - t0
@@ -54,6 +59,7 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path, spec_path: Path)
     done = frame[frame["state"] == "COMPLETE"]
     return {
         "mode": mode,
+        "workers": workers,
         "trials": len(done),
         "wall_s": wall,
         "per_min": 60.0 * len(done) / wall if wall > 0 else float("nan"),
@@ -70,6 +76,9 @@ def main() -> None:
     p.add_argument("--objectives", default=None, help="comma-separated (default: the spec's defaults)")
     p.add_argument("--trials", type=int, default=40)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--new-workers", type=int, default=None, help="workers of this checkout's runs (default: --workers)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--modes", default=f"{latency.PRECISE_ALL},{latency.SCREEN}")
     p.add_argument("--baseline", default=None, help="another checkout's tradeoff command, run first")
@@ -80,10 +89,10 @@ def main() -> None:
         _init(args, spec_path)
         modes = (["baseline"] if args.baseline else []) + [m.strip() for m in args.modes.split(",") if m.strip()]
         rows = [run_mode(m, args, folder, spec_path) for m in modes]
-    print(f"{'mode':<9} {'trials':>6} {'wall s':>8} {'trials/min':>10} {'precise':>8} {'median trial s':>15}")
+    print(f"{'mode':<9} {'workers':>7} {'trials':>6} {'wall s':>8} {'trials/min':>10} {'precise':>8} {'median trial s':>15}")
     for r in rows:
         print(
-            f"{r['mode']:<9} {r['trials']:>6} {r['wall_s']:>8.1f} {r['per_min']:>10.1f} "
+            f"{r['mode']:<9} {r['workers']:>7} {r['trials']:>6} {r['wall_s']:>8.1f} {r['per_min']:>10.1f} "
             f"{r['precise']:>8} {r['trial_s']:>15.2f}"
         )
     by = {r["mode"]: r for r in rows}

@@ -151,16 +151,18 @@ _DEFS: list[MetricDef] = [
         on_test=True,
         has_cv_spread=True,
     ),
-    # latency: full pipeline (DataFrame row in, probability out), single thread; CPU time normalised
-    # to the reference machine so trials measured at different times compare (see core.models.latency)
+    # latency: one request on the served path (ONNX Runtime fed a record where the family converts,
+    # else a pandas row through scikit-learn), single thread; CPU time normalised to the reference
+    # machine so trials measured at different times compare (see core.models.latency, core.models.served)
     MetricDef(
         "latency_p50_ms",
         "Latency p50",
         "ms",
         "minimize",
         "latency",
-        "Median single-row predict_proba time of the whole pipeline (pandas row in), one thread; "
-        "CPU time in reference-machine ms (core.models.latency).",
+        "Median time of one request on the path the team will serve (ONNX Runtime where the model "
+        "converts, else the scikit-learn pipeline on a pandas row), one thread; CPU time in "
+        "reference-machine ms (core.models.latency).",
         (0.0, INF),
         "Product",
     ),
@@ -170,7 +172,7 @@ _DEFS: list[MetricDef] = [
         "ms",
         "minimize",
         "latency",
-        "95th percentile of the whole pipeline's single-row latency over every timed call on "
+        "95th percentile of one request's latency on the served path over every timed call on "
         "test rows (validation.latency_repeats calls after warm-up, none dropped, no floor): what the 95th of 100 "
         "requests costs, so it exceeds the median when rows differ or the machine jitters. One "
         "thread; CPU time, normalised by a reference pipeline timed beside it, in reference-machine "
@@ -184,7 +186,7 @@ _DEFS: list[MetricDef] = [
         "ms",
         "minimize",
         "latency",
-        "99th percentile of the whole pipeline's single-row latency over every timed call on "
+        "99th percentile of one request's latency on the served path over every timed call on "
         "test rows, measured as the p95; CPU time in reference-machine ms (core.models.latency).",
         (0.0, INF),
         "Product",

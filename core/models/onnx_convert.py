@@ -9,6 +9,7 @@ lessons learned making each converter work (its module docstring).
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -163,16 +164,61 @@ def predict_proba(sess: Any, X: pd.DataFrame, numeric: list[str], categorical: l
     return np.asarray(sess.run([OUTPUT], onnx_inputs(X, numeric, categorical, input_names(sess)))[0])[:, 1]
 
 
+def _number(v: Any) -> float:
+    """``pd.to_numeric(errors="coerce")`` for one value: a number, else NaN."""
+    if v is None or isinstance(v, str):
+        try:
+            return float(v) if v is not None else math.nan
+        except ValueError:
+            return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _text(v: Any) -> str:
+    """The categorical feed of one value, as :func:`onnx_inputs` makes it (missing: "")."""
+    return "" if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT else str(v)
+
+
 class OnnxPredictor:
-    """onnxruntime behind ``predict_proba(DataFrame)``, so the search's harness times it as it times
-    a pipeline: a pandas row in (encoded into ONNX feeds, as a service would), probabilities out."""
+    """onnxruntime behind ``predict_proba(DataFrame)`` for batches, and behind one request at a time.
+
+    A service serving the ONNX graph receives a request as a record of column values (parsed JSON)
+    and builds the feeds from it; it has no reason to build a DataFrame first. So the latency harness
+    times :meth:`predict_one` on :meth:`requests` (a record in, probabilities out): building a
+    one-row DataFrame and converting it column by column cost ~1 ms, about ten times the graph
+    itself, and made every model look alike. :func:`served` checks that both inputs give the same
+    probabilities before the record path is timed.
+    """
 
     def __init__(self, sess: Any, numeric: list[str], categorical: list[str]) -> None:
         self.sess, self.numeric, self.categorical = sess, numeric, categorical
         self.names = input_names(sess)
+        self._num = list(zip(self.names[: len(numeric)], numeric, strict=True))
+        self._cat = list(zip(self.names[len(numeric) :], categorical, strict=True))
+        self.records_ok = True
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.sess.run([OUTPUT], onnx_inputs(X, self.numeric, self.categorical, self.names))[0])
+
+    def requests(self, X: pd.DataFrame) -> list[dict[str, Any]]:
+        """One request per row, as a service receives it: a record of the feature columns."""
+        return X[[*self.numeric, *self.categorical]].to_dict("records")
+
+    def feed(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The ONNX feeds of one request, built straight from its values."""
+        feed: dict[str, np.ndarray] = {}
+        for key, c in self._num:
+            feed[key] = np.array([[_number(record.get(c))]], dtype=np.float32)
+        for key, c in self._cat:
+            feed[key] = np.array([[_text(record.get(c))]], dtype=object)
+        return feed
+
+    def predict_one(self, record: dict[str, Any]) -> np.ndarray:
+        """Probabilities of one request (a record)."""
+        return self.sess.run([OUTPUT], self.feed(record))[0]
 
 
 def exportable(family: str) -> bool:
@@ -199,4 +245,29 @@ def served(
     diff = float(np.max(np.abs(got.astype(np.float64) - pipeline.predict_proba(X_check)[:, 1]))) if len(got) else 0.0
     if not (np.isfinite(diff) and diff <= tolerance):
         return None, f"ONNX probabilities differ from scikit-learn's by up to {diff:.2e} (tolerance {tolerance:g})"
-    return OnnxPredictor(sess, numeric, categorical), f"parity within {tolerance:g} on {len(got)} rows"
+    predictor = OnnxPredictor(sess, numeric, categorical)
+    predictor.records_ok = records_match(predictor, X_check.iloc[:RECORD_CHECK_ROWS])
+    return predictor, f"parity within {tolerance:g} on {len(got)} rows"
+
+
+RECORD_CHECK_ROWS = 20  # rows whose request feeds must equal their DataFrame feeds
+
+
+def records_match(predictor: OnnxPredictor, X: pd.DataFrame) -> bool:
+    """Whether every request of ``X`` feeds the graph exactly what its one-row DataFrame does
+    (:func:`onnx_inputs`), so timing requests times the same computation."""
+    try:
+        for i, record in enumerate(predictor.requests(X)):
+            mine = predictor.feed(record)
+            want = onnx_inputs(X.iloc[[i]], predictor.numeric, predictor.categorical, predictor.names)
+            if any(mine[k].dtype != v.dtype or not _same(mine[k], v) for k, v in want.items()):
+                return False
+    except Exception:  # a value the record path cannot feed: the harness then times DataFrame rows
+        return False
+    return True
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.dtype == object:
+        return a.tolist() == b.tolist()
+    return bool(np.array_equal(a, b, equal_nan=True))

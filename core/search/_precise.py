@@ -40,20 +40,15 @@ from core.data import Dataset
 from core.models import families as fam
 from core.models import latency
 from core.models.evaluate import evaluate
+from core.search import _tables as tables
 from core.search import artifacts
 from core.search._engine import engine
 from core.spec import Spec
 
 ATTR_LATENCY = "tradeoff.latency"
+#: study attribute: the trials whose finished figures the pass replaced (readers re-read them)
+ATTR_REMEASURED = "tradeoff.remeasured"
 _log = logging.getLogger("core.search")
-#: Optuna's table of trial user attributes (a key and a JSON value per row), as far as we write it
-_USER_ATTRS = sa.Table(
-    "trial_user_attributes",
-    sa.MetaData(),
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("key", sa.String),
-    sa.Column("value_json", sa.Text),
-)
 
 
 def _losses(metrics: dict[str, Any], names: Sequence[str]) -> list[float] | None:
@@ -138,6 +133,8 @@ def precise_pass(study: optuna.Study, spec: Spec, data: tuple[Dataset, np.ndarra
         for t in todo:
             _remeasure(url, study.study_name, spec, data, t)
             done.append(t.number)
+            earlier = storage.get_study_user_attrs(study._study_id).get(ATTR_REMEASURED) or []
+            storage.set_study_user_attr(study._study_id, ATTR_REMEASURED, sorted({*earlier, t.number}))
     if done:
         _log.info("precise latency measured after the run for front trials %s", done)
     return done
@@ -169,7 +166,7 @@ def _replace_attrs(url: str, trial_id: int, attrs: dict[str, Any]) -> None:
     Why not Optuna's API: its storage refuses any write to a finished trial; these rows are the same
     ones it reads (key and JSON value per trial), so every reader sees the new figures.
     """
-    table = _USER_ATTRS
+    table = tables.trial_user_attrs
     with engine(url).begin() as con:
         con.execute(sa.delete(table).where(table.c.trial_id == trial_id, table.c.key.in_(list(attrs))))
         con.execute(

@@ -39,6 +39,7 @@ from optuna.distributions import json_to_distribution
 from core import objectives as obj
 from core import storage as st
 from core.errors import UserInputError
+from core.search import _tables as tables
 from core.search._engine import engine
 from core.search._frame import (
     BASE_COLUMNS,
@@ -50,6 +51,7 @@ from core.search._frame import (
 )
 from core.search._limits import with_limits
 from core.search._objective import ATTR_DUPLICATE, ATTR_INTERRUPTED
+from core.search._precise import ATTR_REMEASURED
 from core.search._predictions import ATTR_CURVE, read_curve, read_predictions
 from core.search._progress import counted as counted_trials
 from core.search._storage import optuna_storage
@@ -59,45 +61,17 @@ from core.spec import Spec
 FINAL_STATES = ("COMPLETE", "PRUNED", "FAIL")
 _CHUNK = 500
 
-_md = sa.MetaData()
-
-
-def _attributes(name: str, owner: str) -> sa.Table:
-    """Optuna's key/JSON-value attribute tables (of a study or of a trial) share one shape."""
-    return sa.Table(
-        name, _md, sa.Column(owner, sa.Integer), sa.Column("key", sa.String), sa.Column("value_json", sa.Text)
-    )
-
-
-_studies = sa.Table("studies", _md, sa.Column("study_id", sa.Integer), sa.Column("study_name", sa.String))
-_study_user = _attributes("study_user_attributes", "study_id")
-_user = _attributes("trial_user_attributes", "trial_id")
-_system = _attributes("trial_system_attributes", "trial_id")
-_trials = sa.Table(
-    "trials",
-    _md,
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("number", sa.Integer),
-    sa.Column("study_id", sa.Integer),
-    sa.Column("state", sa.String),
-    sa.Column("datetime_start", sa.DateTime),
-    sa.Column("datetime_complete", sa.DateTime),
-)
+_studies = tables.studies
+_study_user = tables.study_user_attrs
+_user = tables.trial_user_attrs
+_system = tables.trial_system_attrs
+_trials = tables.trials
+_params = tables.trial_params
 #: Optuna's studies and trials tables, as far as our readers need them (the room checks trial
 #: numbers against them inside its own transaction)
 studies_table = _studies
 trials_table = _trials
 trial_user_attrs_table = _user
-
-_params = sa.Table(
-    "trial_params",
-    _md,
-    sa.Column("param_id", sa.Integer),
-    sa.Column("trial_id", sa.Integer),
-    sa.Column("param_name", sa.String),
-    sa.Column("param_value", sa.Float),
-    sa.Column("distribution_json", sa.Text),
-)
 
 
 @dataclass
@@ -110,6 +84,7 @@ class _Cache:
     max_id: int = 0
     open_ids: set[int] = field(default_factory=set)  # read while RUNNING/WAITING
     states: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    remeasured: str = "[]"  # the end-of-run pass's list (it rewrites finished trials: read them again)
 
 
 _caches: dict[tuple[str, str], _Cache] = {}
@@ -135,10 +110,11 @@ def _study_id(con: sa.Connection, study_name: str) -> int:
     return int(row[0])
 
 
-def signature(url: str | None, study_name: str) -> tuple[int, int, int, str]:
-    """(trials, finished trials, running trials, latest completion time): changes on every update.
+def signature(url: str | None, study_name: str) -> tuple[int, int, int, str, str]:
+    """(trials, finished trials, running trials, latest completion time, re-measured trials):
+    changes on every update, including the end-of-run pass rewriting finished trials' figures.
 
-    One aggregate query: cheap enough to run on every poll of every browser.
+    Two small queries: cheap enough to run on every poll of every browser.
     """
     url = st.resolve(url)
     t = _trials
@@ -152,12 +128,22 @@ def signature(url: str | None, study_name: str) -> tuple[int, int, int, str]:
                     t.c.study_id == sid
                 )
             ).one()
+            again = _remeasured_json(con, sid)
     except sa.exc.SQLAlchemyError:
-        trials = open_study(url, study_name).get_trials(deepcopy=False)
+        study = open_study(url, study_name)
+        trials = study.get_trials(deepcopy=False)
         done = [x for x in trials if x.state.is_finished()]
         last = max((x.datetime_complete for x in done if x.datetime_complete), default=None)
-        return (len(trials), len(done), sum(x.state.name == "RUNNING" for x in trials), str(last))
-    return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), str(row[3]))
+        again = json.dumps(study.user_attrs.get(ATTR_REMEASURED, []))
+        return (len(trials), len(done), sum(x.state.name == "RUNNING" for x in trials), str(last), again)
+    return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), str(row[3]), again)
+
+
+def _remeasured_json(con: sa.Connection, sid: int) -> str:
+    """The study's list of trials whose finished figures the end-of-run pass replaced (JSON text)."""
+    u = _study_user
+    value = con.execute(sa.select(u.c.value_json).where(u.c.study_id == sid, u.c.key == ATTR_REMEASURED)).scalar()
+    return value or "[]"
 
 
 def _in_chunks(ids: list[int]):
@@ -224,10 +210,23 @@ def _refresh(url: str, study_name: str) -> pd.DataFrame:
         query = sa.select(t.c.trial_id, t.c.number, t.c.state, t.c.datetime_start, t.c.datetime_complete).where(
             t.c.study_id == sid
         )
+        again = _remeasured_json(con, sid)
+        rewritten = set(json.loads(again)) if again != cache.remeasured else set()
         if cache.frame is not None:
-            query = query.where(sa.or_(t.c.trial_id > cache.max_id, t.c.trial_id.in_(sorted(cache.open_ids))))
+            query = query.where(
+                sa.or_(
+                    t.c.trial_id > cache.max_id,
+                    t.c.trial_id.in_(sorted(cache.open_ids)),
+                    t.c.number.in_(sorted(rewritten)),
+                )
+            )
         current = con.execute(query).all()
-        changed = [r for r in current if cache.states.get(r.trial_id) != (r.state, r.datetime_complete)]
+        cache.remeasured = again
+        changed = [
+            r
+            for r in current
+            if cache.states.get(r.trial_id) != (r.state, r.datetime_complete) or r.number in rewritten
+        ]
         if cache.frame is not None and not changed:
             return cache.frame
         rows = _read_rows(con, sid, changed)
@@ -417,7 +416,7 @@ def counted(url: str | None, study_name: str) -> tuple[int, int]:
     return done + failed, failed
 
 
-_curve_cache: dict[tuple[str, str], tuple[int, dict[int, dict[str, Any]]]] = {}
+_curve_cache: dict[tuple[str, str], tuple[int, str, dict[int, dict[str, Any]]]] = {}
 
 
 def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
@@ -425,17 +424,21 @@ def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
 
     Why a reader of its own: the trials frame does not carry curves (they are ~100× a trial's other
     attributes), but every page that judges (trial, operating point) needs all of them. A finished
-    trial's curve never changes, so a process-wide cache keeps those already read and a refresh
-    reads only trials that completed since.
+    trial's curve changes only when the end-of-run pass re-measures it (and says so in the study's
+    ``tradeoff.remeasured``), so a process-wide cache keeps those already read and a refresh reads
+    only trials that completed or were re-measured since.
     """
     url = st.resolve(url)
     key = (url, study_name)
     try:
         with engine(url).connect() as con:
             sid = _study_id(con, study_name)
-            cached_sid, curves = _curve_cache.get(key, (sid, {}))
+            cached_sid, seen_again, curves = _curve_cache.get(key, (sid, "[]", {}))
+            again = _remeasured_json(con, sid)
             if cached_sid != sid:
                 curves = {}
+            elif again != seen_again:  # the end-of-run pass replaced these trials' curves
+                curves = {n: c for n, c in curves.items() if n not in set(json.loads(again))}
             done = dict(
                 con.execute(
                     sa.select(_trials.c.trial_id, _trials.c.number).where(
@@ -454,7 +457,7 @@ def read_curves(url: str | None, study_name: str) -> dict[int, dict[str, Any]]:
                     curve = read_curve({ATTR_CURVE: json.loads(value)})
                     if curve is not None:
                         curves[int(done[tid])] = curve
-            _curve_cache[key] = (sid, curves)
+            _curve_cache[key] = (sid, again, curves)
             return {n: c for n, c in curves.items() if n in set(done.values())}
     except sa.exc.SQLAlchemyError:
         trials = open_study(url, study_name).get_trials(deepcopy=False)

@@ -43,7 +43,7 @@ def test_a_model_too_large_to_keep_is_not_kept(tmp_path, monkeypatch):
     assert artifacts.stored_model(url, "s", 0) is None
 
 
-def test_the_search_keeps_the_model_of_every_precisely_measured_trial(finished_study):
+def test_the_search_keeps_the_model_of_every_trial_that_may_reach_the_front(finished_study):
     from core import search
     from core.export import safety
 
@@ -54,8 +54,10 @@ def test_the_search_keeps_the_model_of_every_precisely_measured_trial(finished_s
         if t.state.name != "COMPLETE":
             continue
         data = artifacts.stored_model(url, name, t.number)
-        precise = (t.user_attrs.get("tradeoff.latency") or {}).get("scope", "precise") == "precise"
-        assert (data is not None) == precise, t.number
+        info = t.user_attrs.get("tradeoff.latency") or {}
+        # hopeful: measured precisely on scikit-learn, or on ONNX with the other path timed beside it
+        hopeful = info.get("sklearn_p95_ms") is not None if info.get("path") == "onnx" else info["scope"] == "precise"
+        assert (data is not None) == hopeful, t.number
         if data is not None:
             model = safety.load_model(data)  # only our families' types are trusted
             assert hasattr(model, "predict_proba")

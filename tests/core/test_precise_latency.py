@@ -14,7 +14,7 @@ from core.decide import front
 from core.errors import UserInputError
 from core.models import latency, served
 from core.models.evaluate import make_pipeline
-from core.search import _precise
+from core.search import _precise, artifacts, reader
 from tests.conftest import make_small_spec
 
 TWO_OBJECTIVES = ("roc_auc", "dp_diff")  # no latency objective: dominance is decided exactly
@@ -31,7 +31,11 @@ def _run(spec, url: str, name: str):
     return search.open_study(url, name)
 
 
-def test_screening_trials_are_marked_and_the_front_carries_the_precise_figure(small_csv, url):
+def test_screening_trials_are_marked_and_the_front_carries_the_precise_figure(small_csv, url, monkeypatch):
+    # screening serves the scikit-learn path (an ONNX measurement is precise and cheap): here every
+    # family is declared without a converter, as on a table where conversion or parity fails
+    for family in served.oc.SUPPORT:
+        monkeypatch.setitem(served.oc.SUPPORT, family, ("no", "declared unconvertible for this test"))
     spec = make_small_spec(small_csv, objectives=TWO_OBJECTIVES, trials=14)
     study = _run(spec, url, "screened")
     trials = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
@@ -41,11 +45,28 @@ def test_screening_trials_are_marked_and_the_front_carries_the_precise_figure(sm
     assert dict(zip(frame["number"], frame["latency_scope"], strict=True)) == scopes
     for on in (front.front(frame, spec.objective_names), front.front(frame, spec.objective_names, feasible_only=False)):
         assert len(on) and (on["latency_scope"] == "precise").all()
-    for t in trials:
+    assert all(t.user_attrs[_precise.ATTR_LATENCY]["path"] == "sklearn" for t in trials)
+
+
+def test_onnx_trials_are_all_precise_and_only_hopeful_ones_time_the_other_path(small_csv, url):
+    spec = make_small_spec(small_csv, objectives=TWO_OBJECTIVES, trials=14)
+    study = _run(spec, url, "served")
+    trials = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    onnx = [t for t in trials if t.user_attrs[_precise.ATTR_LATENCY]["path"] == "onnx"]
+    assert len(onnx) >= len(trials) - 2  # every family converts on this table
+    for t in onnx:
         info = t.user_attrs[_precise.ATTR_LATENCY]
-        assert info["path"] in ("onnx", "sklearn")
-        if info["scope"] == "precise" and info["path"] == "onnx":
-            assert t.user_attrs["metrics"]["latency_p95_ms"] == pytest.approx(info["onnx_p95_ms"])
+        assert info["scope"] == "precise"
+        assert t.user_attrs["metrics"]["latency_p95_ms"] == pytest.approx(info["onnx_p95_ms"])
+    with_other = {t.number for t in onnx if t.user_attrs[_precise.ATTR_LATENCY]["sklearn_p95_ms"] is not None}
+    for t in onnx:  # every catalogue metric for every trial, the estimator-alone figure too
+        assert t.user_attrs["metrics"]["model_latency_p95_ms"] > 0
+    frame = search.trials_frame(study.get_trials(), spec)
+    on_front = set(front.front(frame, spec.objective_names)["number"])
+    assert on_front & {t.number for t in onnx} <= with_other  # no front trial lacks the information
+    assert with_other != {t.number for t in onnx}  # a dominated trial skipped it (14 trials, 2 objectives)
+    kept = {t.number for t in trials if artifacts.stored_model(url, study.study_name, t.number) is not None}
+    assert on_front <= kept and kept <= with_other | {t.number for t in trials if t not in onnx}
 
 
 def test_a_screening_trial_left_on_the_front_is_measured_precisely_at_the_end(small_csv, url):
@@ -55,9 +76,17 @@ def test_a_screening_trial_left_on_the_front_is_measured_precisely_at_the_end(sm
     t = on_front[0]
     stale = {**t.user_attrs["metrics"], "latency_p95_ms": 999.0}  # as if only a rough figure were stored
     _precise._replace_attrs(url, t._trial_id, {"metrics": stale, _precise.ATTR_LATENCY: {"scope": "screening"}})
+    shown = reader.read_frame(url, study.study_name).set_index("number")  # a page open meanwhile
+    assert shown.loc[t.number, "latency_p95_ms"] == 999.0 and shown.loc[t.number, "latency_scope"] == "screening"
+    curve_before = reader.read_curves(url, study.study_name)[t.number]
+    sig = reader.signature(url, study.study_name)
     ds = load_dataset(spec.data)
     done = _precise.precise_pass(study, spec, (ds, *split(ds, spec.validation, spec.seed)), url)
     assert done == [t.number]
+    assert reader.signature(url, study.study_name) != sig  # polling pages notice the rewrite
+    shown = reader.read_frame(url, study.study_name).set_index("number")  # the same process-wide cache
+    assert 0 < shown.loc[t.number, "latency_p95_ms"] < 999.0 and shown.loc[t.number, "latency_scope"] == "precise"
+    assert reader.read_curves(url, study.study_name)[t.number] is not curve_before
     again = next(x for x in search.optuna_storage(url).get_all_trials(study._study_id) if x.number == t.number)
     info = again.user_attrs[_precise.ATTR_LATENCY]
     assert info["scope"] == "precise" and info["values_scope"] == "screening"
@@ -97,9 +126,13 @@ def test_the_onnx_path_is_measured_for_an_exportable_family(fitted):
     ds, pipe, test = fitted
     path = served.path_of(pipe, "logreg", test.X, ds.numeric, ds.categorical)
     assert path[0] is not None, path[1]
+    assert path[0].records_ok  # one request's feeds equal its one-row DataFrame's: requests are timed
     rep, info = served.measure(pipe, path, test.X, repeats=20)
     assert info["path"] == "onnx" and info["onnx_p95_ms"] == rep.p95_ms > 0
     assert info["sklearn_p95_ms"] > 0 and "parity" in info["reason"]
+    assert rep.p50_ms < info["sklearn_p95_ms"] / 5  # a request to ONNX Runtime, not a pandas row
+    for record, i in zip(path[0].requests(test.X.head(20)), range(20), strict=True):
+        assert float(path[0].predict_one(record)[0, 1]) == float(path[0].predict_proba(test.X.iloc[[i]])[0, 1])
     got = path[0].predict_proba(test.X.head(50))[:, 1]
     np.testing.assert_allclose(got, pipe.predict_proba(test.X.head(50))[:, 1], atol=1e-5)
 

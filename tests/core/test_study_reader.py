@@ -78,7 +78,7 @@ def test_follows_new_running_failed_and_finished_trials(empty_study):
     url, study, spec = empty_study
     name = study.study_name
     assert study_reader.read_frame(url, name, spec).empty
-    assert study_reader.signature(url, name) == (0, 0, 0, "None")
+    assert study_reader.signature(url, name) == (0, 0, 0, "None", "[]")
 
     study.add_trial(_finished(0.0))
     sig1 = study_reader.signature(url, name)
