@@ -9,7 +9,7 @@ search space with a fixed seed), then measures each with :func:`core.models.late
 - the median coefficient of variation the harness reports (goal ≤ 5 %);
 - per configuration: p50/p95 in both rounds and the CV.
 
-    .venv/bin/python bench/latency_stability.py [--configs 20] [--repeats 200] [--train-rows 4000]
+    .venv/bin/python bench/latency_stability.py [--configs 20] [--repeats 200] [--train-rows 4000] [--path onnx]
 """
 
 from __future__ import annotations
@@ -43,6 +43,20 @@ def configurations(n: int, seed: int) -> list[tuple[str, dict]]:
     return out
 
 
+DECISIVE = 0.25  # a latency difference a room would act on
+
+
+def _decisive_pairs(r1: np.ndarray, r2: np.ndarray, margin: float) -> tuple[int, int]:
+    """(pairs that keep their order, pairs whose round-1 figures differ by at least ``margin``)."""
+    kept = decisive = 0
+    for i in range(len(r1)):
+        for j in range(i + 1, len(r1)):
+            if abs(r1[i] - r1[j]) / min(r1[i], r1[j]) >= margin:
+                decisive += 1
+                kept += bool(np.sign(r1[i] - r1[j]) == np.sign(r2[i] - r2[j]))
+    return kept, decisive
+
+
 def main(argv: list[str] | None = None) -> int:
     from scipy.stats import spearmanr
     from threadpoolctl import threadpool_limits
@@ -57,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=200, help="single-row calls per measurement")
     ap.add_argument("--train-rows", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--path",
+        choices=("sklearn", "onnx"),
+        default="sklearn",
+        help="time the scikit-learn pipelines, or their ONNX graphs one request at a time (the served path)",
+    )
     args = ap.parse_args(argv)
 
     ds = load_dataset(DataRef(path=DEMO, target=DEMO_TARGET, sensitive=DEMO_SENSITIVE, value_column=DEMO_VALUE))
@@ -68,8 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1):  # fit as evaluate() does
         for family, params in configs:
             pipes.append(make_pipeline(family, params, ds, args.seed).fit(ds.X.iloc[train], ds.y[train]))
+    if args.path == "onnx":  # the served path the search times (core.models.served)
+        from core.models import served
+
+        for i, (family, _) in enumerate(configs):
+            predictor, why = served.path_of(pipes[i], family, X_test, ds.numeric, ds.categorical)
+            if predictor is None or not predictor.records_ok:
+                print(f"#{i} {family}: not served by ONNX ({why}); timed on scikit-learn")
+            else:
+                pipes[i] = predictor
     print(
-        f"fitted {len(pipes)} configurations in {time.perf_counter() - t0:.1f} s; "
+        f"fitted {len(pipes)} configurations in {time.perf_counter() - t0:.1f} s ({args.path} path); "
         f"{args.repeats} single-row calls per measurement"
     )
 
@@ -107,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Spearman rho of p95 ranks (round 1 vs 2): {rho95:.3f}  (over every normalised call); "
         f"median |r1 - r2| / p95 {float(np.median(rel95)):.2%}, max {float(rel95.max()):.1%}"
+    )
+    kept, decisive = _decisive_pairs(p50[0], p50[1], DECISIVE)
+    print(
+        f"pairs whose p50 differ by >= {DECISIVE:.0%} in round 1 and keep their order in round 2: "
+        f"{kept} of {decisive}  (ties are noise either way: the order a room could act on)"
     )
     above = np.concatenate(p95) > np.concatenate(p50)
     print(f"measurements whose p95 exceeds their p50:  {int(above.sum())} of {above.size}")

@@ -16,11 +16,13 @@ import pandas as pd
 
 from core import objectives as obj
 from core.decide import front
+from core.metrics.operating_points import CRITERION_PARITY, KIND_GROUP
 from core.search import with_limits
 from core.spec import Objective
 
 POINT = "point"  # index of the rule on its trial's curve; NaN for a trial with one point only
 RULE_KIND = "rule_kind"
+RULE_CRITERION = "rule_criterion"  # what a group rule equalises (operating_points.GROUP_CRITERIA); None else
 
 
 def _curve_rows(number: int, curve: Mapping[str, Any]) -> pd.DataFrame:
@@ -33,6 +35,11 @@ def _curve_rows(number: int, curve: Mapping[str, Any]) -> pd.DataFrame:
         cols[obj.TEST_ATTR + m] = np.array([np.nan if v is None else v for v in values], dtype=float)
     kinds = curve.get("kinds")  # per point when the curve holds group rules too
     cols[RULE_KIND] = list(kinds) if isinstance(kinds, list) else curve.get("kind", "threshold")
+    criteria = curve.get("group_criteria")
+    if isinstance(criteria, list):
+        cols[RULE_CRITERION] = list(criteria)
+    elif isinstance(kinds, list):  # group rules from before equal-recall rules: parity only
+        cols[RULE_CRITERION] = [CRITERION_PARITY if k == KIND_GROUP else None for k in kinds]
     return pd.DataFrame(cols)
 
 
@@ -65,4 +72,4 @@ def knee_position(pf: pd.DataFrame, names: Sequence[str]) -> int | None:
     return None if pos is None else int(pos)
 
 
-__all__ = ["POINT", "RULE_KIND", "knee_position", "points_frame"]
+__all__ = ["POINT", "RULE_CRITERION", "RULE_KIND", "knee_position", "points_frame"]

@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from core.decide.operating_points import POINT, RULE_KIND, points_frame
+from core.decide.operating_points import POINT, RULE_CRITERION, RULE_KIND, points_frame
 from core.errors import UserInputError
+from core.metrics.operating_points import CRITERION_PARITY, GROUP_CRITERIA
 from core.search import reader as study_reader
 from core.spec import Objective, Spec
 
@@ -112,7 +113,15 @@ def rule_of(curves: Mapping[int, Mapping[str, Any] | None], key: str | int, thre
     groups = curve.get("group_thresholds")
     if isinstance(groups, list) and groups[point] is not None:
         rule["group_thresholds"] = groups[point]
+        rule["criterion"] = criterion_of(curve, point)
     return rule
+
+
+def criterion_of(curve: Mapping[str, Any], point: int) -> str:
+    """What a group point equalises (curves from before equal-recall rules hold parity rules only)."""
+    criteria = curve.get("group_criteria")
+    found = criteria[point] if isinstance(criteria, list) and point < len(criteria) else None
+    return str(found or CRITERION_PARITY)
 
 
 def label(row: Mapping[str, Any]) -> str:
@@ -122,7 +131,8 @@ def label(row: Mapping[str, Any]) -> str:
         return f"#{int(row['number'])}"
     kind = row.get(RULE_KIND, "threshold")
     if kind == "group_thresholds":
-        return f"#{int(row['number'])} with group thresholds (rule {key.split('@')[1]})"
+        aim = GROUP_CRITERIA.get(str(row.get(RULE_CRITERION) or CRITERION_PARITY), "")
+        return f"#{int(row['number'])} with group thresholds for {aim} (rule {key.split('@')[1]})"
     return f"#{int(row['number'])} at threshold {float(row['threshold']):.2f}"
 
 

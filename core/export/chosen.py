@@ -53,7 +53,7 @@ def bundle_rule(curve: Mapping[str, Any], point: int, sensitive: Sequence[str]) 
     if kind != KIND_GROUP:
         return rules.threshold_rule(threshold)
     cuts = (curve.get("group_thresholds") or [])[point]
-    return rules.group_rule(list(sensitive), dict(cuts), threshold)
+    return rules.group_rule(list(sensitive), dict(cuts), threshold, criterion=options.criterion_of(curve, point))
 
 
 def point_figures(curve: Mapping[str, Any], point: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -121,7 +121,10 @@ def find_point(curve: Mapping[str, Any] | None, rule: Mapping[str, Any], sensiti
         return None
     want = rules.without_grouping(rule)
     for p in range(len(curve.get("threshold") or [])):
-        if bundle_rule(curve, p, sensitive) == want:
+        got = bundle_rule(curve, p, sensitive)
+        if "criterion" not in want:  # a bundle from before rules named their criterion
+            got.pop("criterion", None)
+        if got == want:
             return p
     return None
 

@@ -19,7 +19,7 @@ from sklearn.model_selection import FixedThresholdClassifier
 
 from core.data import group_labels, grouping_columns
 from core.errors import UserInputError
-from core.metrics.operating_points import KIND_GROUP, KIND_THRESHOLD, group_decisions
+from core.metrics.operating_points import GROUP_CRITERIA, KIND_GROUP, KIND_THRESHOLD, group_decisions
 
 JOIN = " × "  # how the groups of several sensitive columns are intersected (as core.data does)
 
@@ -118,17 +118,25 @@ def threshold_rule(threshold: float) -> dict[str, Any]:
 
 
 def group_rule(
-    columns: Sequence[str], thresholds: Mapping[str, float], default: float, grouping: Mapping[str, Any] | None = None
+    columns: Sequence[str],
+    thresholds: Mapping[str, float],
+    default: float,
+    grouping: Mapping[str, Any] | None = None,
+    *,
+    criterion: str | None = None,
 ) -> dict[str, Any]:
     """A bundle's group rule as plain data (``column`` is the sensitive column, or columns joined;
-    ``grouping``, when known, how raw values become the labels ``thresholds`` is keyed by)."""
-    rule = {
+    ``grouping``, when known, how raw values become the labels ``thresholds`` is keyed by;
+    ``criterion``, what the thresholds equalise: a key of ``GROUP_CRITERIA``)."""
+    rule: dict[str, Any] = {
         "kind": KIND_GROUP,
         "column": JOIN.join(columns),
         "columns": list(columns),
         "thresholds": {str(k): float(v) for k, v in thresholds.items()},
         "default": float(default),
     }
+    if criterion:
+        rule["criterion"] = str(criterion)
     return rule | ({"grouping": plain_grouping(grouping)} if grouping else {})
 
 
@@ -168,9 +176,10 @@ def rule_description(rule: Mapping[str, Any]) -> str:
     if rule.get("kind", KIND_THRESHOLD) == KIND_THRESHOLD:
         return f"One threshold for everyone: positive when the score is at least {float(rule['threshold']):.3f}."
     col = rule.get("column") or JOIN.join(rule.get("columns") or [])
+    aim = GROUP_CRITERIA.get(str(rule.get("criterion") or ""))
     return (
-        f"A threshold per group of {col} — uses {col} at decision time (unlawful in some settings); "
-        f"groups it does not know are decided at {float(rule['default']):.3f}."
+        f"A threshold per group of {col}{f', chosen for {aim}' if aim else ''} — uses {col} at decision "
+        f"time (unlawful in some settings); groups it does not know are decided at {float(rule['default']):.3f}."
     )
 
 

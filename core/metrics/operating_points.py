@@ -45,8 +45,17 @@ N_CANDIDATES = 64
 DIGITS = 6
 KIND_THRESHOLD = "threshold"
 KIND_GROUP = "group_thresholds"
-#: group rules per trial: target selection rates as multiples of the tuned rule's overall rate
+#: group rules per trial and criterion: targets as multiples of the tuned rule's overall rate
 GROUP_RATE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
+#: what a group rule equalises across groups, in plain words (registry: every list derives from it).
+#: Equal recall is the deterministic part of equalised odds (Hardt et al.'s equal opportunity):
+#: equalising both recall and false-positive rate needs randomised rules, which a bundle cannot apply
+#: bit for bit.
+CRITERION_PARITY, CRITERION_OPPORTUNITY = "selection_rate", "recall"
+GROUP_CRITERIA = {
+    CRITERION_PARITY: "equal selection rates (demographic parity)",
+    CRITERION_OPPORTUNITY: "equal recall (equal opportunity)",
+}
 
 
 @dataclass(frozen=True)
@@ -133,17 +142,44 @@ def parity_thresholds(proba: Any, groups: Any, rate: float) -> tuple[dict[str, f
     return cuts, round(_rate_cut(proba, rate), DIGITS)
 
 
-def _group_rules(search: Scores, tuned: float) -> list[tuple[dict[str, float], float]]:
-    """A few parity rules around the tuned rule's overall selection rate (see :data:`GROUP_RATE_FACTORS`)."""
+def opportunity_thresholds(proba: Any, y: Any, groups: Any, recall: float) -> tuple[dict[str, float], float]:
+    """Per-group thresholds giving every group the same recall ``recall`` (equal opportunity): the
+    cut selecting that share of each group's positives, and the pooled one for unknown groups. A
+    group without positives in the search data keeps the pooled threshold."""
+    proba, y = np.asarray(proba, dtype=float), np.asarray(y)
+    labels = np.array([group_label(g) for g in np.asarray(groups, dtype=object)], dtype=object)
+    positive = y == 1
+    pooled = round(_rate_cut(proba[positive], recall), DIGITS) if positive.any() else 0.5
+    cuts = {}
+    for g in sorted(set(labels)):
+        mine = proba[(labels == g) & positive]
+        cuts[str(g)] = round(_rate_cut(mine, recall), DIGITS) if len(mine) >= 2 else pooled
+    return cuts, pooled
+
+
+def _group_rules(search: Scores, tuned: float) -> list[tuple[dict[str, float], float, str]]:
+    """A few rules per criterion around the tuned rule's overall selection rate and recall (see
+    :data:`GROUP_RATE_FACTORS`): (thresholds per group, threshold for unknown groups, criterion)."""
     if len(set(np.asarray(search.groups, dtype=object).tolist())) < 2:
         return []
-    base = float(np.mean(decide(search.proba, tuned)))
-    rates = sorted({round(float(np.clip(base * f, 0.02, 0.98)), 4) for f in GROUP_RATE_FACTORS})
-    return [parity_thresholds(search.proba, search.groups, r) for r in rates]
+    chosen = decide(search.proba, tuned)
+
+    def targets(base: float) -> list[float]:
+        return sorted({round(float(np.clip(base * f, 0.02, 0.98)), 4) for f in GROUP_RATE_FACTORS})
+
+    out = [(*parity_thresholds(search.proba, search.groups, r), CRITERION_PARITY) for r in targets(chosen.mean())]
+    positive = np.asarray(search.y) == 1
+    if positive.sum() >= 2:
+        recall = float(chosen[positive].mean())
+        out += [
+            (*opportunity_thresholds(search.proba, search.y, search.groups, r), CRITERION_OPPORTUNITY)
+            for r in targets(recall)
+        ]
+    return out
 
 
-def _group_points(rules: list[tuple[dict[str, float], float]], s: Scores, vm: ValueModel, lat: float) -> dict:
-    P = np.vstack([group_decisions(s.proba, s.groups, cuts, d) for cuts, d in rules]).astype(float)
+def _group_points(rules: list[tuple[dict[str, float], float, str]], s: Scores, vm: ValueModel, lat: float) -> dict:
+    P = np.vstack([group_decisions(s.proba, s.groups, cuts, d) for cuts, d, _c in rules]).astype(float)
     return decision_metrics(P, s, vm, mean_latency_ms=lat)
 
 
@@ -193,9 +229,10 @@ def operating_points(
 
     Anchors: the tuned rule (so the curve contains the trial's one-point figures and a front over
     operating points can only be as good or better), and the lowest and highest cut. With
-    ``group_rules`` (the spec's ``allow_group_thresholds``) a few parity rules follow the threshold
-    points, and the curve gains per-point ``kinds`` and ``group_thresholds`` (a group point's
-    ``threshold`` is its threshold for groups it does not know).
+    ``group_rules`` (the spec's ``allow_group_thresholds``) a few rules per criterion of
+    :data:`GROUP_CRITERIA` follow the threshold points, and the curve gains per-point ``kinds``,
+    ``group_thresholds`` and ``group_criteria`` (a group point's ``threshold`` is its threshold for
+    groups it does not know).
     """
     thresholds = np.unique(np.concatenate([cut_points(search.proba, n_candidates), [tuned]]))
     on_search = curve_metrics(thresholds, search, vm, mean_latency_ms=mean_latency_ms)
@@ -219,14 +256,15 @@ def operating_points(
 def _append_group_points(
     curve: dict[str, Any], search: Scores, test: Scores | None, vm: ValueModel, tuned: float, lat: float
 ) -> None:
-    """Add the parity rules to ``curve`` as extra points (chosen on search scores, applied to test)."""
+    """Add the group rules to ``curve`` as extra points (chosen on search scores, applied to test)."""
     rules = _group_rules(search, tuned)
     n = len(curve["threshold"])
     curve["kinds"] = [KIND_THRESHOLD] * n + [KIND_GROUP] * len(rules)
-    curve["group_thresholds"] = [None] * n + [dict(cuts) for cuts, _d in rules]
+    curve["group_thresholds"] = [None] * n + [dict(cuts) for cuts, _d, _c in rules]
+    curve["group_criteria"] = [None] * n + [c for _cuts, _d, c in rules]
     if not rules:
         return
-    curve["threshold"] = curve["threshold"] + [float(d) for _c, d in rules]
+    curve["threshold"] = curve["threshold"] + [float(d) for _c, d, _k in rules]
     parts = [("search", search)] + ([("test", test)] if test is not None and curve["test"] else [])
     for part, scores in parts:
         extra = _rounded(_group_points(rules, scores, vm, lat), np.arange(len(rules)))
@@ -234,6 +272,9 @@ def _append_group_points(
 
 
 __all__ = [
+    "CRITERION_OPPORTUNITY",
+    "CRITERION_PARITY",
+    "GROUP_CRITERIA",
     "KIND_GROUP",
     "KIND_THRESHOLD",
     "MAX_POINTS",
@@ -244,6 +285,7 @@ __all__ = [
     "group_decisions",
     "group_label",
     "operating_points",
+    "opportunity_thresholds",
     "parity_thresholds",
     "select",
 ]

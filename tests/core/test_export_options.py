@@ -136,6 +136,9 @@ def test_group_rule_survives_export_predict_and_reproduce_bit_for_bit(group_stud
     assert b.config.option == key and b.config.rule_kind == "group_thresholds"
     assert b.config.rule["thresholds"] == cuts and b.config.rule["default"] == default
     assert f"uses {col} at decision time" in b.config.rule_description
+    # the last group points equalise recall (equal opportunity); the bundle and its words say so
+    assert curve["group_criteria"][point] == "recall" == b.config.rule["criterion"]
+    assert "equal recall (equal opportunity)" in b.config.rule_description
     assert b.config.test_metrics["dp_diff"] == curve["test"]["dp_diff"][point]
     rows = _test_rows(spec)
     assert set(rows[col].astype(str).str.strip()) <= set(cuts)  # every held-out group has its own threshold

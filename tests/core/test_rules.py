@@ -1,18 +1,22 @@
 """Decision rules on a tiny table: a threshold curve counted by hand, and group thresholds that
-equalise selection rates (the deterministic parity rule a bundle can apply bit for bit)."""
+equalise selection rates or recall (deterministic rules a bundle can apply bit for bit)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from core.decide.operating_points import RULE_KIND, points_frame
+from core.decide.operating_points import RULE_CRITERION, RULE_KIND, points_frame
+from core.metrics import decide
 from core.metrics.operating_points import (
+    CRITERION_OPPORTUNITY,
+    CRITERION_PARITY,
     KIND_GROUP,
     Scores,
     curve_metrics,
     group_decisions,
     operating_points,
+    opportunity_thresholds,
     parity_thresholds,
 )
 from core.spec import ValueModel
@@ -45,6 +49,17 @@ def test_group_thresholds_equalise_selection_rates():
     assert group_decisions([0.5], [1.0], {"1": 0.6}, 0.1).tolist() == [0]
 
 
+def test_group_thresholds_equalise_recall_counted_by_hand():
+    cuts, default = opportunity_thresholds(P, Y, G, 0.5)
+    # positives: a scores 0.9, 0.7 -> cut 0.8; b scores 0.4, 0.2 -> cut 0.3; pooled 0.9 0.7 0.4 0.2 -> 0.55
+    assert cuts == {"a": 0.8, "b": 0.3} and default == 0.55
+    decisions = group_decisions(P, G, cuts, default)
+    recall = pd.Series(decisions[Y == 1]).groupby(G[Y == 1]).mean()
+    assert recall["a"] == recall["b"] == 0.5
+    one = decide(P, default)  # one threshold at the same overall recall: a 1.0, b 0.0
+    assert pd.Series(one[Y == 1]).groupby(G[Y == 1]).mean().tolist() == [1.0, 0.0]
+
+
 def test_curve_carries_group_points_only_when_allowed():
     s = Scores(Y, P, G)
     plain = operating_points(s, s, ValueModel(), ["accuracy", "dp_diff"], tuned=0.5)
@@ -55,10 +70,14 @@ def test_curve_carries_group_points_only_when_allowed():
     assert len(curve["test"]["accuracy"]) == n
     groups = [i for i, k in enumerate(curve["kinds"]) if k == KIND_GROUP]
     assert groups and all(curve["group_thresholds"][i] for i in groups)
-    assert all(curve["search"]["dp_diff"][i] == 0.0 for i in groups)  # 4 rows a group: exact parity
+    criteria = {curve["group_criteria"][i] for i in groups}
+    assert criteria == {CRITERION_PARITY, CRITERION_OPPORTUNITY} and len(curve["group_criteria"]) == n
+    parity = [i for i in groups if curve["group_criteria"][i] == CRITERION_PARITY]
+    assert all(curve["search"]["dp_diff"][i] == 0.0 for i in parity)  # 4 rows a group: exact parity
     frame = pd.DataFrame({"number": [0], "state": ["COMPLETE"], "accuracy": [0.5], "dp_diff": [1.0]})
     pf = points_frame(frame, {0: curve})
     assert (pf[RULE_KIND] == KIND_GROUP).sum() == len(groups)
+    assert set(pf.loc[pf[RULE_KIND] == KIND_GROUP, RULE_CRITERION]) == criteria
     assert pf.loc[pf["point"] == curve["tuned"], RULE_KIND].item() == "threshold"
 
 
