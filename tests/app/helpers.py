@@ -95,3 +95,32 @@ def synthetic_study(
             )
         )
     return study
+
+
+def add_finished_trial(url: str, name: str, metrics: dict) -> None:
+    """What a worker does when a trial finishes: a complete trial (the first trial's configuration
+    and attributes, ``metrics`` as its figures) with the attributes the reader needs."""
+    import optuna
+
+    study = optuna.load_study(study_name=name, storage=url)
+    model = study.trials[0]
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=model.params,
+            distributions=model.distributions,
+            values=[metrics["roc_auc"], metrics["latency_p95_ms"]],
+            user_attrs={**model.user_attrs, "metrics": dict(metrics)},
+        )
+    )
+
+
+def copy_sqlite(url: str, folder) -> str:
+    """The SQLite study at ``url`` copied into ``folder`` (a room written there must not reach other tests)."""
+    import sqlite3
+    from pathlib import Path
+
+    copy = Path(folder) / "copy.db"
+    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close(), dst.close()
+    return f"sqlite:///{copy}"

@@ -3,9 +3,6 @@ defaulting to the room's locked option, and the bundle built is that option. Rea
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from core.decide import options
@@ -13,16 +10,9 @@ from core.decide import view as decide_view
 from core.decide.room import RoomStore
 from core.export import bundle
 from core.search import reader
+from tests.app.helpers import copy_sqlite
 
 PAGE = "../../pages/export.py"
-
-
-def _copy(url: str, tmp_path: Path) -> str:
-    copy = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
-    src.backup(dst)
-    src.close(), dst.close()
-    return f"sqlite:///{copy}"
 
 
 def _page(study: str) -> AppTest:
@@ -43,7 +33,7 @@ def _front_option(url: str, name: str, spec) -> str:
 
 def test_the_picker_defaults_to_the_locked_option_and_exports_the_rule_picked(finished_study, tmp_path, monkeypatch):
     url, name, spec = finished_study
-    url = _copy(url, tmp_path)
+    url = copy_sqlite(url, tmp_path)
     key = _front_option(url, name, spec)
     number = int(key.split("@")[0])
     with RoomStore(url) as s:

@@ -5,7 +5,6 @@ room locked on an option is what ``tradeoff export`` follows. Real studies, real
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,16 +17,8 @@ from core.data import load_dataset, split
 from core.export import bundle, reproduce
 from core.metrics.operating_points import KIND_GROUP, group_decisions
 from core.search import reader
+from tests.app.helpers import copy_sqlite
 from tests.conftest import make_small_spec
-
-
-def _copy(url: str, tmp_path: Path) -> str:
-    """The study in a file of this test's own (a room written here must not reach other tests)."""
-    copy = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(url[len("sqlite:///") :]), sqlite3.connect(copy)
-    src.backup(dst)
-    src.close(), dst.close()
-    return f"sqlite:///{copy}"
 
 
 def _test_rows(spec) -> pd.DataFrame:
@@ -206,7 +197,7 @@ def test_export_without_trial_follows_the_rooms_locked_option(finished_study, tm
     from core.decide.room import RoomStore
 
     url, name, spec = finished_study
-    url2 = _copy(url, tmp_path)
+    url2 = copy_sqlite(url, tmp_path)
     key, number, threshold = _front_point(url2, name, spec)
     with RoomStore(url2) as s:
         ana = s.open_room(name, "Ana")

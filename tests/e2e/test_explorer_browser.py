@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.app.helpers import synthetic_study
+from tests.app.helpers import add_finished_trial, synthetic_study
 from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_storage
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
@@ -36,20 +36,7 @@ def server(tmp_path, small_csv):
 
 
 def _add_trial(url: str) -> None:
-    """What a worker does when a trial finishes: a complete trial with the attributes the reader needs."""
-    import optuna
-
-    study = optuna.load_study(study_name=STUDY, storage=url)
-    model = study.trials[0]
-    metrics = {"roc_auc": 0.95, "latency_p95_ms": 4.0, "accuracy": 0.9, "fit_time_s": 0.4}
-    study.add_trial(
-        optuna.trial.create_trial(
-            params=model.params,
-            distributions=model.distributions,
-            values=[metrics["roc_auc"], metrics["latency_p95_ms"]],
-            user_attrs={**model.user_attrs, "metrics": metrics},
-        )
-    )
+    add_finished_trial(url, STUDY, {"roc_auc": 0.95, "latency_p95_ms": 4.0, "accuracy": 0.9, "fit_time_s": 0.4})
 
 
 def _chart_drawn(page) -> None:

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from tests.app.helpers import synthetic_study
+from tests.app.helpers import add_finished_trial, synthetic_study
 from tests.e2e.streamlit_server import SHOTS, launch, needs_chromium, serve_storage
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
@@ -62,19 +62,7 @@ def server(tmp_path, small_csv):
 
 
 def _add_trial(url: str) -> None:
-    """What a worker does when a trial finishes: a complete trial with the attributes the reader needs."""
-    import optuna
-
-    study = optuna.load_study(study_name=STUDY, storage=url)
-    model = study.trials[0]
-    study.add_trial(
-        optuna.trial.create_trial(
-            params=model.params,
-            distributions=model.distributions,
-            values=[NEW["roc_auc"], NEW["latency_p95_ms"]],
-            user_attrs={**model.user_attrs, "metrics": dict(NEW)},
-        )
-    )
+    add_finished_trial(url, STUDY, NEW)
 
 
 def _plot(page):
