@@ -76,9 +76,7 @@ def main() -> None:
     p.add_argument("--objectives", default=None, help="comma-separated (default: the spec's defaults)")
     p.add_argument("--trials", type=int, default=40)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument(
-        "--new-workers", type=int, default=None, help="workers of this checkout's runs (default: --workers)"
-    )
+    p.add_argument("--new-workers", type=int, default=None, help="workers of this checkout's runs (default: --workers)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--modes", default=f"{latency.PRECISE_ALL},{latency.SCREEN}")
     p.add_argument("--baseline", default=None, help="another checkout's tradeoff command, run first")
@@ -89,7 +87,9 @@ def main() -> None:
         _init(args, spec_path)
         modes = (["baseline"] if args.baseline else []) + [m.strip() for m in args.modes.split(",") if m.strip()]
         rows = [run_mode(m, args, folder, spec_path) for m in modes]
-    print(f"{'mode':<9} {'workers':>7} {'trials':>6} {'wall s':>8} {'trials/min':>10} {'precise':>8} {'median trial s':>15}")
+    print(
+        f"{'mode':<9} {'workers':>7} {'trials':>6} {'wall s':>8} {'trials/min':>10} {'precise':>8} {'median trial s':>15}"
+    )
     for r in rows:
         print(
             f"{r['mode']:<9} {r['workers']:>7} {r['trials']:>6} {r['wall_s']:>8.1f} {r['per_min']:>10.1f} "
