@@ -53,12 +53,35 @@ def export_tab(url: str, names: list[str]) -> None:
         app_ui.show_error(exc)
         return
     app_ui.too_good_warning(frame, spec)
+    picked = _pick_option(frame, pf, knee, opts, (default, why, locked_key))
+    if picked is None:
+        st.info("This study has no finished trial yet; come back when the search has results.")
+        return
+    number, option = picked
+    row = opts[opts[decide_options.OPTION] == option] if decide_options.OPTION in opts else opts.iloc[:0]
+    shown = row if len(row) else frame
+    st.dataframe(ui.trial_metrics(shown, number, spec.objective_names, spec.value_model), hide_index=True)
+    if "@" in option:
+        st.caption("Figures of this rule: its point on the trial's stored curve (search and held-out test).")
+    key = f"bundle:{study}:{option}"
+    verdict_file = _verdict_input(url, study)
+    if st.button("Build bundle", type="primary", key="build_bundle"):
+        _build(url, study, option, key, verdict_file)
+    if key in st.session_state:
+        _offer(study, option, *st.session_state[key])
+    with st.expander("Which model families export to ONNX, and why not"):
+        st.dataframe(onnx_export.exportability(), hide_index=True)
+
+
+def _pick_option(frame, pf, knee, opts, defaults: tuple) -> tuple[int, str] | None:
+    """The trial and decision rule to export, from two pickers (None: no finished trial yet);
+    ``defaults`` = (default option, why it is the default, the room's locked option)."""
+    default, why, locked_key = defaults
     numbers, labels, index = ui.trial_choices(
         frame, set(int(n) for n in pf["number"]), _trial_of(default), knee, _trial_of(locked_key)
     )
     if not numbers:
-        st.info("This study has no finished trial yet; come back when the search has results.")
-        return
+        return None
     chosen = st.selectbox(
         "Trial to export", numbers, index=index, format_func=lambda n: labels.get(n, str(n)), key="export_trial"
     )
@@ -75,12 +98,11 @@ def export_tab(url: str, names: list[str]) -> None:
     )
     option = str(picked if picked is not None else keys[rule_index])
     st.caption(md(f"Default: {ui.option_words(opts, default)}, {why}." if default is not None else f"Default: {why}."))
-    row = opts[opts[decide_options.OPTION] == option] if decide_options.OPTION in opts else opts.iloc[:0]
-    shown = row if len(row) else frame
-    st.dataframe(ui.trial_metrics(shown, number, spec.objective_names, spec.value_model), hide_index=True)
-    if "@" in option:
-        st.caption("Figures of this rule: its point on the trial's stored curve (search and held-out test).")
-    key = f"bundle:{study}:{option}"
+    return number, option
+
+
+def _verdict_input(url: str, study: str):
+    """The Compare verdict that goes into the bundle: the room's last comparison, or an uploaded one."""
     kept = room_verdict.last(url, study)
     if kept:
         st.caption(
@@ -89,18 +111,12 @@ def export_tab(url: str, names: list[str]) -> None:
                 f"bundle: {kept['sentence']}"
             )
         )
-    verdict_file = st.file_uploader(
+    return st.file_uploader(
         "Ensembles-vs-simple comparison (optional: a JSON downloaded from the Compare page"
         + (", instead of the last comparison's verdict)" if kept else ")"),
         type=["json"],
         key="export_verdict",
     )
-    if st.button("Build bundle", type="primary", key="build_bundle"):
-        _build(url, study, option, key, verdict_file)
-    if key in st.session_state:
-        _offer(study, option, *st.session_state[key])
-    with st.expander("Which model families export to ONNX, and why not"):
-        st.dataframe(onnx_export.exportability(), hide_index=True)
 
 
 def _trial_of(key: str | None) -> int | None:
