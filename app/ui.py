@@ -39,19 +39,22 @@ Public API (all safe to call from any page, with or without the router's sidebar
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
-from core import search
 from core import storage as core_storage
 from core._text import fmt_duration as fmt_duration  # re-exported: pages format durations through ui
-from core.decide import limits as view_limits
-from core.decide.suspicion import too_good
 from core.errors import UserInputError
-from core.search import reader as study_reader
 from core.spec import Spec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Why the study modules are imported inside the functions below: every page imports this module
+# through the router, and ``core.search`` (with what it imports: the data layer, scipy, sklearn,
+# Optuna) costs seconds in a fresh server process. Imported where they are used, a page pays only
+# for what it actually reads, and the router's hidden start page forwards without paying at all.
 
 STUDY_KEY = "study"  # the sidebar picker's key, bound to the ?study= query parameter
 _NEXT_STUDY = "_tr_next_study"
@@ -106,6 +109,8 @@ def storage_url() -> str:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def list_study_names(url: str) -> list[str]:
+    from core.search import reader as study_reader
+
     try:
         return study_reader.study_names(url)
     except UserInputError:
@@ -183,12 +188,17 @@ def page_link(path: str, label: str, icon: str = ":material/arrow_forward:") -> 
 def signature(url: str, name: str) -> tuple:
     """The reader's signature plus the revision of the room's limits: a revised limit re-judges
     feasibility, so every cache keyed on this (frame, front) and every polling page updates."""
+    from core.decide import limits as view_limits
+    from core.search import reader as study_reader
+
     return (*study_reader.signature(url, name), view_limits.revision(study_reader.study_attrs(url, name)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _counted(url: str, name: str, sig: tuple) -> int:
     del sig  # part of the cache key only: the count changes only when a trial does
+    from core.search import reader as study_reader
+
     return study_reader.counted(url, name)[0]
 
 
@@ -198,6 +208,8 @@ def finished_of_budget(url: str, name: str) -> tuple[int, int | None]:
     The budget's own rule (:func:`core.search.reader.counted`): a failure that was retried or
     abandoned does not count, so "7 of 16" here is what the search is working towards.
     """
+    from core import search
+
     return _counted(url, name, signature(url, name)), search.budget(url, name)[0]
 
 
@@ -210,6 +222,9 @@ def finished_text(url: str, name: str) -> str:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _spec_dict(url: str, name: str) -> dict:
     import json
+
+    from core import search
+    from core.search import reader as study_reader
 
     raw = study_reader.study_attrs(url, name).get(search.ATTR_SPEC)
     if raw is None:
@@ -225,6 +240,9 @@ def load_search_spec(url: str, name: str) -> Spec:
 
 def load_spec(url: str, name: str) -> Spec:
     """The study's spec with the room's current hard limits: what every page judges feasibility by."""
+    from core.decide import limits as view_limits
+    from core.search import reader as study_reader
+
     return view_limits.view_spec(load_search_spec(url, name), study_reader.study_attrs(url, name))
 
 
@@ -244,6 +262,8 @@ def room_log(url: str, name: str) -> Any:
     """A ``log`` for :func:`core.decide.limits.set_limits` that writes to the study's room as this
     browser's member (the Decide page's token), or None without a token or a room. A refused entry
     (an expired token, say) shows as a warning: the change itself stands."""
+    from core.decide import limits as view_limits
+
     token = st.session_state.get(f"decide_me:{name}") or st.query_params.get("token")
     write = view_limits.room_logger(_room_store(url), name, token) if token else None
     if write is None:
@@ -264,6 +284,8 @@ def set_limits(url: str, name: str, changes: dict[str, Any]) -> str:
     Logged in the room's decision log when this browser holds a room token; without one the change
     is still kept in the study's limits history.
     """
+    from core.decide import limits as view_limits
+
     return view_limits.set_limits(url, name, changes, by="app", log=room_log(url, name))[1]
 
 
@@ -271,6 +293,8 @@ def open_study(url: str, name: str):
     """``optuna.load_study`` on the shared storage (``core.search.open_study`` lists all study summaries,
     which costs seconds per call once a study holds thousands of trials)."""
     import optuna
+
+    from core import search
 
     if name not in list_study_names(url):
         raise UserInputError(f"No study named {name!r} in {core_storage.mask(url)}.", field="study")
@@ -281,6 +305,8 @@ def open_study(url: str, name: str):
 def _frame(url: str, name: str, sig: tuple) -> pd.DataFrame:
     # cache_resource, not cache_data: a 10,000-trial frame would be pickled on every hit;
     # callers treat it as read-only (documented above)
+    from core.search import reader as study_reader
+
     return study_reader.read_frame(url, name, load_spec(url, name))
 
 
@@ -292,11 +318,15 @@ def load_frame(url: str, name: str, n_trials: int | None = None) -> pd.DataFrame
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def trial_detail(url: str, name: str, number: int) -> dict:
+    from core.search import reader as study_reader
+
     return study_reader.trial_attrs(url, name, int(number))
 
 
 def too_good_warning(frame: pd.DataFrame, spec: Spec, *, importance: Any = None, trial: int | None = None) -> None:
     """One warning per suspicious figure (held-out AUC, one column carrying the importance)."""
+    from core.decide.suspicion import too_good
+
     for line in too_good(frame, spec, importance=importance, trial=trial):
         st.warning(esc(line), icon=":material/report:")
 
