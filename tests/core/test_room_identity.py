@@ -4,6 +4,7 @@ ballots hold only what people marked, passcode guesses slow down, and a dead dat
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 
 import pytest
@@ -131,7 +132,14 @@ def _md_votes(text: str) -> dict[int, dict[str, int]]:
         [c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines() if line.startswith("|")
     ]
     head, body = rows[0], rows[2:]  # rows[1] is the |---| line
-    return {int(r[0].lstrip("#")): dict(zip(head[1:], map(int, r[1:]), strict=True)) for r in body}
+    # the first cell names the option in words ("\\#0 Logistic regression"): its trial number
+    return {_trial_no(r[0]): dict(zip(head[1:], map(int, r[1:]), strict=True)) for r in body}
+
+
+def _trial_no(cell: str) -> int:
+    found = re.search(r"#(\d+)", cell)
+    assert found, cell
+    return int(found.group(1))
 
 
 def _log_marks(events: list) -> Counter:
