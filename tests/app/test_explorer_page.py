@@ -17,7 +17,7 @@ from core.decide.operating_points import knee_position
 from core.models import families as fam
 from core.search import reader as study_reader
 from tests.app import helpers
-from tests.app.helpers import MAIN, assert_ok, page_path, run_page, synthetic_study, texts
+from tests.app.helpers import MAIN, add_finished_trial, assert_ok, page_path, run_page, synthetic_study, texts
 
 
 def _live(at) -> list:
@@ -184,16 +184,7 @@ def test_picked_trial_and_a_new_trial_show_up(geometry):
     assert any("breaks a hard limit" in c for c in texts(at, "caption"))
     # a trial finished by a worker meanwhile: the next rerun reads it (signature changed)
     before = study_reader.signature(url, name)
-    study = optuna.load_study(study_name=name, storage=url)
-    synthetic = study.trials[0]
-    study.add_trial(
-        optuna.trial.create_trial(
-            params=synthetic.params,
-            distributions=synthetic.distributions,
-            values=[0.95, 4.0],
-            user_attrs={**synthetic.user_attrs, "metrics": {"roc_auc": 0.95, "latency_p95_ms": 4.0}},
-        )
-    )
+    add_finished_trial(url, name, {"roc_auc": 0.95, "latency_p95_ms": 4.0})
     assert study_reader.signature(url, name) != before
     at.run()
     metrics = {m.label: m.value for m in at.metric}
