@@ -79,11 +79,27 @@ _CHART_TEXT_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].m
 })"""
 
 
+def _chart_boxes(page, tries: int = 5) -> list:
+    """Every chart's text boxes, in the page and in each frame (a live chart draws in its own).
+    A rerun may replace a chart's frame while it is read: then the page is read again once the
+    new frame is there, so what is checked is what the room sees."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(tries):
+        try:
+            return [c for frame in page.frames for c in frame.evaluate(_CHART_TEXT_BOXES)]
+        except PlaywrightError as exc:
+            if "detached" not in str(exc) or attempt == tries - 1:
+                raise
+            page.wait_for_timeout(1000)
+    return []
+
+
 def _overlaps(page) -> tuple[list[str], int]:
     """Chart titles that overlap a legend or an axis title (text drawn over text), and how many
     text boxes were looked at (so a check that found no charts cannot pass unnoticed)."""
     found = []
-    charts = [c for frame in page.frames for c in frame.evaluate(_CHART_TEXT_BOXES)]  # live charts: own frames
+    charts = _chart_boxes(page)
     for boxes in charts:
         titles = [b for b in boxes if b[0] == "title"]
         others = [b for b in boxes if b[0] != "title"]
