@@ -65,8 +65,14 @@ def export_tab(url: str, names: list[str]) -> None:
         st.caption("Figures of this rule: its point on the trial's stored curve (search and held-out test).")
     key = f"bundle:{study}:{option}"
     verdict_file = _verdict_input(url, study)
+    remeasure = st.checkbox(
+        "Re-measure latency now",
+        key="export_remeasure",
+        help="By default the bundle states the latency the search measured for this very model (ONNX Runtime "
+        "and scikit-learn); tick to time both paths again on this machine (a few seconds more).",
+    )
     if st.button("Build bundle", type="primary", key="build_bundle"):
-        _build(url, study, option, key, verdict_file)
+        _build(url, study, option, key, (verdict_file, remeasure))
     if key in st.session_state:
         _offer(study, option, *st.session_state[key])
     with st.expander("Which model families export to ONNX, and why not"):
@@ -128,9 +134,10 @@ def _trial_of(key: str | None) -> int | None:
 _BUILD_STEPS = 3
 
 
-def _build(url: str, study: str, option: str, key: str, verdict_file) -> None:
+def _build(url: str, study: str, option: str, key: str, inputs: tuple) -> None:
     """Build the bundle of ``option`` (a trial, or ``"12@3"``) with a progress bar that moves at each
-    step build() reports."""
+    step build() reports; ``inputs`` = (the uploaded verdict or None, re-measure latency?)."""
+    verdict_file, remeasure = inputs
     bar = st.progress(0.0, text="Preparing the bundle…")
     done = [0]
     eta = ui.expected_build_s(url, study, decide_options.parse_option(option)[0])
@@ -143,7 +150,7 @@ def _build(url: str, study: str, option: str, key: str, verdict_file) -> None:
 
     try:
         verdict = room_verdict.verdict_text(verdict_file.getvalue()) if verdict_file else None  # None: the last
-        res = export_build.build(url, study, option, verdict=verdict, on_step=step)
+        res = export_build.build(url, study, option, verdict=verdict, remeasure_latency=remeasure, on_step=step)
     except UserInputError as exc:
         app_ui.show_error(exc)
     else:

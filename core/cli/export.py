@@ -66,6 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         data=args.data,
         with_onnx=not args.no_onnx,
         verdict=verdict,
+        remeasure_latency=args.remeasure_latency,
         on_step=lambda m: print(f"… {m}", file=sys.stderr, flush=True),
     )
     path = write(res.files, out)
@@ -158,6 +159,11 @@ def _add_export(sub: Any) -> None:
     )
     sp.add_argument("--data", help="the study's table, if it moved (the fingerprint must match)")
     sp.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
+    sp.add_argument(
+        "--remeasure-latency",
+        action="store_true",
+        help="time scikit-learn and onnxruntime again now, even when the search measured this model on both",
+    )
     sp.add_argument(
         "--verdict",
         help="ensembles-vs-simple verdict for the report: text, or the comparison JSON downloaded from the Compare "

@@ -107,11 +107,28 @@ def _trial(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
     raise UserInputError(f"Study {study.study_name!r} has no trial #{number}.", field="trial")
 
 
-def _onnx(cand: candidate.Candidate, spec: Spec, rule: Mapping[str, Any]) -> onnx_export.OnnxExport:
+def search_latency(cand: candidate.Candidate) -> tuple[dict[str, float], dict[str, float]] | None:
+    """(scikit-learn, onnxruntime) latency the search took of this very model, when it took both: a
+    kept model served by ONNX Runtime, timed precisely on that path and screened on scikit-learn's.
+    None when the export must time them itself (a re-fit, a trial from before both were kept)."""
+    info = getattr(cand.evaluation, "latency_info", None) or {}
+    lat = cand.evaluation.latency
+    if cand.refitted or info.get("path") != "onnx" or info.get("scope") == "screening" or lat is None:
+        return None
+    sk50, sk95 = info.get("sklearn_p50_ms"), info.get("sklearn_p95_ms")
+    if sk50 is None or sk95 is None or lat.p95_ms != lat.p95_ms:  # NaN: nothing stored
+        return None
+    return {"p50_ms": float(sk50), "p95_ms": float(sk95)}, onnx_export.latency_summary(lat)
+
+
+def _onnx(
+    cand: candidate.Candidate, spec: Spec, rule: Mapping[str, Any], *, remeasure: bool = False
+) -> onnx_export.OnnxExport:
     """Export the inner pipeline and check parity on the test part, topped up with training rows.
 
     The graph computes probabilities only: a threshold rule is stated beside it; a group rule is not
-    one threshold, so none is stated and the config's ``rule`` says what to apply."""
+    one threshold, so none is stated and the config's ``rule`` says what to apply. Both paths'
+    latency is the search's own when it measured this model on both, unless ``remeasure``."""
     check = cand.dataset.subset(cand.test_idx).X
     if len(check) < onnx_export.MIN_ROWS:
         extra = cand.dataset.subset(cand.train_idx).X.iloc[: onnx_export.MIN_ROWS - len(check)]
@@ -124,6 +141,7 @@ def _onnx(cand: candidate.Candidate, spec: Spec, rule: Mapping[str, Any]) -> onn
         cand.dataset.categorical,
         latency_repeats=max(spec.validation.latency_repeats, 50),
         threshold=float(rule["threshold"]) if rule.get("kind") == rules.KIND_THRESHOLD else None,
+        measured=None if remeasure else search_latency(cand),
     )
 
 
@@ -221,6 +239,7 @@ def build(
     verdict: str | None = None,
     with_onnx: bool = True,
     with_report: bool = True,
+    remeasure_latency: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Make every bundle file of an option in memory (the page zips it, the CLI writes it), from the
@@ -231,6 +250,7 @@ def build(
 
     ``data`` points at the study's table when it moved (its fingerprint must still match). Without a
     ``verdict``, the report carries the verdict of the last comparison run on this study, if any.
+    ``remeasure_latency`` times both serving paths now even when the search measured this model.
     """
     step = on_step or (lambda _msg: None)
     url = st.resolve(url)
@@ -255,7 +275,7 @@ def build(
     onnx = None
     if with_onnx:
         step("exporting to ONNX and checking parity")
-        onnx = _onnx(cand, cand.spec, rule)
+        onnx = _onnx(cand, cand.spec, rule, remeasure=remeasure_latency)
         if onnx.exported and onnx.model:
             files[ONNX] = onnx.model
     config = _config(url, study, cand, onnx, option, rule)

@@ -180,7 +180,27 @@ def rule_description(rule: Mapping[str, Any]) -> str:
     return (
         f"A threshold per group of {col}{f', chosen for {aim}' if aim else ''} — uses {col} at decision "
         f"time (unlawful in some settings); groups it does not know are decided at {float(rule['default']):.3f}."
+        + grouping_words(rule.get("grouping"))
     )
+
+
+def grouping_words(grouping: Mapping[str, Any] | None) -> str:
+    """How the rule labels a row's group, in words (empty without a recorded grouping): a numeric
+    column cut into the study's quantile bins, small groups pooled into one; a reader applying the
+    thresholds by hand must label rows the same way."""
+    if not grouping:
+        return ""
+    parts = []
+    for c in grouping.get("columns") or []:
+        bins = c.get("bins")
+        if bins:
+            edges = ", ".join(f"{float(b):g}" for b in bins[1:-1])
+            parts.append(f"{c['column']} is cut into the study's {len(bins) - 1} quantile bins (edges {edges})")
+    pooled = sorted(set((grouping.get("pooled") or {}).values()))
+    if pooled:
+        n = len(grouping["pooled"])
+        parts.append(f"{n} small group{'s' if n != 1 else ''} pooled into {', '.join(repr(p) for p in pooled)}")
+    return f" Groups as the study made them: {'; '.join(parts)}." if parts else ""
 
 
 #: the type skops must be told to trust for a group-rule bundle (see core.export.safety)
@@ -193,6 +213,7 @@ __all__ = [
     "GroupThresholdClassifier",
     "group_rule",
     "group_values",
+    "grouping_words",
     "rule_description",
     "serving_rows",
     "plain_grouping",

@@ -56,6 +56,36 @@ def test_finished_study_builds_a_bundle_for_the_default_trial(finished_study, mo
     assert {"report.html", "decision.md", "model.skops"} <= set(b.files)
 
 
+def test_re_measure_latency_now_times_both_paths_again(finished_study, monkeypatch):
+    """Unticked, a bundle of a kept ONNX-served model states the search's own latency of it; ticked,
+    the export times both paths on this machine and the sentence says so."""
+    from core.export import onnx as onnx_export
+    from core.search import artifacts
+
+    url, name, _ = finished_study
+    monkeypatch.setenv("TRADEOFF_STORAGE", url)
+    kept = [
+        t.number
+        for t in search.open_study(url, name).get_trials()
+        if (t.user_attrs.get("tradeoff.latency") or {}).get("path") == "onnx"
+        and artifacts.stored_model(url, name, t.number) is not None
+    ]
+    assert kept, "the search kept no ONNX-served model"
+    at = _page(name)
+    at.selectbox(key="export_trial").set_value(kept[0]).run()
+    option = at.selectbox(key=f"export_rule:{kept[0]}").value
+    scopes = []
+    for tick in (False, True):
+        at.checkbox(key="export_remeasure").set_value(tick).run()
+        at.button(key="build_bundle").click().run()
+        _ok(at)
+        _, config = at.session_state[f"bundle:{name}:{option}"]
+        assert config.onnx["exported"], config.onnx["reason"]
+        scopes.append(config.onnx["latency_scope"])
+        assert ("Re-measured now on this machine" in at.success[0].value) is tick
+    assert scopes == [onnx_export.MEASURED_BY_SEARCH, onnx_export.MEASURED_NOW]
+
+
 def test_unknown_study_and_single_study_compare(finished_study, monkeypatch):
     url, name, _ = finished_study
     monkeypatch.setenv("TRADEOFF_STORAGE", url)

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core import cli, search
 from core import objectives as obj
-from core import search
 from core._text import md
-from core.export import build, report
+from core.export import build, bundle, report
 from core.models import candidate
 from core.spec import Budget, DataRef, Objective, Spec, Validation, ValueModel
 
@@ -139,7 +139,36 @@ def test_decision_md_latency_is_the_trials_stored_figure(honest):
     assert P95.fmt(stored) in front_row
     assert result.onnx is not None and result.onnx.exported
     serving = _md_sections(text)["Serving (ONNX)"]
-    assert "Re-measured now on this machine" in serving and f"p95 {stored:.3f} ms" in serving
+    assert "Measured by the search for this very model" in serving and f"vs {stored:.3f} ms)" in serving
+
+
+def test_export_states_the_searchs_latency_of_the_kept_model_unless_told_to_time_again(
+    honest, monkeypatch, tmp_path, capsys
+):
+    """The kept model's two serving paths were timed by the search: the export states those figures
+    (no timing at all), so the ONNX p95 is the trial's stored one; ``remeasure_latency`` times both
+    again and says so."""
+    from core.export import onnx as onnx_export
+    from core.models import latency
+
+    url, name, result = honest
+    number = result.config.study.trial
+    stored = _stored(url, name, number)
+    onnx = result.config.onnx
+    assert onnx["exported"] and onnx["latency_scope"] == onnx_export.MEASURED_BY_SEARCH
+    assert onnx["onnx_latency"]["p95_ms"] == pytest.approx(stored["latency_p95_ms"])
+    assert onnx["sklearn_latency"]["p95_ms"] == pytest.approx(stored["sklearn_latency_p95_ms"])
+    with monkeypatch.context() as m:
+        m.setattr(latency, "measure", lambda *a, **k: pytest.fail("the export timed a path the search had timed"))
+        quiet = build.build(url, name, number, with_report=False)
+    assert quiet.config.onnx["onnx_latency"] == onnx["onnx_latency"]
+    out = tmp_path / "again.zip"
+    args = ["export", "--storage", url, "--study", name, "--trial", str(number), "-o", str(out)]
+    assert cli.main([*args, "--remeasure-latency"]) == 0
+    printed = capsys.readouterr().out
+    again = bundle.open_bundle(out).config.onnx
+    assert again["latency_scope"] == onnx_export.MEASURED_NOW and again["onnx_latency"]["p50_ms"] > 0
+    assert "Re-measured now on this machine" in printed and f"p95 {stored['latency_p95_ms']:.3f} ms" in printed
 
 
 def test_a_re_measured_latency_stands_beside_the_stored_one(honest, honest_data):

@@ -169,6 +169,10 @@ def test_exported_bundle_decides_raw_rows_as_the_curves_rule(binned_study, binne
     assert grouping == rules.plain_grouping(load_dataset(spec.data).grouping)  # readable in config.json
     assert json.loads(b.files["config.json"])["rule"]["grouping"] == grouping
     assert [c["column"] for c in grouping["columns"]] == ["hour", "device"] and grouping["pooled"]
+    edges = grouping["columns"][0]["bins"]
+    words = b.config.rule_description  # a reader applying the thresholds by hand labels rows the same way
+    assert f"hour is cut into the study's {len(edges) - 1} quantile bins (edges {edges[1]:g}," in words
+    assert f"pooled into {sorted(set(grouping['pooled'].values()))[0]!r}" in words
     rows, labels = _held_out(spec)
     assert set(labels) <= set(cuts)  # every held-out group has its own threshold
     assert any(g.startswith("other (") for g in labels) and all(g.startswith("(") for g in labels if "×" in g)
