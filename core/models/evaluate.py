@@ -45,6 +45,9 @@ class Evaluation:
     curve: dict[str, Any] | None = None  # the operating points (core.metrics.operating_points)
     latency_scope: str = "precise"  # "screening": only the cheap measurement (see evaluate)
     latency_info: dict[str, Any] = field(default_factory=dict)  # scope, served path, both paths' p95
+    # the skops bytes of ``pipeline`` when it is kept: the size measurement already made them, and
+    # making them again to store the model cost as much (0.01–0.5 s a trial)
+    model_bytes: bytes | None = None
 
 
 def make_pipeline(family: str, params: dict[str, Any], ds: Dataset, seed: int) -> Pipeline:
@@ -56,9 +59,14 @@ def make_pipeline(family: str, params: dict[str, Any], ds: Dataset, seed: int) -
 
 def serialized_size(pipeline: Pipeline) -> int:
     """Bytes of the skops file we would ship (the same format the export uses)."""
+    return len(skops_bytes(pipeline))
+
+
+def skops_bytes(pipeline: Pipeline) -> bytes:
+    """The skops file of a fitted pipeline (never pickle): what the export ships and the search keeps."""
     import skops.io as sio
 
-    return len(sio.dumps(pipeline))
+    return sio.dumps(pipeline)
 
 
 def _out_of_fold(pipe: Pipeline, train: Dataset, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +230,8 @@ def evaluate(
     t_fit = time.perf_counter()
 
     parts = (spec, train, test, oof_pred, test_pred, latency_path)
-    metrics["model_size_bytes"] = float(serialized_size(pipe))
+    packed = skops_bytes(pipe)
+    metrics["model_size_bytes"] = float(len(packed))
     metrics["fit_time_s"] = fit_time
     metrics["n_parameters"] = float(fam.count_parameters(pipe))
     t_size = time.perf_counter()
@@ -230,6 +239,7 @@ def evaluate(
     t_lat = time.perf_counter()
     curve = _curve(spec, train, test, (oof, fold_ids, test_proba), threshold, lat.mean_ms)
     t_end = time.perf_counter()
+    kept = keep_model or (precise_if is not None and hopeful)
     timings = {
         "cv_s": t_cv - t_start,
         "fit_test_s": t_fit - t0,
@@ -247,11 +257,12 @@ def evaluate(
         threshold,
         groups_test,
         lat,
-        pipeline=pipe if keep_model or (precise_if is not None and hopeful) else None,
+        pipeline=pipe if kept else None,
         test_proba=test_proba,
         oof_proba=oof,
         timings=timings,
         curve=curve,
         latency_scope=lat_info["scope"],
         latency_info=lat_info,
+        model_bytes=packed if kept else None,
     )

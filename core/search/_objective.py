@@ -111,7 +111,7 @@ def _keep_model(url: str | None, trial: optuna.Trial, ev: Evaluation) -> None:
     if url is None or ev.pipeline is None:
         return
     try:
-        artifacts.save_model(url, trial.study.study_name, trial.number, ev.pipeline)
+        artifacts.save_model(url, trial.study.study_name, trial.number, ev.pipeline, ev.model_bytes)
     except sa.exc.SQLAlchemyError:
         pass
 

@@ -36,6 +36,7 @@ from core.storage.retry import is_transient
 _log = logging.getLogger("core.search")
 # proposals in a row that the study already had: the space looks exhausted, stop rather than spin
 MAX_DUPLICATES = 50
+WATCH_STEP_S = 0.25  # how often a worker with no slot left looks whether the last trials ended
 
 
 @dataclass
@@ -108,7 +109,17 @@ class _Worker:
             self.registry.update(
                 state="waiting", current_trial=None, message=f"budget claimed; watching {running} running trial(s)"
             )
-            self.gate.sleep(heartbeat_settings()[0], self.limits.stop)
+            self._watch(running)
+
+    def _watch(self, running: int) -> None:
+        """Wait for a heartbeat interval, or less: until one of the ``running`` trials ends. Why not
+        the whole interval: the run's last trial ends the run, and waking up to a heartbeat (5 s)
+        later added that much to every search's wall time (the study's tail)."""
+        until = time.monotonic() + heartbeat_settings()[0]
+        while time.monotonic() < until and not (self.limits.stop is not None and self.limits.stop.is_set()):
+            self.gate.sleep(min(WATCH_STEP_S, max(until - time.monotonic(), 0.0)), self.limits.stop)
+            if self._retry(lambda: len(running_trials(self.study)), "reading the study") < running:
+                return
 
     def run_one(self, objective: Callable, after_trial: Callable) -> None:
         """One trial in the claimed slot; a lost database is recovered from, not raised."""

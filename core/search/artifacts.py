@@ -45,9 +45,9 @@ TRUSTED_TYPES: tuple[str, ...] = MODEL_TYPES
 
 def model_bytes(pipeline: Any) -> bytes:
     """skops bytes of a fitted pipeline (never pickle)."""
-    import skops.io as sio
+    from core.models.evaluate import skops_bytes
 
-    return sio.dumps(pipeline)
+    return skops_bytes(pipeline)
 
 
 def save_artifact(url: str | None, study_name: str, number: int, kind: str, data: bytes) -> bool:
@@ -77,9 +77,10 @@ def load_artifact(url: str | None, study_name: str, number: int, kind: str) -> b
     return None if value is None else bytes(value)
 
 
-def save_model(url: str | None, study_name: str, number: int, pipeline: Any) -> bool:
-    """Keep a trial's fitted pipeline (see the module docstring); False when it is too large."""
-    return save_artifact(url, study_name, number, MODEL, model_bytes(pipeline))
+def save_model(url: str | None, study_name: str, number: int, pipeline: Any, packed: bytes | None = None) -> bool:
+    """Keep a trial's fitted pipeline (see the module docstring), from its skops bytes ``packed``
+    when the caller has them; False when it is too large."""
+    return save_artifact(url, study_name, number, MODEL, packed if packed is not None else model_bytes(pipeline))
 
 
 def stored_model(url: str | None, study_name: str, number: int) -> bytes | None:

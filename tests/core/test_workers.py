@@ -288,3 +288,24 @@ def test_worker_count_flag_and_storages_other_processes_cannot_open(monkeypatch)
     assert _worker_count(argparse.Namespace(workers=3), "sqlite://") == 1
     with pytest.raises(UserInputError, match="at least 1"):
         _worker_count(argparse.Namespace(workers=0), file_db)
+
+
+def test_a_worker_without_a_slot_stops_watching_when_the_last_trial_ends(url, small_csv, monkeypatch):
+    """A worker whose budget is all claimed watches the running trials; it must wake when one ends,
+    not a whole heartbeat later (that wait was the tail of every search's wall time)."""
+    import threading
+    from types import SimpleNamespace
+
+    from core.search import _worker
+    from core.search._signals import Gate
+
+    monkeypatch.setenv(search.ENV_HEARTBEAT, "30")
+    monkeypatch.setenv(search.ENV_GRACE, "60")
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=1), url, "tail")
+    study = search.open_study(url, "tail")
+    running = study.ask()
+    threading.Timer(0.5, lambda: study.tell(running, state=TrialState.FAIL)).start()
+    w = SimpleNamespace(limits=_worker._Limits(), gate=Gate(), _retry=lambda fn, what: fn(), study=study)
+    t0 = time.monotonic()
+    _worker._Worker._watch(w, 1)
+    assert time.monotonic() - t0 < 10  # the heartbeat is 30 s: it woke when the trial ended
