@@ -121,3 +121,17 @@ def test_count_parameters_by_hand(tiny):
         0,
     ).fit(X, y)
     assert fam.count_parameters(rf) == sum(t.tree_.node_count for t in rf.named_steps["model"].estimators_)
+
+
+def test_stacking_folds_are_recorded_so_an_older_trial_rebuilds_as_it_was_fitted():
+    """New stacking trials record ``stack_cv`` (2); a trial stored before the setting existed has no
+    such parameter and rebuilds with the 3 folds it was fitted with, so it reproduces."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    trial = study.ask({"family": optuna.distributions.CategoricalDistribution(["stacking"])})
+    family, params = fam.suggest(trial, ("stacking",))
+    assert family == "stacking" and params["stack_cv"] == fam.STACK_CV == 2
+    assert trial.params["stacking.stack_cv"] == 2
+    assert fam.get("stacking").build(params, 0).cv == 2
+    old = {k: v for k, v in params.items() if k != "stack_cv"}
+    assert fam.get("stacking").build(old, 0).cv == 3

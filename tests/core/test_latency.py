@@ -144,3 +144,20 @@ def test_reference_ms_can_be_set_for_the_serving_machine(monkeypatch):
 def test_calibrate_returns_the_reference_cost_here():
     ms = latency.calibrate(repeats=30)
     assert 0.1 < ms < 100
+
+
+def test_a_slow_model_is_timed_within_a_budget_and_a_fast_one_with_every_call(rows):
+    """A call several times the reference's cost is timed with fewer calls (it is clearly slow);
+    one near or below the reference keeps every repeat, since close rankings are decided there."""
+    unit = _Busy(1)
+    t0 = time.thread_time()
+    for _ in range(20):
+        unit.predict_proba(rows)
+    per_work_ms = (time.thread_time() - t0) / 20 * 1e3
+    work = max(1, int(8 * latency.reference_ms() / per_work_ms))  # ~8 references a call
+    fast = latency.measure(_Busy(1), rows, repeats=200, warmup=3)
+    slow = latency.measure(_Busy(work), rows, repeats=200, warmup=3)
+    assert fast.n_calls == 200
+    assert latency.MIN_SLOW_CALLS <= slow.n_calls < 200
+    assert slow.p50_ms > 4 * latency.reference_ms() > fast.p50_ms
+    assert latency.slow_repeats(200, 4e6, 4e6) == 200 and latency.slow_repeats(200, 40e6, 4e6) == 50
