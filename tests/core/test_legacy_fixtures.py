@@ -65,8 +65,12 @@ def test_old_bundle_predicts_the_same(capsys, legacy):
 
 
 def test_old_bundle_reproduces(capsys, legacy):
-    code, out, err = _run(capsys, "reproduce", "bundle.zip", "--data", "ads_small.csv")
+    """Every metric of this morning's bundle is re-made exactly; latency is judged in a wide band
+    here: beside the other test workers on two cores a one-row p95 moved by 30 % (the band itself is
+    tested in test_bundle), and this test is about the old format still reading."""
+    code, out, err = _run(capsys, "reproduce", "bundle.zip", "--data", "ads_small.csv", "--latency-tolerance", "1.0")
     assert code == 0, out + err
+    assert "deterministic" in out and "latency_p95_ms" in out  # the metrics and the latency were compared
 
 
 def test_old_study_without_view_limits_judges_by_its_spec_and_takes_new_ones(capsys, legacy):
