@@ -22,10 +22,16 @@ def cut_points(proba, n: int) -> np.ndarray:
     Empty for a constant score (no cut separates anything). Tuning the threshold and drawing a
     model's curve of operating points use the same candidates, so the tuned rule is on the curve.
     """
+    return cuts_at(proba, np.linspace(0.005, 0.995, n))
+
+
+def cuts_at(proba, quantiles) -> np.ndarray:
+    """The cuts at these quantiles of the scores (plus 0.5), each at the midpoint of the two distinct
+    observed scores around it (see :func:`cut_points`)."""
     proba = np.asarray(proba, dtype=float)
     uniq = np.unique(proba)
     if len(uniq) < 2:
         return np.empty(0)
-    raw = np.concatenate([np.quantile(proba, np.linspace(0.005, 0.995, n)), [0.5]])
+    raw = np.concatenate([np.quantile(proba, np.asarray(quantiles, dtype=float)), [0.5]])
     hi = np.clip(np.searchsorted(uniq, raw, side="right"), 1, len(uniq) - 1)
     return np.unique((uniq[hi - 1] + uniq[hi]) / 2)

@@ -195,3 +195,21 @@ def test_one_decision_row_per_weight_row_equals_one_weighted_call_each():
         one_f = fairness_metrics(y, P[i], g, sample_weight=W[i])
         assert all(q[m][i] == pytest.approx(one_q[m]) for m in q)
         assert all(f[m][i] == pytest.approx(one_f[m], nan_ok=True) for m in f)
+
+
+def test_the_curve_has_rules_that_select_few_rows_or_leave_few_out():
+    """Near the extremes evenly spaced quantiles step the selection rate by 1.6 %: the curve adds
+    log-spaced cuts there, so rules selecting under 5 % of rows (and leaving under 5 % out) are many."""
+    from core.metrics.decision import cut_points
+    from core.metrics.operating_points import tail_cuts
+
+    proba = np.linspace(0.0, 1.0, 2001)
+
+    def rates(cuts):
+        return np.array([(proba >= c).mean() for c in cuts])
+
+    even = rates(cut_points(proba, 64))
+    both = rates(np.union1d(cut_points(proba, 64), tail_cuts(proba)))
+    assert ((even > 0) & (even <= 0.05)).sum() <= 4
+    assert ((both > 0) & (both <= 0.05)).sum() >= 10 and ((both < 1) & (both >= 0.95)).sum() >= 10
+    assert both.min() < 0.005 and both.max() > 0.995
