@@ -217,8 +217,8 @@ def tail_cuts(proba: Any) -> np.ndarray:
     """Extra candidate cuts where few rows are selected or left out (selection rates from 0.2 % to
     half, log-spaced, from both ends). Why: evenly spaced quantiles step the selection rate by 1.6 %,
     and near the extremes that step is the whole gap between "nobody selected" (no disparity, no
-    skill) and the first useful rule; on the demo (a 10 % positive rate) the front over operating
-    points had no point between DP 0.015 and 0.036 while a plain search's random thresholds did."""
+    skill) and the first useful rule: with a rare positive class the front over operating points
+    had a hole there that a plain search's random thresholds filled (bench/README.md)."""
     rates = np.geomspace(TAIL_LOWEST, 0.5, N_TAIL)
     return cuts_at(proba, np.concatenate([rates, 1.0 - rates]))
 

@@ -46,7 +46,7 @@ class Evaluation:
     latency_scope: str = "precise"  # "screening": only the cheap measurement (see evaluate)
     latency_info: dict[str, Any] = field(default_factory=dict)  # scope, served path, both paths' p95
     # the skops bytes of ``pipeline`` when it is kept: the size measurement already made them, and
-    # making them again to store the model cost as much (0.01–0.5 s a trial)
+    # making them again to store the model cost as much
     model_bytes: bytes | None = None
 
 

@@ -292,8 +292,8 @@ def _voting(p: dict, seed: int) -> BaseEstimator:
 
 #: folds of the stacking's own cross-fitting of its members. Why 2, not 3: every trial fits a
 #: stacking 4 times (3 CV folds and the refit), each fitting every member once per fold and once
-#: in full; with 3 folds that was 58 % of the demo's search time for 5 of 36 trials (bench/README.md).
-#: Two folds give the final estimator out-of-fold scores of every row at two thirds of the cost.
+#: in full, so the family took most of a short search's time (bench/README.md). Two folds give the
+#: final estimator out-of-fold scores of every row at two thirds of the cost.
 STACK_CV = 2
 
 

@@ -263,9 +263,9 @@ def slow_repeats(repeats: int, call_ns: float, ref_ns: float) -> int:
     """How many calls to time: ``repeats``, unless a call costs over :data:`SLOW_FACTOR` references,
     then as many as fit in :data:`SLOW_BUDGET_S` (at least :data:`MIN_SLOW_CALLS`).
 
-    Why: a k-NN graph in ONNX Runtime scans the training rows on every request (~20 ms on 15,000
-    rows), so 200 calls and their references took 5–7 s of a 8 s trial, to tell that a model 5× the
-    reference is slow. Models that slow differ from the rest by far more than the noise of 50 calls;
+    Why: a k-NN graph in ONNX Runtime scans the training rows on every request, so 200 calls and
+    their references took most of its trial, to tell that a model several references slow is slow
+    (bench/README.md). Models that slow differ from the rest by far more than the noise of 50 calls;
     the calls that decide close rankings (near the reference or below) keep every repeat.
     """
     if call_ns <= 0 or ref_ns <= 0 or call_ns < SLOW_FACTOR * ref_ns:

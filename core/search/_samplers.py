@@ -19,8 +19,8 @@ SamplerFactory = Callable[[int, int, Constraints], BaseSampler]
 
 def _nsga2(seed: int, budget_n: int, constraints: Constraints) -> BaseSampler:
     # Optuna's default population (50) would spend a 60-trial budget on its random first generation,
-    # and a timed run (a huge trial budget) its whole minute: capped at 16, the elite choice of
-    # family starts after 16 trials in every run (the demo's 60 s race: 36–43 trials in all)
+    # and a timed run (a huge trial budget) all of a short race: capped at 16, the elite choice of
+    # family starts after 16 trials in every run (bench/README.md, search_wallclock.py)
     pop = int(max(8, min(16, budget_n // 4)))
     return optuna.samplers.NSGAIISampler(population_size=pop, seed=seed, constraints_func=constraints)
 
