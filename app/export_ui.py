@@ -122,11 +122,19 @@ def onnx_summary(onnx: dict[str, Any], stored_p95_ms: float | None = None) -> tu
 
 
 def expected_build_s(url: str, study: str, number: int) -> float | None:
-    """How long the build should take: what the search spent evaluating this trial (the re-fit does
-    the same work), plus a few seconds for ONNX and the documents; None when it was not recorded."""
+    """How long the build should take: a few seconds for ONNX and the documents, plus, when the
+    search kept no model for this trial, what it spent evaluating it (the re-fit does the same
+    work); None when that was not recorded."""
+    from core.search import artifacts
+
     try:
         timings = study_reader.trial_attrs(url, study, number)["user_attrs"].get("timings") or {}
     except UserInputError:  # a trial that is gone: no estimate, the build says why
         return None
+    if artifacts.has_model(url, study, number):
+        return DOCUMENTS_S
     total = timings.get("total_s")
-    return None if total is None else float(total) + 3.0
+    return None if total is None else float(total) + DOCUMENTS_S
+
+
+DOCUMENTS_S = 3.0  # ONNX conversion, parity check and the two documents, about

@@ -83,6 +83,16 @@ def save_model(url: str | None, study_name: str, number: int, pipeline: Any, pac
     return save_artifact(url, study_name, number, MODEL, packed if packed is not None else model_bytes(pipeline))
 
 
+def has_model(url: str | None, study_name: str, number: int) -> bool:
+    """Whether the search kept trial ``number``'s fitted pipeline (without reading its bytes)."""
+    t = artifacts_table
+    query = sa.select(sa.func.count()).where(
+        t.c.study_name == study_name, t.c.trial_number == int(number), t.c.kind == MODEL
+    )
+    with engine(url).connect() as con:
+        return bool(con.execute(query).scalar())
+
+
 def stored_model(url: str | None, study_name: str, number: int) -> bytes | None:
     """The skops bytes of a trial's fitted pipeline, or None (not kept: Export re-fits it)."""
     return load_artifact(url, study_name, number, MODEL)

@@ -146,14 +146,22 @@ def test_the_last_compare_verdict_reaches_the_bundle_without_an_upload(finished_
         search.open_study(url, name).set_user_attr(room_verdict.ATTR_VERDICT, None)
 
 
-def test_the_build_bar_estimates_its_time_from_the_search(finished_study):
-    """The bundle's re-fit does what the search did for the trial, so its recorded time is the ETA."""
+def test_the_build_bar_estimates_its_time_from_the_search(finished_study, tmp_path):
+    """A kept model is read, not fitted: the ETA is the documents' few seconds. Without it the
+    bundle's re-fit does what the search did for the trial, so its recorded time is added."""
     from app import export_ui
-    from core.search import reader
+    from core.search import artifacts, reader
+    from tests.app.helpers import copy_sqlite
 
     url, name, _ = finished_study
     frame = reader.read_frame(url, name)
     n = int(frame.loc[frame["state"] == "COMPLETE", "number"].iloc[0])
     spent = reader.trial_attrs(url, name, n)["user_attrs"]["timings"]["total_s"]
-    assert export_ui.expected_build_s(url, name, n) == pytest.approx(spent + 3.0)
+    assert artifacts.has_model(url, name, n)  # the first trial is always kept: nothing dominates it
+    assert export_ui.expected_build_s(url, name, n) == pytest.approx(export_ui.DOCUMENTS_S)
+    copy = copy_sqlite(url, tmp_path)
+    with artifacts.engine(copy).begin() as con:
+        con.execute(artifacts.artifacts_table.delete().where(artifacts.artifacts_table.c.kind == artifacts.MODEL))
+    assert not artifacts.has_model(copy, name, n)
+    assert export_ui.expected_build_s(copy, name, n) == pytest.approx(spent + export_ui.DOCUMENTS_S)
     assert export_ui.expected_build_s(url, name, 9999) is None
