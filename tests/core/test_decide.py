@@ -278,12 +278,14 @@ def test_the_room_votes_and_locks_an_operating_point_of_a_real_study(study):
     url, name, spec = study
     curves = study_reader.read_curves(url, name)
     number, curve = next(iter(curves.items()))
-    other = next(i for i in range(len(curve["threshold"])) if i != curve["tuned"])
-    key = f"{number}@{other}"
     with RoomStore(url) as store:
         spec, view = decide.load(url, name, store)
         ana = decide.open_room(store, spec, view, "Ana")
+        listed = set(store.candidates(ana.room_id))  # opening shortlists the front's options
+        other = next(i for i in range(len(curve["threshold"])) if i != curve["tuned"] and f"{number}@{i}" not in listed)
+        key = f"{number}@{other}"
         assert store.propose(ana.room_id, ana.token, key) is True
+        assert store.propose(ana.room_id, ana.token, key) is False  # already there
         # the tuned point is the trial's own rule: one option, whichever way it is written
         store.propose(ana.room_id, ana.token, number)
         assert store.propose(ana.room_id, ana.token, f"{number}@{curve['tuned']}") is False
