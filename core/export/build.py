@@ -37,6 +37,7 @@ from core.export.bundle import zip_bytes as _zip_bytes
 from core.export.config import BundleConfig, DataSummary, StudyRef, library_versions
 from core.models import candidate
 from core.models import families as fam
+from core.models import latency as latency_mod
 from core.search import reader as study_reader
 from core.spec import Spec
 
@@ -113,7 +114,7 @@ def search_latency(cand: candidate.Candidate) -> tuple[dict[str, float], dict[st
     None when the export must time them itself (a re-fit, a trial from before both were kept)."""
     info = getattr(cand.evaluation, "latency_info", None) or {}
     lat = cand.evaluation.latency
-    if cand.refitted or info.get("path") != "onnx" or info.get("scope") == "screening" or lat is None:
+    if cand.refitted or info.get("path") != "onnx" or info.get("scope") == latency_mod.SCREENING or lat is None:
         return None
     sk50, sk95 = info.get("sklearn_p50_ms"), info.get("sklearn_p95_ms")
     if sk50 is None or sk95 is None or lat.p95_ms != lat.p95_ms:  # NaN: nothing stored
