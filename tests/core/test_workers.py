@@ -71,7 +71,9 @@ def test_default_count_is_the_cores_we_may_use():
 
 @pytest.mark.slow
 def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(url, small_csv):
-    search.create_study(make_small_spec(small_csv, families=QUICK, trials=6), url, "local")
+    # enough trials that a poll sees one running: a trial of these families takes a fraction of a second
+    n = 16
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=n), url, "local")
     started = workers.start("local", url, 2)
     assert len(started) == 2 and all(workers.alive(w.pid) for w in started)
     # the URL travels in the environment, not on the command line other users can read (ps)
@@ -106,10 +108,10 @@ def test_two_local_workers_share_a_sqlite_budget_and_sigterm_abandons_cleanly(ur
         assert "SIGTERM" in stopped.user_attrs["error"]
     else:
         assert {"metrics", "test_metrics", "groups_test"} <= set(stopped.user_attrs)
-    # the abandoned trial gave its slot back: the other worker ran the budget to exactly 6
-    assert search.counted(ts) == (6, 0)
-    assert sum(t.state == TrialState.COMPLETE for t in ts) == 6
-    assert search.budget(url, "local") == (6, 6)
+    # the abandoned trial gave its slot back: the other worker ran the budget to exactly n
+    assert search.counted(ts) == (n, 0)
+    assert sum(t.state == TrialState.COMPLETE for t in ts) == n
+    assert search.budget(url, "local") == (n, n)
     for t in ts:
         if t.state == TrialState.COMPLETE:
             assert {"metrics", "test_metrics", "groups_test"} <= set(t.user_attrs)
