@@ -72,7 +72,7 @@ def export_tab(url: str, names: list[str]) -> None:
         "and scikit-learn); tick to time both paths again on this machine (a few seconds more).",
     )
     if st.button("Build bundle", type="primary", key="build_bundle"):
-        _build(url, study, option, key, (verdict_file, remeasure))
+        _build(url, study, option, key, verdict_file, remeasure=remeasure)
     if key in st.session_state:
         _offer(study, option, *st.session_state[key])
     with st.expander("Which model families export to ONNX, and why not"):
@@ -134,10 +134,9 @@ def _trial_of(key: str | None) -> int | None:
 _BUILD_STEPS = 3
 
 
-def _build(url: str, study: str, option: str, key: str, inputs: tuple) -> None:
+def _build(url: str, study: str, option: str, key: str, verdict_file, *, remeasure: bool = False) -> None:
     """Build the bundle of ``option`` (a trial, or ``"12@3"``) with a progress bar that moves at each
-    step build() reports; ``inputs`` = (the uploaded verdict or None, re-measure latency?)."""
-    verdict_file, remeasure = inputs
+    step build() reports; ``remeasure`` times both serving paths again."""
     bar = st.progress(0.0, text="Preparing the bundle…")
     done = [0]
     eta = ui.expected_build_s(url, study, decide_options.parse_option(option)[0])

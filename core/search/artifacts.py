@@ -43,11 +43,10 @@ _SCALE = 65535.0
 TRUSTED_TYPES: tuple[str, ...] = MODEL_TYPES
 
 
-def model_bytes(pipeline: Any) -> bytes:
-    """skops bytes of a fitted pipeline (never pickle)."""
-    from core.models.evaluate import skops_bytes
-
-    return skops_bytes(pipeline)
+def _one(study_name: str, number: int, kind: str) -> Any:
+    """The condition naming the artifact (study, trial, kind): the table's key."""
+    t = artifacts_table
+    return (t.c.study_name == study_name) & (t.c.trial_number == int(number)) & (t.c.kind == kind)
 
 
 def save_artifact(url: str | None, study_name: str, number: int, kind: str, data: bytes) -> bool:
@@ -55,8 +54,7 @@ def save_artifact(url: str | None, study_name: str, number: int, kind: str, data
     again); False when it is too large to keep."""
     if len(data) > MAX_MODEL_BYTES:
         return False
-    t = artifacts_table
-    key = (t.c.study_name == study_name) & (t.c.trial_number == int(number)) & (t.c.kind == kind)
+    t, key = artifacts_table, _one(study_name, number, kind)
     row = {"study_name": study_name, "trial_number": int(number), "kind": kind, "data": data}
 
     def write() -> bool:
@@ -70,8 +68,7 @@ def save_artifact(url: str | None, study_name: str, number: int, kind: str, data
 
 def load_artifact(url: str | None, study_name: str, number: int, kind: str) -> bytes | None:
     """The bytes kept for (study, trial, kind), or None."""
-    t = artifacts_table
-    query = sa.select(t.c.data).where(t.c.study_name == study_name, t.c.trial_number == int(number), t.c.kind == kind)
+    query = sa.select(artifacts_table.c.data).where(_one(study_name, number, kind))
     with engine(url).connect() as con:
         value = con.execute(query).scalar()
     return None if value is None else bytes(value)
@@ -80,15 +77,14 @@ def load_artifact(url: str | None, study_name: str, number: int, kind: str) -> b
 def save_model(url: str | None, study_name: str, number: int, pipeline: Any, packed: bytes | None = None) -> bool:
     """Keep a trial's fitted pipeline (see the module docstring), from its skops bytes ``packed``
     when the caller has them; False when it is too large."""
-    return save_artifact(url, study_name, number, MODEL, packed if packed is not None else model_bytes(pipeline))
+    from core.models.evaluate import skops_bytes
+
+    return save_artifact(url, study_name, number, MODEL, packed if packed is not None else skops_bytes(pipeline))
 
 
 def has_model(url: str | None, study_name: str, number: int) -> bool:
     """Whether the search kept trial ``number``'s fitted pipeline (without reading its bytes)."""
-    t = artifacts_table
-    query = sa.select(sa.func.count()).where(
-        t.c.study_name == study_name, t.c.trial_number == int(number), t.c.kind == MODEL
-    )
+    query = sa.select(sa.func.count()).select_from(artifacts_table).where(_one(study_name, number, MODEL))
     with engine(url).connect() as con:
         return bool(con.execute(query).scalar())
 
@@ -178,7 +174,6 @@ __all__ = [
     "load_artifact",
     "load_model",
     "load_predictions",
-    "model_bytes",
     "predictions_bytes",
     "predictions_of",
     "save_artifact",
