@@ -94,6 +94,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--objectives", default="balanced_accuracy,dp_diff")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dump", default=None, help="folder to write each method's test front to (CSV)")
     args = ap.parse_args()
     names = [n.strip() for n in args.objectives.split(",") if n.strip()]
     unknown = [n for n in names if n not in plain_optuna.OBJECTIVES]
@@ -121,6 +122,13 @@ def main() -> int:
         fronts["ours (operating points)"] = curve
     b = front.bounds(pd.concat(list(fronts.values()), ignore_index=True), names)
     hv = {k: front.hypervolume(f, names, b) for k, f in fronts.items()}
+    if args.dump:
+        Path(args.dump).mkdir(parents=True, exist_ok=True)
+        for k, f in fronts.items():
+            f.sort_values(names[0]).to_csv(
+                Path(args.dump) / f"{k.split(' (')[0].replace(' ', '_')}{'_curve' if 'operating' in k else ''}.csv",
+                index=False,
+            )
     counts = {"plain Optuna": (len(study.trials), wall_plain)}
     counts.update({k: (n_ours, wall_ours) for k in fronts if k.startswith("ours")})
     print(f"\n{'method':30} {'trials':>7} {'wall s':>7} {'/min':>7} {'front':>6} {'HV test':>8}")

@@ -358,11 +358,16 @@ def mode() -> str:
     return raw
 
 
-def screen(pipeline, X: pd.DataFrame) -> LatencyReport:
+def screen(pipeline, X: pd.DataFrame, *, calls_only: bool = False) -> LatencyReport:
     """A cheap first measurement: the same harness and normalisation with few calls and a small
     batch. Its median ranks like the precise one's for models that differ by more than its noise,
-    which is what deciding "may this reach the front?" needs; its tail is rough."""
-    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12)
+    which is what deciding "may this reach the front?" needs; its tail is rough.
+
+    ``calls_only``: the single-request figures alone (no estimator-alone or batch figure, NaN in
+    the report): the other path's information beside a served figure stores nothing else, and the
+    skipped timings were half of its cost."""
+    skip = {"model_repeats": 0, "batch_rounds": 0} if calls_only else {}
+    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12, **skip)
 
 
 def single_calls(predictor: Any, X: pd.DataFrame) -> tuple[Callable, list]:
@@ -395,7 +400,8 @@ def measure(
     see the module docstring for the normalisation. The batch figure is the best of ``batch_rounds``.
     ``estimator_of``: the pipeline whose estimator alone gives the model-only figure, when the timed
     ``pipeline`` is another path to the same model (ONNX); ``model_repeats`` its calls (default
-    half of ``repeats``, at least 20).
+    half of ``repeats``, at least 20; 0: not timed, NaN). ``batch_rounds=0``: no batch figure
+    (throughput NaN).
     """
     n = min(n_distinct_rows, len(X))
     one, rows = single_calls(pipeline, X.iloc[:n])
@@ -410,7 +416,7 @@ def measure(
         model_p50 = model_p95 = NAN
         est = pipeline if estimator_of is None else estimator_of
         steps = getattr(est, "steps", None)
-        if steps and len(steps) > 1:
+        if steps and len(steps) > 1 and model_repeats != 0:
             encoded = est[:-1].transform(X.iloc[:n])
             enc_rows = [encoded[i : i + 1] for i in range(n)]
             calls = max(repeats // 2, 20) if model_repeats is None else model_repeats
@@ -419,7 +425,7 @@ def measure(
             model_p50 = float(np.percentile(model_times, 50))
             model_p95 = float(np.percentile(model_times, 95))
         best, spent = float("inf"), 0.0
-        for _ in range(max(batch_rounds, 1)):
+        for _ in range(batch_rounds):
             t0 = time.thread_time()
             pipeline.predict_proba(batch)
             took = time.thread_time() - t0
@@ -437,7 +443,7 @@ def measure(
         n_calls=int(times.size),
         model_p50_ms=model_p50,
         model_p95_ms=model_p95,
-        throughput_rps=float(len(batch) / best) if best > 0 else float("inf"),
+        throughput_rps=NAN if not np.isfinite(best) else float(len(batch) / best) if best > 0 else float("inf"),
         wall_p50_ms=float(np.percentile(wall, 50)),
         wall_p95_ms=float(np.percentile(wall, 95)),
         ref_ratio=ref_median / ref_ms,

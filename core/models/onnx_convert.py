@@ -257,10 +257,11 @@ def records_match(predictor: OnnxPredictor, X: pd.DataFrame) -> bool:
     """Whether every request of ``X`` feeds the graph exactly what its one-row DataFrame does
     (:func:`onnx_inputs`), so timing requests times the same computation."""
     try:
+        # the DataFrame feed is column by column, so row i of the whole frame's feed is row i's own
+        whole = onnx_inputs(X, predictor.numeric, predictor.categorical, predictor.names)
         for i, record in enumerate(predictor.requests(X)):
             mine = predictor.feed(record)
-            want = onnx_inputs(X.iloc[[i]], predictor.numeric, predictor.categorical, predictor.names)
-            if any(mine[k].dtype != v.dtype or not _same(mine[k], v) for k, v in want.items()):
+            if any(mine[k].dtype != v.dtype or not _same(mine[k], v[i : i + 1]) for k, v in whole.items()):
                 return False
     except Exception:  # a value the record path cannot feed: the harness then times DataFrame rows
         return False

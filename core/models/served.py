@@ -90,7 +90,7 @@ def onnx_info(
     since it costs more than the whole ONNX measurement and informs nobody)."""
     if not other:
         return onnx, {**info(ONNX, onnx, onnx, reason), **NO_SKLEARN}
-    sk = latency.screen(pipeline, X)
+    sk = latency.screen(pipeline, X, calls_only=True)
     return onnx, {**info(ONNX, sk, onnx, reason), "sklearn_scope": latency.SCREENING}
 
 
