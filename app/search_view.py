@@ -211,6 +211,13 @@ def latest_trials(
     return out
 
 
+def stopped_early(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trials stopped after their first CV fold (multi-fidelity on a large table), with the reason."""
+    rows = frame[frame["stopped"].notna()] if "stopped" in frame else frame.iloc[:0]
+    rows = rows.sort_values("number", ascending=False)
+    return pd.DataFrame({"#": rows["number"], "family": rows["family"], "why": rows.get("stopped", pd.Series())})
+
+
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Failed trials with their error; a failure whose worker died is retried once (``retried as``)."""
     rows = frame[frame["state"] == "FAIL"].sort_values("number", ascending=False)

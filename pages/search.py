@@ -170,6 +170,10 @@ def live() -> None:
     g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
     st.subheader("Latest trials", help=f"Figures: {SCOPE_SEARCH}; hard limits are judged on both parts.")
     st.dataframe(sv.latest_trials(frame, names, value_model=spec.value_model), hide_index=True)
+    early = sv.stopped_early(frame)
+    if len(early):
+        with st.expander(f"Stopped after the first fold ({len(early)}): no figures, they could not reach the front"):
+            st.dataframe(early, hide_index=True)
     fails = sv.failures(frame)
     if len(fails):
         with st.expander(f"Failures ({len(fails)})", expanded=True):

@@ -100,10 +100,12 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
     frame = front.trials_frame(study.get_trials(deepcopy=False), spec)
     done, failed = search.counted(study.get_trials(deepcopy=False))
     pf = front.front(frame, spec.objective_names)
+    early = int(frame["stopped"].notna().sum()) if "stopped" in frame else 0
+    early_text = f"{early} stopped after their first fold (they could not reach the front), " if early else ""
     print(
         f"{result.trials_run} trial(s) run here ({result.stopped_because}); study has {done} finished, "
-        f"{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} infeasible; "
-        f"{len(pf)} on the Pareto front."
+        f"{early_text}{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} "
+        f"infeasible; {len(pf)} on the Pareto front."
     )
     print_front_table(pf, spec.objective_names, spec.objectives, value_model=spec.value_model)
     print_limits(frame, spec.objectives)

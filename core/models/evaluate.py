@@ -48,6 +48,7 @@ class Evaluation:
     # the skops bytes of ``pipeline`` when it is kept: the size measurement already made them, and
     # making them again to store the model cost as much
     model_bytes: bytes | None = None
+    first_fold: Scores | None = None  # the first CV fold's scores (the search's first-fold figures)
 
 
 def make_pipeline(family: str, params: dict[str, Any], ds: Dataset, seed: int) -> Pipeline:
@@ -69,15 +70,34 @@ def skops_bytes(pipeline: Pipeline) -> bytes:
     return sio.dumps(pipeline)
 
 
-def _out_of_fold(pipe: Pipeline, train: Dataset, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities of the training part and the fold of every row."""
+class StoppedEarly(Exception):
+    """The first fold's check said the configuration cannot reach the front (the reason is the message)."""
+
+
+def _fold_scores(train: Dataset, rows: np.ndarray, proba: np.ndarray) -> Scores:
+    value = None if train.value is None else np.asarray(train.value)[rows]
+    return Scores(np.asarray(train.y)[rows], proba, np.asarray(train.groups, dtype=object)[rows], value)
+
+
+def _out_of_fold(
+    pipe: Pipeline, train: Dataset, spec: Spec, after_first: Callable[[Scores], str | None] | None = None
+) -> tuple[np.ndarray, np.ndarray, Scores]:
+    """Out-of-fold probabilities of the training part, the fold of every row and the first fold's
+    scores; ``after_first`` may stop the evaluation there (:class:`StoppedEarly`)."""
     oof = np.zeros(len(train.y))
     fold_ids = np.zeros(len(train.y), dtype=int)
+    first: Scores | None = None
     for k, (a, b) in enumerate(cv_folds(spec.validation.cv_folds, spec.seed, train.y, train.entity)):
         model = clone(pipe).fit(train.X.iloc[a], train.y[a])
         oof[b] = model.predict_proba(train.X.iloc[b])[:, 1]
         fold_ids[b] = k
-    return oof, fold_ids
+        if k == 0:
+            first = _fold_scores(train, b, oof[b])
+            reason = None if after_first is None else after_first(first)
+            if reason:
+                raise StoppedEarly(reason)
+    assert first is not None
+    return oof, fold_ids, first
 
 
 def _cv_quality(
@@ -186,6 +206,7 @@ def evaluate(
     keep_model: bool = False,
     precise_if: Callable[[dict[str, float]], bool] | None = None,
     latency_path: str | None = None,
+    after_first_fold: Callable[[Scores], str | None] | None = None,
 ) -> Evaluation:
     """All metrics for one configuration; see the module docstring for what is measured where.
 
@@ -204,6 +225,9 @@ def evaluate(
     ``latency_path="sklearn"`` times the scikit-learn path whatever the family: a re-fit of a trial
     measured that way (every trial from before the served path was measured) compares like with like.
 
+    ``after_first_fold(scores)``: asked after the first CV fold (the search's multi-fidelity check,
+    :mod:`core.search._first_fold`); a reason raises :class:`StoppedEarly` before any other fit.
+
     Fits run with one BLAS/OpenMP thread: parallelism comes from running several trials at once,
     and on a small machine oversubscribed threads made a 20-iteration boosting fit ~30× slower
     with identical results.
@@ -211,7 +235,7 @@ def evaluate(
     t_start = time.perf_counter()
     train, test = ds.subset(train_idx), ds.subset(test_idx)
     pipe = make_pipeline(family, params, ds, spec.seed)
-    oof, fold_ids = _out_of_fold(pipe, train, spec)
+    oof, fold_ids, first_fold = _out_of_fold(pipe, train, spec, after_first_fold)
     t_cv = time.perf_counter()
     vm = spec.value_model
     threshold = tune_threshold(train.y, oof, vm, train.value)
@@ -265,4 +289,5 @@ def evaluate(
         latency_scope=lat_info["scope"],
         latency_info=lat_info,
         model_bytes=packed if kept else None,
+        first_fold=first_fold,
     )

@@ -29,6 +29,7 @@ BASE_COLUMNS = [
     "params",
     "retry_of",
     "latency_scope",
+    "stopped",
     "feasible",
 ]
 # the user and system attributes a row reads; the fast reader fetches only these
@@ -41,6 +42,7 @@ FRAME_ATTRS = (
     "test_metrics",
     "cv_std",
     "tradeoff.latency",
+    "stopped_after_first_fold",
 )
 SYSTEM_ATTRS = ("failed_trial", "fail_reason")
 
@@ -69,6 +71,8 @@ def trial_row(
         "retry_of": system.get("failed_trial"),
         # which latency figure the trial stores; trials from before screening were all measured precisely
         "latency_scope": (user.get("tradeoff.latency") or {}).get("scope", "precise") if user.get("metrics") else None,
+        # multi-fidelity (core.search._first_fold): why the trial stopped after its first fold
+        "stopped": user.get("stopped_after_first_fold"),
     }
     for k, v in (user.get("metrics") or {}).items():
         row[k] = v

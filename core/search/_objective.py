@@ -18,7 +18,8 @@ from optuna.trial import TrialState
 
 from core.data import Dataset
 from core.models import families as fam
-from core.models.evaluate import Evaluation, evaluate
+from core.models.evaluate import Evaluation, StoppedEarly, evaluate
+from core.search import _first_fold as first_fold
 from core.search import artifacts
 from core.search._errors import db_retry
 from core.search._precise import ATTR_LATENCY, may_reach_front
@@ -55,8 +56,11 @@ def duplicate_of(trial: optuna.Trial) -> int | None:
     """The trial that already has this trial's configuration: a complete one, or a running one
     that started first (of two workers proposing one configuration at once, the later skips)."""
     params = trial.params
-    for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING)):
-        if t.params == params and (t.state == TrialState.COMPLETE or t.number < trial.number):
+    states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.PRUNED)
+    for t in trial.study.get_trials(deepcopy=False, states=states):
+        if t.params != params or (t.state == TrialState.PRUNED and not first_fold.stopped(t)):
+            continue
+        if t.state != TrialState.RUNNING or t.number < trial.number:
             return t.number
     return None
 
@@ -135,6 +139,8 @@ def make_objective(
     the trial is pruned with the user attribute ``duplicate_of`` and does not count.
     """
 
+    multi_fidelity = first_fold.applies(spec, len(train_idx))
+
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
         if current is not None:
             current.reset()
@@ -152,8 +158,18 @@ def make_objective(
         try:
             with gate.opened() if gate is not None else contextlib.nullcontext():
                 ev = evaluate(
-                    family, params, ds, train_idx, test_idx, spec, precise_if=may_reach_front(spec, trial.study)
+                    family,
+                    params,
+                    ds,
+                    train_idx,
+                    test_idx,
+                    spec,
+                    precise_if=may_reach_front(spec, trial.study),
+                    after_first_fold=first_fold.stopper(spec, trial.study) if multi_fidelity else None,
                 )
+        except StoppedEarly as exc:  # multi-fidelity: no figures, counted, never run again
+            _set_attrs(trial, {first_fold.ATTR_STOPPED: str(exc)}, url)
+            raise optuna.TrialPruned(str(exc)) from None
         except KeyboardInterrupt as exc:
             why = str(exc) or "SIGINT"
             error = f"interrupted by {why}: abandoned, not counted in the budget"
@@ -164,6 +180,8 @@ def make_objective(
             raise
         values = _values(spec, ev)
         measured = _measured(spec, ev)
+        if multi_fidelity and ev.first_fold is not None:
+            measured[first_fold.ATTR_FIRST_FOLD] = first_fold.summary(spec, ev.first_fold, ev.threshold)
         _keep_predictions(url, trial, measured, ev)
         _set_attrs(trial, measured, url)
         _keep_model(url, trial, ev)
