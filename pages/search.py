@@ -118,6 +118,18 @@ def _hv(url_: str, name_: str, sig: tuple):
     return front.hypervolume_history(frame, names, search.run_bounds(frame, names), limits=spec.objectives)
 
 
+def _set_aside(frame) -> None:
+    """Trials without figures: stopped after their first fold (multi-fidelity) and failures."""
+    early = sv.stopped_early(frame)
+    if len(early):
+        with st.expander(f"Stopped after the first fold ({len(early)}): no figures, they could not reach the front"):
+            st.dataframe(early, hide_index=True)
+    fails = sv.failures(frame)
+    if len(fails):
+        with st.expander(f"Failures ({len(fails)})", expanded=True):
+            st.dataframe(fails, hide_index=True)
+
+
 @st.fragment(run_every=1.5 if s.active else 5.0)
 def live() -> None:
     s, rows = _status()
@@ -170,14 +182,7 @@ def live() -> None:
     g2.plotly_chart(viz.trial_timeline(frame), key="timeline_chart")
     st.subheader("Latest trials", help=f"Figures: {SCOPE_SEARCH}; hard limits are judged on both parts.")
     st.dataframe(sv.latest_trials(frame, names, value_model=spec.value_model), hide_index=True)
-    early = sv.stopped_early(frame)
-    if len(early):
-        with st.expander(f"Stopped after the first fold ({len(early)}): no figures, they could not reach the front"):
-            st.dataframe(early, hide_index=True)
-    fails = sv.failures(frame)
-    if len(fails):
-        with st.expander(f"Failures ({len(fails)})", expanded=True):
-            st.dataframe(fails, hide_index=True)
+    _set_aside(frame)
     st.subheader("Workers")
     table = sv.workers_table(rows)
     if len(table):
