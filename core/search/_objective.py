@@ -136,7 +136,9 @@ def make_objective(
     Every metric is written before the values are returned, so a trial is COMPLETE only with all
     its attributes. With a ``gate``, a Ctrl-C/SIGTERM can only interrupt the fit itself. A
     configuration the study already has (a warm-start one sampled again, say) is not fitted again:
-    the trial is pruned with the user attribute ``duplicate_of`` and does not count.
+    the trial is pruned with the user attribute ``duplicate_of`` and does not count. On a large table
+    a trial whose first CV fold shows it cannot reach the front stops there (pruned, counted, with
+    its reason: :mod:`core.search._first_fold`).
     """
 
     multi_fidelity = first_fold.applies(spec, len(train_idx))
