@@ -213,9 +213,10 @@ def latest_trials(
 
 def stopped_early(frame: pd.DataFrame) -> pd.DataFrame:
     """Trials stopped after their first CV fold (multi-fidelity on a large table), with the reason."""
-    rows = frame[frame["stopped"].notna()] if "stopped" in frame else frame.iloc[:0]
-    rows = rows.sort_values("number", ascending=False)
-    return pd.DataFrame({"#": rows["number"], "family": rows["family"], "why": rows.get("stopped", pd.Series())})
+    if "stopped" not in frame:
+        return pd.DataFrame(columns=["#", "family", "why"])
+    rows = frame[frame["stopped"].notna()].sort_values("number", ascending=False)
+    return pd.DataFrame({"#": rows["number"], "family": rows["family"], "why": rows["stopped"]})
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:

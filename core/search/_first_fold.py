@@ -72,8 +72,10 @@ def fold_points(spec: Spec, s: Scores, tuned: float | None = None) -> tuple[np.n
     extra = [] if tuned is None else [float(tuned)]
     thresholds = np.concatenate([cuts, extra])
     m = curve_metrics(thresholds, s, spec.value_model)
-    ranking = quality(s.y, proba, (proba >= 0.5).astype(int))
-    m.update({k: np.asarray(ranking[k]) for k in ("roc_auc", "pr_auc", "log_loss")})
+    threshold_free = [n for n in names if n not in m]  # the rankings: one value for every cut
+    if threshold_free:
+        ranking = quality(s.y, proba, (proba >= 0.5).astype(int))
+        m.update({k: np.asarray(ranking[k]) for k in threshold_free})
     L = _losses(m, names, len(thresholds))
     rate = (proba[None, :] >= thresholds[:, None]).mean(axis=1)
     mid = np.flatnonzero((rate >= MID_RATES[0]) & (rate <= MID_RATES[1]) & np.isfinite(L).all(axis=1))

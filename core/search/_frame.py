@@ -13,6 +13,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from core import objectives as obj
+from core.search._first_fold import ATTR_STOPPED
 from core.search._limits import with_limits
 from core.spec import Spec
 
@@ -42,7 +43,7 @@ FRAME_ATTRS = (
     "test_metrics",
     "cv_std",
     "tradeoff.latency",
-    "stopped_after_first_fold",
+    ATTR_STOPPED,
 )
 SYSTEM_ATTRS = ("failed_trial", "fail_reason")
 
@@ -72,7 +73,7 @@ def trial_row(
         # which latency figure the trial stores; trials from before screening were all measured precisely
         "latency_scope": (user.get("tradeoff.latency") or {}).get("scope", "precise") if user.get("metrics") else None,
         # multi-fidelity (core.search._first_fold): why the trial stopped after its first fold
-        "stopped": user.get("stopped_after_first_fold"),
+        "stopped": user.get(ATTR_STOPPED),
     }
     for k, v in (user.get("metrics") or {}).items():
         row[k] = v
