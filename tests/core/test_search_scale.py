@@ -226,10 +226,15 @@ def trials_by_number(url: str, name: str) -> dict[int, optuna.trial.FrozenTrial]
     return {t.number: t for t in trials(url, name)}
 
 
+#: trials of the killed-worker study: enough that a poll catches one in its fit (with 4, trials
+#: made shorter by cheaper latency figures could all finish between two polls: CI timed out)
+FAULT_TRIALS = 8
+
+
 def _kill_a_worker_mid_trial(url: str, small_csv: Path, name: str):
     """A worker SIGKILLed in the same poll that saw its trial running (more latency calls make the
     trials longer): (the dead worker, its trial as seen, the trials finished before the kill)."""
-    make_study(url, small_csv, name, 4, latency_repeats=400)
+    make_study(url, small_csv, name, FAULT_TRIALS, latency_repeats=400)
     a = worker(url, name)
     seen: dict[str, object] = {}
 
@@ -276,10 +281,10 @@ def test_killed_worker_loses_nothing_and_its_trial_is_retried(shared_db, small_c
     retry = retries[0]
     assert retry.state == TrialState.COMPLETE and retry.params == killed.params
     assert retry.system_attrs["retry_history"] == [victim.number]
-    assert search.counted(ts) == (4, 0)  # the budget is complete and not exceeded
-    assert sum(t.state == TrialState.COMPLETE for t in ts) == 4
+    assert search.counted(ts) == (FAULT_TRIALS, 0)  # the budget is complete and not exceeded
+    assert sum(t.state == TrialState.COMPLETE for t in ts) == FAULT_TRIALS
     assert_whole(ts)
-    assert search.budget(pg, name) == (4, 4)
+    assert search.budget(pg, name) == (FAULT_TRIALS, FAULT_TRIALS)
     rows = {r["pid"]: r for r in search.workers(pg, name)}
     assert rows[a.pid]["lost"] and rows[a.pid]["status"] == "lost"
     assert rows[a.pid]["current_trial"] == victim.number
