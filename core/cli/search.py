@@ -67,7 +67,7 @@ def search_with_workers(study_name: str, url: str, n_workers: int, *, timeout: f
     from core.search import launcher
 
     before, _ = search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
-    helpers = launcher.start(study_name, url, n_workers - 1, timeout_s=timeout) if n_workers > 1 else []
+    helpers = _start_helpers(study_name, url, n_workers - 1, timeout) if n_workers > 1 else []
     try:
         result = run_with_bar(study_name, url, max_trials=None, timeout=timeout, quiet=quiet)
         launcher.wait(helpers)
@@ -77,6 +77,24 @@ def search_with_workers(study_name: str, url: str, n_workers: int, *, timeout: f
         after, _ = search.counted(search.open_study(url, study_name).get_trials(deepcopy=False))
         result = replace(result, trials_run=after - before)
     return result
+
+
+def _start_helpers(study_name: str, url: str, n: int, timeout: float | None) -> list:
+    """The other workers: forked from this process where that is safe (they start their first trial
+    at once, :func:`core.search.launcher.fork`), else spawned as ``tradeoff worker`` processes."""
+    from core.search import launcher
+
+    if not launcher.can_fork():
+        return launcher.start(study_name, url, n, timeout_s=timeout)
+    argv = ["worker", "--study", study_name, "--storage", url, "--quiet"]
+    argv += ["--timeout", repr(float(timeout))] if timeout else []
+
+    def entry() -> int:
+        from core.cli.main import main
+
+        return main(argv)
+
+    return launcher.fork(study_name, n, entry)
 
 
 def _worker_count(args: argparse.Namespace, url: str) -> int:

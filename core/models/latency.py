@@ -358,16 +358,23 @@ def mode() -> str:
     return raw
 
 
+INFO_REPEATS = 12
+
+
 def screen(pipeline, X: pd.DataFrame, *, calls_only: bool = False) -> LatencyReport:
     """A cheap first measurement: the same harness and normalisation with few calls and a small
     batch. Its median ranks like the precise one's for models that differ by more than its noise,
     which is what deciding "may this reach the front?" needs; its tail is rough.
 
-    ``calls_only``: the single-request figures alone (no estimator-alone or batch figure, NaN in
-    the report): the other path's information beside a served figure stores nothing else, and the
-    skipped timings were half of its cost."""
-    skip = {"model_repeats": 0, "batch_rounds": 0} if calls_only else {}
-    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12, **skip)
+    ``calls_only``: the other path's information figure beside a served one: single requests
+    alone (no estimator-alone or batch figure, NaN in the report), :data:`INFO_REPEATS` of them.
+    It judges nothing and nothing ranks on it; it says what the unserved path would cost, which
+    its median does at a glance. A one-row pandas call costs ~100 ONNX requests, so with the
+    screening's calls this figure was the largest part of a trial's latency work (bench/README.md).
+    """
+    if calls_only:
+        return measure(pipeline, X, repeats=INFO_REPEATS, warmup=2, n_distinct_rows=12, model_repeats=0, batch_rounds=0)
+    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12)
 
 
 def single_calls(predictor: Any, X: pd.DataFrame) -> tuple[Callable, list]:

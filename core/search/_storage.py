@@ -88,6 +88,17 @@ def optuna_storage(url: str | None) -> RDBStorage:
         return storage
 
 
+def close_connections() -> None:
+    """Close every idle connection this process holds (Optuna's storages and our engines), keeping
+    the objects: the step before forking (:func:`core.storage.engine.close_connections` says why)."""
+    from core.storage.engine import close_connections as close_ours
+
+    with cache_lock:
+        for storage in _storages.values():
+            storage.engine.dispose()
+        close_ours()
+
+
 def dispose(url: str | None = None) -> None:
     """Close this process's connections to ``url`` (all URLs when None): tests, benchmarks."""
     with cache_lock:

@@ -11,12 +11,17 @@ a database password.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from core import storage as st
 
@@ -59,9 +64,8 @@ def start(
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in study_name)[:80]
     for i in range(max(1, n)):
-        log = _log_dir() / f"worker-{safe}-{os.getpid()}-{i}-{len(os.listdir(_log_dir()))}.log"
+        log = _log_file(study_name, i)
         cmd = [sys.executable, "-m", "core.cli", "worker", "--study", study_name, "--quiet"]
         if max_trials:
             cmd += ["--trials", str(max_trials)]
@@ -79,6 +83,73 @@ def start(
             )
         out.append(LocalWorker(pid=proc.pid, log=log))
     return out
+
+
+def _log_file(study_name: str, i: int) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in study_name)[:80]
+    return _log_dir() / f"worker-{safe}-{os.getpid()}-{i}-{len(os.listdir(_log_dir()))}.log"
+
+
+def can_fork() -> bool:
+    """Whether this process may fork its workers: Linux, and no other Python thread running.
+
+    Why the thread rule: a thread holding a lock at the moment of the fork leaves it held for ever
+    in the child. The app runs Streamlit's threads, so it always spawns (:func:`start`); the CLI has
+    none before its bar starts. Other platforms spawn too (macOS frameworks are not fork-safe).
+    """
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def fork(study_name: str, n: int, entry: Callable[[], int]) -> list[LocalWorker]:
+    """Fork ``n`` workers that each run ``entry`` (the same worker command :func:`start` spawns,
+    called in-process) and exit with its code; call only when :func:`can_fork`.
+
+    Why fork: a spawned worker spends seconds importing what this process has imported already
+    before its first trial; a forked one starts it at once. (Importing what a trial imports on
+    first use, skops and the ONNX converters, here before forking was slower: the workers then
+    wait for one core to import instead of importing side by side.) Every idle database
+    connection is closed first, so no child inherits a connection of ours. Each child runs in its
+    own session (Ctrl-C reaches only this process, as with :func:`start`) and writes to its own
+    log file.
+    """
+    from core.search._storage import close_connections
+
+    close_connections()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out = []
+    for i in range(max(1, n)):
+        log = _log_file(study_name, i)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            _run_child(entry, log)
+        out.append(LocalWorker(pid=pid, log=log))
+    return out
+
+
+def _run_child(entry: Callable[[], int], log: Path) -> NoReturn:
+    code = 1
+    try:
+        os.setsid()
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.close(null)
+        # this process's sys.stdout may not write to descriptor 1 (replaced by a capture or a bar)
+        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+        print(f"worker forked from process {os.getppid()}", flush=True)
+        code = int(entry() or 0)
+    except BaseException:  # the child must never return into the parent's code
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)  # not sys.exit: the parent's atexit handlers and buffers are not the child's
 
 
 def alive(pid: int) -> bool:

@@ -112,6 +112,18 @@ def reader(engine: sa.Engine) -> sa.Engine:
     return engine.execution_options(tr_read_only=True)
 
 
+def close_connections() -> None:
+    """Close every engine's idle pooled connections, keeping the engines (they reconnect on use).
+
+    Why: a process about to fork must hold no open connection, or the child would inherit the
+    socket or SQLite handle; a driver that closes it when the child's copy is collected (psycopg2
+    sends the server its goodbye) ends the parent's session too.
+    """
+    with _lock:
+        for _pid, engine in _engines.values():
+            engine.dispose()
+
+
 def dispose_engine(url: str | None = None) -> None:
     """Close the pooled connections to ``url`` (to every database when None) and forget the engine."""
     with _lock:

@@ -164,3 +164,12 @@ def test_dominance():
     assert not _precise.dominated([0.0, 0.0], others)  # equal is not dominated
     assert not _precise.dominated([-1.0, 5.0], others)
     assert not _precise.dominated([0.0, 0.0], np.empty((0, 2)))
+
+
+def test_the_other_paths_information_figure_times_few_single_requests_only(fitted):
+    _, pipe, test = fitted
+    info = latency.screen(pipe, test.X, calls_only=True)
+    assert info.n_calls == latency.INFO_REPEATS < latency.SCREEN_REPEATS
+    assert np.isnan(info.model_p95_ms) and np.isnan(info.throughput_rps)  # neither is stored for it
+    fine = latency.measure(pipe, test.X, repeats=200)
+    assert 0.5 < info.p50_ms / fine.p50_ms < 2.0  # the same normalised unit

@@ -222,6 +222,31 @@ def test_two_workers_reach_exactly_the_budget(shared_db, small_csv):
     assert all(r["trials_done"] >= 1 for r in rows), "both workers should have shared the work"
 
 
+@pytest.mark.slow
+def test_search_forks_its_helpers_on_a_shared_server(shared_db, small_csv, tmp_path):
+    """``tradeoff search --workers 2`` as a user runs it: the helper is forked from it (it holds
+    none of its connections) and the two reach the budget exactly; the parent still reads the
+    study for its summary after the helper exits."""
+    pg = shared_db
+    spec_path = tmp_path / "spec.json"
+    make_small_spec(small_csv, families=QUICK, trials=9).save(spec_path)
+    cmd = [sys.executable, "-m", "core.cli", "search", str(spec_path), "--storage", pg, "--study", "fork"]
+    env = _env(TRADEOFF_HOME=str(tmp_path / "home"))
+    proc = subprocess.run([*cmd, "--workers", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert PASSWORD not in proc.stdout + proc.stderr
+    assert "9 trial(s) run here" in proc.stdout
+    logs = [p.read_text() for p in (tmp_path / "home" / "logs").glob("worker-*.log")]
+    assert sum("worker forked from process" in text for text in logs) == 1
+    assert not any("Traceback" in text or PASSWORD in text for text in logs)
+    ts = trials(pg, "fork")
+    assert search.counted(ts) == (9, 0) and search.budget(pg, "fork") == (9, 9)
+    assert_whole(ts)
+    rows = search.workers(pg, "fork")
+    assert len({r["pid"] for r in rows}) == 2 and all(r["status"] == "finished" for r in rows)
+    assert sum(r["trials_done"] for r in rows) == 9
+
+
 def trials_by_number(url: str, name: str) -> dict[int, optuna.trial.FrozenTrial]:
     return {t.number: t for t in trials(url, name)}
 

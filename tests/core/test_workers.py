@@ -7,8 +7,13 @@ SIGTERM mid-fit (what `workers.stop` and Ctrl-C do) and exits 130 with its trial
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import optuna
 import pytest
@@ -21,6 +26,7 @@ from core.search import launcher as workers
 from tests.conftest import make_small_spec
 
 QUICK = ("logreg", "decision_tree", "naive_bayes")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -235,8 +241,10 @@ def test_two_workers_started_in_the_same_second_never_share_a_seed(url, small_cs
 
 
 def test_search_starts_one_worker_per_core_and_two_reach_exactly_the_budget(url, small_csv, tmp_path, monkeypatch):
+    """Spawned helpers (the path of a process with threads, and of other platforms)."""
     from core.cli.main import main
 
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
     monkeypatch.setattr(workers, "default_count", lambda: 2)
     spec_path = tmp_path / "spec.json"
     make_small_spec(small_csv, families=QUICK, trials=8).save(spec_path)
@@ -257,6 +265,7 @@ def test_ctrl_c_in_search_stops_the_other_workers_cleanly(url, small_csv, tmp_pa
 
     started: list = []
     real_start = workers.start
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
     monkeypatch.setattr(workers, "default_count", lambda: 3)
     monkeypatch.setattr(workers, "start", lambda *a, **k: started.extend(real_start(*a, **k)) or started)
 
@@ -274,6 +283,116 @@ def test_ctrl_c_in_search_stops_the_other_workers_cleanly(url, small_csv, tmp_pa
     done, _ = search.counted(ts)
     assert search.budget(url, "stop") == (40, done) and done < 40  # abandoned slots were given back
     assert {r["state"] for r in search.workers(url, "stop")} <= {"interrupted", "finished"}
+
+
+def _search_process(url: str, spec_path: Path, study: str, home: Path, *extra: str) -> subprocess.Popen:
+    """``tradeoff search`` as a user runs it: a process of its own, with no thread but its main one."""
+    env = {**os.environ, "TRADEOFF_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("TRADEOFF_STORAGE", None)
+    cmd = [sys.executable, "-m", "core.cli", "search", str(spec_path), "--storage", url, "--study", study, *extra]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def _forked_logs(home: Path, parent: int) -> list[str]:
+    logs = [p.read_text() for p in (home / "logs").glob("worker-*.log")]
+    return [text for text in logs if f"worker forked from process {parent}" in text]
+
+
+@pytest.mark.slow
+def test_search_forks_its_helpers_and_they_reach_exactly_the_budget(url, small_csv, tmp_path):
+    """The CLI forks its helpers (no thread runs beside its main one): they share the exact budget,
+    write their own logs, and the parent's storage still answers after they exit."""
+    spec_path = tmp_path / "spec.json"
+    make_small_spec(small_csv, families=QUICK, trials=8).save(spec_path)
+    proc = _search_process(url, spec_path, "forked", tmp_path / "home", "--workers", "3", "--quiet")
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert "8 trial(s) run here" in out  # the summary, read by the parent after its helpers exited
+    forked = _forked_logs(tmp_path / "home", proc.pid)
+    assert len(forked) == 2 and all("worker done:" in text and "Traceback" not in text for text in forked)
+    ts = _trials(url, "forked")
+    assert search.counted(ts) == (8, 0) and search.budget(url, "forked") == (8, 8)
+    assert not any(t.state == TrialState.RUNNING for t in ts)
+    rows = search.workers(url, "forked")
+    assert len({r["pid"] for r in rows}) == 3 and {r["state"] for r in rows} == {"finished"}
+    assert sum(r["trials_done"] for r in rows) == 8
+    configs = [tuple(sorted(t.params.items())) for t in ts]
+    assert len(set(configs)) == len(configs)  # forked workers do not share a sampler seed
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_search_stops_its_forked_helpers_cleanly(url, small_csv, tmp_path):
+    spec_path = tmp_path / "spec.json"
+    make_small_spec(small_csv, families=QUICK, trials=60).save(spec_path)
+    proc = _search_process(url, spec_path, "stopfork", tmp_path / "home", "--workers", "3", "--quiet")
+
+    def helpers_in_fits():
+        rows = [r for r in search.workers(url, "stopfork") if r["pid"] != proc.pid] if _exists(url) else []
+        return len(rows) == 2 and sum(r["state"] == "running" for r in rows) >= 1
+
+    _wait("a forked helper's trial in its fit", helpers_in_fits)
+    pids = [r["pid"] for r in search.workers(url, "stopfork") if r["pid"] != proc.pid]
+    os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches the foreground process only
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert not any(workers.alive(p) or os.path.exists(f"/proc/{p}") for p in pids)
+    ts = _trials(url, "stopfork")
+    assert not any(t.state == TrialState.RUNNING for t in ts)
+    done, _ = search.counted(ts)
+    assert search.budget(url, "stopfork") == (60, done) and done < 60
+    assert {r["state"] for r in search.workers(url, "stopfork")} <= {"interrupted", "finished"}
+
+
+def _exists(url: str) -> bool:
+    try:
+        return "stopfork" in optuna.get_all_study_names(url)
+    except Exception:  # the parent is still creating the database
+        return False
+
+
+def test_can_fork_only_without_other_threads():
+    assert workers.can_fork() == sys.platform.startswith("linux")
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:
+        assert not workers.can_fork()
+    finally:
+        release.set()
+        t.join()
+
+
+def test_a_forked_child_runs_its_entry_in_its_own_session_and_exits_with_its_code(tmp_path, monkeypatch):
+    # fork() itself, whatever can_fork() says here (an earlier test may leave a thread idle): the
+    # child only writes a file and a line, which no lock of another thread can block
+    monkeypatch.setenv("TRADEOFF_HOME", str(tmp_path))
+    seen = tmp_path / "seen.txt"
+
+    def entry() -> int:
+        seen.write_text(f"{os.getsid(0)} {os.getpid()}")
+        print("hello from the child")
+        return 3
+
+    (child,) = workers.fork("unit", 1, entry)
+    assert workers.wait([child]) == {child.pid: 3}
+    sid, pid = seen.read_text().split()
+    assert int(sid) == int(pid) == child.pid  # a session of its own: Ctrl-C here does not reach it
+    assert child.log.read_text().splitlines() == [f"worker forked from process {os.getpid()}", "hello from the child"]
+
+
+def test_close_connections_leaves_no_idle_connection_to_inherit(url, small_csv):
+    from core.search import _storage
+    from core.storage import engine as shared
+
+    search.create_study(make_small_spec(small_csv, families=QUICK, trials=2), url, "idle")
+    assert search.budget(url, "idle") == (2, 0)
+    engines = [s.engine for s in _storage._storages.values()] + [e for _, e in shared._engines.values()]
+    assert engines and any(e.pool.checkedin() > 0 for e in engines)
+    _storage.close_connections()
+    assert all(e.pool.checkedin() == 0 for e in engines)
+    assert search.budget(url, "idle") == (2, 0)  # and the engines reconnect on use
 
 
 def test_worker_count_flag_and_storages_other_processes_cannot_open(monkeypatch):
