@@ -347,7 +347,7 @@ def test_worker_rides_out_a_database_restart(pg, small_csv, monkeypatch, caplog)
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_worker_exits_clearly_when_the_database_stays_away(pg, small_csv):
-    make_study(pg, small_csv, "away", 3)
+    make_study(pg, small_csv, "away", 3, latency_repeats=400)  # trials long enough for a poll to see
     db = make_url(pg).database
     a = worker(pg, "away", env=_env(**{search.ENV_DB_RETRY: "1"}))
     wait_for("a trial in its fit", lambda: running_in_fit(trials(pg, "away")), timeout=90)
