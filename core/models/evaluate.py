@@ -20,6 +20,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from core import objectives as obj
 from core.data import Dataset, build_preprocessor, cv_folds
 from core.metrics import decide, fairness_metrics, fairness_report, quality, tune_threshold, value_per_1k
 from core.metrics.operating_points import Scores, operating_points
@@ -160,6 +161,13 @@ def _measure_latency(
         else served.path_of(pipe, family, test.X, ds.numeric, ds.categorical)
     )
     repeats = spec.validation.latency_repeats
+    screening = latency.mode() == latency.SCREEN and not latency_judged(spec)
+    if precise_if is not None and screening and not precise_if(metrics):
+        # dominated whatever its latency (latency_judged): the screening figure is all it needs
+        lat, lat_info = served.screen(pipe, path, test.X)
+        _latency_metrics(metrics, test_metrics, lat, parts)
+        metrics.update(served.other_metrics(lat_info))
+        return lat, {"scope": latency.SCREENING, **lat_info}, False
     if path[0] is not None:  # ONNX: the precise harness costs a fraction of a second
         # the estimator-alone figure (scikit-learn's) can cost more than the ONNX measurement: with
         # every call only when the team judges on it, else with few (every metric for every trial)
@@ -187,6 +195,21 @@ def _measure_latency(
 
 
 MODEL_ONLY = "model_latency_p95_ms"
+#: objective groups whose figures depend on the measured latency (net value has a latency penalty)
+LATENCY_GROUPS = frozenset({"latency", "value"})
+
+
+def latency_judged(spec: Spec) -> bool:
+    """Whether an objective (limits are on objectives) depends on the measured latency.
+
+    Why it matters: when none does, whether a trial may reach the front is known before its latency
+    is measured, so a dominated trial gets the screening figure on its served path and nothing more.
+    An ONNX path is otherwise always timed precisely because that is cheap, but not for every model:
+    a k-NN graph scans the training rows on each request, and on a 15,000-row table its latency took
+    more of a short search than any family's fits (bench/README.md).
+    """
+    return any(obj.get(n).group in LATENCY_GROUPS for n in spec.objective_names)
+
 
 #: the optimistic allowance on a screening latency when asking "may this reach the front?": a
 #: trial is measured precisely unless it is dominated even with its latency 15 % better than screened
@@ -211,7 +234,9 @@ def evaluate(
     """All metrics for one configuration; see the module docstring for what is measured where.
 
     Latency, on the served path (:mod:`core.models.served`: ONNX Runtime when the family converts
-    and matches, so the conversion happens for every trial). An ONNX-served trial always gets the
+    and matches, so the conversion happens for every trial). When no objective depends on latency
+    (:func:`latency_judged`) a trial that ``precise_if`` says cannot reach the front is only
+    screened, whatever its path. Otherwise an ONNX-served trial always gets the
     precise harness: one request at a time costs tens of microseconds, so 200 calls and their
     reference calls take a fraction of a second. ``precise_if(metrics)`` (the search: "may this
     reach the front?") then decides only whether the scikit-learn path is also timed (information)

@@ -361,7 +361,7 @@ def mode() -> str:
 INFO_REPEATS = 12
 
 
-def screen(pipeline, X: pd.DataFrame, *, calls_only: bool = False) -> LatencyReport:
+def screen(pipeline, X: pd.DataFrame, *, calls_only: bool = False, estimator_of: Any = None) -> LatencyReport:
     """A cheap first measurement: the same harness and normalisation with few calls and a small
     batch. Its median ranks like the precise one's for models that differ by more than its noise,
     which is what deciding "may this reach the front?" needs; its tail is rough.
@@ -371,10 +371,13 @@ def screen(pipeline, X: pd.DataFrame, *, calls_only: bool = False) -> LatencyRep
     It judges nothing and nothing ranks on it; it says what the unserved path would cost, which
     its median does at a glance. A one-row pandas call costs ~100 ONNX requests, so with the
     screening's calls this figure was the largest part of a trial's latency work (bench/README.md).
+    ``estimator_of``: as for :func:`measure` (the ONNX path's estimator-alone figure).
     """
     if calls_only:
         return measure(pipeline, X, repeats=INFO_REPEATS, warmup=2, n_distinct_rows=12, model_repeats=0, batch_rounds=0)
-    return measure(pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12)
+    return measure(
+        pipeline, X, repeats=SCREEN_REPEATS, warmup=3, batch_rows=200, n_distinct_rows=12, estimator_of=estimator_of
+    )
 
 
 def single_calls(predictor: Any, X: pd.DataFrame) -> tuple[Callable, list]:

@@ -57,7 +57,7 @@ def screen(pipeline: Any, path: tuple[Any | None, str], X: pd.DataFrame) -> tupl
     if predictor is None:
         sk = latency.screen(pipeline, X)
         return sk, info(SKLEARN, sk, None, reason)
-    onnx = replace(latency.screen(predictor, X), path=ONNX)
+    onnx = replace(latency.screen(predictor, X, estimator_of=pipeline), path=ONNX)
     return onnx, {**info(ONNX, onnx, onnx, reason), **NO_SKLEARN}
 
 

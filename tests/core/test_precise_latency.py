@@ -48,7 +48,9 @@ def test_screening_trials_are_marked_and_the_front_carries_the_precise_figure(sm
     assert all(t.user_attrs[_precise.ATTR_LATENCY]["path"] == "sklearn" for t in trials)
 
 
-def test_onnx_trials_are_all_precise_and_only_hopeful_ones_time_the_other_path(small_csv, url):
+def test_without_a_latency_objective_dominated_onnx_trials_are_only_screened(small_csv, url):
+    """No objective depends on latency: a trial's hope is known before its latency is measured, so a
+    dominated one gets the screening figure on its served path and nothing else."""
     spec = make_small_spec(small_csv, objectives=TWO_OBJECTIVES, trials=14)
     study = _run(spec, url, "served")
     trials = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
@@ -56,17 +58,26 @@ def test_onnx_trials_are_all_precise_and_only_hopeful_ones_time_the_other_path(s
     assert len(onnx) >= len(trials) - 2  # every family converts on this table
     for t in onnx:
         info = t.user_attrs[_precise.ATTR_LATENCY]
-        assert info["scope"] == "precise"
         assert t.user_attrs["metrics"]["latency_p95_ms"] == pytest.approx(info["onnx_p95_ms"])
+    scope = {t.number: t.user_attrs[_precise.ATTR_LATENCY]["scope"] for t in onnx}
     with_other = {t.number for t in onnx if t.user_attrs[_precise.ATTR_LATENCY]["sklearn_p95_ms"] is not None}
+    assert with_other == {n for n, s in scope.items() if s == "precise"}  # the information for precise ones only
     for t in onnx:  # every catalogue metric for every trial, the estimator-alone figure too
         assert t.user_attrs["metrics"]["model_latency_p95_ms"] > 0
     frame = search.trials_frame(study.get_trials(), spec)
     on_front = set(front.front(frame, spec.objective_names)["number"])
-    assert on_front & {t.number for t in onnx} <= with_other  # no front trial lacks the information
-    assert with_other != {t.number for t in onnx}  # a dominated trial skipped it (14 trials, 2 objectives)
+    assert on_front & set(scope) <= with_other  # every front trial: precise, with the information
+    assert "screening" in scope.values()  # a dominated trial was only screened (14 trials, 2 objectives)
     kept = {t.number for t in trials if artifacts.stored_model(url, study.study_name, t.number) is not None}
     assert on_front <= kept and kept <= with_other | {t.number for t in trials if t not in onnx}
+
+
+def test_with_a_latency_objective_every_onnx_trial_is_timed_precisely(small_csv, url):
+    spec = make_small_spec(small_csv, objectives=("roc_auc", "latency_p95_ms"), trials=8)
+    study = _run(spec, url, "timed")
+    onnx = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    onnx = [t for t in onnx if t.user_attrs[_precise.ATTR_LATENCY]["path"] == "onnx"]
+    assert len(onnx) >= 6 and all(t.user_attrs[_precise.ATTR_LATENCY]["scope"] == "precise" for t in onnx)
 
 
 def test_a_screening_trial_left_on_the_front_is_measured_precisely_at_the_end(small_csv, url):
