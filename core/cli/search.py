@@ -58,8 +58,9 @@ def run_with_bar(
 def search_with_workers(study_name: str, url: str, n_workers: int, *, timeout: float | None, quiet: bool) -> Any:
     """Run a study on ``n_workers`` cores: this process (with the bar) plus local worker processes.
 
-    The others are the app's ``tradeoff worker`` processes (:mod:`core.search.launcher`) and share
-    the study's global budget, so the total is exact. They run in their own session, so Ctrl-C
+    The others run the ``tradeoff worker`` command (forked from this process where that is safe,
+    else spawned as the app does: :mod:`core.search.launcher`) and share the study's global budget,
+    so the total is exact. They run in their own session, so Ctrl-C
     reaches only this process; whatever ends this one stops them too, each abandoning its running
     trial cleanly, and waits for them. ``trials_run`` in the result counts every worker's trials.
     """

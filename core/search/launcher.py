@@ -6,7 +6,8 @@ must not restart or lose it. Workers are ordinary ``tradeoff worker`` processes 
 
 The storage URL reaches the worker through ``TRADEOFF_STORAGE`` in its environment, not its command
 line, because any local user can read another process's command line (``ps``) and the URL may hold
-a database password.
+a database password. The CLI forks its workers instead where that is safe (:func:`fork`): the same
+command, run in a child that starts without importing anything again.
 """
 
 from __future__ import annotations
