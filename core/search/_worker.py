@@ -139,15 +139,35 @@ class _Worker:
         except KeyboardInterrupt:
             raise
         except Exception as exc:
-            if not (is_transient(exc) or isinstance(exc, (UpdateFinishedTrialError, StorageUnavailable))):
+            known = is_transient(exc) or isinstance(exc, (UpdateFinishedTrialError, StorageUnavailable))
+            if not (known or self._finished_elsewhere()):
                 raise
             outcome = finish_after_error(self.study, optuna_storage(self.url), self.url, self.cur, exc, self.registry)
             self.holding = False
             if outcome in ("completed", "failed") and self.ran == done_before:
                 self.ran += 1
             message = f"recovered from a lost database connection: trial {self.cur.number} {outcome}"
+            if outcome == "taken":
+                message = (
+                    f"trial {self.cur.number} was taken for dead by another worker (no heartbeat for longer than "
+                    "the grace period) and queued again there; this worker's result for it is dropped"
+                )
             self.registry.update(state="idle", current_trial=None, trials_done=self.ran, message=message)
-            _log.warning("recovered from a lost database connection: trial %s %s", self.cur.number, outcome)
+            _log.warning("%s", message)
+
+    def _finished_elsewhere(self) -> bool:
+        """Whether this worker's running trial was finished by another worker meanwhile: failed as
+        stale after a pause longer than the grace period (an overloaded machine, a suspended
+        laptop). Optuna then refuses to record our result with a plain ValueError ("Cannot tell a
+        FAIL trial"); the trial's retry is already queued, so this worker goes on, not crashes."""
+        if self.cur.number is None:
+            return False
+        try:
+            storage = optuna_storage(self.url)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(self.study._study_id, self.cur.number)
+            return storage.get_trial(trial_id).state.is_finished()
+        except Exception:  # the database is away too: not this case
+            return False
 
     def _after_duplicate(self) -> None:
         """A skipped duplicate used no budget: its slot goes back for a new configuration."""

@@ -435,6 +435,41 @@ def test_a_worker_watches_a_dead_workers_trial_and_retries_it(tmp_path, small_cs
     search.dispose(url)
 
 
+def test_a_worker_whose_live_trial_was_taken_for_dead_goes_on(tmp_path, small_csv, monkeypatch, caplog):
+    """Another worker failed our running trial as stale (we paused longer than the grace) and queued
+    its retry: Optuna refuses our result ("Cannot tell a FAIL trial"); the worker drops it and goes
+    on, the retry runs, the budget ends exact."""
+    from core.models import evaluate as real
+    from core.search import _objective
+    from core.search._recovery import retry_stale
+
+    url = f"sqlite:///{tmp_path / 'taken.db'}"
+    search.create_study(make_small_spec(small_csv, families=("naive_bayes",), trials=3), url, "taken")
+    taken: list[int] = []
+
+    def evaluate_while_taken(*args, **kwargs):
+        if not taken:  # what another worker's fail_stale does to our trial while we fit it
+            storage = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": sa.pool.NullPool})
+            study = optuna.load_study(study_name="taken", storage=storage)
+            (running,) = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            storage.set_trial_state_values(running._trial_id, TrialState.FAIL)
+            retry_stale(url)(study, storage.get_trial(running._trial_id))
+            storage.engine.dispose()
+            taken.append(running.number)
+        return real.evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(_objective, "evaluate", evaluate_while_taken)
+    result = search.run("taken", url)
+    assert result.stopped_because == "budget spent"
+    ts = trials(url, "taken")
+    assert ts[taken[0]].state == TrialState.FAIL
+    (retry,) = [t for t in ts if t.system_attrs.get("failed_trial") == taken[0]]
+    assert retry.state == TrialState.COMPLETE
+    assert search.counted(ts) == (3, 0) and search.budget(url, "taken") == (3, 3)
+    assert any("taken for dead by another worker" in r.getMessage() for r in caplog.records)
+    search.dispose(url)
+
+
 def test_a_trial_that_never_started_its_fit_is_failed_and_not_counted(tmp_path, small_csv, monkeypatch):
     """A worker lost the database right after creating its trial: no heartbeat, no params, RUNNING.
     After the grace period it is failed (not retried, not counted) and its queued config requeued."""
