@@ -106,9 +106,9 @@ def fork(study_name: str, n: int, entry: Callable[[], int]) -> list[LocalWorker]
     called in-process) and exit with its code; call only when :func:`can_fork`.
 
     Why fork: a spawned worker spends seconds importing what this process has imported already
-    before its first trial; a forked one starts it at once. (Importing what a trial imports on
-    first use, skops and the ONNX converters, here before forking was slower: the workers then
-    wait for one core to import instead of importing side by side.) Every idle database
+    before its first trial; a forked one starts it at once. What a trial imports on first use
+    (skops, the ONNX converters) is not imported here first: the workers import it side by side,
+    which was quicker than one core importing it before the fork (bench/README.md). Every idle database
     connection is closed first, so no child inherits a connection of ours. Each child runs in its
     own session (Ctrl-C reaches only this process, as with :func:`start`) and writes to its own
     log file.
