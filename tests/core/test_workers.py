@@ -288,7 +288,9 @@ def test_ctrl_c_in_search_stops_the_other_workers_cleanly(url, small_csv, tmp_pa
 def _search_process(url: str, spec_path: Path, study: str, home: Path, *extra: str) -> subprocess.Popen:
     """``tradeoff search`` as a user runs it: a process of its own, with no thread but its main one."""
     env = {**os.environ, "TRADEOFF_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    env.pop("TRADEOFF_STORAGE", None)
+    # the production heartbeat and grace: on a loaded CI machine a 3 s grace takes live trials for dead
+    for key in ("TRADEOFF_STORAGE", search.ENV_HEARTBEAT, search.ENV_GRACE):
+        env.pop(key, None)
     cmd = [sys.executable, "-m", "core.cli", "search", str(spec_path), "--storage", url, "--study", study, *extra]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -302,21 +304,21 @@ def _forked_logs(home: Path, parent: int) -> list[str]:
 
 @pytest.mark.slow
 def test_search_forks_its_helpers_and_they_reach_exactly_the_budget(url, small_csv, tmp_path):
-    """The CLI forks its helpers (no thread runs beside its main one): they share the exact budget,
+    """The CLI forks its helper (no thread runs beside its main one): the two share the exact budget,
     write their own logs, and the parent's storage still answers after they exit."""
     spec_path = tmp_path / "spec.json"
     make_small_spec(small_csv, families=QUICK, trials=8).save(spec_path)
-    proc = _search_process(url, spec_path, "forked", tmp_path / "home", "--workers", "3", "--quiet")
+    proc = _search_process(url, spec_path, "forked", tmp_path / "home", "--workers", "2", "--quiet")
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err
     assert "8 trial(s) run here" in out  # the summary, read by the parent after its helpers exited
     forked = _forked_logs(tmp_path / "home", proc.pid)
-    assert len(forked) == 2 and all("worker done:" in text and "Traceback" not in text for text in forked)
+    assert len(forked) == 1 and all("worker done:" in text and "Traceback" not in text for text in forked)
     ts = _trials(url, "forked")
     assert search.counted(ts) == (8, 0) and search.budget(url, "forked") == (8, 8)
     assert not any(t.state == TrialState.RUNNING for t in ts)
     rows = search.workers(url, "forked")
-    assert len({r["pid"] for r in rows}) == 3 and {r["state"] for r in rows} == {"finished"}
+    assert len({r["pid"] for r in rows}) == 2 and {r["state"] for r in rows} == {"finished"}
     assert sum(r["trials_done"] for r in rows) == 8
     configs = [tuple(sorted(t.params.items())) for t in ts]
     assert len(set(configs)) == len(configs)  # forked workers do not share a sampler seed
@@ -326,11 +328,11 @@ def test_search_forks_its_helpers_and_they_reach_exactly_the_budget(url, small_c
 def test_ctrl_c_in_search_stops_its_forked_helpers_cleanly(url, small_csv, tmp_path):
     spec_path = tmp_path / "spec.json"
     make_small_spec(small_csv, families=QUICK, trials=60).save(spec_path)
-    proc = _search_process(url, spec_path, "stopfork", tmp_path / "home", "--workers", "3", "--quiet")
+    proc = _search_process(url, spec_path, "stopfork", tmp_path / "home", "--workers", "2", "--quiet")
 
     def helpers_in_fits():
         rows = [r for r in search.workers(url, "stopfork") if r["pid"] != proc.pid] if _exists(url) else []
-        return len(rows) == 2 and sum(r["state"] == "running" for r in rows) >= 1
+        return len(rows) == 1 and rows[0]["state"] == "running"
 
     _wait("a forked helper's trial in its fit", helpers_in_fits)
     pids = [r["pid"] for r in search.workers(url, "stopfork") if r["pid"] != proc.pid]
