@@ -16,6 +16,7 @@ from core.search._engine import cache_lock, dispose_engine, engine, resolved
 from core.search._errors import open_error
 from core.search._recovery import retry_stale
 from core.search._settings import heartbeat_settings
+from core.storage.engine import close_connections as _close_engines
 from core.storage.engine import sqlite_begin
 from core.storage.retry import first_line, is_transient
 
@@ -91,12 +92,10 @@ def optuna_storage(url: str | None) -> RDBStorage:
 def close_connections() -> None:
     """Close every idle connection this process holds (Optuna's storages and our engines), keeping
     the objects: the step before forking (:func:`core.storage.engine.close_connections` says why)."""
-    from core.storage.engine import close_connections as close_ours
-
     with cache_lock:
         for storage in _storages.values():
             storage.engine.dispose()
-        close_ours()
+        _close_engines()
 
 
 def dispose(url: str | None = None) -> None:

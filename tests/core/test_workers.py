@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from core import search
+from core import storage as st
 from core.search import _registry
 from core.search import launcher as workers
 from tests.conftest import make_small_spec
@@ -289,7 +290,7 @@ def _search_process(url: str, spec_path: Path, study: str, home: Path, *extra: s
     """``tradeoff search`` as a user runs it: a process of its own, with no thread but its main one."""
     env = {**os.environ, "TRADEOFF_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     # the production heartbeat and grace: on a loaded CI machine a 3 s grace takes live trials for dead
-    for key in ("TRADEOFF_STORAGE", search.ENV_HEARTBEAT, search.ENV_GRACE):
+    for key in (st.ENV_STORAGE, search.ENV_HEARTBEAT, search.ENV_GRACE):
         env.pop(key, None)
     cmd = [sys.executable, "-m", "core.cli", "search", str(spec_path), "--storage", url, "--study", study, *extra]
     return subprocess.Popen(
@@ -331,7 +332,7 @@ def test_ctrl_c_in_search_stops_its_forked_helpers_cleanly(url, small_csv, tmp_p
     proc = _search_process(url, spec_path, "stopfork", tmp_path / "home", "--workers", "2", "--quiet")
 
     def helpers_in_fits():
-        rows = [r for r in search.workers(url, "stopfork") if r["pid"] != proc.pid] if _exists(url) else []
+        rows = [r for r in search.workers(url, "stopfork") if r["pid"] != proc.pid] if _exists(url, "stopfork") else []
         return len(rows) == 1 and rows[0]["state"] == "running"
 
     _wait("a forked helper's trial in its fit", helpers_in_fits)
@@ -347,9 +348,9 @@ def test_ctrl_c_in_search_stops_its_forked_helpers_cleanly(url, small_csv, tmp_p
     assert {r["state"] for r in search.workers(url, "stopfork")} <= {"interrupted", "finished"}
 
 
-def _exists(url: str) -> bool:
+def _exists(url: str, study: str) -> bool:
     try:
-        return "stopfork" in optuna.get_all_study_names(url)
+        return study in optuna.get_all_study_names(url)
     except Exception:  # the parent is still creating the database
         return False
 
