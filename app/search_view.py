@@ -212,7 +212,8 @@ def latest_trials(
 
 
 def stopped_early(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trials stopped after their first CV fold (multi-fidelity on a large table), with the reason."""
+    """Trials stopped early on a large table (multi-fidelity: after their first CV fold, or after
+    every fold but before the refit), with the reason."""
     if "stopped" not in frame:
         return pd.DataFrame(columns=["#", "family", "why"])
     rows = frame[frame["stopped"].notna()].sort_values("number", ascending=False)

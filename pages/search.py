@@ -119,10 +119,10 @@ def _hv(url_: str, name_: str, sig: tuple):
 
 
 def _set_aside(frame) -> None:
-    """Trials without figures: stopped after their first fold (multi-fidelity) and failures."""
+    """Trials without figures: stopped early (multi-fidelity) and failures."""
     early = sv.stopped_early(frame)
     if len(early):
-        with st.expander(f"Stopped after the first fold ({len(early)}): no figures, they could not reach the front"):
+        with st.expander(f"Stopped early ({len(early)}): no figures, they could not reach the front"):
             st.dataframe(early, hide_index=True)
     fails = sv.failures(frame)
     if len(fails):

@@ -120,7 +120,7 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
     done, failed = search.counted(study.get_trials(deepcopy=False))
     pf = front.front(frame, spec.objective_names)
     early = int(frame["stopped"].notna().sum()) if "stopped" in frame else 0
-    early_text = f"{early} stopped after their first fold (they could not reach the front), " if early else ""
+    early_text = f"{early} stopped early (they could not reach the front), " if early else ""
     print(
         f"{result.trials_run} trial(s) run here ({result.stopped_because}); study has {done} finished, "
         f"{early_text}{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} "

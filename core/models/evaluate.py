@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,15 @@ from threadpoolctl import threadpool_limits
 
 from core import objectives as obj
 from core.data import Dataset, build_preprocessor, cv_folds
-from core.metrics import decide, fairness_metrics, fairness_report, quality, tune_threshold, value_per_1k
+from core.metrics import (
+    decide,
+    fairness_metrics,
+    fairness_report,
+    infra_cost_per_1m,
+    quality,
+    tune_threshold,
+    value_per_1k,
+)
 from core.metrics.operating_points import Scores, operating_points
 from core.models import families as fam
 from core.models import latency, served
@@ -72,7 +81,8 @@ def skops_bytes(pipeline: Pipeline) -> bytes:
 
 
 class StoppedEarly(Exception):
-    """The first fold's check said the configuration cannot reach the front (the reason is the message)."""
+    """A multi-fidelity check (after the first fold, or after every fold) said the configuration
+    cannot reach the front (the reason is the message)."""
 
 
 def _fold_scores(train: Dataset, rows: np.ndarray, proba: np.ndarray) -> Scores:
@@ -80,16 +90,31 @@ def _fold_scores(train: Dataset, rows: np.ndarray, proba: np.ndarray) -> Scores:
     return Scores(np.asarray(train.y)[rows], proba, np.asarray(train.groups, dtype=object)[rows], value)
 
 
+@dataclass(frozen=True)
+class Folds:
+    """What cross-validation leaves: out-of-fold probabilities of the training part, the fold of
+    every row, the first fold's scores, and the last fold's model with its fit seconds (a model of
+    the same configuration on fewer rows, for :func:`fold_estimates`)."""
+
+    oof: np.ndarray
+    fold_ids: np.ndarray
+    first: Scores
+    last_model: Pipeline
+    last_fit_s: float
+
+
 def _out_of_fold(
     pipe: Pipeline, train: Dataset, spec: Spec, after_first: Callable[[Scores], str | None] | None = None
-) -> tuple[np.ndarray, np.ndarray, Scores]:
-    """Out-of-fold probabilities of the training part, the fold of every row and the first fold's
-    scores; ``after_first`` may stop the evaluation there (:class:`StoppedEarly`)."""
+) -> Folds:
+    """Cross-validate ``pipe`` on the training part; ``after_first`` may stop the evaluation after
+    the first fold (:class:`StoppedEarly`)."""
     oof = np.zeros(len(train.y))
     fold_ids = np.zeros(len(train.y), dtype=int)
     first: Scores | None = None
     for k, (a, b) in enumerate(cv_folds(spec.validation.cv_folds, spec.seed, train.y, train.entity)):
+        t0 = time.perf_counter()
         model = clone(pipe).fit(train.X.iloc[a], train.y[a])
+        fit_s = time.perf_counter() - t0
         oof[b] = model.predict_proba(train.X.iloc[b])[:, 1]
         fold_ids[b] = k
         if k == 0:
@@ -98,7 +123,27 @@ def _out_of_fold(
             if reason:
                 raise StoppedEarly(reason)
     assert first is not None
-    return oof, fold_ids, first
+    return Folds(oof, fold_ids, first, model, fit_s)
+
+
+def fold_estimates(folds: Folds, family: str, ds: Dataset, X: pd.DataFrame, vm: Any) -> dict[str, float]:
+    """The model's figures at their plausible best, from the last fold's model: its size, parameter
+    count and fit time, and a screening latency on its served path made optimistic by
+    :data:`SCREEN_ALLOWANCE` (with the infra cost that follows from it).
+
+    Why a fold's model bounds the refit one: it is the same configuration fitted on fewer rows, so
+    the families whose size grows with the data (trees, forests, boosting, k-NN) are smaller and no
+    slower there, and the others the same; the allowance covers the screening's noise. Used only to
+    ask whether a trial could still reach the front (:mod:`core.search._dominated`), never shown.
+    """
+    path = served.path_of(folds.last_model, family, X, ds.numeric, ds.categorical)
+    lat, _ = served.screen(folds.last_model, path, X)
+    out = latency.optimistic(lat, SCREEN_ALLOWANCE).as_metrics()
+    out["infra_cost_per_1m"] = infra_cost_per_1m(out["latency_mean_ms"], vm)
+    out["model_size_bytes"] = float(len(skops_bytes(folds.last_model)))
+    out["n_parameters"] = float(fam.count_parameters(folds.last_model))
+    out["fit_time_s"] = folds.last_fit_s
+    return out
 
 
 def _cv_quality(
@@ -125,6 +170,22 @@ def _curve(
         mean_latency_ms=latency_ms,
         group_rules=spec.allow_group_thresholds,
     )
+
+
+def _refit_and_test(
+    pipe: Pipeline, train: Dataset, test: Dataset, threshold: float
+) -> tuple[float, np.ndarray, np.ndarray, dict[str, float], pd.DataFrame]:
+    """Fit on the whole training part and score the held-out part once, at the tuned threshold:
+    (fit seconds, test probabilities, test decisions, test metrics, per-group test table)."""
+    t0 = time.perf_counter()
+    pipe.fit(train.X, train.y)
+    fit_time = time.perf_counter() - t0
+    test_proba = pipe.predict_proba(test.X)[:, 1]
+    test_pred = decide(test_proba, threshold)
+    test_metrics = quality(test.y, test_proba, test_pred)
+    test_gaps, groups_test = fairness_report(test.y, test_pred, test.groups)
+    test_metrics.update(test_gaps)
+    return fit_time, test_proba, test_pred, test_metrics, groups_test
 
 
 def _latency_metrics(
@@ -230,6 +291,7 @@ def evaluate(
     precise_if: Callable[[dict[str, float]], bool] | None = None,
     latency_path: str | None = None,
     after_first_fold: Callable[[Scores], str | None] | None = None,
+    after_cv: Callable[[Scores, float, dict[str, float], Callable[[], dict[str, float]]], str | None] | None = None,
 ) -> Evaluation:
     """All metrics for one configuration; see the module docstring for what is measured where.
 
@@ -252,6 +314,9 @@ def evaluate(
 
     ``after_first_fold(scores)``: asked after the first CV fold (the search's multi-fidelity check,
     :mod:`core.search._first_fold`); a reason raises :class:`StoppedEarly` before any other fit.
+    ``after_cv(oof scores, tuned threshold, search metrics, estimate)``: asked once every fold is
+    done (:mod:`core.search._dominated`; ``estimate()`` gives :func:`fold_estimates`); a reason
+    raises :class:`StoppedEarly` before the refit.
 
     Fits run with one BLAS/OpenMP thread: parallelism comes from running several trials at once,
     and on a small machine oversubscribed threads made a 20-iteration boosting fit ~30× slower
@@ -260,22 +325,22 @@ def evaluate(
     t_start = time.perf_counter()
     train, test = ds.subset(train_idx), ds.subset(test_idx)
     pipe = make_pipeline(family, params, ds, spec.seed)
-    oof, fold_ids, first_fold = _out_of_fold(pipe, train, spec, after_first_fold)
+    folds = _out_of_fold(pipe, train, spec, after_first_fold)
+    oof, fold_ids = folds.oof, folds.fold_ids
     t_cv = time.perf_counter()
     vm = spec.value_model
     threshold = tune_threshold(train.y, oof, vm, train.value)
     oof_pred = decide(oof, threshold)
     metrics, cv_std = _cv_quality(train.y, oof, oof_pred, fold_ids, spec.validation.cv_folds)
     metrics.update(fairness_metrics(train.y, oof_pred, train.groups))
+    if after_cv is not None:
+        estimate = partial(fold_estimates, folds, family, ds, test.X, vm)
+        reason = after_cv(Scores(train.y, oof, train.groups, train.value, fold_ids), threshold, metrics, estimate)
+        if reason:
+            raise StoppedEarly(reason)
 
     t0 = time.perf_counter()
-    pipe.fit(train.X, train.y)
-    fit_time = time.perf_counter() - t0
-    test_proba = pipe.predict_proba(test.X)[:, 1]
-    test_pred = decide(test_proba, threshold)
-    test_metrics = quality(test.y, test_proba, test_pred)
-    test_gaps, groups_test = fairness_report(test.y, test_pred, test.groups)
-    test_metrics.update(test_gaps)
+    fit_time, test_proba, test_pred, test_metrics, groups_test = _refit_and_test(pipe, train, test, threshold)
     t_fit = time.perf_counter()
 
     parts = (spec, train, test, oof_pred, test_pred, latency_path)
@@ -314,5 +379,5 @@ def evaluate(
         latency_scope=lat_info["scope"],
         latency_info=lat_info,
         model_bytes=packed if kept else None,
-        first_fold=first_fold,
+        first_fold=folds.first,
     )

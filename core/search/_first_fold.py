@@ -41,7 +41,9 @@ from core.spec import Spec
 #: a finished trial's first-fold figures: ``points`` (losses of its kept first-fold operating
 #: points) and ``tuned`` (losses at its own rule on the first fold), for the rule above
 ATTR_FIRST_FOLD = "tradeoff.first_fold"
-#: a stopped trial's reason, in words
+#: a stopped trial's reason, in words: after its first fold, or after every fold
+#: (:mod:`core.search._dominated`); the name is from when only the first fold stopped trials, kept
+#: so studies stored then read the same
 ATTR_STOPPED = "stopped_after_first_fold"
 MIN_TRAIN_ROWS = 5000
 MIN_FINISHED = 8

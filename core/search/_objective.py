@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from core.data import Dataset
 from core.models import families as fam
 from core.models.evaluate import Evaluation, StoppedEarly, evaluate
+from core.search import _dominated as dominated
 from core.search import _first_fold as first_fold
 from core.search import artifacts
 from core.search._errors import db_retry
@@ -137,11 +138,13 @@ def make_objective(
     its attributes. With a ``gate``, a Ctrl-C/SIGTERM can only interrupt the fit itself. A
     configuration the study already has (a warm-start one sampled again, say) is not fitted again:
     the trial is pruned with the user attribute ``duplicate_of`` and does not count. On a large table
-    a trial whose first CV fold shows it cannot reach the front stops there (pruned, counted, with
-    its reason: :mod:`core.search._first_fold`).
+    a trial whose first CV fold shows it cannot reach the front stops there, and one whose folds show
+    it stops before the refit (pruned, counted, with its reason: :mod:`core.search._first_fold`,
+    :mod:`core.search._dominated`).
     """
 
     multi_fidelity = first_fold.applies(spec, len(train_idx))
+    after_cv = dominated.applies(spec, len(train_idx))
 
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
         if current is not None:
@@ -168,6 +171,7 @@ def make_objective(
                     spec,
                     precise_if=may_reach_front(spec, trial.study),
                     after_first_fold=first_fold.stopper(spec, trial.study) if multi_fidelity else None,
+                    after_cv=dominated.stopper(spec, trial.study) if after_cv else None,
                 )
         except StoppedEarly as exc:  # multi-fidelity: no figures, counted, never run again
             _set_attrs(trial, {first_fold.ATTR_STOPPED: str(exc)}, url)
