@@ -9,6 +9,7 @@ the same out-of-fold scores, applied to the test ones), at no extra fitting cost
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from core.metrics import (
 from core.metrics.operating_points import Scores, operating_points
 from core.models import families as fam
 from core.models import latency, served
+from core.models import onnx_convert as oc
 from core.spec import Spec
 
 
@@ -103,11 +105,19 @@ class Folds:
     last_fit_s: float
 
 
+Estimate = Callable[[], dict[str, float]]
+
+
 def _out_of_fold(
-    pipe: Pipeline, train: Dataset, spec: Spec, after_first: Callable[[Scores], str | None] | None = None
+    pipe: Pipeline,
+    train: Dataset,
+    spec: Spec,
+    after_first: Callable[[Scores, Estimate], str | None] | None = None,
+    estimate_of: Callable[[Pipeline, float], dict[str, float]] | None = None,
 ) -> Folds:
-    """Cross-validate ``pipe`` on the training part; ``after_first`` may stop the evaluation after
-    the first fold (:class:`StoppedEarly`)."""
+    """Cross-validate ``pipe`` on the training part; ``after_first(scores, estimate)`` may stop the
+    evaluation after the first fold (:class:`StoppedEarly`), ``estimate()`` being ``estimate_of``
+    that fold's model and fit seconds."""
     oof = np.zeros(len(train.y))
     fold_ids = np.zeros(len(train.y), dtype=int)
     first: Scores | None = None
@@ -119,30 +129,51 @@ def _out_of_fold(
         fold_ids[b] = k
         if k == 0:
             first = _fold_scores(train, b, oof[b])
-            reason = None if after_first is None else after_first(first)
+            estimate = partial(estimate_of, model, fit_s) if estimate_of is not None else dict
+            reason = None if after_first is None else after_first(first, estimate)
             if reason:
                 raise StoppedEarly(reason)
     assert first is not None
     return Folds(oof, fold_ids, first, model, fit_s)
 
 
-def fold_estimates(folds: Folds, family: str, ds: Dataset, X: pd.DataFrame, vm: Any) -> dict[str, float]:
-    """The model's figures at their plausible best, from the last fold's model: its size, parameter
-    count and fit time, and a screening latency on its served path made optimistic by
-    :data:`SCREEN_ALLOWANCE` (with the infra cost that follows from it).
+def _best_latency(model: Pipeline, family: str, ds: Dataset, X: pd.DataFrame) -> dict[str, float]:
+    """The better, figure by figure, of both paths' optimistic screening latency (see :func:`fold_estimates`)."""
+    reports = [latency.screen(model, X)]
+    if oc.exportable(family):
+        graph, _ = oc.served(model, X.iloc[: served.PARITY_ROWS], ds.numeric, ds.categorical, tolerance=math.inf)
+        if graph is not None:
+            reports.append(latency.screen(graph, X, estimator_of=model))
+    figures = [latency.optimistic(r, SCREEN_ALLOWANCE).as_metrics() for r in reports]
+    out = {}
+    for k in figures[0]:
+        values = [f[k] for f in figures if np.isfinite(f[k])] or [math.nan]
+        maximise = k in obj.REGISTRY and obj.get(k).direction == "maximize"
+        out[k] = max(values) if maximise else min(values)
+    return out
+
+
+def fold_estimates(
+    model: Pipeline, fit_s: float, *, family: str, ds: Dataset, X: pd.DataFrame, vm: Any
+) -> dict[str, float]:
+    """The refit model's figures at their plausible best, from a fold's ``model`` (fitted in
+    ``fit_s`` seconds): its size, parameter count and fit time, and a screening latency on its served
+    path made optimistic by :data:`SCREEN_ALLOWANCE` (with the infra cost that follows from it).
 
     Why a fold's model bounds the refit one: it is the same configuration fitted on fewer rows, so
     the families whose size grows with the data (trees, forests, boosting, k-NN) are smaller and no
-    slower there, and the others the same; the allowance covers the screening's noise. Used only to
-    ask whether a trial could still reach the front (:mod:`core.search._dominated`), never shown.
+    slower there, and the others the same; the allowance covers the screening's noise. Which path
+    the refit will be served by is not known yet (the ONNX parity check is data-dependent: a tree
+    split on a float32-rounded coordinate can pass on one fit and fail on another), so both paths
+    are screened, the ONNX graph whatever its parity, and each figure is the better of the two.
+    Used only to ask whether a trial could still reach the front (:mod:`core.search._dominated`),
+    never shown.
     """
-    path = served.path_of(folds.last_model, family, X, ds.numeric, ds.categorical)
-    lat, _ = served.screen(folds.last_model, path, X)
-    out = latency.optimistic(lat, SCREEN_ALLOWANCE).as_metrics()
+    out = _best_latency(model, family, ds, X)
     out["infra_cost_per_1m"] = infra_cost_per_1m(out["latency_mean_ms"], vm)
-    out["model_size_bytes"] = float(len(skops_bytes(folds.last_model)))
-    out["n_parameters"] = float(fam.count_parameters(folds.last_model))
-    out["fit_time_s"] = folds.last_fit_s
+    out["model_size_bytes"] = float(len(skops_bytes(model)))
+    out["n_parameters"] = float(fam.count_parameters(model))
+    out["fit_time_s"] = fit_s
     return out
 
 
@@ -290,8 +321,8 @@ def evaluate(
     keep_model: bool = False,
     precise_if: Callable[[dict[str, float]], bool] | None = None,
     latency_path: str | None = None,
-    after_first_fold: Callable[[Scores], str | None] | None = None,
-    after_cv: Callable[[Scores, float, dict[str, float], Callable[[], dict[str, float]]], str | None] | None = None,
+    after_first_fold: Callable[[Scores, Estimate], str | None] | None = None,
+    after_cv: Callable[[Scores, float, dict[str, float], Estimate], str | None] | None = None,
 ) -> Evaluation:
     """All metrics for one configuration; see the module docstring for what is measured where.
 
@@ -312,11 +343,11 @@ def evaluate(
     ``latency_path="sklearn"`` times the scikit-learn path whatever the family: a re-fit of a trial
     measured that way (every trial from before the served path was measured) compares like with like.
 
-    ``after_first_fold(scores)``: asked after the first CV fold (the search's multi-fidelity check,
-    :mod:`core.search._first_fold`); a reason raises :class:`StoppedEarly` before any other fit.
-    ``after_cv(oof scores, tuned threshold, search metrics, estimate)``: asked once every fold is
-    done (:mod:`core.search._dominated`; ``estimate()`` gives :func:`fold_estimates`); a reason
-    raises :class:`StoppedEarly` before the refit.
+    ``after_first_fold(scores, estimate)``: asked after the first CV fold (the search's
+    multi-fidelity check, :mod:`core.search._first_fold`); a reason raises :class:`StoppedEarly`
+    before any other fit. ``after_cv(oof scores, tuned threshold, search metrics, estimate)``: asked
+    once every fold is done (:mod:`core.search._dominated`); a reason raises :class:`StoppedEarly`
+    before the refit. ``estimate()`` gives :func:`fold_estimates` of that fold's model.
 
     Fits run with one BLAS/OpenMP thread: parallelism comes from running several trials at once,
     and on a small machine oversubscribed threads made a 20-iteration boosting fit ~30× slower
@@ -325,7 +356,8 @@ def evaluate(
     t_start = time.perf_counter()
     train, test = ds.subset(train_idx), ds.subset(test_idx)
     pipe = make_pipeline(family, params, ds, spec.seed)
-    folds = _out_of_fold(pipe, train, spec, after_first_fold)
+    estimate_of = partial(fold_estimates, family=family, ds=ds, X=test.X, vm=spec.value_model)
+    folds = _out_of_fold(pipe, train, spec, after_first_fold, estimate_of)
     oof, fold_ids = folds.oof, folds.fold_ids
     t_cv = time.perf_counter()
     vm = spec.value_model
@@ -334,7 +366,7 @@ def evaluate(
     metrics, cv_std = _cv_quality(train.y, oof, oof_pred, fold_ids, spec.validation.cv_folds)
     metrics.update(fairness_metrics(train.y, oof_pred, train.groups))
     if after_cv is not None:
-        estimate = partial(fold_estimates, folds, family, ds, test.X, vm)
+        estimate = partial(estimate_of, folds.last_model, folds.last_fit_s)
         reason = after_cv(Scores(train.y, oof, train.groups, train.value, fold_ids), threshold, metrics, estimate)
         if reason:
             raise StoppedEarly(reason)

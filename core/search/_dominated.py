@@ -15,8 +15,9 @@ same wall time (bench/README.md).
 * The figures of the predictions are final after the folds, so on them the comparison is exact and
   needs no margin (unlike the first-fold rule, :mod:`core.search._first_fold`). Net value is taken at
   zero latency cost, its best. The model's own figures (latency, size, fit time: :data:`ESTIMATED`)
-  come only after the refit, so they are taken at their plausible best from the last fold's model
-  (:func:`core.models.evaluate.fold_estimates`), and only when the trial is already beaten on the
+  come only after the refit (:data:`core.search._first_fold.ESTIMATED`), so they are taken at
+  their plausible best from the last fold's model (:func:`core.models.evaluate.fold_estimates`),
+  and only when the trial is already beaten on the
   others: a trial that may still reach the front costs nothing more.
 * Limits are on objectives, so a point that beats another on every objective meets every limit the
   other meets, now or after the room revises them: the stopped trial could not reach the feasible
@@ -37,14 +38,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core import objectives as obj
 from core.metrics.operating_points import Scores, operating_points
-from core.search._first_fold import MIN_TRAIN_ROWS
+from core.search._first_fold import ESTIMATED, MIN_TRAIN_ROWS
 from core.search._predictions import read_curve
 from core.spec import Spec
-
-#: objectives only the refit model has (its own figures): estimated from the last fold's model
-ESTIMATED = frozenset(n for n, m in obj.REGISTRY.items() if m.group in ("latency", "complexity")) | {
-    "infra_cost_per_1m"
-}
 
 
 def applies(spec: Spec, n_train: int) -> bool:

@@ -11,8 +11,13 @@ The rule, kept conservative because a stopped trial is lost to the room:
 
 * It applies only with at least :data:`MIN_TRAIN_ROWS` training rows (below that the folds are
   cheap and one fold's rows too few), only when every objective is a figure of the predictions
-  (:data:`PREDICTION_METRICS`: latency, size or fit time are unknown after one fold), and only once
-  :data:`MIN_FINISHED` finished trials carry their first-fold points.
+  (:data:`PREDICTION_METRICS`) or one of the model's own (:data:`ESTIMATED`: latency, size, fit
+  time), with at least one of the first kind, and only once :data:`MIN_FINISHED` finished trials
+  carry their first-fold points.
+* The model's own figures are unknown until the refit; they are taken at their plausible best from
+  the first fold's model (:func:`core.models.evaluate.fold_estimates`: fewer rows never make a model
+  larger or slower), measured only for a trial already beaten on the figures of the predictions,
+  and a finished trial beats it on them with no margin.
 * A trial stops when each of its first-fold operating points that selects between
   :data:`MID_RATES` of the rows is beaten on every objective, by some finished trial's first-fold
   point, by more than ``margin``: the :data:`MARGIN_QUANTILE` quantile, over pairs of finished
@@ -52,12 +57,25 @@ MARGIN_QUANTILE = 0.75
 RECENT = 40  # finished trials whose pairs estimate the margin (the newest: the sampler's current region)
 #: objectives a first fold's predictions determine: the threshold-dependent ones and the rankings
 PREDICTION_METRICS = frozenset(THRESHOLD_METRICS) - {"value_per_1k"} | {"roc_auc", "pr_auc", "log_loss"}
+#: objectives only the refit model has (its own figures), estimated from a fold's model
+ESTIMATED = frozenset(n for n, m in obj.REGISTRY.items() if m.group in ("latency", "complexity")) | {
+    "infra_cost_per_1m"
+}
+
+
+def predicted(names: Sequence[str]) -> list[str]:
+    """The objectives among ``names`` that a fold's predictions determine (the rest are :data:`ESTIMATED`)."""
+    return [n for n in names if n not in ESTIMATED]
 
 
 def applies(spec: Spec, n_train: int) -> bool:
     """Whether the search may stop trials after their first fold (see the module docstring)."""
     names = spec.objective_names
-    return n_train >= MIN_TRAIN_ROWS and bool(names) and all(n in PREDICTION_METRICS for n in names)
+    return (
+        n_train >= MIN_TRAIN_ROWS
+        and bool(predicted(names))
+        and all(n in PREDICTION_METRICS or n in ESTIMATED for n in names)
+    )
 
 
 def _losses(metrics: dict[str, np.ndarray], names: Sequence[str], size: int) -> np.ndarray:
@@ -67,8 +85,8 @@ def _losses(metrics: dict[str, np.ndarray], names: Sequence[str], size: int) -> 
 
 def fold_points(spec: Spec, s: Scores, tuned: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Losses of the first fold's non-dominated operating points that select within :data:`MID_RATES`,
-    and (with ``tuned``) the losses at that threshold."""
-    names = spec.objective_names
+    and (with ``tuned``) the losses at that threshold, on the :func:`predicted` objectives."""
+    names = predicted(spec.objective_names)
     proba = np.asarray(s.proba, dtype=float)
     cuts = np.unique(np.concatenate([cut_points(proba, N_CANDIDATES), tail_cuts(proba)]))
     extra = [] if tuned is None else [float(tuned)]
@@ -83,6 +101,8 @@ def fold_points(spec: Spec, s: Scores, tuned: float | None = None) -> tuple[np.n
     mid = np.flatnonzero((rate >= MID_RATES[0]) & (rate <= MID_RATES[1]) & np.isfinite(L).all(axis=1))
     mid = mid[mid < len(cuts)]
     keep = mid[select({n: v[mid] for n, v in m.items() if np.ndim(v)}, names, [], 25)] if len(mid) else mid
+    if len(mid) and not len(keep):  # rankings alone (ROC AUC): every cut is the same point
+        keep = mid[:1]
     return L[keep], (L[-1] if tuned is not None else None)
 
 
@@ -93,20 +113,23 @@ def summary(spec: Spec, s: Scores, tuned: float) -> dict[str, Any]:
     return {"points": np.round(points, 6).tolist(), "tuned": tuned_losses}
 
 
-def _finished(trials: Sequence[FrozenTrial], names: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(first-fold points, first-fold tuned losses, all-rows tuned losses) of each finished trial."""
-    out = []
+def _finished(trials: Sequence[FrozenTrial], names: Sequence[str]) -> list[tuple[np.ndarray, ...]]:
+    """(first-fold points, first-fold tuned losses, all-rows tuned losses, losses on the
+    :data:`ESTIMATED` objectives) of each finished trial; ``names`` are the objectives."""
+    known, own = predicted(names), [n for n in names if n in ESTIMATED]
+    out: list[tuple[np.ndarray, ...]] = []
     for t in trials:
         ff, metrics = t.user_attrs.get(ATTR_FIRST_FOLD), t.user_attrs.get("metrics") or {}
         if t.state != TrialState.COMPLETE or not ff or any(metrics.get(n) is None for n in names):
             continue
-        pooled = np.array([float(metrics[n]) * obj.get(n).sign for n in names])
-        points = np.asarray(ff["points"], dtype=float).reshape(-1, len(names))
-        out.append((points, np.asarray(ff["tuned"], dtype=float), pooled))
+        pooled = np.array([float(metrics[n]) * obj.get(n).sign for n in known])
+        points = np.asarray(ff["points"], dtype=float).reshape(-1, len(known))
+        figures = np.array([float(metrics[n]) * obj.get(n).sign for n in own])
+        out.append((points, np.asarray(ff["tuned"], dtype=float), pooled, figures))
     return out
 
 
-def margin(finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+def margin(finished: list[tuple[np.ndarray, ...]]) -> np.ndarray:
     """Per objective: how far a difference between two trials on the first fold may be from their
     difference on every out-of-fold row (the :data:`MARGIN_QUANTILE` quantile over pairs)."""
     recent = finished[-RECENT:]
@@ -129,11 +152,18 @@ def beaten(mine: np.ndarray, others: np.ndarray, by: np.ndarray) -> bool:
     return bool(better.any(axis=1).all())
 
 
-def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores], str | None]:
-    """The first-fold check for :func:`core.models.evaluate.evaluate`: the reason to stop, or None."""
-    names = spec.objective_names
+def _with_own(finished: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    """Every finished first-fold point beside its trial's :data:`ESTIMATED` figures."""
+    return np.vstack([np.hstack([f[0], np.broadcast_to(f[3], (len(f[0]), len(f[3])))]) for f in finished])
 
-    def check(s: Scores) -> str | None:
+
+def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores, Callable[[], Any]], str | None]:
+    """The first-fold check for :func:`core.models.evaluate.evaluate`: the reason to stop, or None;
+    ``estimate()`` gives the first fold's model's own figures at their plausible best."""
+    names = spec.objective_names
+    own = [n for n in names if n in ESTIMATED]
+
+    def check(s: Scores, estimate: Callable[[], Any]) -> str | None:
         finished = _finished(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), names)
         if len(finished) < MIN_FINISHED:
             return None
@@ -142,10 +172,18 @@ def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores], str | None]:
         others = np.vstack([f[0] for f in finished])
         if not np.isfinite(by).all() or not beaten(mine, others, by):
             return None
+        if own:  # beaten on the predictions: is it beaten on its own figures at their best too?
+            est = estimate()
+            mine_own = np.array([float(est.get(n, np.nan)) * obj.get(n).sign for n in own])
+            mine = np.hstack([mine, np.broadcast_to(mine_own, (len(mine), len(own)))])
+            if not beaten(mine, _with_own(finished), np.concatenate([by, np.zeros(len(own))])):
+                return None
+        known = predicted(names)
+        best = f"; its {', '.join(own)} at their plausible best (its first fold's model)" if own else ""
         return (
             f"stopped after the first of {spec.validation.cv_folds} folds: on those rows each of its "
             f"operating points was beaten on every objective by a finished trial's, by more than a "
-            f"first fold's usual error ({', '.join(f'{n} {b:.3g}' for n, b in zip(names, by, strict=True))})"
+            f"first fold's usual error ({', '.join(f'{n} {b:.3g}' for n, b in zip(known, by, strict=True))}){best}"
         )
 
     return check

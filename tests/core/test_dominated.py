@@ -16,11 +16,13 @@ from core.decide import front
 from core.decide.operating_points import points_frame
 from core.metrics.operating_points import Scores, operating_points
 from core.models import families as fam
-from core.models.evaluate import evaluate
+from core.models import latency, served
+from core.models.evaluate import evaluate, fold_estimates, make_pipeline, skops_bytes
 from core.search import _dominated as dom
 from core.search import _first_fold as ff
 from core.search import reader as study_reader
-from core.spec import Budget, DataRef, Objective, Spec, Validation
+from core.search._study import typical_params
+from core.spec import Budget, DataRef, Objective, Spec, Validation, ValueModel
 
 N_ROWS = 8000  # 6,000 training rows: above the multi-fidelity minimum
 NAMES = ("balanced_accuracy", "dp_diff")
@@ -191,3 +193,21 @@ def test_with_a_latency_objective_a_slow_weaker_model_stops_on_its_fold_model_s_
     ev = evaluate("knn", fam.split_params(knn)[1], ds, train_idx, test_idx, spec)
     done = next(t for t in trials if t.state == TrialState.COMPLETE).user_attrs["metrics"]
     assert ev.metrics["roc_auc"] < done["roc_auc"] and ev.metrics["latency_p95_ms"] > done["latency_p95_ms"]
+
+
+def test_a_fold_model_s_latency_at_its_best_is_its_onnx_graph_s_even_when_parity_fails(tmp_path):
+    """The refit may pass the ONNX parity check that its fold's model fails (a split on a coordinate
+    that float32 cannot tell apart), and would then be served by ONNX: the plausible best is that."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    lat = 44.9 + rng.integers(0, 20000, n) * 1e-7  # distinct in float64, not in float32
+    df = pd.DataFrame({"lat": lat, "x": rng.normal(size=n), "g": rng.choice(["a", "b"], n)})
+    df["y"] = ((lat - 44.9) * 1e7 % 2000 > 1000).astype(int) ^ (rng.random(n) < 0.1)
+    df.to_csv(tmp_path / "coords.csv", index=False)
+    ds = load_dataset(DataRef(path=str(tmp_path / "coords.csv"), target="y", sensitive=("g",)))
+    model = make_pipeline("hist_gb", typical_params("hist_gb"), ds, 0).fit(ds.X, ds.y)
+    assert "differ" in served.path_of(model, "hist_gb", ds.X, ds.numeric, ds.categorical)[1]
+
+    est = fold_estimates(model, 1.5, family="hist_gb", ds=ds, X=ds.X, vm=ValueModel())
+    assert est["latency_p95_ms"] < latency.screen(model, ds.X).p95_ms / 5  # the graph's, not pandas'
+    assert est["fit_time_s"] == 1.5 and est["model_size_bytes"] == len(skops_bytes(model))

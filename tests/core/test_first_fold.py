@@ -48,9 +48,12 @@ def linear_csv(tmp_path_factory):
 def test_the_rule_applies_only_to_large_tables_and_prediction_objectives(linear_csv):
     spec = _spec(linear_csv)
     assert ff.applies(spec, ff.MIN_TRAIN_ROWS) and not ff.applies(spec, ff.MIN_TRAIN_ROWS - 1)
-    # latency is unknown after one fold: a trial could still win on it
-    assert not ff.applies(_spec(linear_csv, ("roc_auc", "latency_p95_ms")), 10 * ff.MIN_TRAIN_ROWS)
     assert ff.applies(_spec(linear_csv, ("balanced_accuracy", "dp_diff")), ff.MIN_TRAIN_ROWS)
+    # the model's own figures are estimated from the fold's model; net value has no such bound
+    assert ff.applies(_spec(linear_csv, ("roc_auc", "latency_p95_ms", "model_size_bytes")), ff.MIN_TRAIN_ROWS)
+    assert not ff.applies(_spec(linear_csv, ("roc_auc", "value_per_1k")), 10 * ff.MIN_TRAIN_ROWS)
+    # nothing the first fold's predictions decide: nothing to judge it on
+    assert not ff.applies(_spec(linear_csv, ("latency_p95_ms", "model_size_bytes")), 10 * ff.MIN_TRAIN_ROWS)
 
 
 def test_beaten_needs_a_better_point_by_the_margin_on_every_objective():
@@ -91,13 +94,47 @@ def test_a_model_no_better_than_chance_stops_and_a_competitive_one_goes_on(linea
     study = optuna.create_study(directions=["maximize", "maximize"])
     study.add_trials([_finished_trial(spec, scores(0.3), rng) for _ in range(ff.MIN_FINISHED)])
     check = ff.stopper(spec, study)
-    reason = check(Scores(y, rng.random(n), groups))
+    reason = check(Scores(y, rng.random(n), groups), dict)
     assert reason and "first of 3 folds" in reason and "roc_auc" in reason
-    assert check(scores(0.0)) is None  # as good as the finished ones (better: less noise)
+    assert check(scores(0.0), dict) is None  # as good as the finished ones (better: less noise)
     # too few finished trials: nothing is judged yet
     few = optuna.create_study(directions=["maximize", "maximize"])
     few.add_trials(study.trials[: ff.MIN_FINISHED - 1])
-    assert ff.stopper(spec, few)(Scores(y, rng.random(n), groups)) is None
+    assert ff.stopper(spec, few)(Scores(y, rng.random(n), groups), dict) is None
+
+
+def test_with_a_latency_objective_the_fold_model_s_latency_at_its_best_decides_too(linear_csv):
+    spec = _spec(linear_csv, ("roc_auc", "latency_p95_ms"))
+    rng = np.random.default_rng(3)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    groups = rng.choice(["p", "q"], n).astype(object)
+
+    def scores(noise: float) -> Scores:
+        return Scores(y, 1 / (1 + np.exp(-(y * 1.2 + rng.normal(scale=noise, size=n)))), groups)
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for _ in range(ff.MIN_FINISHED):
+        t = _finished_trial(_spec(linear_csv, ("roc_auc",)), scores(1.0), rng)
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=t.params,
+                distributions=t.distributions,
+                values=[t.values[0], 0.1],
+                user_attrs={**t.user_attrs, "metrics": {**t.user_attrs["metrics"], "latency_p95_ms": 0.1}},
+            )
+        )
+    check = ff.stopper(spec, study)
+    hopeless = Scores(y, rng.random(n), groups)
+    slow = check(hopeless, lambda: {"latency_p95_ms": 2.0})
+    assert slow and "latency_p95_ms at their plausible best" in slow
+    # worse on ROC AUC but perhaps faster than every finished trial: it may still reach the front
+    assert check(hopeless, lambda: {"latency_p95_ms": 0.05}) is None
+
+    def never() -> dict:
+        raise AssertionError("not beaten on the predictions: its own figures are not measured")
+
+    assert check(scores(0.0), never) is None
 
 
 @pytest.mark.slow
