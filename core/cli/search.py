@@ -120,10 +120,15 @@ def print_summary(study_name: str, url: str, result: Any) -> None:
     done, failed = search.counted(study.get_trials(deepcopy=False))
     pf = front.front(frame, spec.objective_names)
     early = int(frame["stopped"].notna().sum()) if "stopped" in frame else 0
-    early_text = f"{early} stopped early (they could not reach the front), " if early else ""
+    # a trial stopped early is done (it counts in the budget) but has no figures: say how many of each
+    done_text = (
+        f"{done} done: {done - early} finished in full, {early} stopped early (they could not reach the front), "
+        if early
+        else f"{done} finished, "
+    )
     print(
-        f"{result.trials_run} trial(s) run here ({result.stopped_because}); study has {done} finished, "
-        f"{early_text}{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} "
+        f"{result.trials_run} trial(s) run here ({result.stopped_because}); study has {done_text}"
+        f"{failed} failed, {int((~frame['feasible'] & (frame['state'] == 'COMPLETE')).sum())} "
         f"infeasible; {len(pf)} on the Pareto front."
     )
     print_front_table(pf, spec.objective_names, spec.objectives, value_model=spec.value_model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -287,7 +288,8 @@ def test_demo_runs_end_to_end_as_a_subprocess(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "demo study 'demo-3-fast'" in proc.stdout
-    assert "3 trial(s) run here (budget spent); study has 3 finished" in proc.stdout
+    # on the 15,000 training rows of the demo a trial may stop early: "3 done: 2 finished in full, 1 stopped early"
+    assert re.search(r"3 trial\(s\) run here \(budget spent\); study has 3 (finished|done: )", proc.stdout)
     assert (tmp_path / "home" / "tradeoff.db").is_file()
     assert "Traceback" not in proc.stderr
     bad = subprocess.run(

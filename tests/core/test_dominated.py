@@ -3,6 +3,8 @@ operating points can be on the front stops before the refit and the measurements
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -11,6 +13,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from core import search
+from core.cli.search import print_summary
 from core.data import load_dataset, split
 from core.decide import front
 from core.decide.operating_points import points_frame
@@ -133,7 +136,7 @@ def test_a_weaker_model_stops_and_one_as_good_goes_on(linear_csv):
 
 
 @pytest.mark.slow
-def test_a_dominated_trial_stops_before_its_refit_and_could_not_have_reached_the_front(linear_csv, tmp_path):
+def test_a_dominated_trial_stops_before_its_refit_and_could_not_have_reached_the_front(linear_csv, tmp_path, capsys):
     spec = _spec(linear_csv)
     url = f"sqlite:///{tmp_path / 'dom.db'}"
     study = search.create_study(spec, url, "dom", warm_start=False)
@@ -155,6 +158,12 @@ def test_a_dominated_trial_stops_before_its_refit_and_could_not_have_reached_the
     frame = study_reader.read_frame(url, "dom", spec)
     assert frame.set_index("number").loc[first.number, "stopped"] == first.user_attrs[ff.ATTR_STOPPED]
     assert search.counted(trials) == study_reader.counted(url, "dom") == (spec.budget.n_trials, 0)
+    # the CLI's summary tells the trials done in full from those stopped early
+    early = sum(ff.stopped(t) for t in trials)
+    print_summary("dom", url, SimpleNamespace(trials_run=spec.budget.n_trials, stopped_because="budget spent"))
+    out = capsys.readouterr().out
+    n = spec.budget.n_trials
+    assert f"study has {n} done: {n - early} finished in full, {early} stopped early" in out
 
     # exact, not a guess: the stump evaluated in full has no operating point on the search front
     ds = load_dataset(spec.data)
