@@ -2,9 +2,9 @@
 points can be on the search front stops there, before the refit, the held-out scoring, the size and
 the latency measurement.
 
-Why: on a large table the refit and the measurements are about half of a trial, and most trials of
-a search end up dominated; a plain script that fits once per trial ran twice as many trials in the
-same wall time (bench/README.md).
+Why: on a large table the refit and the measurements are a large part of a trial, and most trials
+of a search end up dominated; a plain script that fits once per trial ran several times as many
+trials in the same wall time (bench/README.md).
 
 * It applies with at least :data:`core.search._first_fold.MIN_TRAIN_ROWS` training rows, whatever
   the objectives.

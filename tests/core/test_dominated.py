@@ -219,4 +219,4 @@ def test_a_fold_model_s_latency_at_its_best_is_its_onnx_graph_s_even_when_parity
 
     est = fold_estimates(model, 1.5, family="hist_gb", ds=ds, X=ds.X, vm=ValueModel())
     assert est["latency_p95_ms"] < latency.screen(model, ds.X).p95_ms / 5  # the graph's, not pandas'
-    assert est["fit_time_s"] == 1.5 and est["model_size_bytes"] == len(skops_bytes(model))
+    assert est["fit_time_s"] < 1.5 and est["model_size_bytes"] == len(skops_bytes(model))
