@@ -38,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core import objectives as obj
 from core.metrics.operating_points import Scores, operating_points
+from core.search import _first_fold as first_fold
 from core.search._first_fold import ESTIMATED, MIN_TRAIN_ROWS
 from core.search._predictions import read_curve
 from core.spec import Spec
@@ -75,10 +76,9 @@ def _finished_front(trials: Sequence[FrozenTrial], names: Sequence[str]) -> np.n
 
 
 def beaten(mine: np.ndarray, others: np.ndarray) -> bool:
-    """Whether every row of ``mine`` has a row of ``others`` lower on every objective."""
-    if len(mine) == 0 or len(others) == 0:
-        return False
-    return bool(np.all(others[None, :, :] < mine[:, None, :], axis=2).any(axis=1).all())
+    """Whether every row of ``mine`` has a row of ``others`` lower on every objective (the
+    first-fold rule's test with no margin)."""
+    return first_fold.beaten(mine, others, np.zeros(mine.shape[1]))
 
 
 Estimate = Callable[[], Mapping[str, float]]
