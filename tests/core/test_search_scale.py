@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
 QUICK = ("logreg", "decision_tree", "naive_bayes")  # ~1 s per trial on the 1,500-row sample
 PASSWORD = "s3cret-pw"  # trust auth ignores it; it must never be printed
 FAST_HEARTBEAT = {search.ENV_HEARTBEAT: "1", search.ENV_GRACE: "3"}
+# For tests in which no worker dies: a loaded CI machine can starve a live worker's heartbeat thread
+# for more than 3 s, and its trial is then (rightly, by the rule) taken for dead and retried.
+CALM = {search.ENV_GRACE: "60"}
 ATTRS = ("metrics", "test_metrics", "cv_std", "threshold", "groups_test", "constraints", "timings")
 
 
@@ -196,7 +199,7 @@ def outage(db: str, seconds: float = 0, until: Callable[[], object] | None = Non
 def test_two_workers_reach_exactly_the_budget(shared_db, small_csv):
     pg = shared_db
     make_study(pg, small_csv, "two", 6)
-    procs = [worker(pg, "two"), worker(pg, "two")]
+    procs = [worker(pg, "two", env=_env(**CALM)), worker(pg, "two", env=_env(**CALM))]
     results = [finish(p) for p in procs]
     for rc, out, err in results:
         assert rc == 0, err
@@ -231,7 +234,7 @@ def test_search_forks_its_helpers_on_a_shared_server(shared_db, small_csv, tmp_p
     spec_path = tmp_path / "spec.json"
     make_small_spec(small_csv, families=QUICK, trials=9).save(spec_path)
     cmd = [sys.executable, "-m", "core.cli", "search", str(spec_path), "--storage", pg, "--study", "fork"]
-    env = _env(TRADEOFF_HOME=str(tmp_path / "home"))
+    env = _env(TRADEOFF_HOME=str(tmp_path / "home"), **CALM)
     proc = subprocess.run([*cmd, "--workers", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr
