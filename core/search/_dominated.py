@@ -14,8 +14,8 @@ trials in the same wall time (bench/README.md).
   points is beaten, strictly on every objective, by some finished point.
 * The figures of the predictions are final after the folds, so on them the comparison is exact and
   needs no margin (unlike the first-fold rule, :mod:`core.search._first_fold`). Net value is taken at
-  zero latency cost, its best. The model's own figures (latency, size, fit time: :data:`ESTIMATED`)
-  come only after the refit (:data:`core.search._first_fold.ESTIMATED`), so they are taken at
+  zero latency cost, its best. The model's own figures (latency, size, fit time:
+  :data:`core.search._first_fold.ESTIMATED`) come only after the refit, so they are taken at
   their plausible best from the last fold's model (:func:`core.models.evaluate.fold_estimates`),
   and only when the trial is already beaten on the
   others: a trial that may still reach the front costs nothing more.
@@ -38,8 +38,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core import objectives as obj
 from core.metrics.operating_points import Scores, operating_points
+from core.models.evaluate import Estimate
 from core.search import _first_fold as first_fold
-from core.search._first_fold import ESTIMATED, MIN_TRAIN_ROWS
+from core.search._first_fold import MIN_TRAIN_ROWS
 from core.search._predictions import read_curve
 from core.spec import Spec
 
@@ -81,13 +82,11 @@ def beaten(mine: np.ndarray, others: np.ndarray) -> bool:
     return first_fold.beaten(mine, others, np.zeros(mine.shape[1]))
 
 
-Estimate = Callable[[], Mapping[str, float]]
-
-
 def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores, float, Mapping[str, float], Estimate], str | None]:
     """The check for :func:`core.models.evaluate.evaluate` after its folds: the reason to stop, or None."""
     names = spec.objective_names
-    known = [n for n in names if n not in ESTIMATED]
+    known = first_fold.predicted(names)
+    estimated = len(known) < len(names)
 
     def check(oof: Scores, tuned: float, metrics: Mapping[str, float], estimate: Estimate) -> str | None:
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -98,10 +97,7 @@ def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores, float, Mapping
         )
         if known and not beaten(losses(curve, metrics, known), _finished_front(trials, known)):
             return None  # may reach the front on the figures known now: nothing more to ask
-        estimated = len(known) < len(names)
-        if estimated:
-            metrics = {**metrics, **estimate()}
-        if not beaten(losses(curve, metrics, names), _finished_front(trials, names)):
+        if estimated and not beaten(losses(curve, {**metrics, **estimate()}, names), _finished_front(trials, names)):
             return None
         best = ", with its own latency, size and fit time at their plausible best (from a fold's model)"
         return (

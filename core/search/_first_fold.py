@@ -41,6 +41,7 @@ from core import objectives as obj
 from core.metrics.decision import cut_points
 from core.metrics.operating_points import N_CANDIDATES, THRESHOLD_METRICS, Scores, curve_metrics, select, tail_cuts
 from core.metrics.quality import quality
+from core.models.evaluate import Estimate
 from core.spec import Spec
 
 #: a finished trial's first-fold figures: ``points`` (losses of its kept first-fold operating
@@ -157,13 +158,13 @@ def _with_own(finished: list[tuple[np.ndarray, ...]]) -> np.ndarray:
     return np.vstack([np.hstack([f[0], np.broadcast_to(f[3], (len(f[0]), len(f[3])))]) for f in finished])
 
 
-def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores, Callable[[], Any]], str | None]:
+def stopper(spec: Spec, study: optuna.Study) -> Callable[[Scores, Estimate], str | None]:
     """The first-fold check for :func:`core.models.evaluate.evaluate`: the reason to stop, or None;
     ``estimate()`` gives the first fold's model's own figures at their plausible best."""
     names = spec.objective_names
     own = [n for n in names if n in ESTIMATED]
 
-    def check(s: Scores, estimate: Callable[[], Any]) -> str | None:
+    def check(s: Scores, estimate: Estimate) -> str | None:
         finished = _finished(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), names)
         if len(finished) < MIN_FINISHED:
             return None
